@@ -1,0 +1,1 @@
+"""Klaxon: alert ingestion and on-call escalation."""

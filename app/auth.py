@@ -1,0 +1,119 @@
+"""Bearer tokens: stored as SHA-256 hashes, each with one scope.
+
+Scopes: ``ingest`` (webhooks only), ``read``, ``write`` (read, acknowledge,
+resolve), ``admin`` (everything, including tokens and reloads). The admin
+token from settings is compared in constant time and never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import ApiToken, tokens_table
+
+Scope = Literal["ingest", "read", "write", "admin"]
+SCOPES: tuple[Scope, ...] = ("ingest", "read", "write", "admin")
+_GRANTS: dict[str, frozenset[str]] = {
+    "ingest": frozenset({"ingest"}),
+    "read": frozenset({"read"}),
+    "write": frozenset({"read", "write"}),
+    "admin": frozenset({"ingest", "read", "write", "admin"}),
+}
+TOKEN_PREFIX = "kx_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    scope: str
+
+    def allows(self, needed: str) -> bool:
+        return needed in _GRANTS.get(self.scope, frozenset())
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+async def create_token(
+    session: AsyncSession, *, name: str, scope: Scope, now: datetime
+) -> tuple[str, int]:
+    secret = new_secret()
+    row = (
+        await session.execute(
+            insert(tokens_table)
+            .values(
+                name=name,
+                scope=scope,
+                token_hash=hash_token(secret),
+                prefix=secret[:10],
+                created_at=now,
+            )
+            .returning(tokens_table.c.id)
+        )
+    ).one()
+    return secret, int(row.id)
+
+
+async def list_tokens(session: AsyncSession) -> list[ApiToken]:
+    return list((await session.execute(select(ApiToken).order_by(tokens_table.c.id))).scalars())
+
+
+async def revoke_token(session: AsyncSession, token_id: int, *, now: datetime) -> bool:
+    t = tokens_table.c
+    done = await session.execute(
+        update(tokens_table)
+        .where(t.id == token_id, t.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(t.id)
+    )
+    return done.first() is not None
+
+
+class TokenVerifier:
+    """Looks tokens up by hash, caching answers for a few seconds so that a
+    webhook storm does not cost a query per request. A revocation takes
+    effect within ``cache_seconds``."""
+
+    def __init__(self, admin_token: str | None, cache_seconds: float) -> None:
+        self._admin = admin_token
+        self._ttl = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def verify(self, session: AsyncSession, secret: str) -> Principal | None:
+        if self._admin is not None and hmac.compare_digest(
+            secret.encode(), self._admin.encode()
+        ):
+            return Principal("admin", "admin")
+        digest = hash_token(secret)
+        cached = self._cache.get(digest)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        t = tokens_table.c
+        row = (
+            await session.execute(
+                select(t.name, t.scope).where(t.token_hash == digest, t.revoked_at.is_(None))
+            )
+        ).first()
+        principal = Principal(row.name, row.scope) if row is not None else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now + self._ttl, principal)
+        return principal
+
+    def forget(self) -> None:
+        self._cache.clear()

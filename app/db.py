@@ -1,0 +1,99 @@
+"""The async engine and its sessions. Services never commit; the request or job does, once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.schema import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.settings import Settings
+
+
+def make_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        return _make_sqlite_engine(settings.database_url)
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_timeout=settings.db_connect_timeout,
+        pool_pre_ping=False,
+        connect_args={"timeout": settings.db_connect_timeout, "command_timeout": 30},
+    )
+
+
+def _make_sqlite_engine(url: str) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    # SQLite allows one writer. A deferred transaction that reads and then
+    # writes can fail with "database is locked" at once, busy timeout or not,
+    # so every transaction takes the write lock up front (readers still
+    # proceed in WAL mode).
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with maker() as session:
+        yield session
+
+
+def insert_for(session: AsyncSession, table: Table) -> Insert:
+    """An INSERT of the session's dialect, which has ``on_conflict_do_*``."""
+    if session.bind.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "try again later" rather than a bug of ours.
+
+    Connection failures and timeouts, and on PostgreSQL deadlocks, serialization
+    failures and a server shutting down.
+    """
+    if isinstance(exc, OperationalError | TimeoutError | ConnectionError | OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(code, str) and code[:2] in {"08", "40", "53", "57"}:
+            return True
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        if isinstance(cause, OSError | ConnectionError | TimeoutError):
+            return True
+        name = type(cause).__name__ if cause is not None else ""
+        return name in {
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "InterfaceError",
+            "AdminShutdownError",
+            "DeadlockDetectedError",
+            "SerializationError",
+        }
+    return False

@@ -1,0 +1,37 @@
+"""One error type carrying its HTTP status and message, handled in one place."""
+
+from __future__ import annotations
+
+
+class KlaxonError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFound(KlaxonError):
+    status_code = 404
+
+
+class Conflict(KlaxonError):
+    status_code = 409
+
+
+class Unauthorized(KlaxonError):
+    status_code = 401
+
+
+class Forbidden(KlaxonError):
+    status_code = 403
+
+
+class PayloadTooLarge(KlaxonError):
+    status_code = 413
+
+
+class Unavailable(KlaxonError):
+    status_code = 503

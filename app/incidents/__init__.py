@@ -1,0 +1,1 @@
+"""Dedupe and grouping, incident lifecycle, timeline, and the incident API."""

@@ -1,0 +1,141 @@
+"""The incident and alert JSON API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from app.deps import ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
+from app.incidents import lifecycle, queries
+from app.incidents.schemas import (
+    ActionRequest,
+    AlertPublic,
+    IncidentDetail,
+    IncidentPublic,
+    IncidentStatus,
+    Page,
+    TimelineEventPublic,
+)
+from app.rules import Severity
+
+router = APIRouter(prefix="/api/v1", tags=["incidents"])
+
+LabelQuery = Annotated[
+    list[str], Query(description="name=value; repeat for several (all must match)")
+]
+LimitQuery = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
+
+
+@router.get("/incidents", response_model=Page[IncidentPublic])
+async def list_incidents(
+    session: SessionDep,
+    _: ReadPrincipal,
+    status: IncidentStatus | None = None,
+    severity: Severity | None = None,
+    service: str | None = None,
+    label: LabelQuery = [],  # noqa: B006 - FastAPI copies the default
+    cursor: str | None = None,
+    limit: LimitQuery = 50,
+) -> Page[IncidentPublic]:
+    """Incidents, newest first."""
+    filters = queries.Filters(
+        status=status,
+        severity=severity,
+        service=service,
+        labels=queries.parse_label_filters(label),
+        cursor=queries.parse_cursor(cursor),
+        limit=limit,
+    )
+    rows, next_cursor = await queries.list_incidents(session, filters)
+    return Page[IncidentPublic](
+        items=[IncidentPublic.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/incidents/{number}", response_model=IncidentDetail)
+async def get_incident(number: int, session: SessionDep, _: ReadPrincipal) -> IncidentDetail:
+    """One incident with its alerts and timeline."""
+    incident = await queries.get_incident(session, number)
+    return IncidentDetail(
+        **incident,
+        alerts=[AlertPublic.model_validate(a) for a in await queries.incident_alerts(session, number)],
+        timeline=[
+            TimelineEventPublic.model_validate(t)
+            for t in await queries.incident_timeline(session, number)
+        ],
+    )
+
+
+async def _act(
+    action: Literal["acknowledge", "resolve"],
+    number: int,
+    body: ActionRequest | None,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: str,
+) -> IncidentPublic:
+    by = (body.by if body and body.by else None) or who
+    note = body.note if body else None
+    change = lifecycle.acknowledge if action == "acknowledge" else lifecycle.resolve
+    async with session.begin():
+        await change(session, number, by=by, via="api", now=runtime.clock.now(), note=note)
+    return IncidentPublic.model_validate(await queries.get_incident(session, number))
+
+
+@router.post(
+    "/incidents/{number}/acknowledge",
+    response_model=IncidentPublic,
+    responses={404: {"description": "No such incident"}, 409: {"description": "Resolved"}},
+)
+async def acknowledge_incident(
+    number: int,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+    body: ActionRequest | None = None,
+) -> IncidentPublic:
+    """Acknowledge: stops the paging. Acknowledging twice changes nothing."""
+    return await _act("acknowledge", number, body, session, runtime, principal.name)
+
+
+@router.post(
+    "/incidents/{number}/resolve",
+    response_model=IncidentPublic,
+    responses={404: {"description": "No such incident"}},
+)
+async def resolve_incident(
+    number: int,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+    body: ActionRequest | None = None,
+) -> IncidentPublic:
+    """Resolve. Resolving twice changes nothing."""
+    return await _act("resolve", number, body, session, runtime, principal.name)
+
+
+@router.get("/alerts", response_model=Page[AlertPublic])
+async def list_alerts(
+    session: SessionDep,
+    _: ReadPrincipal,
+    status: Literal["firing", "resolved"] | None = None,
+    severity: Severity | None = None,
+    service: str | None = None,
+    label: LabelQuery = [],  # noqa: B006
+    cursor: str | None = None,
+    limit: LimitQuery = 50,
+) -> Page[AlertPublic]:
+    """Alert episodes, newest first."""
+    filters = queries.Filters(
+        status=status,
+        severity=severity,
+        service=service,
+        labels=queries.parse_label_filters(label),
+        cursor=queries.parse_cursor(cursor),
+        limit=limit,
+    )
+    rows, next_cursor = await queries.list_alerts(session, filters)
+    return Page[AlertPublic](
+        items=[AlertPublic.model_validate(r) for r in rows], next_cursor=next_cursor
+    )

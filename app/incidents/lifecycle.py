@@ -1,0 +1,70 @@
+"""Acknowledge and resolve: the state changes people make."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.incidents.timeline import event_row, record
+from app.models import incidents_table
+
+Channel = Literal["api", "sms", "voice", "cli"]
+
+
+async def _locked(session: AsyncSession, number: int) -> Any:
+    row = (
+        await session.execute(
+            select(incidents_table).where(incidents_table.c.number == number).with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"No incident #{number}")
+    return row
+
+
+async def acknowledge(
+    session: AsyncSession, number: int, *, by: str, via: Channel, now: datetime,
+    note: str | None = None,
+) -> bool:
+    """Acknowledge; False when it already was. A resolved incident is a conflict."""
+    incident = await _locked(session, number)
+    if incident.status == "resolved":
+        raise Conflict(f"#{number} is already resolved")
+    if incident.status == "acknowledged":
+        return False
+    await session.execute(
+        update(incidents_table)
+        .where(incidents_table.c.number == number)
+        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=by, updated_at=now)
+    )
+    message = f"Acknowledged by {by} via {via}" + (f": {note}" if note else "")
+    await record(
+        session,
+        [event_row(number, "acknowledged", message, at=now, actor=by, data={"via": via})],
+    )
+    return True
+
+
+async def resolve(
+    session: AsyncSession, number: int, *, by: str, via: Channel, now: datetime,
+    note: str | None = None,
+) -> bool:
+    """Resolve; False when it already was. Alerts still firing stay attached to
+    this incident and do not reopen it; a new episode opens a new incident."""
+    incident = await _locked(session, number)
+    if incident.status == "resolved":
+        return False
+    await session.execute(
+        update(incidents_table)
+        .where(incidents_table.c.number == number)
+        .values(status="resolved", resolved_at=now, resolved_by=by, updated_at=now)
+    )
+    message = f"Resolved by {by} via {via}" + (f": {note}" if note else "")
+    await record(
+        session, [event_row(number, "resolved", message, at=now, actor=by, data={"via": via})]
+    )
+    return True

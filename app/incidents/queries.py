@@ -1,0 +1,106 @@
+"""Reading incidents and alerts: filters and cursor pagination, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.sql.schema import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import KlaxonError, NotFound
+from app.models import alerts_table, incidents_table, timeline_table
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    severity: str | None = None
+    service: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    cursor: int | None = None
+    limit: int = 50
+
+
+def parse_label_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        name, sep, expected = value.partition("=")
+        if not sep or not name:
+            raise KlaxonError(f"label filter {value!r} must look like name=value")
+        pairs.append((name, expected))
+    return tuple(pairs)
+
+
+def parse_cursor(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise KlaxonError(f"cursor {value!r} is not one this API gave out")
+    return int(value)
+
+
+def _filtered(table: Table, key: str, filters: Filters) -> Select[Any]:
+    c = table.c
+    stmt = select(table)
+    if filters.status is not None:
+        stmt = stmt.where(c.status == filters.status)
+    if filters.severity is not None:
+        stmt = stmt.where(c.severity == filters.severity)
+    if filters.service is not None:
+        stmt = stmt.where(c.service == filters.service)
+    for name, expected in filters.labels:
+        stmt = stmt.where(c.labels[name].as_string() == expected)
+    if filters.cursor is not None:
+        stmt = stmt.where(c[key] < filters.cursor)
+    return stmt.order_by(c[key].desc()).limit(filters.limit + 1)
+
+
+async def _page(
+    session: AsyncSession, table: Table, key: str, filters: Filters
+) -> tuple[list[dict[str, Any]], str | None]:
+    rows = [dict(r._mapping) for r in await session.execute(_filtered(table, key, filters))]
+    if len(rows) > filters.limit:
+        rows = rows[: filters.limit]
+        return rows, str(rows[-1][key])
+    return rows, None
+
+
+async def list_incidents(
+    session: AsyncSession, filters: Filters
+) -> tuple[list[dict[str, Any]], str | None]:
+    return await _page(session, incidents_table, "number", filters)
+
+
+async def list_alerts(
+    session: AsyncSession, filters: Filters
+) -> tuple[list[dict[str, Any]], str | None]:
+    return await _page(session, alerts_table, "id", filters)
+
+
+async def get_incident(session: AsyncSession, number: int) -> dict[str, Any]:
+    row = (
+        await session.execute(select(incidents_table).where(incidents_table.c.number == number))
+    ).first()
+    if row is None:
+        raise NotFound(f"No incident #{number}")
+    return dict(row._mapping)
+
+
+async def incident_alerts(session: AsyncSession, number: int) -> list[dict[str, Any]]:
+    a = alerts_table.c
+    rows = await session.execute(
+        select(alerts_table).where(a.incident_number == number).order_by(a.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def incident_timeline(session: AsyncSession, number: int) -> list[dict[str, Any]]:
+    t = timeline_table.c
+    rows = await session.execute(
+        select(timeline_table).where(t.incident_number == number).order_by(t.at, t.id)
+    )
+    return [dict(r._mapping) for r in rows]

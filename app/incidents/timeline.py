@@ -1,0 +1,43 @@
+"""Timeline events: every state change of an incident, with when and who."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import timeline_table
+
+
+def event_row(
+    incident_number: int,
+    kind: str,
+    message: str,
+    *,
+    at: datetime,
+    actor: str,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "incident_number": incident_number,
+        "kind": kind,
+        "message": message[:2000],
+        "at": at,
+        "actor": actor,
+        "data": data or {},
+    }
+
+
+async def record(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(timeline_table), rows)
+
+
+def describe_alerts(kind: str, titles: list[str]) -> str:
+    if len(titles) == 1:
+        return f"Alert {kind}: {titles[0]}"
+    shown = ", ".join(titles[:3])
+    more = f" and {len(titles) - 3} more" if len(titles) > 3 else ""
+    return f"{len(titles)} alerts {kind}: {shown}{more}"

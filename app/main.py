@@ -1,0 +1,90 @@
+"""create_app(): the lifespan builds the runtime; routers; error handlers in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+
+from app import ops
+from app.clock import Clock
+from app.db import is_unavailable
+from app.errors import KlaxonError
+from app.incidents import endpoints as incidents
+from app.rules import RulesError
+from app.runtime import Runtime
+from app.settings import Settings, get_settings
+from app.sources import endpoints as sources
+
+log = logging.getLogger(__name__)
+
+
+def _install_sighup(runtime: Runtime) -> None:
+    def reload() -> None:
+        with contextlib.suppress(RulesError):  # logged; the old rules stay
+            runtime.rules.reload()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.create(settings, clock)
+        app.state.runtime = runtime
+        _install_sighup(runtime)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            await runtime.aclose()
+
+    app = FastAPI(
+        title="Klaxon",
+        version="0.1.0",
+        summary="Alert ingestion and on-call escalation",
+        lifespan=lifespan,
+    )
+    app.include_router(sources.router)
+    app.include_router(incidents.router)
+    app.include_router(ops.router)
+
+    @app.exception_handler(KlaxonError)
+    async def klaxon_error(_: Request, exc: KlaxonError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if exc.status_code == 503:
+            headers = {"Retry-After": "5"}
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        if is_unavailable(exc):
+            return JSONResponse(
+                {"detail": "database unavailable, retry later"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        log.exception("database error")
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.exception_handler(OSError)
+    async def os_error(_: Request, exc: OSError) -> JSONResponse:
+        log.warning("unavailable: %s", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "database unavailable, retry later"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    return app

@@ -1,0 +1,31 @@
+"""Prometheus metrics, exported at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+ALERTS_RECEIVED = Counter(
+    "klaxon_alerts_received_total", "Alerts received, by source and status", ["source", "status"]
+)
+ALERTS_DEDUPLICATED = Counter(
+    "klaxon_alerts_deduplicated_total",
+    "Alerts that repeated a stored episode (no new alert or incident)",
+    ["source"],
+)
+ALERTS_STALE = Counter(
+    "klaxon_alerts_stale_total",
+    "Alert updates older than the stored state, recorded and otherwise ignored",
+    ["source"],
+)
+INCIDENTS_OPENED = Counter(
+    "klaxon_incidents_opened_total", "Incidents opened, by severity", ["severity"]
+)
+OPEN_INCIDENTS = Gauge(
+    "klaxon_open_incidents", "Incidents not resolved, by status", ["status"]
+)
+WEBHOOK_LATENCY = Histogram(
+    "klaxon_webhook_duration_seconds",
+    "Time to accept a webhook, from request to committed answer",
+    ["source", "code"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)

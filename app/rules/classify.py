@@ -1,0 +1,67 @@
+"""Severity classification and routing of one alert's labels."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from app.rules.config import RulesFile, Severity
+from app.rules.matchers import all_match
+
+# Without a matching rule. SEV1 is never reached this way: only a rule can
+# declare a complete outage.
+LABEL_SEVERITY: dict[str, Severity] = {"critical": "SEV2", "warning": "SEV3", "info": "SEV4"}
+DEFAULT_SEVERITY: Severity = "SEV3"
+DEFAULT_SERVICE = "default"
+
+
+@dataclass(frozen=True)
+class Routing:
+    route: str
+    service: str
+    policy: str | None
+    group_by: tuple[str, ...] | None
+
+
+def classify(rules: RulesFile, labels: Mapping[str, str]) -> Severity:
+    for rule in rules.severity_rules:
+        if all_match(rule.matchers, labels):
+            return rule.severity
+    return LABEL_SEVERITY.get(labels.get("severity", "").lower(), DEFAULT_SEVERITY)
+
+
+def route(rules: RulesFile, labels: Mapping[str, str]) -> Routing:
+    for candidate in rules.routes:
+        if all_match(candidate.matchers, labels):
+            return Routing(
+                route=candidate.name,
+                service=candidate.service or labels.get("service") or DEFAULT_SERVICE,
+                policy=candidate.policy or rules.default_route.policy,
+                group_by=tuple(candidate.group_by) if candidate.group_by is not None else None,
+            )
+    default = rules.default_route
+    return Routing(
+        route="default",
+        service=default.service or labels.get("service") or DEFAULT_SERVICE,
+        policy=default.policy,
+        group_by=tuple(default.group_by) if default.group_by is not None else None,
+    )
+
+
+def group_key(routing: Routing, labels: Mapping[str, str], source_group_key: str) -> str:
+    """The key of the incident an alert joins.
+
+    The route's ``group_by`` labels (``...`` meaning all labels, as in
+    Alertmanager); without ``group_by``, the key the source grouped by.
+    Long keys are hashed so they fit the column and the index.
+    """
+    if routing.group_by is None:
+        key = source_group_key
+    else:
+        names = sorted(labels) if "..." in routing.group_by else sorted(routing.group_by)
+        pairs = ",".join(f"{name}={labels.get(name, '')!r}" for name in names)
+        key = f"route:{routing.route}:{{{pairs}}}"
+    if len(key) > 900:
+        key = key[:800] + "#" + hashlib.sha256(key.encode()).hexdigest()
+    return key

@@ -1,0 +1,39 @@
+"""What a running Klaxon holds: settings, database, rules, clock, tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import TokenVerifier
+from app.clock import Clock, SystemClock
+from app.db import make_engine, make_sessionmaker
+from app.rules.holder import RulesHolder
+from app.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    rules: RulesHolder
+    tokens: TokenVerifier
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        engine = make_engine(settings)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            rules=RulesHolder(settings.config),
+            tokens=TokenVerifier(settings.admin_token, settings.token_cache_seconds),
+            clock=clock or SystemClock(),
+        )
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()

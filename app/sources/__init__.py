@@ -1,0 +1,1 @@
+"""One module per webhook format, each turning a payload into AlertEvents."""

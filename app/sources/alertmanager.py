@@ -1,0 +1,89 @@
+"""Prometheus Alertmanager's webhook payload (version 4) → AlertEvents."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.events import AlertEvent
+
+SOURCE = "alertmanager"
+# Alertmanager sends Go's zero time for "no end" on firing alerts.
+_GO_ZERO_YEAR = 1
+
+
+class AmAlert(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(min_length=1)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime
+    endsAt: datetime | None = None
+    generatorURL: str | None = None
+    fingerprint: str | None = Field(default=None, max_length=255)
+
+
+class AmWebhook(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: str = "4"
+    receiver: str = ""
+    status: Literal["firing", "resolved"]
+    alerts: list[AmAlert]
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str = ""
+    groupKey: str = ""
+    truncatedAlerts: int = Field(default=0, ge=0)
+
+
+def labels_fingerprint(labels: dict[str, str]) -> str:
+    """A stable identity from sorted labels, for senders that give no fingerprint."""
+    canonical = "\xff".join(f"{k}\xfe{labels[k]}" for k in sorted(labels))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _end(value: datetime | None) -> datetime | None:
+    if value is None or value.year <= _GO_ZERO_YEAR:
+        return None
+    return _aware(value)
+
+
+def to_events(payload: AmWebhook, *, received_at: datetime) -> list[AlertEvent]:
+    """One event per alert, each acting on its own status (a firing group can
+    carry resolved alerts)."""
+    group_key = payload.groupKey or (
+        "{}:" + ",".join(f"{k}={v!r}" for k, v in sorted(payload.groupLabels.items()))
+    )
+    events = []
+    for alert in payload.alerts:
+        ends_at = _end(alert.endsAt)
+        if alert.status == "firing":
+            # Prometheus-style senders put a future endsAt on firing alerts; it
+            # is a lease, not an end.
+            ends_at = None
+        elif ends_at is None:
+            ends_at = received_at
+        events.append(
+            AlertEvent(
+                source=SOURCE,
+                fingerprint=alert.fingerprint or labels_fingerprint(alert.labels),
+                status=alert.status,
+                labels=dict(alert.labels),
+                annotations=dict(alert.annotations),
+                starts_at=_aware(alert.startsAt),
+                ends_at=ends_at,
+                source_group_key=f"am:{group_key}",
+                generator_url=alert.generatorURL or None,
+            )
+        )
+    return events
