@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
-from app import ops
+from app import ops, tokens
 from app.clock import Clock
 from app.db import is_unavailable
 from app.errors import KlaxonError
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.include_router(sources.router)
     app.include_router(incidents.router)
+    app.include_router(tokens.router)
     app.include_router(ops.router)
 
     @app.exception_handler(KlaxonError)

@@ -436,7 +436,8 @@ async def _open_incident(
     session: AsyncSession, key: str, members: list[tuple[int, Classified]], *, now: datetime
 ) -> Any:
     firing = [it for _, it in members if it.event.status == "firing"]
-    first = firing[0]
+    # The worst alert names the incident.
+    first = min(firing, key=lambda it: (it.severity, it.event.title))
     row = {
         "title": first.event.title[:500],
         "status": "triggered",

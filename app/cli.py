@@ -1,0 +1,149 @@
+"""The ``klaxon`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.auth import SCOPES, Scope, create_token, list_tokens, revoke_token
+from app.clock import SystemClock
+from app.db import make_engine, make_sessionmaker
+from app.rules import RulesError, load_rules
+from app.settings import Settings, get_settings
+
+cli = typer.Typer(help="Klaxon: alert ingestion and on-call escalation.", no_args_is_help=True)
+token_cli = typer.Typer(help="API tokens (stored hashed; the secret is shown once).",
+                        no_args_is_help=True)
+cli.add_typer(token_cli, name="token")
+
+DEV_TOKEN_FILE = Path(".klaxon") / "admin-token"
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+@cli.command("check-config")
+def check_config(path: Annotated[Path, typer.Argument(help="Rules file to validate")]) -> None:
+    """Validate a rules file; print each error with its line."""
+    try:
+        rules = load_rules(path)
+    except RulesError as exc:
+        for error in exc.errors:
+            typer.echo(error, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{path}: OK ({len(rules.severity_rules)} severity rules, {len(rules.routes)} routes)"
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo("database schema is up to date")
+
+
+def _dev_admin_token() -> str:
+    """A generated admin token for local use, kept across restarts."""
+    if DEV_TOKEN_FILE.exists():
+        return DEV_TOKEN_FILE.read_text().strip()
+    token = "kx_admin_" + secrets.token_urlsafe(24)
+    DEV_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DEV_TOKEN_FILE.write_text(token + "\n")
+    DEV_TOKEN_FILE.chmod(0o600)
+    return token
+
+
+@cli.command()
+def serve(
+    dev: Annotated[bool, typer.Option(help="Generate an admin token if none is set")] = False,
+) -> None:
+    """Serve the API and webhooks."""
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = get_settings()
+    if settings.admin_token is None and dev:
+        settings = settings.model_copy(update={"admin_token": _dev_admin_token()})
+    try:
+        load_rules(settings.config)
+    except RulesError as exc:
+        _fail("refusing to start, the rules file is invalid:\n" + str(exc))
+    url = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"Klaxon listening on {url}")
+    typer.echo(f"  rules:    {settings.config}")
+    typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
+    if settings.admin_token:
+        typer.echo(f"  admin token: {settings.admin_token}")
+    typer.echo(f"  Alertmanager webhook: {url}/api/v1/webhooks/alertmanager")
+    sys.stdout.flush()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+async def _with_session(settings: Settings, action: str, **kwargs: object) -> object:
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            now = SystemClock().now()
+            if action == "create":
+                return await create_token(session, now=now, **kwargs)  # type: ignore[arg-type]
+            if action == "revoke":
+                return await revoke_token(session, now=now, **kwargs)  # type: ignore[arg-type]
+            return await list_tokens(session)
+    finally:
+        await engine.dispose()
+
+
+@token_cli.command("create")
+def token_create(
+    scope: Annotated[str, typer.Option(help="ingest, read, write or admin")],
+    name: Annotated[str, typer.Option(help="Who or what uses it")] = "token",
+) -> None:
+    """Create a token and print its secret (shown only this once)."""
+    if scope not in SCOPES:
+        _fail(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
+    scope_value: Scope = scope  # type: ignore[assignment]
+    secret, token_id = asyncio.run(  # type: ignore[misc]
+        _with_session(get_settings(), "create", name=name, scope=scope_value)
+    )
+    typer.echo(f"created token {token_id} ({scope}, {name}):")
+    typer.echo(secret)
+
+
+@token_cli.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    tokens = asyncio.run(_with_session(get_settings(), "list"))
+    assert isinstance(tokens, list)
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        typer.echo(f"{t.id}\t{t.scope}\t{t.name}\t{t.prefix}…\t{state}")
+
+
+@token_cli.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id from `token list`")]) -> None:
+    """Revoke a token."""
+    if not asyncio.run(_with_session(get_settings(), "revoke", token_id=token_id)):
+        _fail(f"no active token {token_id}")
+    typer.echo(f"revoked token {token_id}")
+
+
+def main() -> None:
+    cli()
