@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -13,6 +15,7 @@ from app.metrics import OPEN_INCIDENTS
 from app.models import incidents_table
 from app.rules import RulesError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 
@@ -49,18 +52,14 @@ async def metrics(runtime: RuntimeDep) -> Response:
     i = incidents_table.c
     try:
         async with runtime.sessions() as session:
-            counts = dict(
-                (
-                    await session.execute(
-                        select(i.status, func.count()).where(i.status != "resolved")
-                        .group_by(i.status)
-                    )
-                ).tuples()
+            rows = await session.execute(
+                select(i.status, func.count()).where(i.status != "resolved").group_by(i.status)
             )
+            counts = {status: count for status, count in rows}
         for status in ("triggered", "acknowledged"):
             OPEN_INCIDENTS.labels(status).set(counts.get(status, 0))
-    except Exception:  # noqa: S110 - metrics must answer even when the database does not
-        pass
+    except Exception as exc:  # metrics must answer even when the database does not
+        log.warning("open incident count unavailable: %s", type(exc).__name__)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
