@@ -120,9 +120,9 @@ def token_create(
     if scope not in SCOPES:
         _fail(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
     scope_value: Scope = scope  # type: ignore[assignment]
-    secret, token_id = asyncio.run(  # type: ignore[misc]
-        _with_session(get_settings(), "create", name=name, scope=scope_value)
-    )
+    created = asyncio.run(_with_session(get_settings(), "create", name=name, scope=scope_value))
+    assert isinstance(created, tuple)
+    secret, token_id = created
     typer.echo(f"created token {token_id} ({scope}, {name}):")
     typer.echo(secret)
 
@@ -138,7 +138,9 @@ def token_list() -> None:
 
 
 @token_cli.command("revoke")
-def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id from `token list`")]) -> None:
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="Token id from `token list`")],
+) -> None:
     """Revoke a token."""
     if not asyncio.run(_with_session(get_settings(), "revoke", token_id=token_id)):
         _fail(f"no active token {token_id}")

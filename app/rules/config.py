@@ -22,17 +22,26 @@ class RulesError(ValueError):
         self.errors = errors
 
 
+class _ItemError(ValueError):
+    """A validation error about one part of the value, ``at`` a path below it,
+    so that the error names that part's line rather than the whole field's."""
+
+    def __init__(self, message: str, at: tuple[Any, ...]) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 def _matchers(value: Any) -> list[Matcher]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError('must be a list of matcher strings like \'severity="critical"\'')
     parsed: list[Matcher] = []
-    for item in value:
+    for index, item in enumerate(value):
         try:
             parsed.extend(parse_matchers(item))
         except MatcherError as exc:
-            raise ValueError(str(exc)) from exc
+            raise _ItemError(str(exc), (index,)) from exc
     return parsed
 
 
@@ -73,9 +82,9 @@ class RulesFile(_Strict):
     @classmethod
     def _unique_route_names(cls, routes: list[Route]) -> list[Route]:
         seen: set[str] = set()
-        for route in routes:
+        for index, route in enumerate(routes):
             if route.name in seen:
-                raise ValueError(f"route name {route.name!r} is used twice")
+                raise _ItemError(f"route name {route.name!r} is used twice", (index, "name"))
             seen.add(route.name)
         return routes
 
@@ -87,6 +96,8 @@ def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ..
         for key_node, value_node in node.value:
             key = yaml.safe_load(yaml.serialize(key_node))
             result[key] = _to_python(value_node, (*path, key), lines)
+            # An error about a key (unknown, or a bad block value) names the key's line.
+            lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, (*path, i), lines) for i, item in enumerate(node.value)]
@@ -111,13 +122,16 @@ def parse_rules(text: str, source: str = "<rules>") -> RulesFile:
     lines: dict[tuple[Any, ...], int] = {}
     data = {} if node is None else _to_python(node, (), lines)
     if not isinstance(data, dict):
-        raise RulesError([f"{source}:1: the rules file must be a mapping"])
+        raise RulesError([f"{source}:{lines[()]}: the rules file must be a mapping"])
     try:
         return RulesFile.model_validate(data)
     except ValidationError as exc:
         errors = []
         for err in exc.errors():
             loc = tuple(err["loc"])
+            cause = err.get("ctx", {}).get("error")
+            if isinstance(cause, _ItemError):
+                loc = (*loc, *cause.at)
             where = ".".join(str(part) for part in loc) or "(top level)"
             message = err["msg"].removeprefix("Value error, ")
             errors.append(f"{source}:{_line_for(loc, lines)}: {where}: {message}")
@@ -129,4 +143,7 @@ def load_rules(path: Path) -> RulesFile:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RulesError([f"{path}: cannot read rules file: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise RulesError([f"{path}:{line}: the rules file is not valid UTF-8"]) from exc
     return parse_rules(text, str(path))

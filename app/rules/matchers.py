@@ -36,7 +36,10 @@ class Matcher:
         regex = None
         if op in ("=~", "!~"):
             try:
-                regex = re.compile(f"^(?:{value})$")
+                # Compiled alone (so "a)|(b" is rejected, not balanced by a
+                # wrapper) and used with fullmatch ("$" would also match
+                # before a trailing newline).
+                regex = re.compile(value)
             except re.error as exc:
                 raise MatcherError(f"invalid regular expression {value!r}: {exc}") from exc
         return cls(name, op, value, regex)
@@ -49,7 +52,7 @@ class Matcher:
         if self.op == "!=":
             return actual != self.value
         assert self._regex is not None
-        found = self._regex.match(actual) is not None
+        found = self._regex.fullmatch(actual) is not None
         return found if self.op == "=~" else not found
 
     def __str__(self) -> str:
