@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -93,10 +94,8 @@ class TokenVerifier:
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
-    async def verify(self, session: AsyncSession, secret: str) -> Principal | None:
-        if self._admin is not None and hmac.compare_digest(
-            secret.encode(), self._admin.encode()
-        ):
+    async def verify(self, sessions: Callable[[], AsyncSession], secret: str) -> Principal | None:
+        if self._admin is not None and hmac.compare_digest(secret.encode(), self._admin.encode()):
             return Principal("admin", "admin")
         digest = hash_token(secret)
         cached = self._cache.get(digest)
@@ -104,11 +103,14 @@ class TokenVerifier:
         if cached is not None and cached[0] > now:
             return cached[1]
         t = tokens_table.c
-        row = (
-            await session.execute(
-                select(t.name, t.scope).where(t.token_hash == digest, t.revoked_at.is_(None))
-            )
-        ).first()
+        # A session of its own, closed before the caller opens its transaction:
+        # on SQLite a second writer would wait for this one.
+        async with sessions() as session:
+            row = (
+                await session.execute(
+                    select(t.name, t.scope).where(t.token_hash == digest, t.revoked_at.is_(None))
+                )
+            ).first()
         principal = Principal(row.name, row.scope) if row is not None else None
         if len(self._cache) > 10_000:
             self._cache.clear()

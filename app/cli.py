@@ -17,8 +17,9 @@ from app.rules import RulesError, load_rules
 from app.settings import Settings, get_settings
 
 cli = typer.Typer(help="Klaxon: alert ingestion and on-call escalation.", no_args_is_help=True)
-token_cli = typer.Typer(help="API tokens (stored hashed; the secret is shown once).",
-                        no_args_is_help=True)
+token_cli = typer.Typer(
+    help="API tokens (stored hashed; the secret is shown once).", no_args_is_help=True
+)
 cli.add_typer(token_cli, name="token")
 
 DEV_TOKEN_FILE = Path(".klaxon") / "admin-token"

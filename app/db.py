@@ -9,11 +9,14 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.schema import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
 
@@ -40,7 +43,7 @@ def _make_sqlite_engine(url: str) -> AsyncEngine:
     # proceed in WAL mode).
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -63,9 +66,13 @@ async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterato
         yield session
 
 
-def insert_for(session: AsyncSession, table: Table) -> Insert:
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def insert_for(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT of the session's dialect, which has ``on_conflict_do_*``."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
@@ -78,6 +85,8 @@ def is_unavailable(exc: BaseException) -> bool:
     """
     if isinstance(exc, OperationalError | TimeoutError | ConnectionError | OSError):
         return True
+    if _is_unavailable_driver_error(exc):  # asyncpg, when used directly
+        return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
@@ -87,13 +96,24 @@ def is_unavailable(exc: BaseException) -> bool:
         cause = exc.orig.__cause__ if exc.orig is not None else None
         if isinstance(cause, OSError | ConnectionError | TimeoutError):
             return True
-        name = type(cause).__name__ if cause is not None else ""
-        return name in {
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "InterfaceError",
-            "AdminShutdownError",
-            "DeadlockDetectedError",
-            "SerializationError",
-        }
+        return cause is not None and _is_unavailable_driver_error(cause)
     return False
+
+
+_UNAVAILABLE_DRIVER_ERRORS = {
+    "ConnectionDoesNotExistError",
+    "CannotConnectNowError",
+    "InterfaceError",
+    "AdminShutdownError",
+    "DeadlockDetectedError",
+    "SerializationError",
+    "ConnectionFailureError",
+    "TooManyConnectionsError",
+}
+
+
+def _is_unavailable_driver_error(exc: BaseException) -> bool:
+    if type(exc).__name__ in _UNAVAILABLE_DRIVER_ERRORS:
+        return True
+    code = getattr(exc, "sqlstate", None)
+    return isinstance(code, str) and code[:2] in {"08", "40", "53", "57"}

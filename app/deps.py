@@ -39,11 +39,7 @@ def bearer_secret(request: Request) -> str:
 
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(request: Request, runtime: RuntimeDep) -> Principal:
-        secret = bearer_secret(request)
-        # A session of its own, closed before the endpoint opens its
-        # transaction: on SQLite a second writer would wait for this one.
-        async with runtime.sessions() as session:
-            principal = await runtime.tokens.verify(session, secret)
+        principal = await runtime.tokens.verify(runtime.sessions, bearer_secret(request))
         if principal is None:
             raise Unauthorized("invalid or revoked token")
         if not principal.allows(scope):

@@ -43,8 +43,8 @@ def validate(model: type[ModelT], data: Any) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
-        for err in errors:
-            err["loc"] = ("body", *err["loc"])
-            err.pop("input", None)
+        errors = [
+            {"type": err["type"], "loc": ("body", *err["loc"]), "msg": err["msg"]}
+            for err in exc.errors(include_url=False, include_context=False)
+        ]
         raise RequestValidationError(errors) from exc

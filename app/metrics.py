@@ -20,9 +20,7 @@ ALERTS_STALE = Counter(
 INCIDENTS_OPENED = Counter(
     "klaxon_incidents_opened_total", "Incidents opened, by severity", ["severity"]
 )
-OPEN_INCIDENTS = Gauge(
-    "klaxon_open_incidents", "Incidents not resolved, by status", ["status"]
-)
+OPEN_INCIDENTS = Gauge("klaxon_open_incidents", "Incidents not resolved, by status", ["status"])
 WEBHOOK_LATENCY = Histogram(
     "klaxon_webhook_duration_seconds",
     "Time to accept a webhook, from request to committed answer",

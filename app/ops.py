@@ -70,5 +70,6 @@ async def reload_rules(runtime: RuntimeDep, _: AdminPrincipal) -> Reloaded:
         rules = runtime.rules.reload()
     except RulesError as exc:
         raise KlaxonError("rules file invalid, old rules kept:\n" + str(exc)) from exc
-    return Reloaded(status="reloaded", severity_rules=len(rules.severity_rules),
-                    routes=len(rules.routes))
+    return Reloaded(
+        status="reloaded", severity_rules=len(rules.severity_rules), routes=len(rules.routes)
+    )

@@ -2,25 +2,26 @@
 
     source payload ─► normalize (app.sources.*)       AlertEvents
                    ─► classify + route (app.rules)     severity, service, policy, group key
-                   ─► dedupe + group (app.incidents)   episodes, incidents, timeline
+                   ─► count repeats (app.incidents)    one statement for known firing alerts
+                   ─► dedupe + group (app.incidents)   new episodes, resolutions, incidents,
+                                                       timeline: one transaction
                    ─► commit                           only now is the sender answered
                    ─► escalate (after commit)          wake the engine for new incidents
 
-One transaction per delivery. A deadlock or serialization failure between
-concurrent deliveries is retried here; a database that stays unreachable
-becomes a 503, which Alertmanager retries.
+A deadlock or serialization failure between concurrent deliveries is retried
+here; a database that stays unreachable becomes a 503, which Alertmanager
+retries (re-counting a repeat on such a retry is harmless).
 """
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import DBAPIError
-
 from app.db import is_unavailable
 from app.errors import Unavailable
 from app.events import AlertEvent
-from app.incidents.ingest import IngestResult, classify_events, ingest
+from app.incidents.ingest import Classified, IngestResult, classify_events, episode_key, ingest
+from app.incidents.repeats import Repeats, record_repeats
 from app.metrics import ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_STALE, INCIDENTS_OPENED
 from app.runtime import Runtime
 
@@ -32,10 +33,9 @@ async def process(runtime: Runtime, events: list[AlertEvent], *, actor: str) -> 
     classified = classify_events(runtime.rules.current, events)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            async with runtime.sessions() as session, session.begin():
-                result = await ingest(session, classified, now=runtime.clock.now(), actor=actor)
+            result = await _store(runtime, classified, actor=actor)
             break
-        except (DBAPIError, OSError, TimeoutError) as exc:
+        except Exception as exc:
             if not is_unavailable(exc):
                 raise
             if attempt == _ATTEMPTS:
@@ -44,6 +44,29 @@ async def process(runtime: Runtime, events: list[AlertEvent], *, actor: str) -> 
     _count(events, result)
     if result.opened:
         log.info("incidents opened: %s", ", ".join(f"#{n}" for n in result.opened))
+    return result
+
+
+async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) -> IngestResult:
+    now = runtime.clock.now()
+    repeats = Repeats()
+    if any(item.event.status == "firing" for item in classified):
+        async with runtime.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # Autocommit: the statement's row locks end with the statement.
+                repeats = await record_repeats(conn, classified, now=now)
+            else:
+                async with conn.begin():
+                    repeats = await record_repeats(conn, classified, now=now)
+    rest = [item for item in classified if episode_key(item.event) not in repeats.matched]
+    if rest:
+        async with runtime.sessions() as session, session.begin():
+            result = await ingest(session, rest, now=now, actor=actor)
+    else:
+        result = IngestResult()
+    result.received = len(classified)
+    result.repeats += len(repeats.matched)
+    result.touched |= repeats.incidents
     return result
 
 

@@ -48,8 +48,9 @@ async def create_token(
 
 @router.get("", response_model=list[TokenPublic])
 async def list_tokens(session: SessionDep, _: AdminPrincipal) -> list[TokenPublic]:
-    return [TokenPublic.model_validate(t, from_attributes=True)
-            for t in await auth.list_tokens(session)]
+    return [
+        TokenPublic.model_validate(t, from_attributes=True) for t in await auth.list_tokens(session)
+    ]
 
 
 @router.delete("/{token_id}", status_code=204, responses={404: {"description": "No such token"}})

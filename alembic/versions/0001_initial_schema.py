@@ -84,7 +84,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.create_index('ix_alerts_incident', ['incident_number'], unique=False)
-        batch_op.create_index('ix_alerts_status_id', ['status', 'id'], unique=False)
 
     op.create_table('timeline_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -111,7 +110,6 @@ def downgrade() -> None:
 
     op.drop_table('timeline_events')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.drop_index('ix_alerts_status_id')
         batch_op.drop_index('ix_alerts_incident')
 
     op.drop_table('alerts')

@@ -59,7 +59,9 @@ async def get_incident(number: int, session: SessionDep, _: ReadPrincipal) -> In
     incident = await queries.get_incident(session, number)
     return IncidentDetail(
         **incident,
-        alerts=[AlertPublic.model_validate(a) for a in await queries.incident_alerts(session, number)],
+        alerts=[
+            AlertPublic.model_validate(a) for a in await queries.incident_alerts(session, number)
+        ],
         timeline=[
             TimelineEventPublic.model_validate(t)
             for t in await queries.incident_timeline(session, number)

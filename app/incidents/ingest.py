@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
@@ -33,6 +33,12 @@ from app.events import AlertEvent
 from app.incidents.timeline import describe_alerts, event_row, record
 from app.models import OPEN_INCIDENT_PREDICATE, alerts_table, incidents_table
 from app.rules import RulesFile, Severity, classify, group_key, route
+
+EpisodeKey = tuple[str, str, datetime]  # source, fingerprint, start of the episode
+
+
+def episode_key(event: AlertEvent) -> EpisodeKey:
+    return (event.source, event.fingerprint, event.starts_at)
 
 
 @dataclass(frozen=True)
@@ -157,8 +163,9 @@ async def _load_episodes(
     a = alerts_table.c
     wanted = sorted({(i.event.source, i.event.fingerprint) for i in items})
     rows = await session.execute(
-        select(a.id, a.source, a.fingerprint, a.starts_at, a.status, a.incident_number,
-               a.annotations).where(tuple_(a.source, a.fingerprint).in_(wanted))
+        select(
+            a.id, a.source, a.fingerprint, a.starts_at, a.status, a.incident_number, a.annotations
+        ).where(tuple_(a.source, a.fingerprint).in_(wanted))
     )
     stored: dict[tuple[str, str], list[_Stored]] = defaultdict(list)
     for row in rows:
@@ -198,8 +205,12 @@ async def _insert_episodes(
         insert_for(session, alerts_table)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["source", "fingerprint", "starts_at"])
-        .returning(alerts_table.c.id, alerts_table.c.source, alerts_table.c.fingerprint,
-                   alerts_table.c.starts_at)
+        .returning(
+            alerts_table.c.id,
+            alerts_table.c.source,
+            alerts_table.c.fingerprint,
+            alerts_table.c.starts_at,
+        )
     )
     returned = await session.execute(stmt)
     return {(r.source, r.fingerprint, r.starts_at): r.id for r in returned}
@@ -316,9 +327,7 @@ async def _attach_and_resolve(
     for alert_id, item in new_items:
         by_group[item.group_key].append((alert_id, item))
 
-    locked = await _lock_open_incidents(
-        session, sorted(by_group), sorted(resolved_by_incident)
-    )
+    locked = await _lock_open_incidents(session, sorted(by_group), sorted(resolved_by_incident))
     open_by_group: dict[str, Any] = {}
     by_number: dict[int, Any] = {}
     for row in locked:
@@ -407,17 +416,15 @@ async def _attach_and_resolve(
             await session.execute(
                 update(incidents_table)
                 .where(i.number == number)
-                .values(firing_count=func.max(i.firing_count - len(titles), 0)
-                        if session.bind.dialect.name == "sqlite"
-                        else func.greatest(i.firing_count - len(titles), 0),
-                        updated_at=now)
+                .values(firing_count=i.firing_count - len(titles), updated_at=now)
                 .returning(i.firing_count, i.status)
             )
         ).one()
         result.touched.add(number)
         timeline.append(
-            event_row(number, "alert_resolved", describe_alerts("resolved", titles), at=now,
-                      actor=actor)
+            event_row(
+                number, "alert_resolved", describe_alerts("resolved", titles), at=now, actor=actor
+            )
         )
         if row.firing_count == 0 and row.status != "resolved":
             await session.execute(
@@ -427,8 +434,13 @@ async def _attach_and_resolve(
             )
             result.resolved_incidents.append(number)
             timeline.append(
-                event_row(number, "resolved", "Incident resolved: every alert has resolved",
-                          at=now, actor=actor)
+                event_row(
+                    number,
+                    "resolved",
+                    "Incident resolved: every alert has resolved",
+                    at=now,
+                    actor=actor,
+                )
             )
 
 

@@ -27,7 +27,12 @@ async def _locked(session: AsyncSession, number: int) -> Any:
 
 
 async def acknowledge(
-    session: AsyncSession, number: int, *, by: str, via: Channel, now: datetime,
+    session: AsyncSession,
+    number: int,
+    *,
+    by: str,
+    via: Channel,
+    now: datetime,
     note: str | None = None,
 ) -> bool:
     """Acknowledge; False when it already was. A resolved incident is a conflict."""
@@ -50,7 +55,12 @@ async def acknowledge(
 
 
 async def resolve(
-    session: AsyncSession, number: int, *, by: str, via: Channel, now: datetime,
+    session: AsyncSession,
+    number: int,
+    *,
+    by: str,
+    via: Channel,
+    now: datetime,
     note: str | None = None,
 ) -> bool:
     """Resolve; False when it already was. Alerts still firing stay attached to

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.sql.schema import Table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import Table
 
 from app.errors import KlaxonError, NotFound
 from app.models import alerts_table, incidents_table, timeline_table

@@ -26,8 +26,8 @@ __all__ = [
     "UTCDateTime",
     "alerts_table",
     "incidents_table",
+    "metadata",
     "timeline_table",
     "tokens_table",
-    "metadata",
     "utcnow",
 ]

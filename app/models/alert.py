@@ -20,7 +20,6 @@ class Alert(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "fingerprint", "starts_at", name="uq_alerts_episode"),
         Index("ix_alerts_incident", "incident_number"),
-        Index("ix_alerts_status_id", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -35,7 +35,7 @@ def _matchers(value: Any) -> list[Matcher]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError('must be a list of matcher strings like \'severity="critical"\'')
+        raise ValueError("must be a list of matcher strings like 'severity=\"critical\"'")
     parsed: list[Matcher] = []
     for index, item in enumerate(value):
         try:

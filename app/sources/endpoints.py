@@ -29,8 +29,11 @@ class WebhookAccepted(BaseModel):
 _AM_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": alertmanager.AmWebhook.model_json_schema(
-            ref_template="#/components/schemas/{model}")}
+        "application/json": {
+            "schema": alertmanager.AmWebhook.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+        }
     },
 }
 

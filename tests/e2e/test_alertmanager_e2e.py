@@ -13,9 +13,7 @@ from tests.e2e.conftest import LiveServer
 from tests.services.alertmanager import private_alertmanager
 
 
-async def _eventually(
-    check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0
-) -> Any:
+async def _eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0) -> Any:
     """Poll until ``check`` returns something truthy: Alertmanager delivers on
     its own schedule (group_wait and group_interval of 1 s here)."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -42,8 +40,12 @@ async def test_real_alertmanager_incident_appears_dedups_and_resolves(
             return items
 
         with private_alertmanager(webhook, ingest_token, group_by=["alertname", "service"]) as am:
-            web1 = {"alertname": "HighErrorRate", "service": "checkout", "instance": "web-1",
-                    "severity": "critical"}
+            web1 = {
+                "alertname": "HighErrorRate",
+                "service": "checkout",
+                "instance": "web-1",
+                "severity": "critical",
+            }
             web2 = dict(web1, instance="web-2")
             await asyncio.to_thread(am.fire, web1, {"summary": "50% of requests failing"})
             [first] = await _eventually(incidents, "the incident")
@@ -70,7 +72,7 @@ async def test_real_alertmanager_incident_appears_dedups_and_resolves(
 
             async def resolved() -> bool:
                 listed = await incidents()
-                return listed[0]["status"] == "resolved"
+                return bool(listed[0]["status"] == "resolved")
 
             await _eventually(resolved, "the incident to resolve")
             detail = (await api.get(f"/api/v1/incidents/{first['number']}")).json()

@@ -411,7 +411,7 @@ class FakeTwilio:
         what: str,
         items: list[Any],
         count: int,
-        timeout: float,  # noqa: ASYNC109
+        timeout: float,
     ) -> list[Any]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -427,7 +427,7 @@ class FakeTwilio:
     async def wait_for_messages(
         self,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 (prescribed API)
+        timeout: float = 5.0,
     ) -> list[dict[str, Any]]:
         """Wait until at least ``count`` messages were accepted; returns all of them."""
         return await self._wait("messages", self.messages, count, timeout)
@@ -435,7 +435,7 @@ class FakeTwilio:
     async def wait_for_calls(
         self,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 (prescribed API)
+        timeout: float = 5.0,
     ) -> list[dict[str, Any]]:
         """Wait until at least ``count`` calls were accepted; returns all of them."""
         return await self._wait("calls", self.calls, count, timeout)
@@ -443,7 +443,7 @@ class FakeTwilio:
     async def wait_for_requests(
         self,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 (prescribed API)
+        timeout: float = 5.0,
     ) -> list[dict[str, Any]]:
         """Wait until at least ``count`` REST requests arrived (accepted or not)."""
         return await self._wait("requests", self.requests, count, timeout)

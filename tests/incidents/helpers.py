@@ -32,7 +32,9 @@ def am_alert(
     }
 
 
-def am_payload(alerts: list[dict[str, Any]], *, group_key: str = '{}:{alertname="X"}') -> dict[str, Any]:
+def am_payload(
+    alerts: list[dict[str, Any]], *, group_key: str = '{}:{alertname="X"}'
+) -> dict[str, Any]:
     statuses = {a["status"] for a in alerts}
     return {
         "receiver": "klaxon",

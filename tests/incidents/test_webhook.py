@@ -118,9 +118,7 @@ async def test_missing_alerts_field_is_422(client: httpx.AsyncClient) -> None:
 
 
 async def test_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
-    alerts = [
-        am_alert(f"{i:016x}", annotations={"description": "x" * 2000}) for i in range(600)
-    ]
+    alerts = [am_alert(f"{i:016x}", annotations={"description": "x" * 2000}) for i in range(600)]
     resp = await post(client, am_payload(alerts))
     assert resp.status_code == 413
     assert "limit" in resp.json()["detail"]
@@ -322,7 +320,9 @@ async def test_severity_rises_to_the_highest_alert_and_is_on_the_timeline(
     await post(client, am_payload([crit]))
     [only] = await incidents(client)
     assert only["severity"] == "SEV2"
-    changes = [e for e in (await incident(client, 1))["timeline"] if e["kind"] == "severity_changed"]
+    changes = [
+        e for e in (await incident(client, 1))["timeline"] if e["kind"] == "severity_changed"
+    ]
     assert [(e["data"]["from"], e["data"]["to"]) for e in changes] == [("SEV3", "SEV2")]
 
 
@@ -456,4 +456,3 @@ async def test_alerts_listing_filters_by_status(client: httpx.AsyncClient) -> No
     assert [a["fingerprint"] for a in firing] == ["061e5eeeaf7f98e9"]
     by_label = (await client.get("/api/v1/alerts", params={"label": "instance=web-1:9100"})).json()
     assert [a["status"] for a in by_label["items"]] == ["resolved"]
-

@@ -1,0 +1,76 @@
+"""Running Klaxon as its own process for benchmarks, the way it is deployed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.e2e.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def klaxon_process(
+    database_url: str,
+    admin_token: str,
+    *,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    port = free_port()
+    env = dict(
+        os.environ,
+        KLAXON_DATABASE_URL=database_url,
+        KLAXON_ADMIN_TOKEN=admin_token,
+        KLAXON_CONFIG=str(ROOT / "deploy" / "klaxon.example.yaml"),
+        KLAXON_DB_POOL_SIZE="20",
+        **(extra_env or {}),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.asgi:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("Klaxon did not become ready")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
