@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -89,6 +90,20 @@ def serve(
         typer.echo(f"  admin token: {settings.admin_token}")
     typer.echo(f"  Alertmanager webhook: {url}/api/v1/webhooks/alertmanager")
     sys.stdout.flush()
+    if settings.workers > 1:
+        # Worker processes import the app themselves and read the same
+        # environment; pass on what was generated here.
+        if settings.admin_token:
+            os.environ["KLAXON_ADMIN_TOKEN"] = settings.admin_token
+        uvicorn.run(
+            "app.asgi:app",
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+        return
     uvicorn.run(
         create_app(settings),
         host=settings.host,

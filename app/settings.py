@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    workers: int = Field(default=1, ge=1, description="uvicorn worker processes")
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)

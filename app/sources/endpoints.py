@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from app.deps import IngestPrincipal, RuntimeDep
@@ -63,6 +64,9 @@ async def alertmanager_webhook(
         events = alertmanager.to_events(payload, received_at=runtime.clock.now())
         result = await process(runtime, events, actor=f"alertmanager ({principal.name})")
         code = "200"
+    except RequestValidationError:
+        code = "422"
+        raise
     except Exception as exc:
         code = str(getattr(exc, "status_code", 500))
         raise
