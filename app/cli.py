@@ -13,7 +13,10 @@ import typer
 
 from app.auth import SCOPES, Scope, create_token, list_tokens, revoke_token
 from app.clock import SystemClock
-from app.db import make_engine, make_sessionmaker
+from app.db import is_unavailable, make_engine, make_sessionmaker
+from app.errors import KlaxonError
+from app.oncall import schemas as oncall_schemas
+from app.oncall import store as oncall_store
 from app.rules import RulesError, load_rules
 from app.settings import Settings, get_settings
 
@@ -161,6 +164,82 @@ def token_revoke(
     if not asyncio.run(_with_session(get_settings(), "revoke", token_id=token_id)):
         _fail(f"no active token {token_id}")
     typer.echo(f"revoked token {token_id}")
+
+
+async def _apply_oncall(
+    settings: Settings, config: oncall_schemas.OnCallConfig, *, dry_run: bool
+) -> tuple[dict[str, int], list[str]]:
+    """Apply in one transaction (rolled back for a dry run); the counts and the
+    7-day warnings of the schedules in the document."""
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            now = SystemClock().now()
+            await session.begin()
+            try:
+                counts = await oncall_store.apply_config(session, config, now=now)
+                warnings = []
+                for spec in config.schedules:
+                    schedule = await oncall_store.load_schedule(
+                        session, spec.name, ending_after=now
+                    )
+                    assert schedule is not None
+                    warnings += [
+                        f"schedule {spec.name}: {warning}"
+                        for warning in oncall_store.stretch_warnings(schedule, now)
+                    ]
+            except BaseException:
+                await session.rollback()
+                raise
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+            return counts, warnings
+    finally:
+        await engine.dispose()
+
+
+@cli.command("apply")
+def apply(
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file", "-f", help="On-call YAML: responders, schedules, escalation policies"
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check against the database, write nothing")
+    ] = False,
+) -> None:
+    """Create or update the responders, schedules and escalation policies of an
+    on-call file, all or nothing. Applying the same file again changes nothing."""
+    try:
+        config = oncall_schemas.load_config(file)
+    except oncall_schemas.ConfigError as exc:
+        for error in exc.errors:
+            typer.echo(error, err=True)
+        raise typer.Exit(1) from None
+    try:
+        counts, warnings = asyncio.run(_apply_oncall(get_settings(), config, dry_run=dry_run))
+    except KlaxonError as exc:
+        _fail(f"{file}: {exc.message}; nothing was written")
+        return
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        _fail(f"{file}: the database is unavailable ({type(exc).__name__}); nothing was written")
+        return
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    summary = (
+        f"{len(config.responders)} responders, {len(config.schedules)} schedules,"
+        f" {len(config.policies)} policies: {counts['created']} created,"
+        f" {counts['updated']} updated, {counts['unchanged']} unchanged"
+    )
+    if dry_run:
+        summary += " (dry run, nothing written)"
+    typer.echo(f"{file}: {summary}")
 
 
 def main() -> None:

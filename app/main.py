@@ -17,7 +17,11 @@ from app import ops, tokens
 from app.clock import Clock
 from app.db import is_unavailable
 from app.errors import KlaxonError
+from app.escalation.engine import Engine
 from app.incidents import endpoints as incidents
+from app.notify.sender import make_sender
+from app.oncall import endpoints as oncall
+from app.replies import endpoints as replies
 from app.rules import RulesError
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
@@ -41,8 +45,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings, clock)
+        runtime.engine_ref = Engine(runtime, make_sender(settings))
         app.state.runtime = runtime
         _install_sighup(runtime)
+        if settings.engine_enabled:
+            runtime.escalation.start()
         try:
             yield
         finally:
@@ -58,6 +65,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.include_router(sources.router)
     app.include_router(incidents.router)
+    app.include_router(oncall.router)
+    app.include_router(replies.router)
     app.include_router(tokens.router)
     app.include_router(ops.router)
 

@@ -27,3 +27,29 @@ WEBHOOK_LATENCY = Histogram(
     ["source", "code"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+NOTIFICATIONS = Counter(
+    "klaxon_notifications_total",
+    "Notifications by channel and outcome (sent, retrying, failed)",
+    ["channel", "outcome"],
+)
+DELIVERIES = Counter(
+    "klaxon_notification_deliveries_total",
+    "Delivery states reported by Twilio's status callbacks",
+    ["channel", "status"],
+)
+TIME_TO_ACKNOWLEDGE = Histogram(
+    "klaxon_time_to_acknowledge_seconds",
+    "From incident opened to acknowledged",
+    ["severity"],
+    buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400),
+)
+STEP_LAG = Histogram(
+    "klaxon_escalation_step_lag_seconds",
+    "From an escalation step's due time to when it fired",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+UNPAGED = Counter(
+    "klaxon_unpaged_incidents_total",
+    "Escalation steps that paged nobody (no policy, nobody on call, no channel)",
+    ["reason"],
+)

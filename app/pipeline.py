@@ -6,7 +6,8 @@
                    ─► dedupe + group (app.incidents)   new episodes, resolutions, incidents,
                                                        timeline: one transaction
                    ─► commit                           only now is the sender answered
-                   ─► escalate (after commit)          wake the engine for new incidents
+                   ─► start paging (same transaction)  step 1 of the policy, due now
+                   ─► wake the engine (after commit)   app.escalation.engine
 
 A deadlock or serialization failure between concurrent deliveries is retried
 here; a database that stays unreachable becomes a 503, which Alertmanager
@@ -19,6 +20,7 @@ import logging
 
 from app.db import is_unavailable
 from app.errors import Unavailable
+from app.escalation.paging import begin_paging, notify_resolved, stop_paging
 from app.events import AlertEvent
 from app.incidents.ingest import Classified, IngestResult, classify_events, episode_key, ingest
 from app.incidents.repeats import Repeats, record_repeats
@@ -62,6 +64,16 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
     if rest:
         async with runtime.sessions() as session, session.begin():
             result = await ingest(session, rest, now=now, actor=actor)
+            # Paging starts in the same transaction: committed with the
+            # incident, the first step cannot be lost.
+            await begin_paging(
+                session, runtime.rules.current, result.opened_incidents, now=now, actor=actor
+            )
+            for number in result.resolved_incidents:
+                await stop_paging(session, number, now=now)
+                await notify_resolved(session, number, by=actor, now=now)
+        if result.opened_incidents or result.resolved_incidents:
+            runtime.wake_engine()
     else:
         result = IngestResult()
     result.received = len(classified)

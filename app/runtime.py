@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -11,6 +12,9 @@ from app.clock import Clock, SystemClock
 from app.db import make_engine, make_sessionmaker
 from app.rules.holder import RulesHolder
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.escalation.engine import Engine
 
 
 @dataclass
@@ -21,6 +25,17 @@ class Runtime:
     rules: RulesHolder
     tokens: TokenVerifier
     clock: Clock = field(default_factory=SystemClock)
+    engine_ref: Engine | None = None
+
+    @property
+    def escalation(self) -> Engine:
+        assert self.engine_ref is not None, "the escalation engine is not set up"
+        return self.engine_ref
+
+    def wake_engine(self) -> None:
+        """After a commit that made work due now."""
+        if self.engine_ref is not None:
+            self.engine_ref.wake()
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -35,4 +50,6 @@ class Runtime:
         )
 
     async def aclose(self) -> None:
+        if self.engine_ref is not None:
+            await self.engine_ref.stop()
         await self.engine.dispose()

@@ -26,6 +26,32 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "info"
 
+    # Twilio. Without an account SID and auth token, Klaxon logs each SMS and
+    # call it would send instead (``make run``), and checks Twilio-style
+    # signatures on replies with the admin token, which ``klaxon reply`` uses.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_auth_token_secondary: str | None = None  # for rotating the auth token
+    twilio_from: str = "+15005550006"
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_timeout: float = Field(default=10.0, gt=0)
+    public_url: str = "http://127.0.0.1:8080"  # the address Twilio calls back
+
+    # The escalation engine.
+    engine_enabled: bool = True
+    engine_poll_seconds: float = Field(default=0.5, gt=0)
+    engine_batch: int = Field(default=100, gt=0)
+    send_lease_seconds: float = Field(default=60.0, gt=0)
+    # Per destination number, as carriers block numbers that call too often.
+    throttle_window_minutes: float = Field(default=15, gt=0)
+    throttle_sms: int = Field(default=5, gt=0)
+    throttle_calls: int = Field(default=3, gt=0)
+    send_attempts: int = Field(default=5, gt=0)
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

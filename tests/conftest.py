@@ -91,6 +91,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "config": RULES,
         "admin_token": ADMIN_TOKEN,
         "token_cache_seconds": 0,
+        # Tests that page drive the engine themselves (tests/escalation).
+        "engine_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)

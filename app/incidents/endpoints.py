@@ -82,6 +82,7 @@ async def _act(
     change = lifecycle.acknowledge if action == "acknowledge" else lifecycle.resolve
     async with session.begin():
         await change(session, number, by=by, via="api", now=runtime.clock.now(), note=note)
+    runtime.wake_engine()
     return IncidentPublic.model_validate(await queries.get_incident(session, number))
 
 

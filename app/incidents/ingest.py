@@ -50,6 +50,13 @@ class Classified:
     group_key: str
 
 
+@dataclass(frozen=True)
+class Opened:
+    number: int
+    severity: str
+    policy: str | None
+
+
 @dataclass
 class IngestResult:
     received: int = 0
@@ -62,6 +69,7 @@ class IngestResult:
     touched: set[int] = field(default_factory=set)
     escalated_severity: list[int] = field(default_factory=list)
     opened_severities: dict[int, str] = field(default_factory=dict)
+    opened_incidents: list[Opened] = field(default_factory=list)
 
 
 @dataclass
@@ -354,6 +362,9 @@ async def _attach_and_resolve(
             else:
                 result.opened.append(incident.number)
                 result.opened_severities[incident.number] = incident.severity
+                result.opened_incidents.append(
+                    Opened(incident.number, incident.severity, incident.policy)
+                )
                 timeline.append(
                     event_row(
                         incident.number,

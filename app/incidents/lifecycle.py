@@ -9,7 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
+from app.escalation.paging import notify_resolved, stop_paging
 from app.incidents.timeline import event_row, record
+from app.metrics import TIME_TO_ACKNOWLEDGE
 from app.models import incidents_table
 
 Channel = Literal["api", "sms", "voice", "cli"]
@@ -46,6 +48,10 @@ async def acknowledge(
         .where(incidents_table.c.number == number)
         .values(status="acknowledged", acknowledged_at=now, acknowledged_by=by, updated_at=now)
     )
+    await stop_paging(session, number, now=now)
+    TIME_TO_ACKNOWLEDGE.labels(incident.severity).observe(
+        max((now - incident.created_at).total_seconds(), 0.0)
+    )
     message = f"Acknowledged by {by} via {via}" + (f": {note}" if note else "")
     await record(
         session,
@@ -73,6 +79,8 @@ async def resolve(
         .where(incidents_table.c.number == number)
         .values(status="resolved", resolved_at=now, resolved_by=by, updated_at=now)
     )
+    await stop_paging(session, number, now=now)
+    await notify_resolved(session, number, by=by, now=now)
     message = f"Resolved by {by} via {via}" + (f": {note}" if note else "")
     await record(
         session, [event_row(number, "resolved", message, at=now, actor=by, data={"via": via})]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -73,10 +73,31 @@ class DefaultRoute(_Strict):
     group_by: list[str] | None = None
 
 
+PagingChannel = Literal["sms", "voice"]
+
+
+def _default_paging() -> dict[Severity, list[PagingChannel]]:
+    return {"SEV1": ["sms", "voice"], "SEV2": ["sms", "voice"], "SEV3": ["sms"], "SEV4": []}
+
+
 class RulesFile(_Strict):
     severity_rules: list[SeverityRule] = Field(default_factory=list)
-    routes: Annotated[list[Route], Field(default_factory=list)]
+    routes: list[Route] = Field(default_factory=list)
     default_route: DefaultRoute = DefaultRoute()
+    # Which severities page, and on which channels: a step pages on the
+    # channels it names that its incident's severity allows. An empty list
+    # records the incident without paging anyone.
+    paging: dict[Severity, list[PagingChannel]] = Field(default_factory=_default_paging)
+
+    @field_validator("paging")
+    @classmethod
+    def _every_severity(
+        cls, paging: dict[Severity, list[PagingChannel]]
+    ) -> dict[Severity, list[PagingChannel]]:
+        return {**_default_paging(), **paging}
+
+    def channels_for(self, severity: str) -> list[PagingChannel]:
+        return list(self.paging.get(severity, []))  # type: ignore[call-overload]
 
     @field_validator("routes")
     @classmethod

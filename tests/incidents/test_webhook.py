@@ -146,7 +146,11 @@ async def test_real_firing_group_opens_one_incident_with_both_alerts(
     detail = await incident(client, 1)
     assert {a["fingerprint"] for a in detail["alerts"]} == {"bfe47084c6f317f9", "061e5eeeaf7f98e9"}
     assert all(a["ends_at"] is None for a in detail["alerts"])
-    assert [e["kind"] for e in detail["timeline"]] == ["triggered", "alert_fired"]
+    assert [e["kind"] for e in detail["timeline"]] == [
+        "triggered",
+        "alert_fired",
+        "escalation_started",
+    ]
 
 
 async def test_repeat_of_a_firing_alert_counts_and_creates_nothing(

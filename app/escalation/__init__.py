@@ -1,0 +1,1 @@
+"""Escalation policies and the durable engine that pages through them."""

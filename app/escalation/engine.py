@@ -1,0 +1,349 @@
+"""The escalation engine: fires due steps and sends due notifications.
+
+Steps are rows with due times. Each is fired in a transaction of its own that
+holds the step row with ``FOR UPDATE SKIP LOCKED`` (the lock is the lease:
+a replica that dies mid-step drops its connection and the lock with it), so
+any number of replicas can run and each step fires once. Firing a step writes
+its notifications and schedules the next step in that same transaction, and
+the unique constraints on both make a repeat impossible.
+
+Wake-ups are pushed: the webhook and the API call ``wake()`` after their
+commit, so a new incident pages at once; otherwise the loop sleeps until the
+earliest due time, at most ``engine_poll_seconds`` (which is what bounds the
+delay for work committed by another replica). Tests drive ``run_due()``
+themselves with a clock they advance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import insert_for, is_unavailable
+from app.incidents.timeline import event_row, record
+from app.metrics import STEP_LAG, UNPAGED
+from app.models import alerts_table, incidents_table, notifications_table, steps_table
+from app.notify.dispatch import Dispatcher
+from app.notify.sender import Sender
+from app.notify.texts import PageInfo, page_sms
+from app.oncall import store
+from app.oncall.rotation import who_is_on_call
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+_STEP_RETRY = timedelta(seconds=30)
+
+
+class Engine:
+    def __init__(self, runtime: Runtime, sender: Sender, *, owner: str | None = None) -> None:
+        self.runtime = runtime
+        self.owner = owner or f"klaxon-{uuid.uuid4().hex[:12]}"
+        self.dispatcher = Dispatcher(runtime, sender, owner=self.owner)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- running ---------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="klaxon-engine")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.dispatcher.sender.aclose()
+
+    async def run_due(self) -> int:
+        """Fire every due step and send every due notification, until nothing
+        is due; returns how much was done."""
+        total = 0
+        while True:
+            done = await self._fire_due_steps() + await self.dispatcher.send_due()
+            total += done
+            if done == 0:
+                return total
+
+    async def _loop(self) -> None:
+        poll = self.runtime.settings.engine_poll_seconds
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_due()
+                timeout = await self._seconds_until_due(poll)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    log.exception("escalation engine error")
+                else:
+                    log.warning("escalation engine: database unavailable")
+                timeout = poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _seconds_until_due(self, ceiling: float) -> float:
+        s = steps_table.c
+        async with self.runtime.sessions() as session:
+            step_due = (
+                await session.execute(
+                    select(s.due_at).where(s.status == "pending").order_by(s.due_at).limit(1)
+                )
+            ).scalar()
+        send_due = await self.dispatcher.next_due()
+        dues = [d for d in (step_due, send_due) if d is not None]
+        if not dues:
+            return ceiling
+        wait = (min(dues) - self.runtime.clock.now()).total_seconds()
+        return min(max(wait, 0.0), ceiling)
+
+    # --- steps -----------------------------------------------------------
+
+    async def _fire_due_steps(self) -> int:
+        fired = 0
+        while fired < self.runtime.settings.engine_batch:
+            now = self.runtime.clock.now()
+            s = steps_table.c
+            async with self.runtime.sessions() as session, session.begin():
+                step = (
+                    await session.execute(
+                        select(steps_table)
+                        .where(s.status == "pending", s.due_at <= now)
+                        .order_by(s.due_at, s.id)
+                        .limit(1)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).first()
+                if step is None:
+                    return fired
+                try:
+                    async with session.begin_nested():
+                        await self._fire(session, step, now)
+                except Exception as exc:
+                    if is_unavailable(exc):
+                        raise
+                    log.exception("escalation step %s of #%s failed", step.id, step.incident_number)
+                    await session.execute(
+                        update(steps_table).where(s.id == step.id).values(due_at=now + _STEP_RETRY)
+                    )
+            fired += 1
+        return fired
+
+    async def _fire(self, session: AsyncSession, step: Any, now: datetime) -> None:
+        STEP_LAG.observe(max((now - step.due_at).total_seconds(), 0.0))
+        number = step.incident_number
+        incident = (
+            await session.execute(select(incidents_table).where(incidents_table.c.number == number))
+        ).one()
+        if incident.status != "triggered":
+            await self._finish(session, step, "cancelled", now)
+            return
+        policy = await store.get_policy(session, step.policy)
+        if policy is None and step.policy != "default":
+            policy = await store.get_policy(session, "default")
+        timeline: list[dict[str, Any]] = []
+        if policy is None or step.step_index >= len(policy.steps):
+            UNPAGED.labels("no_policy").inc()
+            timeline.append(
+                event_row(
+                    number,
+                    "not_paged",
+                    f"NOT PAGED: escalation policy {step.policy} does not exist (nor 'default')",
+                    at=now,
+                    actor="klaxon",
+                )
+            )
+            await record(session, timeline)
+            await self._finish(session, step, "skipped", now)
+            return
+        spec = policy.steps[step.step_index]
+        label = f"Step {step.step_index + 1}" + (f" (round {step.round + 1})" if step.round else "")
+        allowed = self.runtime.rules.current.channels_for(incident.severity)
+        channels = [c for c in spec.channels if c in allowed]
+        responders = await self._targets(
+            session, spec.targets.schedules, spec.targets.responders, now, number, timeline
+        )
+        paged = False
+        if not channels:
+            UNPAGED.labels("no_channel").inc()
+            timeline.append(
+                event_row(
+                    number,
+                    "step_skipped",
+                    f"{label} skipped: {incident.severity} pages on none of its channels "
+                    f"({', '.join(spec.channels)})",
+                    at=now,
+                    actor="klaxon",
+                )
+            )
+        elif not responders:
+            UNPAGED.labels("nobody_on_call").inc()
+            timeline.append(
+                event_row(
+                    number,
+                    "step_skipped",
+                    f"{label} skipped: nobody on call",
+                    at=now,
+                    actor="klaxon",
+                    data={"schedules": spec.targets.schedules},
+                )
+            )
+        else:
+            await self._page(session, step, incident, responders, channels, now)
+            paged = True
+            timeline.append(
+                event_row(
+                    number,
+                    "escalated",
+                    f"{label}: paging {', '.join(r.name for r in responders)} by "
+                    f"{' and '.join(channels)}",
+                    at=now,
+                    actor="klaxon",
+                    data={"responders": [r.name for r in responders], "channels": channels},
+                )
+            )
+        following = policy.position_after(step.round, step.step_index)
+        if following is not None:
+            # A step that paged waits its delay; a skipped one is not waited out.
+            due = now + timedelta(minutes=spec.delay_minutes) if paged else now
+            await session.execute(
+                insert_for(session, steps_table)
+                .values(
+                    incident_number=number,
+                    policy=step.policy,
+                    round=following[0],
+                    step_index=following[1],
+                    due_at=due,
+                    status="pending",
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["incident_number", "round", "step_index"])
+            )
+        else:
+            timeline.append(
+                event_row(
+                    number,
+                    "escalation_exhausted",
+                    f"Escalation policy {policy.name} exhausted without acknowledgement",
+                    at=now,
+                    actor="klaxon",
+                )
+            )
+        await record(session, timeline)
+        await self._finish(session, step, "done" if paged else "skipped", now)
+
+    async def _targets(
+        self,
+        session: AsyncSession,
+        schedules: list[str],
+        names: list[str],
+        now: datetime,
+        number: int,
+        timeline: list[dict[str, Any]],
+    ) -> list[Any]:
+        wanted: list[str] = []
+        for name in schedules:
+            schedule = await store.load_schedule(session, name)
+            if schedule is None:
+                timeline.append(
+                    event_row(
+                        number, "warning", f"Schedule {name} does not exist", at=now, actor="klaxon"
+                    )
+                )
+                continue
+            oncall = who_is_on_call(schedule, now)
+            if oncall.responder is not None:
+                wanted.append(oncall.responder)
+        wanted += names
+        unique = list(dict.fromkeys(wanted))
+        found = await store.get_responders_by_name(session, unique)
+        for name in unique:
+            if name not in found:
+                timeline.append(
+                    event_row(
+                        number,
+                        "warning",
+                        f"Responder {name} does not exist",
+                        at=now,
+                        actor="klaxon",
+                    )
+                )
+        return [found[name] for name in unique if name in found]
+
+    async def _page(
+        self,
+        session: AsyncSession,
+        step: Any,
+        incident: Any,
+        responders: list[Any],
+        channels: list[str],
+        now: datetime,
+    ) -> None:
+        body = page_sms(await page_info(session, incident))
+        rows = [
+            {
+                "incident_number": incident.number,
+                "step_id": step.id,
+                "responder_id": r.id,
+                "responder_name": r.name,
+                "kind": "page",
+                "channel": channel,
+                "to_number": r.phone,
+                "body": body if channel == "sms" else None,
+                "state": "pending",
+                "due_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in responders
+            for channel in channels
+        ]
+        await session.execute(
+            insert_for(session, notifications_table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["step_id", "responder_id", "channel"])
+        )
+
+    async def _finish(self, session: AsyncSession, step: Any, status: str, now: datetime) -> None:
+        await session.execute(
+            update(steps_table)
+            .where(and_(steps_table.c.id == step.id))
+            .values(status=status, finished_at=now)
+        )
+
+
+async def page_info(session: AsyncSession, incident: Any) -> PageInfo:
+    """What a page says: the incident, and from its worst firing alert the
+    description (else summary) and runbook."""
+    a = alerts_table.c
+    alert = (
+        await session.execute(
+            select(a.annotations)
+            .where(a.incident_number == incident.number)
+            .order_by(a.severity, a.id)
+            .limit(1)
+        )
+    ).first()
+    annotations: dict[str, str] = dict(alert.annotations) if alert is not None else {}
+    name = str(incident.labels.get("alertname") or incident.title)
+    summary = annotations.get("description") or annotations.get("summary")
+    if summary == name:
+        summary = None
+    return PageInfo(
+        number=incident.number,
+        severity=incident.severity,
+        title=name,
+        service=incident.service,
+        summary=summary,
+        runbook_url=annotations.get("runbook_url") or None,
+    )

@@ -1,0 +1,123 @@
+"""Starting and stopping the paging of an incident, inside the caller's transaction.
+
+Starting writes the first escalation step as a row due now: committed with
+the incident, it cannot be lost. Stopping cancels every pending step and
+every unsent page of the incident at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import insert_for
+from app.incidents.ingest import Opened
+from app.incidents.timeline import event_row, record
+from app.models import incidents_table, notifications_table, responders_table, steps_table
+from app.notify.texts import resolved_sms
+from app.rules import RulesFile
+
+
+async def begin_paging(
+    session: AsyncSession, rules: RulesFile, opened: list[Opened], *, now: datetime, actor: str
+) -> list[int]:
+    """Schedule step 1 of each new incident's policy; returns those that page."""
+    paging: list[int] = []
+    timeline: list[dict[str, Any]] = []
+    for incident in opened:
+        channels = rules.channels_for(incident.severity)
+        if not channels:
+            timeline.append(
+                event_row(
+                    incident.number,
+                    "not_paged",
+                    f"{incident.severity} is recorded without paging",
+                    at=now,
+                    actor=actor,
+                )
+            )
+            continue
+        policy = incident.policy or "default"
+        await session.execute(
+            insert_for(session, steps_table)
+            .values(
+                incident_number=incident.number,
+                policy=policy,
+                round=0,
+                step_index=0,
+                due_at=now,
+                status="pending",
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["incident_number", "round", "step_index"])
+        )
+        timeline.append(
+            event_row(
+                incident.number,
+                "escalation_started",
+                f"Escalation policy {policy} started",
+                at=now,
+                actor=actor,
+                data={"policy": policy},
+            )
+        )
+        paging.append(incident.number)
+    await record(session, timeline)
+    return paging
+
+
+async def stop_paging(session: AsyncSession, number: int, *, now: datetime) -> tuple[int, int]:
+    """Cancel pending steps and unsent pages; returns (steps, pages) cancelled."""
+    s, n = steps_table.c, notifications_table.c
+    steps = await session.execute(
+        update(steps_table)
+        .where(and_(s.incident_number == number, s.status == "pending"))
+        .values(status="cancelled", finished_at=now)
+        .returning(s.id)
+    )
+    pages = await session.execute(
+        update(notifications_table)
+        .where(and_(n.incident_number == number, n.kind == "page", n.state == "pending"))
+        .values(state="cancelled", updated_at=now)
+        .returning(n.id)
+    )
+    return len(steps.all()), len(pages.all())
+
+
+async def notify_resolved(session: AsyncSession, number: int, *, by: str, now: datetime) -> int:
+    """Tell everyone already paged for this incident, by SMS, that it is resolved."""
+    n, r = notifications_table.c, responders_table.c
+    title = (
+        await session.execute(
+            select(incidents_table.c.title).where(incidents_table.c.number == number)
+        )
+    ).scalar_one()
+    paged = await session.execute(
+        select(r.id, r.name, r.phone)
+        .join(notifications_table, n.responder_id == r.id)
+        .where(and_(n.incident_number == number, n.kind == "page", n.state == "sent"))
+        .distinct()
+        .order_by(r.id)
+    )
+    rows = [
+        {
+            "incident_number": number,
+            "responder_id": row.id,
+            "responder_name": row.name,
+            "kind": "resolved",
+            "channel": "sms",
+            "to_number": row.phone,
+            "body": resolved_sms(number, title, by),
+            "state": "pending",
+            "due_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for row in paged
+    ]
+    if rows:
+        await session.execute(insert_for(session, notifications_table).values(rows))
+    return len(rows)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from app.models.types import UTCDateTime
+
+
+class Responder(SQLModel, table=True):
+    """A person who can be paged. The phone number (E.164) is also how an
+    inbound SMS is matched to its sender, so it is unique."""
+
+    __tablename__ = "responders"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    phone: str = Field(max_length=20, unique=True)
+    time_zone: str = Field(default="UTC", max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Schedule(SQLModel, table=True):
+    """Rotation layers in an IANA time zone; who is on call is computed from
+    them (``app.oncall.rotation``), never stored."""
+
+    __tablename__ = "schedules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    time_zone: str = Field(max_length=64)
+    layers: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class ScheduleOverride(SQLModel, table=True):
+    __tablename__ = "schedule_overrides"
+    __table_args__ = (Index("ix_overrides_schedule_start", "schedule_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="schedules.id", ondelete="CASCADE")
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    responder: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class EscalationPolicy(SQLModel, table=True):
+    """Ordered steps (targets, channels, delay before the next step) and how
+    many times the whole list repeats."""
+
+    __tablename__ = "escalation_policies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    repeat: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -1,0 +1,324 @@
+"""Sending due notifications: claim under a lease, throttle, bundle, send, record.
+
+A notification is claimed (``state = 'sending'``, a lease owner and expiry)
+in a short transaction with ``FOR UPDATE SKIP LOCKED``, so replicas never
+claim the same one; sent outside any transaction; and its outcome recorded in
+another. A replica that dies holding a claim loses it when the lease expires,
+and the page goes out from another replica. The one window for a double page
+is a crash after Twilio accepted the request and before the outcome was
+committed: one HTTP round trip plus one commit.
+
+Per destination number at most ``throttle_sms`` SMS and ``throttle_calls``
+calls go out per window (carriers block numbers that call too often).
+Throttled pages wait for the window to free up; they are never dropped. Two or
+more pages waiting for one number go out as one bundled SMS.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from app.incidents.timeline import event_row, record
+from app.metrics import NOTIFICATIONS
+from app.models import incidents_table, notifications_table
+from app.notify.sender import Sender
+from app.notify.texts import bundle_sms
+from app.notify.twilio_client import SendResult
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+_MAX_BACKOFF = timedelta(minutes=5)
+
+
+@dataclass
+class _Claimed:
+    id: int
+    incident_number: int
+    responder_name: str
+    kind: str
+    channel: str
+    to_number: str
+    body: str | None
+    attempts: int
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=10 * 2**attempts), _MAX_BACKOFF)
+
+
+class Dispatcher:
+    def __init__(self, runtime: Runtime, sender: Sender, *, owner: str) -> None:
+        self.runtime = runtime
+        self.sender = sender
+        self.owner = owner
+
+    @property
+    def _settings(self) -> Any:
+        return self.runtime.settings
+
+    def callback_url(self, kind: str, notification_id: int) -> str:
+        base = self._settings.public_url.rstrip("/")
+        return f"{base}/api/v1/twilio/{kind}/{notification_id}"
+
+    async def send_due(self) -> int:
+        """Send what is due now; returns how many notifications were claimed."""
+        claimed = await self._claim()
+        groups: dict[tuple[str, str], list[_Claimed]] = defaultdict(list)
+        for item in claimed:
+            groups[(item.to_number, item.channel)].append(item)
+        for (number, channel), items in groups.items():
+            await self._deliver(number, channel, items)
+        return len(claimed)
+
+    async def next_due(self) -> datetime | None:
+        n = notifications_table.c
+        async with self.runtime.sessions() as session:
+            due: datetime | None = (
+                await session.execute(select(func.min(n.due_at)).where(n.state == "pending"))
+            ).scalar()
+        return due
+
+    async def _claim(self) -> list[_Claimed]:
+        n = notifications_table.c
+        now = self.runtime.clock.now()
+        async with self.runtime.sessions() as session, session.begin():
+            ids = (
+                (
+                    await session.execute(
+                        select(n.id)
+                        .where(
+                            or_(
+                                and_(n.state == "pending", n.due_at <= now),
+                                and_(n.state == "sending", n.lease_until < now),
+                            )
+                        )
+                        .order_by(n.due_at, n.id)
+                        .limit(self._settings.engine_batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                return []
+            lease = now + timedelta(seconds=self._settings.send_lease_seconds)
+            rows = await session.execute(
+                update(notifications_table)
+                .where(n.id.in_(ids))
+                .values(state="sending", lease_owner=self.owner, lease_until=lease, updated_at=now)
+                .returning(
+                    n.id,
+                    n.incident_number,
+                    n.responder_name,
+                    n.kind,
+                    n.channel,
+                    n.to_number,
+                    n.body,
+                    n.attempts,
+                )
+            )
+            return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
+
+    async def _deliver(self, number: str, channel: str, items: list[_Claimed]) -> None:
+        now = self.runtime.clock.now()
+        items = await self._drop_stale_pages(items, now)
+        if not items:
+            return
+        allowed, frees_at = await self._allowance(number, channel, now)
+        if channel == "sms":
+            pages = [i for i in items if i.kind == "page"]
+            others = [i for i in items if i.kind != "page"]
+            messages: list[list[_Claimed]] = [pages] if len(pages) > 1 else [[p] for p in pages]
+            messages += [[o] for o in others]
+        else:
+            messages = [[i] for i in items]
+        sending, waiting = messages[:allowed], messages[allowed:]
+        if waiting:
+            await self._release([i for m in waiting for i in m], frees_at, now)
+        for message in sending:
+            result = await self._send(number, channel, message)
+            await self._record(message, result, channel)
+
+    async def _drop_stale_pages(self, items: list[_Claimed], now: datetime) -> list[_Claimed]:
+        """A page for an incident acknowledged or resolved meanwhile is not sent."""
+        numbers = {i.incident_number for i in items if i.kind == "page"}
+        if not numbers:
+            return items
+        inc = incidents_table.c
+        async with self.runtime.sessions() as session, session.begin():
+            closed = set(
+                (
+                    await session.execute(
+                        select(inc.number).where(inc.number.in_(numbers), inc.status != "triggered")
+                    )
+                ).scalars()
+            )
+            stale = [i.id for i in items if i.kind == "page" and i.incident_number in closed]
+            if stale:
+                await session.execute(
+                    update(notifications_table)
+                    .where(notifications_table.c.id.in_(stale))
+                    .values(state="cancelled", lease_owner=None, lease_until=None, updated_at=now)
+                )
+        return [i for i in items if i.id not in stale]
+
+    async def _allowance(self, number: str, channel: str, now: datetime) -> tuple[int, datetime]:
+        """How many messages may go to ``number`` now, and when the window next frees up."""
+        settings = self._settings
+        window = timedelta(minutes=settings.throttle_window_minutes)
+        limit = settings.throttle_sms if channel == "sms" else settings.throttle_calls
+        n = notifications_table.c
+        async with self.runtime.sessions() as session:
+            sent = (
+                (
+                    await session.execute(
+                        select(n.sent_at)
+                        .where(
+                            n.to_number == number,
+                            n.channel == channel,
+                            n.sent_at >= now - window,
+                            n.bundled_into.is_(None),
+                        )
+                        .order_by(n.sent_at)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        frees_at = (sent[0] + window) if sent else now
+        return max(limit - len(sent), 0), frees_at
+
+    async def _release(self, items: list[_Claimed], due: datetime, now: datetime) -> None:
+        n = notifications_table.c
+        async with self.runtime.sessions() as session, session.begin():
+            await session.execute(
+                update(notifications_table)
+                .where(n.id.in_([i.id for i in items]), n.lease_owner == self.owner)
+                .values(
+                    state="pending", due_at=due, lease_owner=None, lease_until=None, updated_at=now
+                )
+            )
+            await record(
+                session,
+                [
+                    event_row(
+                        i.incident_number,
+                        "throttled",
+                        f"{i.channel.upper()} to {i.responder_name} held back: the "
+                        f"per-number limit is reached; it goes out at {due:%H:%M:%S} UTC",
+                        at=now,
+                        actor="klaxon",
+                    )
+                    for i in items
+                    if i.kind == "page"
+                ],
+            )
+
+    async def _send(self, number: str, channel: str, message: list[_Claimed]) -> SendResult:
+        first = message[0]
+        status_callback = self.callback_url("status", first.id)
+        if channel == "voice":
+            return await self.sender.place_call(
+                to=number,
+                twiml_url=self.callback_url("voice", first.id),
+                status_callback=status_callback,
+            )
+        if len(message) > 1:
+            body = bundle_sms(sorted({m.incident_number for m in message}))
+        else:
+            body = first.body or ""
+        return await self.sender.send_sms(to=number, body=body, status_callback=status_callback)
+
+    async def _record(self, message: list[_Claimed], result: SendResult, channel: str) -> None:
+        now = self.runtime.clock.now()
+        n = notifications_table.c
+        first = message[0]
+        ids = [m.id for m in message]
+        what = "Call" if channel == "voice" else ("Bundled SMS" if len(message) > 1 else "SMS")
+        timeline: list[dict[str, Any]] = []
+        if result.ok:
+            values: dict[str, Any] = {
+                "state": "sent",
+                "sent_at": now,
+                "twilio_sid": result.sid,
+                "delivery": result.status,
+                "error_code": None,
+                "error_message": None,
+            }
+            outcome = "sent"
+            for m in message:
+                timeline.append(
+                    event_row(
+                        m.incident_number,
+                        "notified",
+                        f"{what} {'page' if m.kind == 'page' else m.kind + ' notice'} sent to "
+                        f"{m.responder_name}",
+                        at=now,
+                        actor="klaxon",
+                        data={"notification": m.id, "channel": channel, "sid": result.sid},
+                    )
+                )
+        elif result.retryable and first.attempts + 1 < self._settings.send_attempts:
+            retry_at = now + _backoff(first.attempts)
+            values = {
+                "state": "pending",
+                "due_at": retry_at,
+                "attempts": n.attempts + 1,
+                "error_code": result.error_code,
+                "error_message": result.error_message,
+            }
+            outcome = "retrying"
+            for m in message:
+                timeline.append(
+                    event_row(
+                        m.incident_number,
+                        "notify_failed",
+                        f"{what} to {m.responder_name} failed ({result.error_code}); retrying at "
+                        f"{retry_at:%H:%M:%S} UTC",
+                        at=now,
+                        actor="klaxon",
+                        data={"notification": m.id, "code": result.error_code},
+                    )
+                )
+        else:
+            values = {
+                "state": "failed",
+                "attempts": n.attempts + 1,
+                "error_code": result.error_code,
+                "error_message": result.error_message,
+            }
+            outcome = "failed"
+            for m in message:
+                timeline.append(
+                    event_row(
+                        m.incident_number,
+                        "notify_failed",
+                        f"{what} to {m.responder_name} failed for good: {result.error_code} "
+                        f"{result.error_message or ''}".strip(),
+                        at=now,
+                        actor="klaxon",
+                        data={"notification": m.id, "code": result.error_code},
+                    )
+                )
+        values |= {"lease_owner": None, "lease_until": None, "updated_at": now}
+        async with self.runtime.sessions() as session, session.begin():
+            await session.execute(
+                update(notifications_table).where(n.id == first.id).values(**values)
+            )
+            if len(ids) > 1:
+                await session.execute(
+                    update(notifications_table)
+                    .where(n.id.in_(ids[1:]))
+                    .values(**values, bundled_into=first.id if result.ok else None)
+                )
+            await record(session, timeline)
+        NOTIFICATIONS.labels(channel, outcome).inc(len(message))
+        if outcome != "sent":
+            log.warning("%s to %s: %s (%s)", what, first.responder_name, outcome, result.error_code)

@@ -1,0 +1,313 @@
+"""The words Klaxon sends by SMS, kept in GSM-7 and within a segment budget.
+
+A text that contains a single character outside GSM-7 is sent as UCS-2, which
+fits 70 characters per segment instead of 160: a curly apostrophe in an alert
+summary would more than double the cost of every page.  So every text is
+converted with :func:`to_gsm7` and then shortened until it fits.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
+
+__all__ = [
+    "PageInfo",
+    "bundle_sms",
+    "gsm7_segments",
+    "is_gsm7",
+    "page_sms",
+    "resolved_sms",
+    "to_gsm7",
+]
+
+# GSM 03.38 default alphabet (ESC excluded: it only introduces an extension char).
+_GSM7_BASIC: Final = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ"
+    " !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# Sent as ESC + char, so each costs two septets.
+_GSM7_EXTENSION: Final = frozenset("\f^{}\\[~]|€")
+
+_SINGLE_GSM7: Final = 160
+_MULTI_GSM7: Final = 153  # the rest of each 140-octet segment holds the concatenation header
+_SINGLE_UCS2: Final = 70
+_MULTI_UCS2: Final = 67
+
+_QUOTES: Final = (
+    "\N{LEFT SINGLE QUOTATION MARK}",
+    "\N{RIGHT SINGLE QUOTATION MARK}",
+    "\N{SINGLE LOW-9 QUOTATION MARK}",
+    "\N{SINGLE HIGH-REVERSED-9 QUOTATION MARK}",
+    "\N{PRIME}",
+    "\N{GRAVE ACCENT}",
+    "\N{ACUTE ACCENT}",
+)
+_DOUBLE_QUOTES: Final = (
+    "\N{LEFT DOUBLE QUOTATION MARK}",
+    "\N{RIGHT DOUBLE QUOTATION MARK}",
+    "\N{DOUBLE LOW-9 QUOTATION MARK}",
+    "\N{DOUBLE HIGH-REVERSED-9 QUOTATION MARK}",
+    "\N{DOUBLE PRIME}",
+    "\N{LEFT-POINTING DOUBLE ANGLE QUOTATION MARK}",
+    "\N{RIGHT-POINTING DOUBLE ANGLE QUOTATION MARK}",
+)
+_DASHES: Final = (
+    "\N{HYPHEN}",
+    "\N{NON-BREAKING HYPHEN}",
+    "\N{FIGURE DASH}",
+    "\N{EN DASH}",
+    "\N{EM DASH}",
+    "\N{HORIZONTAL BAR}",
+    "\N{MINUS SIGN}",
+)
+_SPACES: Final = (
+    "\t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
+_REPLACEMENTS: Final[dict[str, str]] = {
+    **dict.fromkeys(_QUOTES, "'"),
+    **dict.fromkeys(_DOUBLE_QUOTES, '"'),
+    **dict.fromkeys(_DASHES, "-"),
+    **dict.fromkeys(_SPACES, " "),
+    **dict.fromkeys("\u2028\u2029", "\n"),  # line and paragraph separators
+    "\N{HORIZONTAL ELLIPSIS}": "...",
+    "\N{BULLET}": "-",
+    "\N{MIDDLE DOT}": "-",
+    "\N{SINGLE LEFT-POINTING ANGLE QUOTATION MARK}": "<",
+    "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}": ">",
+    "\N{MULTIPLICATION SIGN}": "x",
+    "\N{DIVISION SIGN}": "/",
+    "\N{FRACTION SLASH}": "/",
+    "\N{LESS-THAN OR EQUAL TO}": "<=",
+    "\N{GREATER-THAN OR EQUAL TO}": ">=",
+    "\N{NOT EQUAL TO}": "!=",
+    "\N{RIGHTWARDS ARROW}": "->",
+    "\N{LEFTWARDS ARROW}": "<-",
+    "\N{COPYRIGHT SIGN}": "(c)",
+    "\N{REGISTERED SIGN}": "(R)",
+    "\N{DEGREE SIGN}": "",  # 90°C -> 90C
+    # Letters without a decomposition to fold their accent away.
+    "\N{LATIN SMALL LETTER L WITH STROKE}": "l",
+    "\N{LATIN CAPITAL LETTER L WITH STROKE}": "L",
+    "\N{LATIN SMALL LETTER D WITH STROKE}": "d",
+    "\N{LATIN CAPITAL LETTER D WITH STROKE}": "D",
+    "\N{LATIN SMALL LETTER DOTLESS I}": "i",
+    "\N{LATIN SMALL LIGATURE OE}": "oe",
+    "\N{LATIN CAPITAL LIGATURE OE}": "OE",
+}
+# Invisible: combining marks, format characters (soft hyphen, ZWJ, BOM, ...), control
+# codes.  And pictographs (emoji, skin tones, °): they decorate, while a '?' in their
+# place would read as a question.
+_DROPPED_CATEGORIES: Final = frozenset({"Mn", "Me", "Cf", "Cc", "So", "Sk"})
+
+_MAX_PAGE_SEGMENTS: Final = 2
+# A summary or title cut shorter than this says nothing useful.
+_MIN_SUMMARY: Final = 20
+_MIN_TITLE: Final = 12
+_MAX_SERVICE: Final = 40
+_MAX_SEVERITY: Final = 10
+_MAX_RESOLVER: Final = 40
+# Every printable ASCII char is GSM-7 except the backtick; the rest is percent-encoded
+# so a runbook link stays a working URL instead of gaining '?'s.
+_URL_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "`")
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    number: int
+    severity: str
+    title: str
+    service: str
+    summary: str | None
+    runbook_url: str | None
+
+
+def is_gsm7(text: str) -> bool:
+    return all(c in _GSM7_BASIC or c in _GSM7_EXTENSION for c in text)
+
+
+def gsm7_segments(text: str) -> int:
+    """How many SMS segments ``text`` is billed as (0 for the empty string).
+
+    An escape pair (GSM-7) or surrogate pair (UCS-2) is never split across two
+    segments, so a long text may need one more segment than plain division says.
+    """
+    if is_gsm7(text):
+        units = [2 if c in _GSM7_EXTENSION else 1 for c in text]
+        single, multi = _SINGLE_GSM7, _MULTI_GSM7
+    else:
+        units = [2 if ord(c) > 0xFFFF else 1 for c in text]
+        single, multi = _SINGLE_UCS2, _MULTI_UCS2
+    total = sum(units)
+    if total <= single:
+        return 1 if total else 0
+    segments, used = 1, 0
+    for unit in units:
+        if used + unit > multi:
+            segments += 1
+            used = 0
+        used += unit
+    return segments
+
+
+def to_gsm7(text: str) -> str:
+    """``text`` in GSM-7: look-alikes replaced, invisibles and emoji dropped, the rest '?'."""
+    out: list[str] = []
+    for ch in text:
+        if ch in _GSM7_BASIC or ch in _GSM7_EXTENSION:
+            out.append(ch)
+        elif ch in _REPLACEMENTS:
+            out.append(_REPLACEMENTS[ch])
+        elif (folded := _fold(ch)) is not None:
+            out.append(folded)
+        elif unicodedata.category(ch) not in _DROPPED_CATEGORIES:
+            out.append("?")
+    return "".join(out)
+
+
+def _fold(ch: str) -> str | None:
+    """``ch`` without accents or compatibility forms (á → a, ﬁ → fi), if that is all GSM-7."""
+    decomposed = unicodedata.normalize("NFKD", ch)
+    if decomposed == ch:
+        return None
+    parts: list[str] = []
+    for d in decomposed:
+        if d in _GSM7_BASIC or d in _GSM7_EXTENSION:
+            parts.append(d)
+        elif d in _REPLACEMENTS:
+            parts.append(_REPLACEMENTS[d])
+        elif unicodedata.category(d) != "Mn":
+            return None
+    return "".join(parts) or None
+
+
+def _clean(text: str) -> str:
+    return " ".join(to_gsm7(text).split())
+
+
+def _gsm7_url(url: str | None) -> str | None:
+    if url is None or not url.strip():
+        return None
+    return quote(url.strip(), safe=_URL_SAFE)
+
+
+def _ellipsize(text: str, chars: int) -> str:
+    """``text`` cut to about ``chars`` characters plus "...", at a word break when one is near."""
+    if chars >= len(text):
+        return text
+    cut = text[:chars]
+    head, space, word = cut.rpartition(" ")
+    if space and head and len(word) <= 12:
+        cut = head
+    return cut.rstrip(" ,;:-") + "..."
+
+
+def _longest(text: str, fits: Callable[[str], bool], min_chars: int) -> str | None:
+    """``text`` if it fits, else its longest ellipsized prefix of ``min_chars``+ that fits."""
+    if fits(text):
+        return text
+    best: str | None = None
+    lo, hi = min_chars, len(text) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        candidate = _ellipsize(text, mid)
+        if fits(candidate):
+            best, lo = candidate, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def _fits_page(text: str) -> bool:
+    return gsm7_segments(text) <= _MAX_PAGE_SEGMENTS
+
+
+def _page_text(
+    severity: str,
+    number: int,
+    title: str,
+    service: str,
+    summary: str | None,
+    runbook: str | None,
+) -> str:
+    head = " ".join(p for p in ("[Klaxon]", severity, f"#{number}", title) if p)
+    if service:
+        head += f" ({service})"
+    if summary:
+        head += f": {summary}"
+    if not head.endswith((".", "!", "?")):
+        head += "."
+    runbook_part = f" Runbook: {runbook}." if runbook else ""
+    return f"{head}{runbook_part} Reply {number}A to ack, {number}R to resolve."
+
+
+def page_sms(info: PageInfo) -> str:
+    """The page, in GSM-7 and at most two segments.
+
+    Shortened in this order: the summary (then dropped), the title.  The runbook
+    link is dropped only when it leaves no room for even a short title.
+    """
+    severity = _ellipsize(_clean(info.severity), _MAX_SEVERITY)
+    service = _ellipsize(_clean(info.service), _MAX_SERVICE)
+    title = _clean(info.title)
+    summary = _clean(info.summary) if info.summary is not None else ""
+    # The title is often the summary annotation itself; don't pay for it twice.
+    if summary.casefold().rstrip(".") == title.casefold().rstrip("."):
+        summary = ""
+
+    def render(t: str, s: str | None, rb: str | None) -> str:
+        return _page_text(severity, info.number, t, service, s, rb)
+
+    runbook = _gsm7_url(info.runbook_url)
+    if runbook and not _fits_page(render(_ellipsize(title, _MIN_TITLE), None, runbook)):
+        runbook = None
+
+    if summary:
+        kept = _longest(summary, lambda s: _fits_page(render(title, s, runbook)), _MIN_SUMMARY)
+        if kept is not None:
+            return render(title, kept, runbook)
+    kept_title = _longest(title, lambda t: _fits_page(render(t, None, runbook)), _MIN_TITLE)
+    # Only an absurd incident number leaves no room for a short title.
+    return render(kept_title if kept_title is not None else "", None, runbook)
+
+
+def bundle_sms(numbers: list[int]) -> str:
+    """One text for several open incidents, listing as many numbers as two segments hold."""
+    unique = list(dict.fromkeys(numbers))
+    if not unique:
+        raise ValueError("bundle_sms needs at least one incident number")
+    count = len(unique)
+    noun = "incident" if count == 1 else "incidents"
+    tail = f" Reply AA to ack all, or {unique[0]}A to ack one."
+
+    def render(shown: int) -> str:
+        listed = " ".join(f"#{n}" for n in unique[:shown])
+        more = f" and {count - shown} more" if shown < count else ""
+        return f"[Klaxon] {count} {noun}: {listed}{more}.{tail}"
+
+    # Dropping the last "and 1 more" can shorten the text, so try the full list first.
+    if _fits_page(text := render(count)):
+        return text
+    best = f"[Klaxon] {count} {noun}.{tail}"
+    for shown in range(1, count):
+        if not _fits_page(text := render(shown)):
+            break
+        best = text
+    return best
+
+
+def resolved_sms(number: int, title: str, by: str) -> str:
+    """Announces a resolution in one segment, shortening the title to fit."""
+    who = _ellipsize(_clean(by), _MAX_RESOLVER)
+    head = f"[Klaxon] #{number} resolved" + (f" by {who}" if who else "")
+
+    def render(t: str) -> str:
+        return f"{head}: {t}" if t else head
+
+    kept = _longest(_clean(title), lambda t: gsm7_segments(render(t)) <= 1, _MIN_TITLE)
+    return render(kept if kept is not None else "")

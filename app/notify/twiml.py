@@ -1,0 +1,150 @@
+"""TwiML documents for voice pages and SMS replies, built with the official ``twilio`` library."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from app.notify.texts import PageInfo
+
+__all__ = ["NO_INPUT", "PROMPT", "call_result", "page_call", "redirect", "sms_reply"]
+
+PROMPT: Final = "Press 4 to acknowledge, 6 to resolve, star to repeat."
+NO_INPUT: Final = "No input received. The incident is not acknowledged. Goodbye."
+
+# Text-to-speech reads this aloud for about half a minute, already long for a page.
+_MAX_SPEECH: Final = 400
+_MIN_SUMMARY: Final = 20
+_MAX_SERVICE: Final = 60
+_GATHER_TIMEOUT: Final = 10
+
+# ElementTree writes these unescaped, producing XML that Twilio rejects; lone
+# surrogates would not even encode.
+_XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# A link read aloud letter by letter helps no one.
+_URL: Final = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S*", re.IGNORECASE)
+_SPACE_BEFORE_PUNCTUATION: Final = re.compile(r"\s+([,.;:!?])")
+_SEVERITY: Final = re.compile(r"sev\s*-?\s*([0-9]+)", re.IGNORECASE)
+_SPOKEN: Final = str.maketrans(
+    {
+        "\N{LEFT SINGLE QUOTATION MARK}": "'",
+        "\N{RIGHT SINGLE QUOTATION MARK}": "'",
+        "\N{EN DASH}": ", ",
+        "\N{EM DASH}": ", ",
+        "…": ". ",
+        "_": " ",
+        ">": " above ",
+        "<": " below ",
+        "&": " and ",
+        "\u00a0": " ",
+    }
+)
+# Everything else that is not a letter or digit is read as a symbol name, or as noise.
+_SPEAKABLE_PUNCTUATION: Final = frozenset(" .,;:!?'%-/+()$€£")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_INVALID.sub("", text)
+
+
+def _speakable(text: str) -> str:
+    text = _URL.sub(" ", text.translate(_SPOKEN))
+    kept = "".join(c if c.isalnum() or c in _SPEAKABLE_PUNCTUATION else " " for c in text)
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(kept.split()))
+
+
+def _sentence(text: str) -> str:
+    text = text.rstrip(" ,;:-/(+")
+    if not text or text.endswith((".", "!", "?")):
+        return text
+    return text + "."
+
+
+def _clip_words(text: str, chars: int) -> str:
+    if chars >= len(text):
+        return text
+    head, space, _ = text[:chars].rpartition(" ")
+    return head if space and head else text[:chars]
+
+
+def _longest(text: str, fits: Callable[[str], bool], min_chars: int) -> str | None:
+    if fits(text):
+        return text
+    best: str | None = None
+    lo, hi = min_chars, len(text) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        candidate = _clip_words(text, mid)
+        if fits(candidate):
+            best, lo = candidate, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def _spoken_severity(severity: str) -> str:
+    match = _SEVERITY.fullmatch(severity.strip())
+    return match[1] if match else _speakable(severity)
+
+
+def _speech(info: PageInfo) -> str:
+    severity = _spoken_severity(info.severity)
+    intro = f"Klaxon page. Incident {info.number}." + (f" Severity {severity}." if severity else "")
+    service = _clip_words(_speakable(info.service), _MAX_SERVICE)
+    title = _speakable(info.title)
+    summary = _speakable(info.summary or "")
+
+    def render(t: str, s: str) -> str:
+        what = " on ".join(p for p in (t, service) if p)
+        return " ".join(p for p in (intro, _sentence(what), _sentence(s), PROMPT) if p)
+
+    def fits(text: str) -> bool:
+        return len(text) <= _MAX_SPEECH
+
+    if summary:
+        kept = _longest(summary, lambda s: fits(render(title, s)), _MIN_SUMMARY)
+        if kept is not None:
+            return render(title, kept)
+    kept_title = _longest(title, lambda t: fits(render(t, "")), 0)
+    return render(kept_title or "", "")
+
+
+def page_call(info: PageInfo, *, gather_action: str, repeat_url: str) -> str:
+    """The call that reads a page and waits for one key (4, 6 or star).
+
+    ``repeat_url`` is not referenced here: the gather action answers a star with
+    :func:`redirect` to it.  It is taken so the caller states both URLs at once.
+    """
+    response: VoiceResponse = VoiceResponse()
+    gather: Gather = response.gather(
+        num_digits=1, action=gather_action, method="POST", timeout=_GATHER_TIMEOUT
+    )
+    gather.say(_xml_text(_speech(info)))
+    # Reached only when the gather times out without a key.
+    response.say(NO_INPUT)
+    return str(response)
+
+
+def call_result(text: str) -> str:
+    response: VoiceResponse = VoiceResponse()
+    response.say(_xml_text(text))
+    response.hangup()
+    return str(response)
+
+
+def redirect(url: str) -> str:
+    response: VoiceResponse = VoiceResponse()
+    response.redirect(url, method="POST")
+    return str(response)
+
+
+def sms_reply(text: str | None) -> str:
+    """A reply message, or none: an empty ``<Response/>`` makes Twilio send nothing."""
+    response: MessagingResponse = MessagingResponse()
+    if text is not None and text.strip():
+        response.message(_xml_text(text))
+    return str(response)

@@ -1,0 +1,537 @@
+"""The declarative form of on-call: responders, schedules and escalation policies.
+
+The same models validate the JSON API bodies and the ``klaxon apply`` YAML file
+(:func:`parse_config`, whose errors name the line and the field path). They
+convert to the pure :mod:`app.oncall.rotation` objects with :func:`to_rotation`.
+
+Wall-clock times (``handoff``, restriction ``start``/``end``) are ``"HH:MM"``
+strings in the schedule's time zone; a layer's naive ``start`` is schedule-local
+too. Overrides are instants, so they must carry a UTC offset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import yaml
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from app.escalation.policy import PolicySpec
+from app.oncall import rotation
+
+__all__ = [
+    "ConfigError",
+    "LayerSpec",
+    "OnCallConfig",
+    "OverrideSpec",
+    "PolicySpec",
+    "ResponderBody",
+    "ResponderSpec",
+    "RestrictionSpec",
+    "ScheduleBody",
+    "ScheduleSpec",
+    "load_config",
+    "normalize_phone",
+    "parse_config",
+    "parse_shift",
+    "to_rotation",
+]
+
+RESPONDER_NAME_PATTERN = r"^[A-Za-z0-9_.@-]+$"
+SCHEDULE_NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+ResponderName = Annotated[str, Field(min_length=1, max_length=200, pattern=RESPONDER_NAME_PATTERN)]
+ScheduleName = Annotated[str, Field(min_length=1, max_length=200, pattern=SCHEDULE_NAME_PATTERN)]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES: dict[str, Day] = {
+    **{day: day for day in DAYS},
+    **{
+        full: day
+        for full, day in zip(
+            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+            DAYS,
+            strict=True,
+        )
+    },
+}
+WallTime = Annotated[
+    str,
+    Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local wall-clock time, HH:MM (24-hour)",
+        examples=["09:00"],
+    ),
+]
+
+_SHIFT = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+MAX_SHIFT = timedelta(days=366)
+
+
+class _ItemError(ValueError):
+    """A validation error about one item of a list field, ``at`` a path below the
+    field, so that a YAML error names that item's line rather than the list's."""
+
+    def __init__(self, message: str, at: tuple[Any, ...]) -> None:
+        super().__init__(message)
+        self.at = at
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------------------
+# Field helpers
+# --------------------------------------------------------------------------------------
+
+
+def normalize_phone(value: str) -> str:
+    """``value`` as E.164 (``+15551230001``), or ``ValueError`` naming it.
+
+    The number must start with ``+`` and its country code. It must have a possible
+    length for its country; whether the range is assigned is not checked, so the
+    fictional 555 numbers of examples and tests pass.
+    """
+    text = value.strip()
+    hint = "an E.164 number starts with + and the country code, like +15551230001"
+    if not text.startswith("+"):
+        raise ValueError(f"phone {value!r} is not an E.164 number: {hint}")
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"phone {value!r} is not a phone number: {hint}") from exc
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        raise ValueError(
+            f"phone {value!r} is not a valid number for country code +{number.country_code}"
+            " (wrong length)"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _check_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValueError(
+            f"time_zone {value!r} is not an IANA time zone (like 'Europe/Berlin' or 'UTC')"
+        ) from exc
+    return value
+
+
+def parse_shift(value: str) -> timedelta:
+    """``"12h"``, ``"1d"``, ``"2w"``, ``"30m"``, or combinations like ``"1d12h"``."""
+    found = _SHIFT.match(value)
+    if not value or found is None:
+        raise ValueError(
+            f"shift {value!r} must be a length like '30m', '12h', '1d', '1w' or '1d12h'"
+        )
+    weeks, days, hours, minutes = (int(g) if g else 0 for g in found.groups())
+    if max(weeks, days, hours, minutes) > 100_000:
+        raise ValueError(f"shift {value!r} is too long (at most {MAX_SHIFT.days} days)")
+    length = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+    if length <= timedelta(0):
+        raise ValueError(f"shift {value!r} must be longer than zero")
+    if length > MAX_SHIFT:
+        raise ValueError(f"shift {value!r} is too long (at most {MAX_SHIFT.days} days)")
+    return length
+
+
+def _wall_time(value: str) -> time:
+    return time.fromisoformat(value)
+
+
+def _unique(names: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise _ItemError(f"{what} {name!r} is listed twice", (index, "name"))
+        seen.add(name)
+
+
+# --------------------------------------------------------------------------------------
+# Responders
+# --------------------------------------------------------------------------------------
+
+
+class _ResponderFields(_Spec):
+    phone: str = Field(
+        description="E.164, with + and the country code; normalized", examples=["+15551230001"]
+    )
+    time_zone: str = Field(default="UTC", description="IANA time zone", examples=["UTC"])
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_time_zone(value)
+
+
+class ResponderSpec(_ResponderFields):
+    """A person who can be paged."""
+
+    name: ResponderName
+
+
+class ResponderBody(_ResponderFields):
+    """A responder for ``PUT /responders/{name}``: the name comes from the path."""
+
+    name: ResponderName | None = None
+
+    def with_name(self, name: str) -> ResponderSpec:
+        return ResponderSpec(name=name, phone=self.phone, time_zone=self.time_zone)
+
+
+# --------------------------------------------------------------------------------------
+# Schedules
+# --------------------------------------------------------------------------------------
+
+
+class RestrictionSpec(_Spec):
+    """An active window in the schedule's local time, starting on each of ``days``.
+    ``end`` at or before ``start`` runs past midnight (equal: a whole day)."""
+
+    days: list[Day] = Field(
+        min_length=1, description="mon..sun, or ISO numbers 1 (Monday) .. 7 (Sunday)"
+    )
+    start: WallTime
+    end: WallTime
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        names: set[str] = set()
+        for item in value:
+            if isinstance(item, int) and not isinstance(item, bool) and 1 <= item <= 7:
+                names.add(DAYS[item - 1])
+            elif isinstance(item, str) and item.strip().lower() in _DAY_NAMES:
+                names.add(_DAY_NAMES[item.strip().lower()])
+            else:
+                raise ValueError(f"day {item!r} must be mon..sun or 1..7")
+        # One canonical form: each day once, in week order.
+        return [day for day in DAYS if day in names]
+
+    def to_rotation(self) -> rotation.Restriction:
+        return rotation.Restriction(
+            days=frozenset(DAYS.index(day) + 1 for day in self.days),
+            start=_wall_time(self.start),
+            end=_wall_time(self.end),
+        )
+
+
+class LayerSpec(_Spec):
+    """One rotation: participants take turns, one shift each."""
+
+    name: str = Field(min_length=1, max_length=200)
+    participants: list[ResponderName] = Field(
+        min_length=1, description="Responder names, in turn order (repeats allowed)"
+    )
+    shift: str = Field(
+        description="Shift length: 30m, 12h, 1d, 1w, 2w, or combinations like 1d12h",
+        examples=["1w"],
+    )
+    start: datetime = Field(
+        description="Rotation anchor; without a UTC offset it is schedule-local wall time"
+    )
+    handoff: WallTime | None = Field(
+        default=None, description="Local handoff time, HH:MM; defaults to start's time"
+    )
+    restrictions: list[RestrictionSpec] = Field(default_factory=list)
+
+    @field_validator("shift")
+    @classmethod
+    def _shift(cls, value: str) -> str:
+        parse_shift(value)
+        return value
+
+    def to_rotation(self) -> rotation.Layer:
+        return rotation.Layer(
+            name=self.name,
+            participants=tuple(self.participants),
+            shift_length=parse_shift(self.shift),
+            start=self.start,
+            handoff=_wall_time(self.handoff) if self.handoff is not None else None,
+            restrictions=tuple(r.to_rotation() for r in self.restrictions),
+        )
+
+
+class OverrideSpec(_Spec):
+    """Someone on call instead of the layers over ``[start, end)``."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    responder: ResponderName
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OverrideSpec:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def to_rotation(self) -> rotation.Override:
+        return rotation.Override(start=self.start, end=self.end, responder=self.responder)
+
+
+class _ScheduleFields(_Spec):
+    time_zone: str = Field(description="IANA time zone of the layers' wall-clock times")
+    layers: list[LayerSpec] = Field(min_length=1, description="Index 0 lowest; later layers win")
+    services: list[str] = Field(
+        default_factory=list, description="The services this schedule covers"
+    )
+    overrides: list[OverrideSpec] = Field(
+        default_factory=list,
+        description="When given, they replace the schedule's overrides; later ones win",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_time_zone(value)
+
+    @field_validator("layers")
+    @classmethod
+    def _unique_layers(cls, layers: list[LayerSpec]) -> list[LayerSpec]:
+        _unique((layer.name for layer in layers), "layer")
+        return layers
+
+    @model_validator(mode="after")
+    def _computable(self) -> _ScheduleFields:
+        _rotation(
+            "schedule", self.time_zone, self.layers, [o.to_rotation() for o in self.overrides]
+        )
+        return self
+
+
+class ScheduleSpec(_ScheduleFields):
+    """Rotation layers and overrides in one time zone."""
+
+    name: ScheduleName
+
+
+class ScheduleBody(_ScheduleFields):
+    """A schedule for ``PUT /schedules/{name}``: the name comes from the path."""
+
+    name: ScheduleName | None = None
+
+    def with_name(self, name: str) -> ScheduleSpec:
+        # Unset fields stay unset, so that omitted overrides keep the stored ones.
+        data = self.model_dump(exclude_unset=True, exclude={"name"})
+        return ScheduleSpec.model_validate({**data, "name": name})
+
+
+def _rotation(
+    name: str,
+    time_zone: str,
+    layers: Iterable[LayerSpec],
+    overrides: Iterable[rotation.Override],
+) -> rotation.Schedule:
+    schedule = rotation.Schedule(
+        name=name,
+        time_zone=time_zone,
+        layers=tuple(layer.to_rotation() for layer in layers),
+        overrides=tuple(overrides),
+    )
+    try:
+        rotation.validate_schedule(schedule)
+    except ValueError as exc:
+        raise ValueError(f"schedule {name!r} cannot be computed: {exc}") from exc
+    return schedule
+
+
+def to_rotation(
+    spec: ScheduleSpec | Mapping[Any, Any],
+    overrides: Iterable[rotation.Override] | None = None,
+) -> rotation.Schedule:
+    """The pure :class:`rotation.Schedule` of a spec or of a ``schedules`` row.
+
+    A row (any mapping with ``name``, ``time_zone`` and the ``layers`` JSON) has no
+    overrides of its own: pass them. For a spec, ``overrides`` (if given) replace the
+    spec's. Raises ``ValueError`` with a clear message if the schedule is unusable.
+    """
+    if isinstance(spec, ScheduleSpec):
+        if overrides is None:
+            overrides = [o.to_rotation() for o in spec.overrides]
+        return _rotation(spec.name, spec.time_zone, spec.layers, overrides)
+    try:
+        layers = [LayerSpec.model_validate(layer) for layer in spec["layers"]]
+        _check_time_zone(spec["time_zone"])
+    except ValidationError as exc:
+        raise ValueError(f"schedule {spec['name']!r} has an invalid stored layer: {exc}") from exc
+    return _rotation(spec["name"], spec["time_zone"], layers, overrides or ())
+
+
+# --------------------------------------------------------------------------------------
+# The whole document
+# --------------------------------------------------------------------------------------
+
+
+class OnCallConfig(_Spec):
+    """Responders, schedules and escalation policies, as ``klaxon apply`` takes them."""
+
+    responders: list[ResponderSpec] = Field(default_factory=list)
+    schedules: list[ScheduleSpec] = Field(default_factory=list)
+    policies: list[PolicySpec] = Field(default_factory=list)
+
+    @field_validator("responders")
+    @classmethod
+    def _unique_responders(cls, responders: list[ResponderSpec]) -> list[ResponderSpec]:
+        _unique((r.name for r in responders), "responder")
+        owners: dict[str, str] = {}
+        for index, r in enumerate(responders):
+            if r.phone in owners:
+                raise _ItemError(
+                    f"phone {r.phone} belongs to both {owners[r.phone]!r} and {r.name!r}",
+                    (index, "phone"),
+                )
+            owners[r.phone] = r.name
+        return responders
+
+    @field_validator("schedules")
+    @classmethod
+    def _unique_schedules(cls, schedules: list[ScheduleSpec]) -> list[ScheduleSpec]:
+        _unique((s.name for s in schedules), "schedule")
+        return schedules
+
+    @field_validator("policies")
+    @classmethod
+    def _unique_policies(cls, policies: list[PolicySpec]) -> list[PolicySpec]:
+        _unique((p.name for p in policies), "policy")
+        return policies
+
+
+# --------------------------------------------------------------------------------------
+# YAML with line numbers
+# --------------------------------------------------------------------------------------
+
+
+class ConfigError(ValueError):
+    """An invalid on-call file; ``errors`` are ``"file:line: path: message"`` strings."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML without YAML 1.1's base-60 integers, so that ``handoff: 10:00`` is the
+    string ``"10:00"`` rather than the number 600."""
+
+
+_INT = "tag:yaml.org,2002:int"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _INT]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _INT,
+    re.compile(
+        r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0[0-7_]+
+        |[-+]?(?:0|[1-9][0-9_]*)
+        |[-+]?0x[0-9a-fA-F_]+)$""",
+        re.X,
+    ),
+    list("-+0123456789"),
+)
+
+
+def _to_python(
+    loader: _Loader, node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]
+) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            result[key] = _to_python(loader, value_node, (*path, key), lines)
+            # An error about a key (unknown, or a bad block value) names the key's line.
+            lines[(*path, key)] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(loader, item, (*path, i), lines) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def validation_messages(exc: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
+    """``(location, message)`` of each error, the location extended into list items."""
+    found = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, _ItemError):
+            loc = (*loc, *cause.at)
+        found.append((loc, err["msg"].removeprefix("Value error, ")))
+    return found
+
+
+def parse_config(text: str, source: str = "<on-call config>") -> OnCallConfig:
+    """Parse and validate an on-call YAML document; ``ConfigError`` names each line."""
+    loader = _Loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError([f"{source}:{line}: invalid YAML: {problem}"]) from exc
+        lines: dict[tuple[Any, ...], int] = {}
+        try:
+            data = {} if node is None else _to_python(loader, node, (), lines)
+        except yaml.YAMLError as exc:  # e.g. a bad merge key or an unhashable key
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError([f"{source}:{line}: invalid YAML: {problem}"]) from exc
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}:{lines.get((), 1)}: the on-call file must be a mapping"])
+    try:
+        return OnCallConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for loc, message in validation_messages(exc):
+            where = ".".join(str(part) for part in loc) or "(top level)"
+            errors.append(f"{source}:{_line_for(loc, lines)}: {where}: {message}")
+        raise ConfigError(errors) from exc
+
+
+def load_config(path: Path) -> OnCallConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the on-call file: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: the on-call file is not valid UTF-8"]) from exc
+    return parse_config(text, str(path))

@@ -1,0 +1,473 @@
+"""Responders, schedules, overrides and escalation policies in the database.
+
+Core statements on the tables; every function runs inside the caller's
+transaction and never commits. Upserts are idempotent: writing what is already
+stored changes nothing (not even ``updated_at``) and reports
+:attr:`Change.UNCHANGED`. References are checked against the database: a
+schedule's participants and override responders, and a policy's target
+responders and schedules, must exist (:func:`apply_config` also accepts those
+defined in the same document) or a :class:`KlaxonError` names them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, KlaxonError, NotFound
+from app.escalation.policy import PolicySpec
+from app.models import overrides_table, policies_table, responders_table, schedules_table
+from app.oncall import rotation
+from app.oncall.schemas import OnCallConfig, OverrideSpec, ResponderSpec, ScheduleSpec, to_rotation
+
+__all__ = [
+    "WARNING_HORIZON",
+    "Change",
+    "add_override",
+    "apply_config",
+    "delete_override",
+    "get_policy",
+    "get_responder",
+    "get_responder_by_phone",
+    "get_responders_by_name",
+    "get_schedule",
+    "list_overrides",
+    "list_policies",
+    "list_responders",
+    "list_schedules",
+    "load_schedule",
+    "oncall_now",
+    "stretch_warnings",
+    "upsert_policy",
+    "upsert_responder",
+    "upsert_schedule",
+]
+
+#: How far ahead a saved schedule is checked for over-long on-call stretches.
+WARNING_HORIZON = timedelta(weeks=8)
+#: The playbook's limit on unbroken on-call time.
+CONSECUTIVE_LIMIT = timedelta(days=7)
+
+
+class Change(StrEnum):
+    """What an upsert did. Truthy when something changed."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+    def __bool__(self) -> bool:
+        return self is not Change.UNCHANGED
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(repr(n) for n in sorted(set(items)))
+
+
+# --------------------------------------------------------------------------------------
+# Responders
+# --------------------------------------------------------------------------------------
+
+
+async def get_responder(session: AsyncSession, name: str) -> Row[Any] | None:
+    r = responders_table.c
+    return (await session.execute(select(responders_table).where(r.name == name))).first()
+
+
+async def get_responder_by_phone(session: AsyncSession, phone: str) -> Row[Any] | None:
+    """The responder with this E.164 number (how an inbound SMS finds its sender)."""
+    r = responders_table.c
+    return (await session.execute(select(responders_table).where(r.phone == phone))).first()
+
+
+async def get_responders_by_name(
+    session: AsyncSession, names: Iterable[str]
+) -> dict[str, Row[Any]]:
+    """The responders among ``names`` that exist, by name."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    r = responders_table.c
+    rows = await session.execute(select(responders_table).where(r.name.in_(wanted)))
+    return {row.name: row for row in rows}
+
+
+async def list_responders(session: AsyncSession) -> list[Row[Any]]:
+    r = responders_table.c
+    return list(await session.execute(select(responders_table).order_by(r.name)))
+
+
+async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: datetime) -> Change:
+    r = responders_table.c
+    holder = (
+        await session.execute(select(r.name).where(r.phone == spec.phone, r.name != spec.name))
+    ).first()
+    if holder is not None:
+        raise Conflict(f"phone {spec.phone} already belongs to responder {holder.name!r}")
+    existing = await get_responder(session, spec.name)
+    if existing is None:
+        await session.execute(
+            insert(responders_table).values(
+                name=spec.name,
+                phone=spec.phone,
+                time_zone=spec.time_zone,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        return Change.CREATED
+    if existing.phone == spec.phone and existing.time_zone == spec.time_zone:
+        return Change.UNCHANGED
+    await session.execute(
+        update(responders_table)
+        .where(r.id == existing.id)
+        .values(phone=spec.phone, time_zone=spec.time_zone, updated_at=now)
+    )
+    return Change.UPDATED
+
+
+async def _require_responders(session: AsyncSession, names: Iterable[str], where: str) -> None:
+    wanted = set(names)
+    missing = wanted - set(await get_responders_by_name(session, wanted))
+    if missing:
+        raise KlaxonError(f"{where}: unknown responder {_names(missing)}")
+
+
+# --------------------------------------------------------------------------------------
+# Schedules and overrides
+# --------------------------------------------------------------------------------------
+
+
+def _schedule_values(spec: ScheduleSpec) -> dict[str, Any]:
+    return {
+        "time_zone": spec.time_zone,
+        "layers": [layer.model_dump(mode="json") for layer in spec.layers],
+        "services": list(spec.services),
+    }
+
+
+def _schedule_responders(spec: ScheduleSpec) -> set[str]:
+    names = {who for layer in spec.layers for who in layer.participants}
+    names.update(o.responder for o in spec.overrides)
+    return names
+
+
+async def get_schedule(session: AsyncSession, name: str) -> Row[Any] | None:
+    s = schedules_table.c
+    return (await session.execute(select(schedules_table).where(s.name == name))).first()
+
+
+async def list_schedules(session: AsyncSession) -> list[Row[Any]]:
+    s = schedules_table.c
+    return list(await session.execute(select(schedules_table).order_by(s.name)))
+
+
+async def list_overrides(
+    session: AsyncSession, schedule_id: int, *, ending_after: datetime | None = None
+) -> list[Row[Any]]:
+    """A schedule's overrides in precedence order (later ones win), optionally only
+    those that end after ``ending_after``."""
+    o = overrides_table.c
+    stmt = select(overrides_table).where(o.schedule_id == schedule_id)
+    if ending_after is not None:
+        stmt = stmt.where(o.ends_at > ending_after)
+    return list(await session.execute(stmt.order_by(o.id)))
+
+
+def _override(row: Row[Any]) -> rotation.Override:
+    return rotation.Override(start=row.starts_at, end=row.ends_at, responder=row.responder)
+
+
+async def upsert_schedule(session: AsyncSession, spec: ScheduleSpec, *, now: datetime) -> Change:
+    """Create or replace a schedule's time zone, layers and services. Overrides in
+    ``spec`` replace the stored ones only when the spec sets them explicitly."""
+    await _require_responders(session, _schedule_responders(spec), f"schedule {spec.name!r}")
+    s, o = schedules_table.c, overrides_table.c
+    values = _schedule_values(spec)
+    existing = await get_schedule(session, spec.name)
+    if existing is None:
+        result = await session.execute(
+            insert(schedules_table)
+            .values(name=spec.name, created_at=now, updated_at=now, **values)
+            .returning(s.id)
+        )
+        schedule_id: int = result.scalar_one()
+        outcome = Change.CREATED
+    else:
+        schedule_id = existing.id
+        same = all(getattr(existing, key) == value for key, value in values.items())
+        outcome = Change.UNCHANGED if same else Change.UPDATED
+    if "overrides" in spec.model_fields_set:
+        wanted = [(x.start, x.end, x.responder) for x in spec.overrides]
+        stored = [
+            (row.starts_at, row.ends_at, row.responder)
+            for row in await list_overrides(session, schedule_id)
+        ]
+        if wanted != stored:
+            await session.execute(delete(overrides_table).where(o.schedule_id == schedule_id))
+            if wanted:
+                await session.execute(
+                    insert(overrides_table),
+                    [
+                        {
+                            "schedule_id": schedule_id,
+                            "starts_at": start,
+                            "ends_at": end,
+                            "responder": who,
+                            "created_at": now,
+                        }
+                        for start, end, who in wanted
+                    ],
+                )
+            if outcome is Change.UNCHANGED:
+                outcome = Change.UPDATED
+    if outcome is Change.UPDATED:
+        await session.execute(
+            update(schedules_table).where(s.id == schedule_id).values(updated_at=now, **values)
+        )
+    return outcome
+
+
+async def _schedule_id(session: AsyncSession, name: str) -> int:
+    s = schedules_table.c
+    found = (await session.execute(select(s.id).where(s.name == name))).first()
+    if found is None:
+        raise NotFound(f"no schedule {name!r}")
+    schedule_id: int = found.id
+    return schedule_id
+
+
+async def add_override(
+    session: AsyncSession, schedule_name: str, spec: OverrideSpec, *, now: datetime
+) -> int:
+    """Add an override that wins over the schedule's layers and earlier overrides;
+    returns its id. ``NotFound`` if there is no such schedule."""
+    schedule_id = await _schedule_id(session, schedule_name)
+    await _require_responders(session, [spec.responder], f"override on {schedule_name!r}")
+    result = await session.execute(
+        insert(overrides_table)
+        .values(
+            schedule_id=schedule_id,
+            starts_at=spec.start,
+            ends_at=spec.end,
+            responder=spec.responder,
+            created_at=now,
+        )
+        .returning(overrides_table.c.id)
+    )
+    override_id: int = result.scalar_one()
+    await session.execute(
+        update(schedules_table).where(schedules_table.c.id == schedule_id).values(updated_at=now)
+    )
+    return override_id
+
+
+async def delete_override(
+    session: AsyncSession, schedule_name: str, override_id: int, *, now: datetime
+) -> bool:
+    """Remove one override; False if the schedule has no override with that id.
+    ``NotFound`` if there is no such schedule."""
+    schedule_id = await _schedule_id(session, schedule_name)
+    o = overrides_table.c
+    deleted = (
+        await session.execute(
+            delete(overrides_table)
+            .where(o.id == override_id, o.schedule_id == schedule_id)
+            .returning(o.id)
+        )
+    ).first()
+    if deleted is None:
+        return False
+    await session.execute(
+        update(schedules_table).where(schedules_table.c.id == schedule_id).values(updated_at=now)
+    )
+    return True
+
+
+async def load_schedule(
+    session: AsyncSession, name: str, *, ending_after: datetime | None = None
+) -> rotation.Schedule | None:
+    """The computable schedule (layers and overrides), or None if there is none.
+    ``ending_after`` leaves out overrides that are over by then."""
+    row = await get_schedule(session, name)
+    if row is None:
+        return None
+    overrides = await list_overrides(session, row.id, ending_after=ending_after)
+    return to_rotation(row._mapping, [_override(x) for x in overrides])
+
+
+async def _load_schedules(
+    session: AsyncSession, names: Sequence[str] | None, *, ending_after: datetime | None
+) -> dict[str, rotation.Schedule]:
+    s, o = schedules_table.c, overrides_table.c
+    stmt = select(schedules_table).order_by(s.name)
+    if names is not None:
+        if not names:
+            return {}
+        stmt = stmt.where(s.name.in_(sorted(set(names))))
+    rows = list(await session.execute(stmt))
+    if not rows:
+        return {}
+    ostmt = select(overrides_table).where(o.schedule_id.in_([row.id for row in rows]))
+    if ending_after is not None:
+        ostmt = ostmt.where(o.ends_at > ending_after)
+    by_schedule: dict[int, list[rotation.Override]] = {}
+    for x in await session.execute(ostmt.order_by(o.id)):
+        by_schedule.setdefault(x.schedule_id, []).append(_override(x))
+    return {row.name: to_rotation(row._mapping, by_schedule.get(row.id, ())) for row in rows}
+
+
+async def oncall_now(
+    session: AsyncSession, schedule_names: list[str], at: datetime
+) -> dict[str, rotation.OnCall]:
+    """Who is on call at ``at`` on each named schedule that exists (two queries)."""
+    schedules = await _load_schedules(session, schedule_names, ending_after=at)
+    return {name: rotation.who_is_on_call(s, at) for name, s in schedules.items()}
+
+
+async def oncall_everywhere(session: AsyncSession, at: datetime) -> dict[str, rotation.OnCall]:
+    """Who is on call at ``at`` on every schedule, by schedule name (sorted)."""
+    schedules = await _load_schedules(session, None, ending_after=at)
+    return {name: rotation.who_is_on_call(s, at) for name, s in schedules.items()}
+
+
+def stretch_warnings(
+    schedule: rotation.Schedule, start: datetime, end: datetime | None = None
+) -> list[str]:
+    """Everyone on call without a break for longer than the playbook's 7 days within
+    ``[start, end)`` (default: :data:`WARNING_HORIZON` from ``start``), measured in
+    the schedule's wall-clock time."""
+    shifts = rotation.render_shifts(schedule, start, end or start + WARNING_HORIZON)
+    return rotation.consecutive_oncall_warnings(
+        shifts, CONSECUTIVE_LIMIT, time_zone=schedule.time_zone
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Escalation policies
+# --------------------------------------------------------------------------------------
+
+
+def _policy_targets(spec: PolicySpec) -> tuple[set[str], set[str]]:
+    responders = {who for step in spec.steps for who in step.targets.responders}
+    schedules = {name for step in spec.steps for name in step.targets.schedules}
+    return responders, schedules
+
+
+async def _existing_schedules(session: AsyncSession, names: Iterable[str]) -> set[str]:
+    wanted = sorted(set(names))
+    if not wanted:
+        return set()
+    s = schedules_table.c
+    return set((await session.execute(select(s.name).where(s.name.in_(wanted)))).scalars())
+
+
+async def upsert_policy(session: AsyncSession, spec: PolicySpec, *, now: datetime) -> Change:
+    responders, schedules = _policy_targets(spec)
+    await _require_responders(session, responders, f"policy {spec.name!r}")
+    missing = schedules - await _existing_schedules(session, schedules)
+    if missing:
+        raise KlaxonError(f"policy {spec.name!r}: unknown schedule {_names(missing)}")
+    p = policies_table.c
+    steps = [step.model_dump(mode="json") for step in spec.steps]
+    existing = (await session.execute(select(policies_table).where(p.name == spec.name))).first()
+    if existing is None:
+        await session.execute(
+            insert(policies_table).values(
+                name=spec.name, steps=steps, repeat=spec.repeat, created_at=now, updated_at=now
+            )
+        )
+        return Change.CREATED
+    if existing.steps == steps and existing.repeat == spec.repeat:
+        return Change.UNCHANGED
+    await session.execute(
+        update(policies_table)
+        .where(p.id == existing.id)
+        .values(steps=steps, repeat=spec.repeat, updated_at=now)
+    )
+    return Change.UPDATED
+
+
+async def get_policy(session: AsyncSession, name: str) -> PolicySpec | None:
+    p = policies_table.c
+    row = (await session.execute(select(policies_table).where(p.name == name))).first()
+    return None if row is None else PolicySpec.from_row(row.name, row.steps, row.repeat)
+
+
+async def list_policies(session: AsyncSession) -> list[PolicySpec]:
+    p = policies_table.c
+    rows = await session.execute(select(policies_table).order_by(p.name))
+    return [PolicySpec.from_row(row.name, row.steps, row.repeat) for row in rows]
+
+
+# --------------------------------------------------------------------------------------
+# The whole document
+# --------------------------------------------------------------------------------------
+
+
+async def _check_references(session: AsyncSession, config: OnCallConfig) -> None:
+    """Every reference resolves to the document or the database; else one error
+    naming every unknown name and where it is used."""
+    responders_used: dict[str, list[str]] = {}
+    schedules_used: dict[str, list[str]] = {}
+    for i, sched in enumerate(config.schedules):
+        for j, layer in enumerate(sched.layers):
+            for who in layer.participants:
+                responders_used.setdefault(who, []).append(
+                    f"schedules[{i}] ({sched.name!r}) layers[{j}] ({layer.name!r})"
+                )
+        for j, o in enumerate(sched.overrides):
+            responders_used.setdefault(o.responder, []).append(
+                f"schedules[{i}] ({sched.name!r}) overrides[{j}]"
+            )
+    for i, policy in enumerate(config.policies):
+        for j, step in enumerate(policy.steps):
+            where = f"policies[{i}] ({policy.name!r}) steps[{j}]"
+            for who in step.targets.responders:
+                responders_used.setdefault(who, []).append(where)
+            for name in step.targets.schedules:
+                schedules_used.setdefault(name, []).append(where)
+
+    problems: list[str] = []
+    defined = {r.name for r in config.responders}
+    outside = set(responders_used) - defined
+    unknown = outside - set(await get_responders_by_name(session, outside))
+    for who in sorted(unknown):
+        places = "; ".join(dict.fromkeys(responders_used[who]))
+        problems.append(f"unknown responder {who!r} (used in {places})")
+    defined = {s.name for s in config.schedules}
+    outside = set(schedules_used) - defined
+    unknown = outside - await _existing_schedules(session, outside)
+    for name in sorted(unknown):
+        places = "; ".join(dict.fromkeys(schedules_used[name]))
+        problems.append(f"unknown schedule {name!r} (used in {places})")
+    if problems:
+        raise KlaxonError("; ".join(problems))
+
+
+async def apply_config(
+    session: AsyncSession, config: OnCallConfig, *, now: datetime
+) -> dict[str, int]:
+    """Upsert everything in ``config``: responders, then schedules, then policies.
+
+    Checks every reference first and raises ``KlaxonError`` naming each unknown
+    responder or schedule before writing anything; the caller's transaction makes
+    the whole document apply or nothing. Returns ``{"created": n, "updated": n,
+    "unchanged": n}``; applying the same document twice reports everything
+    unchanged the second time.
+    """
+    await _check_references(session, config)
+    counts: Counter[str] = Counter({change.value: 0 for change in Change})
+    for responder in config.responders:
+        counts[(await upsert_responder(session, responder, now=now)).value] += 1
+    for schedule in config.schedules:
+        counts[(await upsert_schedule(session, schedule, now=now)).value] += 1
+    for policy in config.policies:
+        counts[(await upsert_policy(session, policy, now=now)).value] += 1
+    return dict(counts)

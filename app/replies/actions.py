@@ -1,0 +1,104 @@
+"""What a reply from a phone does: acknowledge or resolve, and what to answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.incidents import lifecycle
+from app.models import incidents_table, notifications_table
+from app.oncall.store import get_responder_by_phone
+from app.replies.grammar import HELP_TEXT, parse_reply
+
+
+async def _latest_page(session: AsyncSession, phone: str) -> Any:
+    n = notifications_table.c
+    return (
+        await session.execute(
+            select(n.incident_number, n.twilio_sid, n.id, n.bundled_into)
+            .where(
+                and_(n.to_number == phone, n.kind == "page", n.channel == "sms", n.state == "sent")
+            )
+            .order_by(n.sent_at.desc(), n.id.desc())
+            .limit(1)
+        )
+    ).first()
+
+
+async def _bundle_numbers(session: AsyncSession, latest: Any) -> list[int]:
+    n = notifications_table.c
+    primary = latest.bundled_into or latest.id
+    rows = await session.execute(
+        select(n.incident_number).where((n.id == primary) | (n.bundled_into == primary))
+    )
+    return sorted(set(rows.scalars()))
+
+
+async def _ack(session: AsyncSession, number: int, by: str, via: Any, now: datetime) -> str:
+    try:
+        changed = await lifecycle.acknowledge(session, number, by=by, via=via, now=now)
+    except NotFound:
+        return f"No incident #{number}"
+    except Conflict:
+        return f"#{number} is already resolved"
+    if changed:
+        return f"#{number} acknowledged"
+    who = (
+        await session.execute(
+            select(incidents_table.c.acknowledged_by).where(incidents_table.c.number == number)
+        )
+    ).scalar()
+    return f"#{number} was already acknowledged by {who}"
+
+
+async def _resolve(session: AsyncSession, number: int, by: str, via: Any, now: datetime) -> str:
+    try:
+        changed = await lifecycle.resolve(session, number, by=by, via=via, now=now)
+    except NotFound:
+        return f"No incident #{number}"
+    return f"#{number} resolved" if changed else f"#{number} is already resolved"
+
+
+async def handle_sms(
+    session: AsyncSession, *, from_number: str, body: str, now: datetime
+) -> str | None:
+    """Act on an inbound SMS; return the reply text, or None to stay silent
+    (a number that belongs to no responder changes nothing and hears nothing)."""
+    responder = await get_responder_by_phone(session, from_number)
+    if responder is None:
+        return None
+    reply = parse_reply(body)
+    if reply is None:
+        return HELP_TEXT
+    by = responder.name
+    if reply.action == "ack_all":
+        latest = await _latest_page(session, from_number)
+        if latest is None:
+            return "No recent page to acknowledge"
+        answers = [
+            await _ack(session, n, by, "sms", now) for n in await _bundle_numbers(session, latest)
+        ]
+        return "; ".join(answers)
+    number = reply.number
+    if number is None:
+        latest = await _latest_page(session, from_number)
+        if latest is None:
+            return "No recent page to act on"
+        number = int(latest.incident_number)
+    if reply.action == "ack":
+        return await _ack(session, number, by, "sms", now)
+    return await _resolve(session, number, by, "sms", now)
+
+
+async def handle_digit(
+    session: AsyncSession, *, number: int, by: str, digit: str, now: datetime
+) -> str:
+    if digit == "4":
+        return (await _ack(session, number, by, "voice", now)).replace("#", "Incident ")
+    if digit == "6":
+        return (await _resolve(session, number, by, "voice", now)).replace("#", "Incident ")
+    return "Unknown choice."

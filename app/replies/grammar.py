@@ -1,0 +1,50 @@
+"""What an on-call engineer may text back: acknowledge or resolve one incident, or ack all."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = ["HELP_TEXT", "Reply", "parse_reply"]
+
+HELP_TEXT: Final = (
+    "Reply 42A to ack #42, 42R to resolve it, AA to ack all; A or R alone acts on your latest page."
+)
+
+_ACK: Final = r"a|ack|acknowledge"
+_RESOLVE: Final = r"r|res|resolve"
+# Incident numbers start at 1; nine digits keep them inside a 32-bit integer.
+_NUMBER: Final = r"#?(?P<number>[1-9][0-9]{0,8})"
+_VERB: Final = rf"(?P<verb>{_ACK}|{_RESOLVE})"
+_FORMS: Final = (
+    re.compile(rf"{_NUMBER} ?{_VERB}"),  # 42A, 42 ack, #42 resolve
+    re.compile(rf"{_VERB} ?{_NUMBER}"),  # ack 42, r #42
+    re.compile(_VERB),  # bare: the latest page sent to this phone
+)
+_ACK_ALL: Final = re.compile(rf"aa|(?:{_ACK}) ?all")
+_ACK_WORDS: Final = frozenset(_ACK.split("|"))
+# Phones add sentence punctuation and quotes; '#' is kept, it may precede the number.
+_EDGE: Final = string.whitespace + "\u00a0.!?,;:'\"\u2018\u2019\u201c\u201d"  # curly quotes too
+
+
+@dataclass(frozen=True)
+class Reply:
+    action: Literal["ack", "resolve", "ack_all"]
+    number: int | None  # None: the latest page sent to the replying phone
+
+
+def parse_reply(body: str) -> Reply | None:
+    """The command in an SMS reply, or None when it is not understood."""
+    text = " ".join(body.strip(_EDGE).casefold().split())
+    if _ACK_ALL.fullmatch(text):
+        return Reply("ack_all", None)
+    for form in _FORMS:
+        match = form.fullmatch(text)
+        if match is None:
+            continue
+        action: Literal["ack", "resolve"] = "ack" if match["verb"] in _ACK_WORDS else "resolve"
+        number = match.groupdict().get("number")
+        return Reply(action, int(number) if number is not None else None)
+    return None
