@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     engine_enabled: bool = True
     engine_poll_seconds: float = Field(default=0.5, gt=0)
     engine_batch: int = Field(default=100, gt=0)
+    engine_workers: int = Field(default=8, gt=0)  # concurrent step firers and senders
     send_lease_seconds: float = Field(default=60.0, gt=0)
     # Per destination number, as carriers block numbers that call too often.
     throttle_window_minutes: float = Field(default=15, gt=0)

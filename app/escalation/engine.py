@@ -110,8 +110,16 @@ class Engine:
     # --- steps -----------------------------------------------------------
 
     async def _fire_due_steps(self) -> int:
+        """Fire due steps with a few concurrent workers (SKIP LOCKED keeps them
+        apart); SQLite has one writer, so one worker there."""
+        workers = 1 if self.runtime.settings.is_sqlite else self.runtime.settings.engine_workers
+        per_worker = max(self.runtime.settings.engine_batch // workers, 1)
+        counts = await asyncio.gather(*(self._fire_steps(per_worker) for _ in range(workers)))
+        return sum(counts)
+
+    async def _fire_steps(self, limit: int) -> int:
         fired = 0
-        while fired < self.runtime.settings.engine_batch:
+        while fired < limit:
             now = self.runtime.clock.now()
             s = steps_table.c
             async with self.runtime.sessions() as session, session.begin():

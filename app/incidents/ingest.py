@@ -315,7 +315,10 @@ async def _lock_open_incidents(
     if not conditions:
         return []
     rows = await session.execute(
-        select(incidents_table).where(or_(*conditions)).order_by(i.number).with_for_update()
+        select(incidents_table)
+        .where(or_(*conditions))
+        .order_by(i.number)
+        .with_for_update(key_share=True)
     )
     return list(rows)
 
@@ -356,7 +359,7 @@ async def _attach_and_resolve(
                     await session.execute(
                         select(incidents_table)
                         .where(and_(i.group_key == key, text(OPEN_INCIDENT_PREDICATE)))
-                        .with_for_update()
+                        .with_for_update(key_share=True)
                     )
                 ).first()
             else:

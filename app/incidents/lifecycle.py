@@ -20,7 +20,9 @@ Channel = Literal["api", "sms", "voice", "cli"]
 async def _locked(session: AsyncSession, number: int) -> Any:
     row = (
         await session.execute(
-            select(incidents_table).where(incidents_table.c.number == number).with_for_update()
+            select(incidents_table)
+            .where(incidents_table.c.number == number)
+            .with_for_update(key_share=True)
         )
     ).first()
     if row is None:

@@ -16,6 +16,7 @@ more pages waiting for one number go out as one bundled SMS.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -72,8 +73,14 @@ class Dispatcher:
         groups: dict[tuple[str, str], list[_Claimed]] = defaultdict(list)
         for item in claimed:
             groups[(item.to_number, item.channel)].append(item)
-        for (number, channel), items in groups.items():
-            await self._deliver(number, channel, items)
+        # Numbers are independent of each other: send to them concurrently.
+        limit = asyncio.Semaphore(self._settings.engine_workers)
+
+        async def deliver(number: str, channel: str, items: list[_Claimed]) -> None:
+            async with limit:
+                await self._deliver(number, channel, items)
+
+        await asyncio.gather(*(deliver(num, ch, items) for (num, ch), items in groups.items()))
         return len(claimed)
 
     async def next_due(self) -> datetime | None:

@@ -1,6 +1,7 @@
 """``make bench``: measure, print the figures. Nothing here asserts on time.
 
-Environment: KLAXON_BENCH_SECONDS (default 30), KLAXON_BENCH_WORKERS (default 1).
+Environment: KLAXON_BENCH_SECONDS (default 30), KLAXON_BENCH_WORKERS (default "1,2":
+the ingest run for each count of uvicorn workers), KLAXON_BENCH_PAGING_RATE (default 200).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import os
 import urllib.request
 
 from app.migrate import upgrade
+from tests.perf import paging
 from tests.perf.ingest import prefill, run_load
 from tests.perf.server import klaxon_process
-from tests.services.postgres import private_postgres
+from tests.services.postgres import PrivatePostgres, private_postgres
 
 TOKEN = "bench-admin-token"
 
@@ -31,20 +33,33 @@ def server_counters(url: str, token: str) -> str:
     return "server counters: " + "; ".join(lines)
 
 
+def ingest_bench(pg: PrivatePostgres, workers: int, seconds: float) -> None:
+    name = f"klaxon_bench_{workers}w"
+    url = pg.create_database(name)
+    upgrade(url)
+    with klaxon_process(url, TOKEN, workers=workers) as klaxon:
+        asyncio.run(prefill(klaxon, TOKEN))
+        # Autovacuum would analyze the freshly filled table within its
+        # first minute; a 30 s benchmark cannot wait for it.
+        pg.psql("ANALYZE", database=name)
+        result = asyncio.run(run_load(klaxon, TOKEN, seconds=seconds))
+        print(result.report(f"ingest (PostgreSQL, {workers} worker(s), 20 connections)"),
+              flush=True)
+        if workers == 1:
+            print(server_counters(klaxon, TOKEN), flush=True)
+
+
 def main() -> None:
     seconds = float(os.environ.get("KLAXON_BENCH_SECONDS", "30"))
-    workers = int(os.environ.get("KLAXON_BENCH_WORKERS", "1"))
+    workers = [int(w) for w in os.environ.get("KLAXON_BENCH_WORKERS", "1,2").split(",")]
+    rate = float(os.environ.get("KLAXON_BENCH_PAGING_RATE", "200"))
     with private_postgres() as pg:
-        url = pg.create_database("klaxon_bench")
+        for count in workers:
+            ingest_bench(pg, count, seconds)
+        url = pg.create_database("klaxon_bench_paging")
         upgrade(url)
-        with klaxon_process(url, TOKEN, workers=workers) as klaxon:
-            asyncio.run(prefill(klaxon, TOKEN))
-            # Autovacuum would analyze the freshly filled table within its
-            # first minute; a 30 s benchmark cannot wait for it.
-            pg.psql("ANALYZE", database="klaxon_bench")
-            result = asyncio.run(run_load(klaxon, TOKEN, seconds=seconds))
-            print(result.report(f"ingest (PostgreSQL, {workers} worker(s), 20 connections)"))
-            print(server_counters(klaxon, TOKEN))
+        print(asyncio.run(paging.run(url, pg.dsn_for("klaxon_bench_paging"), TOKEN,
+                                     seconds=seconds, rate=rate)), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,14 +25,14 @@ def klaxon_process(
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     port = free_port()
-    env = dict(
-        os.environ,
-        KLAXON_DATABASE_URL=database_url,
-        KLAXON_ADMIN_TOKEN=admin_token,
-        KLAXON_CONFIG=str(ROOT / "deploy" / "klaxon.example.yaml"),
-        KLAXON_DB_POOL_SIZE="20",
+    env = {
+        **os.environ,
+        "KLAXON_DATABASE_URL": database_url,
+        "KLAXON_ADMIN_TOKEN": admin_token,
+        "KLAXON_CONFIG": str(ROOT / "deploy" / "klaxon.example.yaml"),
+        "KLAXON_DB_POOL_SIZE": "20",
         **(extra_env or {}),
-    )
+    }
     cmd = [
         sys.executable,
         "-m",
