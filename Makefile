@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export KLAXON_CONFIG ?= deploy/klaxon.example.yaml
+KLAXON_ONCALL ?= deploy/oncall.example.yaml
 
 .PHONY: install run test lint bench openapi migrate clean
 
@@ -19,6 +20,7 @@ migrate: install
 	$(BIN)/klaxon migrate
 
 run: install migrate
+	$(BIN)/klaxon apply -f $(KLAXON_ONCALL)
 	$(BIN)/klaxon serve --dev
 
 test: install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import sys
@@ -79,6 +80,10 @@ def serve(
     from app.main import create_app
 
     settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if settings.admin_token is None and dev:
         settings = settings.model_copy(update={"admin_token": _dev_admin_token()})
     try:
