@@ -207,15 +207,21 @@ def _ellipsize(text: str, chars: int) -> str:
     return cut.rstrip(" ,;:-") + "..."
 
 
-def _longest(text: str, fits: Callable[[str], bool], min_chars: int) -> str | None:
-    """``text`` if it fits, else its longest ellipsized prefix of ``min_chars``+ that fits."""
+def longest_fitting(
+    text: str,
+    fits: Callable[[str], bool],
+    min_chars: int,
+    shorten: Callable[[str, int], str] = _ellipsize,
+) -> str | None:
+    """``text`` if it fits, else the longest ``shorten(text, n)`` (n ≥ ``min_chars``)
+    that fits, or None."""
     if fits(text):
         return text
     best: str | None = None
     lo, hi = min_chars, len(text) - 1
     while lo <= hi:
         mid = (lo + hi) // 2
-        candidate = _ellipsize(text, mid)
+        candidate = shorten(text, mid)
         if fits(candidate):
             best, lo = candidate, mid + 1
         else:
@@ -268,10 +274,12 @@ def page_sms(info: PageInfo) -> str:
         runbook = None
 
     if summary:
-        kept = _longest(summary, lambda s: _fits_page(render(title, s, runbook)), _MIN_SUMMARY)
+        kept = longest_fitting(
+            summary, lambda s: _fits_page(render(title, s, runbook)), _MIN_SUMMARY
+        )
         if kept is not None:
             return render(title, kept, runbook)
-    kept_title = _longest(title, lambda t: _fits_page(render(t, None, runbook)), _MIN_TITLE)
+    kept_title = longest_fitting(title, lambda t: _fits_page(render(t, None, runbook)), _MIN_TITLE)
     # Only an absurd incident number leaves no room for a short title.
     return render(kept_title if kept_title is not None else "", None, runbook)
 
@@ -309,5 +317,5 @@ def resolved_sms(number: int, title: str, by: str) -> str:
     def render(t: str) -> str:
         return f"{head}: {t}" if t else head
 
-    kept = _longest(_clean(title), lambda t: gsm7_segments(render(t)) <= 1, _MIN_TITLE)
+    kept = longest_fitting(_clean(title), lambda t: gsm7_segments(render(t)) <= 1, _MIN_TITLE)
     return render(kept if kept is not None else "")

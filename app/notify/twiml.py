@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Final
 
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from app.notify.texts import PageInfo
+from app.notify.texts import PageInfo, longest_fitting
 
 __all__ = ["NO_INPUT", "PROMPT", "call_result", "page_call", "redirect", "sms_reply"]
 
@@ -71,21 +70,6 @@ def _clip_words(text: str, chars: int) -> str:
     return head if space and head else text[:chars]
 
 
-def _longest(text: str, fits: Callable[[str], bool], min_chars: int) -> str | None:
-    if fits(text):
-        return text
-    best: str | None = None
-    lo, hi = min_chars, len(text) - 1
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        candidate = _clip_words(text, mid)
-        if fits(candidate):
-            best, lo = candidate, mid + 1
-        else:
-            hi = mid - 1
-    return best
-
-
 def _spoken_severity(severity: str) -> str:
     match = _SEVERITY.fullmatch(severity.strip())
     return match[1] if match else _speakable(severity)
@@ -106,10 +90,10 @@ def _speech(info: PageInfo) -> str:
         return len(text) <= _MAX_SPEECH
 
     if summary:
-        kept = _longest(summary, lambda s: fits(render(title, s)), _MIN_SUMMARY)
+        kept = longest_fitting(summary, lambda s: fits(render(title, s)), _MIN_SUMMARY, _clip_words)
         if kept is not None:
             return render(title, kept)
-    kept_title = _longest(title, lambda t: fits(render(t, "")), 0)
+    kept_title = longest_fitting(title, lambda t: fits(render(t, "")), 0, _clip_words)
     return render(kept_title or "", "")
 
 
