@@ -43,8 +43,9 @@ def ingest_bench(pg: PrivatePostgres, workers: int, seconds: float) -> None:
         # first minute; a 30 s benchmark cannot wait for it.
         pg.psql("ANALYZE", database=name)
         result = asyncio.run(run_load(klaxon, TOKEN, seconds=seconds))
-        print(result.report(f"ingest (PostgreSQL, {workers} worker(s), 20 connections)"),
-              flush=True)
+        print(
+            result.report(f"ingest (PostgreSQL, {workers} worker(s), 20 connections)"), flush=True
+        )
         if workers == 1:
             print(server_counters(klaxon, TOKEN), flush=True)
 
@@ -58,8 +59,14 @@ def main() -> None:
             ingest_bench(pg, count, seconds)
         url = pg.create_database("klaxon_bench_paging")
         upgrade(url)
-        print(asyncio.run(paging.run(url, pg.dsn_for("klaxon_bench_paging"), TOKEN,
-                                     seconds=seconds, rate=rate)), flush=True)
+        print(
+            asyncio.run(
+                paging.run(
+                    url, pg.dsn_for("klaxon_bench_paging"), TOKEN, seconds=seconds, rate=rate
+                )
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

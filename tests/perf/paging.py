@@ -159,10 +159,10 @@ async def _drive(
                     opened_at.setdefault(number, sent)
 
         tasks: list[asyncio.Task[None]] = []
-        start = time.monotonic()
+        began = time.monotonic()
         total = int(seconds * rate)
         for i in range(total):
-            delay = start + i / rate - time.monotonic()
+            delay = began + i / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(i)))

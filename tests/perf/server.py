@@ -31,6 +31,9 @@ def klaxon_process(
         "KLAXON_ADMIN_TOKEN": admin_token,
         "KLAXON_CONFIG": str(ROOT / "deploy" / "klaxon.example.yaml"),
         "KLAXON_DB_POOL_SIZE": "20",
+        # The benchmark measures capacity, not a sender: no ingest rate limit.
+        "KLAXON_INGEST_RATE": "1000000",
+        "KLAXON_INGEST_BURST": "1000000",
         **(extra_env or {}),
     }
     cmd = [
