@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
-from app.errors import Forbidden, Unauthorized
+from app.auth import Principal, hash_token
+from app.errors import Forbidden, RateLimited, Unauthorized
+from app.metrics import INGEST_THROTTLED
 from app.runtime import Runtime
 
 
@@ -53,3 +54,35 @@ IngestPrincipal = Annotated[Principal, Depends(require("ingest"))]
 ReadPrincipal = Annotated[Principal, Depends(require("read"))]
 WritePrincipal = Annotated[Principal, Depends(require("write"))]
 AdminPrincipal = Annotated[Principal, Depends(require("admin"))]
+
+
+def check_ingest_rate(runtime: Runtime, secret: str, endpoint: str) -> int | None:
+    """Take one request from the token's bucket: None when allowed, else the
+    seconds to wait (counted in ``klaxon_ingest_throttled_total``)."""
+    wait = runtime.ingest_limits.take(
+        hash_token(secret),
+        rate=runtime.settings.ingest_rate,
+        burst=runtime.settings.ingest_burst,
+        now=runtime.clock.now(),
+    )
+    if wait is not None:
+        INGEST_THROTTLED.labels(endpoint).inc()
+    return wait
+
+
+async def rate_limited_ingest(
+    request: Request, runtime: RuntimeDep, principal: IngestPrincipal
+) -> Principal:
+    """An ingest token within its rate limit; over it, a 503 with ``Retry-After``
+    (before the body is read, so nothing of the request is written)."""
+    route = getattr(request.scope.get("route"), "path", "other")
+    wait = check_ingest_rate(runtime, bearer_secret(request), str(route))
+    if wait is not None:
+        raise RateLimited(
+            f"over the ingest rate limit of this token; retry after {wait} s", retry_after=wait
+        )
+    return principal
+
+
+# Webhooks: an ingest token, rate-limited per token.
+WebhookPrincipal = Annotated[Principal, Depends(rate_limited_ingest)]

@@ -35,3 +35,12 @@ class PayloadTooLarge(KlaxonError):
 
 class Unavailable(KlaxonError):
     status_code = 503
+
+
+class RateLimited(Unavailable):
+    """Over the ingest rate limit: a 503 with ``Retry-After``, which webhook
+    senders retry (Alertmanager gives up on any 4xx)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -16,16 +16,21 @@ from sqlalchemy.exc import DBAPIError
 from app import ops, tokens
 from app.clock import Clock
 from app.db import is_unavailable
-from app.errors import KlaxonError
+from app.errors import KlaxonError, RateLimited
 from app.escalation.engine import Engine
+from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
+from app.incidents import response_endpoints as incident_response
 from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
+from app.oncall import handoff_endpoints as handoffs
 from app.replies import endpoints as replies
+from app.review import endpoints as review
 from app.rules import RulesError
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 from app.sources import endpoints as sources
+from app.sources import pagerduty_endpoint as pagerduty
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +69,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         lifespan=lifespan,
     )
     app.include_router(sources.router)
+    app.include_router(pagerduty.router)
+    app.include_router(heartbeats.router)
     app.include_router(incidents.router)
+    app.include_router(incident_response.router)
+    app.include_router(review.router)
     app.include_router(oncall.router)
+    app.include_router(handoffs.router)
     app.include_router(replies.router)
     app.include_router(tokens.router)
     app.include_router(ops.router)
@@ -74,7 +84,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def klaxon_error(_: Request, exc: KlaxonError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         if exc.status_code == 503:
-            headers = {"Retry-After": "5"}
+            retry_after = exc.retry_after if isinstance(exc, RateLimited) else 5
+            headers = {"Retry-After": str(retry_after)}
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(DBAPIError)

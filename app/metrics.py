@@ -43,10 +43,21 @@ TIME_TO_ACKNOWLEDGE = Histogram(
     ["severity"],
     buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400),
 )
+TIME_TO_RESOLVE = Histogram(
+    "klaxon_time_to_resolve_seconds",
+    "From incident opened to resolved (by a person or by its alerts)",
+    ["severity"],
+    buckets=(60, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400, 259200),
+)
 STEP_LAG = Histogram(
     "klaxon_escalation_step_lag_seconds",
     "From an escalation step's due time to when it fired",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+INGEST_THROTTLED = Counter(
+    "klaxon_ingest_throttled_total",
+    "Requests refused by the per-token ingest rate limit (the sender retries them)",
+    ["endpoint"],
 )
 UNPAGED = Counter(
     "klaxon_unpaged_incidents_total",

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.auth import TokenVerifier
 from app.clock import Clock, SystemClock
 from app.db import make_engine, make_sessionmaker
+from app.ratelimit import IngestLimiter
 from app.rules.holder import RulesHolder
 from app.settings import Settings
 
@@ -26,6 +27,7 @@ class Runtime:
     tokens: TokenVerifier
     clock: Clock = field(default_factory=SystemClock)
     engine_ref: Engine | None = None
+    ingest_limits: IngestLimiter = field(default_factory=IngestLimiter)
 
     @property
     def escalation(self) -> Engine:

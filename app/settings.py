@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     token_cache_seconds: float = Field(default=10.0, ge=0)
+    # Inbound rate limit per ingest token, a token bucket in each process (every
+    # replica limits on its own). Generous: a storm is deduped, not turned away.
+    ingest_rate: float = Field(default=200.0, gt=0, description="requests per second per token")
+    ingest_burst: int = Field(default=2000, gt=0, description="requests allowed at once")
     log_level: str = "info"
 
     # Twilio. Without an account SID and auth token, Klaxon logs each SMS and

@@ -27,6 +27,8 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for, is_unavailable
+from app.escalation.housekeeping import Housekeeping
+from app.heartbeats import expiry as heartbeats
 from app.incidents.timeline import event_row, record
 from app.metrics import STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, notifications_table, steps_table
@@ -35,6 +37,8 @@ from app.notify.sender import Sender
 from app.notify.texts import PageInfo, page_sms
 from app.oncall import store
 from app.oncall.rotation import who_is_on_call
+from app.rules import RulesFile
+from app.rules.runbooks import find_runbook, incident_labels
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,7 @@ class Engine:
         self.runtime = runtime
         self.owner = owner or f"klaxon-{uuid.uuid4().hex[:12]}"
         self.dispatcher = Dispatcher(runtime, sender, owner=self.owner)
+        self.housekeeping = Housekeeping(runtime)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -67,11 +72,15 @@ class Engine:
         await self.dispatcher.sender.aclose()
 
     async def run_due(self) -> int:
-        """Fire every due step and send every due notification, until nothing
-        is due; returns how much was done."""
-        total = 0
+        """Expire every due heartbeat, fire every due step and send every due
+        notification, until nothing is due; returns how much was done."""
+        total = await self.housekeeping.run()  # handoffs and repeat summaries
         while True:
-            done = await self._fire_due_steps() + await self.dispatcher.send_due()
+            done = (
+                await heartbeats.expire_due(self.runtime)
+                + await self._fire_due_steps()
+                + await self.dispatcher.send_due()
+            )
             total += done
             if done == 0:
                 return total
@@ -100,8 +109,9 @@ class Engine:
                     select(s.due_at).where(s.status == "pending").order_by(s.due_at).limit(1)
                 )
             ).scalar()
+            heartbeat_due = await heartbeats.next_due(session)
         send_due = await self.dispatcher.next_due()
-        dues = [d for d in (step_due, send_due) if d is not None]
+        dues = [d for d in (step_due, send_due, heartbeat_due) if d is not None]
         if not dues:
             return ceiling
         wait = (min(dues) - self.runtime.clock.now()).total_seconds()
@@ -297,7 +307,7 @@ class Engine:
         channels: list[str],
         now: datetime,
     ) -> None:
-        body = page_sms(await page_info(session, incident))
+        body = page_sms(await page_info(session, incident, self.runtime.rules.current))
         rows = [
             {
                 "incident_number": incident.number,
@@ -330,9 +340,11 @@ class Engine:
         )
 
 
-async def page_info(session: AsyncSession, incident: Any) -> PageInfo:
+async def page_info(
+    session: AsyncSession, incident: Any, rules: RulesFile | None = None
+) -> PageInfo:
     """What a page says: the incident, and from its worst firing alert the
-    description (else summary) and runbook."""
+    description (else summary) and runbook, else the rules file's runbook URL."""
     a = alerts_table.c
     alert = (
         await session.execute(
@@ -347,11 +359,15 @@ async def page_info(session: AsyncSession, incident: Any) -> PageInfo:
     summary = annotations.get("description") or annotations.get("summary")
     if summary == name:
         summary = None
+    runbook_url = annotations.get("runbook_url") or None
+    if runbook_url is None and rules is not None:
+        found = find_runbook(rules, incident_labels(incident.labels, incident.service))
+        runbook_url = found.url if found is not None else None
     return PageInfo(
         number=incident.number,
         severity=incident.severity,
         title=name,
         service=incident.service,
         summary=summary,
-        runbook_url=annotations.get("runbook_url") or None,
+        runbook_url=runbook_url,
     )

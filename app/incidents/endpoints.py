@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.deps import ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
 from app.incidents import lifecycle, queries
+from app.incidents.runbook import incident_runbook
 from app.incidents.schemas import (
     ActionRequest,
     AlertPublic,
@@ -54,8 +55,10 @@ async def list_incidents(
 
 
 @router.get("/incidents/{number}", response_model=IncidentDetail)
-async def get_incident(number: int, session: SessionDep, _: ReadPrincipal) -> IncidentDetail:
-    """One incident with its alerts and timeline."""
+async def get_incident(
+    number: int, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal
+) -> IncidentDetail:
+    """One incident with its alerts, timeline and runbook."""
     incident = await queries.get_incident(session, number)
     return IncidentDetail(
         **incident,
@@ -66,6 +69,7 @@ async def get_incident(number: int, session: SessionDep, _: ReadPrincipal) -> In
             TimelineEventPublic.model_validate(t)
             for t in await queries.incident_timeline(session, number)
         ],
+        runbook=await incident_runbook(session, runtime.rules.current, incident),
     )
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import insert_for
 from app.events import AlertEvent
 from app.incidents.timeline import describe_alerts, event_row, record
+from app.metrics import TIME_TO_RESOLVE
 from app.models import OPEN_INCIDENT_PREDICATE, alerts_table, incidents_table
 from app.rules import RulesFile, Severity, classify, group_key, route
 
@@ -431,7 +432,7 @@ async def _attach_and_resolve(
                 update(incidents_table)
                 .where(i.number == number)
                 .values(firing_count=i.firing_count - len(titles), updated_at=now)
-                .returning(i.firing_count, i.status)
+                .returning(i.firing_count, i.status, i.severity, i.created_at)
             )
         ).one()
         result.touched.add(number)
@@ -447,6 +448,9 @@ async def _attach_and_resolve(
                 .values(status="resolved", resolved_at=now, resolved_by=actor)
             )
             result.resolved_incidents.append(number)
+            TIME_TO_RESOLVE.labels(row.severity).observe(
+                max((now - row.created_at).total_seconds(), 0.0)
+            )
             timeline.append(
                 event_row(
                     number,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict, NotFound
 from app.escalation.paging import notify_resolved, stop_paging
 from app.incidents.timeline import event_row, record
-from app.metrics import TIME_TO_ACKNOWLEDGE
+from app.metrics import TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from app.models import incidents_table
 
 Channel = Literal["api", "sms", "voice", "cli"]
@@ -83,6 +83,9 @@ async def resolve(
     )
     await stop_paging(session, number, now=now)
     await notify_resolved(session, number, by=by, now=now)
+    TIME_TO_RESOLVE.labels(incident.severity).observe(
+        max((now - incident.created_at).total_seconds(), 0.0)
+    )
     message = f"Resolved by {by} via {via}" + (f": {note}" if note else "")
     await record(
         session, [event_row(number, "resolved", message, at=now, actor=by, data={"via": via})]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 ItemT = TypeVar("ItemT")
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
@@ -34,6 +34,28 @@ class IncidentPublic(BaseModel):
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    # Triage (PATCH /incidents/{number}).
+    description: str | None = None
+    impact: str | None = None
+    affected_customers: int | None = None
+    affected_services: list[str] = Field(default_factory=list)
+    started_at: datetime | None = Field(
+        default=None,
+        description="When the impact began: when the incident was opened, unless corrected",
+    )
+    recent_changes: str | None = None
+    workaround: str | None = None
+
+    @field_validator("affected_services", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @model_validator(mode="after")
+    def _started_when_opened(self) -> IncidentPublic:
+        if self.started_at is None:
+            self.started_at = self.created_at
+        return self
 
 
 class AlertPublic(BaseModel):
@@ -63,9 +85,19 @@ class TimelineEventPublic(BaseModel):
     data: dict[str, Any]
 
 
+class RunbookPublic(BaseModel):
+    source: Literal["annotation", "rules"] = Field(
+        description="The alert's runbook_url annotation, or the rules file's runbooks"
+    )
+    name: str | None = None
+    url: str | None = None
+    text: str | None = Field(default=None, description="Markdown")
+
+
 class IncidentDetail(IncidentPublic):
     alerts: list[AlertPublic]
     timeline: list[TimelineEventPublic]
+    runbook: RunbookPublic | None = None
 
 
 class ActionRequest(BaseModel):

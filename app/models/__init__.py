@@ -3,10 +3,17 @@
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
+from app.models.action_item import ActionItem
 from app.models.alert import Alert
 from app.models.escalation import EscalationStep, Notification
+from app.models.handoff import HandoffMark
+from app.models.heartbeat import Heartbeat
 from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
+from app.models.postmortem import Postmortem
+from app.models.repeat_summary import RepeatSummary
+from app.models.stakeholder import Stakeholder
+from app.models.status_update import StatusUpdate
 from app.models.timeline import TimelineEvent
 from app.models.token import ApiToken
 from app.models.types import UTCDateTime, utcnow
@@ -18,34 +25,56 @@ alerts_table: Table = Alert.__table__  # type: ignore[attr-defined]
 incidents_table: Table = Incident.__table__  # type: ignore[attr-defined]
 timeline_table: Table = TimelineEvent.__table__  # type: ignore[attr-defined]
 tokens_table: Table = ApiToken.__table__  # type: ignore[attr-defined]
+heartbeats_table: Table = Heartbeat.__table__  # type: ignore[attr-defined]
 responders_table: Table = Responder.__table__  # type: ignore[attr-defined]
 schedules_table: Table = Schedule.__table__  # type: ignore[attr-defined]
 overrides_table: Table = ScheduleOverride.__table__  # type: ignore[attr-defined]
 policies_table: Table = EscalationPolicy.__table__  # type: ignore[attr-defined]
 steps_table: Table = EscalationStep.__table__  # type: ignore[attr-defined]
 notifications_table: Table = Notification.__table__  # type: ignore[attr-defined]
+# Incident response: updates, stakeholders, reviews, handoffs.
+status_updates_table: Table = StatusUpdate.__table__  # type: ignore[attr-defined]
+stakeholders_table: Table = Stakeholder.__table__  # type: ignore[attr-defined]
+postmortems_table: Table = Postmortem.__table__  # type: ignore[attr-defined]
+action_items_table: Table = ActionItem.__table__  # type: ignore[attr-defined]
+handoff_marks_table: Table = HandoffMark.__table__  # type: ignore[attr-defined]
+repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-defined]
 
 __all__ = [
     "OPEN_INCIDENT_PREDICATE",
+    "ActionItem",
     "Alert",
     "ApiToken",
     "EscalationPolicy",
     "EscalationStep",
+    "HandoffMark",
+    "Heartbeat",
     "Incident",
     "Notification",
+    "Postmortem",
+    "RepeatSummary",
     "Responder",
     "Schedule",
     "ScheduleOverride",
+    "Stakeholder",
+    "StatusUpdate",
     "TimelineEvent",
     "UTCDateTime",
+    "action_items_table",
     "alerts_table",
+    "handoff_marks_table",
+    "heartbeats_table",
     "incidents_table",
     "metadata",
     "notifications_table",
     "overrides_table",
     "policies_table",
+    "postmortems_table",
+    "repeat_summaries_table",
     "responders_table",
     "schedules_table",
+    "stakeholders_table",
+    "status_updates_table",
     "steps_table",
     "timeline_table",
     "tokens_table",

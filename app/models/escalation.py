@@ -48,11 +48,12 @@ class Notification(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_number: int = Field(foreign_key="incidents.number")
+    # None for a notice about no one incident (a shift handoff).
+    incident_number: int | None = Field(default=None, foreign_key="incidents.number")
     step_id: int | None = Field(default=None, foreign_key="escalation_steps.id")
     responder_id: int | None = Field(default=None, foreign_key="responders.id")
     responder_name: str = Field(max_length=200)
-    kind: str = Field(max_length=16)  # page, resolved, update
+    kind: str = Field(max_length=16)  # page, resolved, update, handoff
     channel: str = Field(max_length=8)  # sms, voice
     to_number: str = Field(max_length=20)
     body: str | None = Field(default=None, sa_type=Text)

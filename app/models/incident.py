@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, text
+from sqlalchemy import JSON, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.models.types import UTCDateTime
@@ -42,3 +42,12 @@ class Incident(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, max_length=200)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_by: str | None = Field(default=None, max_length=200)
+    # What responders learn during triage (app.incidents.triage); a reported
+    # incident's description comes with its report.
+    description: str | None = Field(default=None, sa_type=Text)
+    impact: str | None = Field(default=None, sa_type=Text)
+    affected_customers: int | None = None
+    affected_services: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recent_changes: str | None = Field(default=None, sa_type=Text)
+    workaround: str | None = Field(default=None, sa_type=Text)

@@ -75,7 +75,7 @@ async def apply_status(
         .values(**values)
     )
     DELIVERIES.labels(row.channel, status).inc()
-    if status in _TOLD:
+    if status in _TOLD and row.incident_number is not None:  # a handoff has no timeline
         what = "Call to" if row.channel == "voice" else "SMS to"
         suffix = f" (error {error_code})" if error_code else ""
         await record(

@@ -40,13 +40,19 @@ _MAX_BACKOFF = timedelta(minutes=5)
 @dataclass
 class _Claimed:
     id: int
-    incident_number: int
+    incident_number: int | None  # None for a shift handoff
     responder_name: str
     kind: str
     channel: str
     to_number: str
     body: str | None
     attempts: int
+    step_id: int | None  # None for a page a person asked for (and for notices)
+
+
+def _on_incidents(items: list[_Claimed]) -> list[tuple[int, _Claimed]]:
+    """The items about an incident, with its number (for their timeline events)."""
+    return [(i.incident_number, i) for i in items if i.incident_number is not None]
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -129,6 +135,7 @@ class Dispatcher:
                     n.to_number,
                     n.body,
                     n.attempts,
+                    n.step_id,
                 )
             )
             return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
@@ -154,20 +161,30 @@ class Dispatcher:
             await self._record(message, result, channel)
 
     async def _drop_stale_pages(self, items: list[_Claimed], now: datetime) -> list[_Claimed]:
-        """A page for an incident acknowledged or resolved meanwhile is not sent."""
-        numbers = {i.incident_number for i in items if i.kind == "page"}
+        """A page for an incident resolved meanwhile is not sent, nor an escalation
+        page for one acknowledged meanwhile (a responder a person added to an
+        acknowledged incident is still paged)."""
+        numbers = {number for number, i in _on_incidents(items) if i.kind == "page"}
         if not numbers:
             return items
         inc = incidents_table.c
         async with self.runtime.sessions() as session, session.begin():
-            closed = set(
-                (
-                    await session.execute(
-                        select(inc.number).where(inc.number.in_(numbers), inc.status != "triggered")
+            status: dict[int, str] = {
+                row.number: row.status
+                for row in await session.execute(
+                    select(inc.number, inc.status).where(
+                        inc.number.in_(numbers), inc.status != "triggered"
                     )
-                ).scalars()
-            )
-            stale = [i.id for i in items if i.kind == "page" and i.incident_number in closed]
+                )
+            }
+            stale = [
+                i.id
+                for number, i in _on_incidents(items)
+                if i.kind == "page"
+                and (
+                    status.get(number) == "resolved" or (number in status and i.step_id is not None)
+                )
+            ]
             if stale:
                 await session.execute(
                     update(notifications_table)
@@ -216,14 +233,14 @@ class Dispatcher:
                 session,
                 [
                     event_row(
-                        i.incident_number,
+                        number,
                         "throttled",
                         f"{i.channel.upper()} to {i.responder_name} held back: the "
                         f"per-number limit is reached; it goes out at {due:%H:%M:%S} UTC",
                         at=now,
                         actor="klaxon",
                     )
-                    for i in items
+                    for number, i in _on_incidents(items)
                     if i.kind == "page"
                 ],
             )
@@ -238,7 +255,7 @@ class Dispatcher:
                 status_callback=status_callback,
             )
         if len(message) > 1:
-            body = bundle_sms(sorted({m.incident_number for m in message}))
+            body = bundle_sms(sorted({number for number, _ in _on_incidents(message)}))
         else:
             body = first.body or ""
         return await self.sender.send_sms(to=number, body=body, status_callback=status_callback)
@@ -260,10 +277,10 @@ class Dispatcher:
                 "error_message": None,
             }
             outcome = "sent"
-            for m in message:
+            for number, m in _on_incidents(message):
                 timeline.append(
                     event_row(
-                        m.incident_number,
+                        number,
                         "notified",
                         f"{what} {'page' if m.kind == 'page' else m.kind + ' notice'} sent to "
                         f"{m.responder_name}",
@@ -282,10 +299,10 @@ class Dispatcher:
                 "error_message": result.error_message,
             }
             outcome = "retrying"
-            for m in message:
+            for number, m in _on_incidents(message):
                 timeline.append(
                     event_row(
-                        m.incident_number,
+                        number,
                         "notify_failed",
                         f"{what} to {m.responder_name} failed ({result.error_code}); retrying at "
                         f"{retry_at:%H:%M:%S} UTC",
@@ -302,10 +319,10 @@ class Dispatcher:
                 "error_message": result.error_message,
             }
             outcome = "failed"
-            for m in message:
+            for number, m in _on_incidents(message):
                 timeline.append(
                     event_row(
-                        m.incident_number,
+                        number,
                         "notify_failed",
                         f"{what} to {m.responder_name} failed for good: {result.error_code} "
                         f"{result.error_message or ''}".strip(),

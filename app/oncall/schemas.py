@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from app.escalation.policy import PolicySpec
+from app.heartbeats.schemas import HeartbeatSpec
 from app.oncall import rotation
 
 __all__ = [
@@ -387,11 +388,13 @@ def to_rotation(
 
 
 class OnCallConfig(_Spec):
-    """Responders, schedules and escalation policies, as ``klaxon apply`` takes them."""
+    """Responders, schedules, escalation policies and heartbeats, as ``klaxon apply``
+    takes them."""
 
     responders: list[ResponderSpec] = Field(default_factory=list)
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     policies: list[PolicySpec] = Field(default_factory=list)
+    heartbeats: list[HeartbeatSpec] = Field(default_factory=list)
 
     @field_validator("responders")
     @classmethod
@@ -418,6 +421,12 @@ class OnCallConfig(_Spec):
     def _unique_policies(cls, policies: list[PolicySpec]) -> list[PolicySpec]:
         _unique((p.name for p in policies), "policy")
         return policies
+
+    @field_validator("heartbeats")
+    @classmethod
+    def _unique_heartbeats(cls, heartbeats: list[HeartbeatSpec]) -> list[HeartbeatSpec]:
+        _unique((h.name for h in heartbeats), "heartbeat")
+        return heartbeats
 
 
 # --------------------------------------------------------------------------------------

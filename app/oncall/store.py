@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, KlaxonError, NotFound
 from app.escalation.policy import PolicySpec
+from app.heartbeats.store import upsert_heartbeat
 from app.models import overrides_table, policies_table, responders_table, schedules_table
 from app.oncall import rotation
 from app.oncall.schemas import OnCallConfig, OverrideSpec, ResponderSpec, ScheduleSpec, to_rotation
@@ -454,7 +455,8 @@ async def _check_references(session: AsyncSession, config: OnCallConfig) -> None
 async def apply_config(
     session: AsyncSession, config: OnCallConfig, *, now: datetime
 ) -> dict[str, int]:
-    """Upsert everything in ``config``: responders, then schedules, then policies.
+    """Upsert everything in ``config``: responders, then schedules, then policies,
+    then heartbeats.
 
     Checks every reference first and raises ``KlaxonError`` naming each unknown
     responder or schedule before writing anything; the caller's transaction makes
@@ -470,4 +472,6 @@ async def apply_config(
         counts[(await upsert_schedule(session, schedule, now=now)).value] += 1
     for policy in config.policies:
         counts[(await upsert_policy(session, policy, now=now)).value] += 1
+    for heartbeat in config.heartbeats:
+        counts[await upsert_heartbeat(session, heartbeat, now=now)] += 1
     return dict(counts)

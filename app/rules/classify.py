@@ -11,7 +11,12 @@ from app.rules.matchers import all_match
 
 # Without a matching rule. SEV1 is never reached this way: only a rule can
 # declare a complete outage.
-LABEL_SEVERITY: dict[str, Severity] = {"critical": "SEV2", "warning": "SEV3", "info": "SEV4"}
+LABEL_SEVERITY: dict[str, Severity] = {
+    "critical": "SEV2",
+    "error": "SEV3",  # PagerDuty's Events API has it
+    "warning": "SEV3",
+    "info": "SEV4",
+}
 DEFAULT_SEVERITY: Severity = "SEV3"
 DEFAULT_SERVICE = "default"
 

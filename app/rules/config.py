@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
 
@@ -73,6 +80,31 @@ class DefaultRoute(_Strict):
     group_by: list[str] | None = None
 
 
+class Runbook(_Strict):
+    """What to do about an incident whose labels match: a link, or a short
+    Markdown text (symptoms, checks, mitigation, verification)."""
+
+    name: str | None = None
+    matchers: list[Matcher] = Field(default_factory=list)
+    url: str | None = Field(default=None, max_length=2000)
+    text: str | None = Field(default=None, min_length=1, max_length=20000)
+
+    _parse = field_validator("matchers", mode="before")(_matchers)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _url_or_text(self) -> Runbook:
+        if (self.url is None) == (self.text is None):
+            raise ValueError("a runbook needs exactly one of url and text")
+        return self
+
+
 PagingChannel = Literal["sms", "voice"]
 
 
@@ -84,6 +116,8 @@ class RulesFile(_Strict):
     severity_rules: list[SeverityRule] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
     default_route: DefaultRoute = DefaultRoute()
+    # First match wins; an alert's runbook_url annotation wins over all of them.
+    runbooks: list[Runbook] = Field(default_factory=list)
     # Which severities page, and on which channels: a step pages on the
     # channels it names that its incident's severity allows. An empty list
     # records the incident without paging anyone.

@@ -1,0 +1,138 @@
+"""What the incident-response API takes and returns: reports, triage, notes,
+added responders, status updates and stakeholders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.oncall.schemas import RESPONDER_NAME_PATTERN, normalize_phone
+from app.rules import Severity
+
+Phase = Literal["investigating", "identified", "monitoring", "resolved"]
+PHASES: tuple[Phase, ...] = ("investigating", "identified", "monitoring", "resolved")
+
+ServiceName = Annotated[str, Field(min_length=1, max_length=200, examples=["payments"])]
+By = Annotated[
+    str | None,
+    Field(max_length=200, description="Who acts; defaults to the token's name"),
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IncidentReport(_Body):
+    """An incident a person reports: a customer report, a failing synthetic check."""
+
+    title: str = Field(min_length=1, max_length=500, examples=["Payment Service Degraded"])
+    severity: Severity
+    service: ServiceName
+    description: str | None = Field(default=None, max_length=10000)
+    by: By = None
+
+
+class TriageUpdate(_Body):
+    """What a responder learns. Fields left out stay as they are; ``null`` clears
+    one (title and severity cannot be cleared)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    severity: Severity | None = None
+    impact: str | None = Field(
+        default=None, max_length=2000, examples=["50% of payment requests failing"]
+    )
+    affected_customers: int | None = Field(default=None, ge=0)
+    affected_services: list[ServiceName] | None = Field(default=None, max_length=50)
+    started_at: AwareDatetime | None = Field(
+        default=None, description="When the impact began; may be before the incident was opened"
+    )
+    recent_changes: str | None = Field(
+        default=None, max_length=5000, description="Deploys, config changes"
+    )
+    workaround: str | None = Field(default=None, max_length=5000)
+    by: By = None
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> TriageUpdate:
+        for name in ("title", "severity"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        """The fields the request sets, ``by`` aside."""
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set) if name != "by"}
+
+
+class NoteCreate(_Body):
+    text: str = Field(min_length=1, max_length=5000)
+    by: By = None
+
+
+class ResponderAdd(_Body):
+    responder: str = Field(
+        min_length=1, max_length=200, pattern=RESPONDER_NAME_PATTERN, examples=["bob"]
+    )
+    by: By = None
+
+
+class ResponderAdded(BaseModel):
+    incident: int
+    responder: str
+    channels: list[str] = Field(description="What is being sent to them now")
+
+
+class StatusUpdateCreate(_Body):
+    phase: Phase
+    message: str = Field(min_length=1, max_length=2000)
+    by: By = None
+
+
+class StatusUpdatePublic(BaseModel):
+    """A status update as posted, with what the incident said at that moment."""
+
+    id: int
+    incident: int
+    title: str
+    phase: Phase
+    status: str = Field(description="The phase as people read it", examples=["Investigating"])
+    severity: str
+    impact: str
+    started_at: datetime
+    message: str
+    by: str
+    at: datetime
+    text: str = Field(description="The update to paste into a channel")
+
+
+class StakeholderSpec(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(description="E.164; normalized", examples=["+15551230009"])
+    opt_in: bool = Field(
+        default=False, description="Only stakeholders who opted in get status updates by SMS"
+    )
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(value)
+
+
+class StakeholderList(_Body):
+    stakeholders: list[StakeholderSpec] = Field(max_length=200)
+
+
+class StakeholderPublic(BaseModel):
+    name: str
+    phone: str
+    opt_in: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServiceStakeholders(BaseModel):
+    service: str
+    stakeholders: list[StakeholderPublic]

@@ -1,0 +1,2 @@
+"""After the incident: post-mortem drafts, action items tracked to completion,
+and response-time reports."""

@@ -1,0 +1,102 @@
+"""Post-mortems: the sections people write, stored; the draft around them,
+regenerated from the incident on every read (``app.review.draft``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.incidents import queries
+from app.incidents.repeat_summary import alert_repeats
+from app.models import (
+    alerts_table,
+    notifications_table,
+    postmortems_table,
+    responders_table,
+    stakeholders_table,
+)
+from app.review import action_items
+from app.review.draft import DraftFacts, render_draft
+
+SECTIONS = ("summary", "root_cause", "lessons_learned", "impact_notes")
+
+
+async def get_sections(session: AsyncSession, number: int) -> Row[Any] | None:
+    p = postmortems_table.c
+    return (
+        await session.execute(select(postmortems_table).where(p.incident_number == number))
+    ).first()
+
+
+async def save_sections(
+    session: AsyncSession, number: int, changes: dict[str, str | None], *, by: str, now: datetime
+) -> None:
+    """Set the given sections (None clears one); the others stay."""
+    await queries.get_incident(session, number)
+    unknown = set(changes) - set(SECTIONS)
+    assert not unknown, unknown
+    p = postmortems_table.c
+    if await get_sections(session, number) is None:
+        await session.execute(
+            insert(postmortems_table).values(
+                incident_number=number, updated_by=by, created_at=now, updated_at=now, **changes
+            )
+        )
+    else:
+        await session.execute(
+            update(postmortems_table)
+            .where(p.incident_number == number)
+            .values(updated_by=by, updated_at=now, **changes)
+        )
+
+
+async def _facts(session: AsyncSession, number: int) -> DraftFacts:
+    incident = await queries.get_incident(session, number)
+    sections = await get_sections(session, number)
+    a, n = alerts_table.c, notifications_table.c
+    alerts, repeats = (
+        await session.execute(
+            select(func.count(a.id), func.coalesce(func.sum(alert_repeats()), 0)).where(
+                a.incident_number == number
+            )
+        )
+    ).one()
+    paged, pages = (
+        await session.execute(
+            select(func.count(n.responder_id.distinct()), func.count(n.id)).where(
+                n.incident_number == number, n.kind == "page", n.state == "sent"
+            )
+        )
+    ).one()
+    names = set((await session.execute(select(responders_table.c.name))).scalars())
+    names |= set(
+        (
+            await session.execute(
+                select(stakeholders_table.c.name).where(
+                    stakeholders_table.c.service.in_(
+                        [incident["service"], *(incident.get("affected_services") or [])]
+                    )
+                )
+            )
+        ).scalars()
+    )
+    return DraftFacts(
+        incident=incident,
+        events=await queries.incident_timeline(session, number),
+        sections=dict(sections._mapping) if sections is not None else {},
+        action_items=[dict(r._mapping) for r in await action_items.for_incident(session, number)],
+        alerts=int(alerts),
+        repeats=int(repeats),
+        people_paged=int(paged),
+        pages_sent=int(pages),
+        names=names,
+    )
+
+
+async def draft(session: AsyncSession, number: int) -> tuple[str, Row[Any] | None]:
+    """The Markdown draft and the stored sections (None if nothing is written yet)."""
+    facts = await _facts(session, number)
+    return render_draft(facts), await get_sections(session, number)
