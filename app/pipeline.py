@@ -17,6 +17,7 @@ retries (re-counting a repeat on such a retry is harmless).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from app.db import is_unavailable
 from app.errors import Unavailable
@@ -63,7 +64,9 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
     rest = [item for item in classified if episode_key(item.event) not in repeats.matched]
     if rest:
         async with runtime.sessions() as session, session.begin():
-            result = await ingest(session, rest, now=now, actor=actor)
+            result = await ingest(
+                session, rest, now=now, actor=actor, reopen_within=_flap_windows(runtime)
+            )
             # Paging starts in the same transaction: committed with the
             # incident, the first step cannot be lost.
             await begin_paging(
@@ -80,6 +83,13 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
     result.repeats += len(repeats.matched)
     result.touched |= repeats.incidents
     return result
+
+
+def _flap_windows(runtime: Runtime) -> dict[str, timedelta]:
+    """Sources whose alerts flap on their own (an uptime check going down, up,
+    down): firing again soon after resolving reopens the same incident."""
+    minutes = runtime.settings.healthcheck_flap_minutes
+    return {"healthcheck": timedelta(minutes=minutes)} if minutes > 0 else {}
 
 
 def _count(events: list[AlertEvent], result: IngestResult) -> None:

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     twilio_timeout: float = Field(default=10.0, gt=0)
     public_url: str = "http://127.0.0.1:8080"  # the address Twilio calls back
 
+    # A health check down again this soon after its incident resolved itself
+    # reopens that incident (0 turns this off).
+    healthcheck_flap_minutes: float = Field(default=10, ge=0)
+
     # The escalation engine.
     engine_enabled: bool = True
     engine_poll_seconds: float = Field(default=0.5, gt=0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
@@ -41,12 +41,21 @@ async def begin_paging(
             )
             continue
         policy = incident.policy or "default"
+        # A reopened incident has steps from before: its paging starts a
+        # round after them.
+        previous = (
+            await session.execute(
+                select(func.max(steps_table.c.round)).where(
+                    steps_table.c.incident_number == incident.number
+                )
+            )
+        ).scalar()
         await session.execute(
             insert_for(session, steps_table)
             .values(
                 incident_number=incident.number,
                 policy=policy,
-                round=0,
+                round=0 if previous is None else previous + 1,
                 step_index=0,
                 due_at=now,
                 status="pending",

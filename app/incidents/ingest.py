@@ -21,11 +21,13 @@ Nothing here commits: the caller commits once, then answers the sender.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select, text, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
@@ -99,8 +101,16 @@ def classify_events(rules: RulesFile, events: list[AlertEvent]) -> list[Classifi
 
 
 async def ingest(
-    session: AsyncSession, items: list[Classified], *, now: datetime, actor: str
+    session: AsyncSession,
+    items: list[Classified],
+    *,
+    now: datetime,
+    actor: str,
+    reopen_within: Mapping[str, timedelta] | None = None,
 ) -> IngestResult:
+    """``reopen_within`` maps a source to its flap window: an alert of that
+    source firing again that soon after its incident resolved itself reopens
+    that incident instead of opening a new one."""
     result = IngestResult(received=len(items))
     if not items:
         return result
@@ -160,7 +170,14 @@ async def ingest(
     result.new = len(new_items)
     timeline: list[dict[str, Any]] = []
     await _attach_and_resolve(
-        session, new_items, resolved_by_incident, result, timeline, now=now, actor=actor
+        session,
+        new_items,
+        resolved_by_incident,
+        result,
+        timeline,
+        now=now,
+        actor=actor,
+        reopen_within=reopen_within or {},
     )
     await record(session, timeline)
     return result
@@ -333,6 +350,7 @@ async def _attach_and_resolve(
     *,
     now: datetime,
     actor: str,
+    reopen_within: Mapping[str, timedelta],
 ) -> None:
     i = incidents_table.c
     by_group: dict[str, list[tuple[int, Classified]]] = defaultdict(list)
@@ -351,6 +369,24 @@ async def _attach_and_resolve(
         members = by_group[key]
         firing = [(aid, it) for aid, it in members if it.event.status == "firing"]
         incident = open_by_group.get(key)
+        window = reopen_within.get(firing[0][1].event.source) if firing else None
+        if incident is None and firing and window is not None:
+            incident = await _reopen_flapping(session, key, now=now, window=window, actor=actor)
+            if incident is not None:
+                if incident.status == "triggered":
+                    result.opened_incidents.append(
+                        Opened(incident.number, incident.severity, incident.policy)
+                    )
+                timeline.append(
+                    event_row(
+                        incident.number,
+                        "reopened",
+                        f"Reopened: firing again {window.total_seconds() / 60:g} min or less "
+                        "after it resolved itself (flapping)",
+                        at=now,
+                        actor=actor,
+                    )
+                )
         if incident is None and firing:
             incident = await _open_incident(session, key, members, now=now)
             if incident is None:
@@ -460,6 +496,43 @@ async def _attach_and_resolve(
                     actor=actor,
                 )
             )
+
+
+async def _reopen_flapping(
+    session: AsyncSession, key: str, *, now: datetime, window: timedelta, actor: str
+) -> Any:
+    """The incident of ``key`` that this same sender resolved within ``window``,
+    reopened (acknowledged again if someone had acknowledged it), or None."""
+    i = incidents_table.c
+    recent = (
+        await session.execute(
+            select(incidents_table)
+            .where(
+                i.group_key == key,
+                i.status == "resolved",
+                i.resolved_by == actor,
+                i.resolved_at >= now - window,
+            )
+            .order_by(i.number.desc())
+            .limit(1)
+            .with_for_update(key_share=True)
+        )
+    ).first()
+    if recent is None:
+        return None
+    status = "acknowledged" if recent.acknowledged_at is not None else "triggered"
+    try:
+        async with session.begin_nested():
+            return (
+                await session.execute(
+                    update(incidents_table)
+                    .where(i.number == recent.number)
+                    .values(status=status, resolved_at=None, resolved_by=None, updated_at=now)
+                    .returning(incidents_table)
+                )
+            ).first()
+    except IntegrityError:
+        return None  # a concurrent delivery opened a new incident for this key
 
 
 async def _open_incident(

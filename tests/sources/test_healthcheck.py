@@ -112,13 +112,13 @@ async def test_a_flapping_checks_reports_are_one_alert_and_one_incident(
     assert len(await incidents(client)) == 1
 
 
-async def test_down_after_recovery_is_a_new_outage_of_the_same_alert(
+async def test_down_long_after_recovery_is_a_new_outage_of_the_same_alert(
     client: httpx.AsyncClient, clock: ManualClock
 ) -> None:
     await post(client, check(status="down"))
     clock.advance(minutes=2)
     await post(client, check(status="up"))
-    clock.advance(minutes=5)
+    clock.advance(minutes=11)  # past the 10-minute flap window
     resp = await post(client, check(status="down"))
     assert resp.json()["new"] == 1
     second, first = await incidents(client)
@@ -129,7 +129,25 @@ async def test_down_after_recovery_is_a_new_outage_of_the_same_alert(
     assert sorted(a["status"] for a in episodes) == ["firing", "resolved"]
 
 
-async def test_a_flap_within_one_clock_tick_is_still_a_new_episode(
+async def test_a_check_flapping_down_up_down_stays_one_incident(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    for _ in range(3):
+        await post(client, check(status="down"))
+        clock.advance(minutes=1)
+        await post(client, check(status="up"))
+        clock.advance(minutes=3)
+    resp = await post(client, check(status="down"))
+    assert resp.json()["new"] == 1, "each outage is an episode of the one alert"
+    [only] = await incidents(client)
+    assert only["status"] == "triggered"
+    assert only["alert_count"] == 4
+    assert only["firing_count"] == 1
+    detail = (await client.get(f"/api/v1/incidents/{only['number']}")).json()
+    assert [e["kind"] for e in detail["timeline"]].count("reopened") == 3
+
+
+async def test_a_flap_within_one_clock_tick_reopens_the_same_incident(
     client: httpx.AsyncClient,
 ) -> None:
     # The test clock does not move: down, up and down arrive at one instant.
@@ -137,6 +155,17 @@ async def test_a_flap_within_one_clock_tick_is_still_a_new_episode(
     await post(client, check(status="up"))
     resp = await post(client, check(status="down"))
     assert resp.json()["new"] == 1
+    assert [i["status"] for i in await incidents(client)] == ["triggered"]
+
+
+async def test_an_incident_a_person_resolved_is_not_reopened_by_a_flap(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    number = (await post(client, check(status="down"))).json()["incidents"][0]
+    await client.post(f"/api/v1/incidents/{number}/resolve", json={"by": "alice"})
+    await post(client, check(status="up"))
+    clock.advance(minutes=1)
+    await post(client, check(status="down"))
     assert [i["status"] for i in await incidents(client)] == ["triggered", "resolved"]
 
 
