@@ -108,3 +108,30 @@ async def test_paging_metrics(paging: Paging) -> None:
     assert 'klaxon_notifications_total{channel="voice",outcome="sent"}' in text
     assert "klaxon_escalation_step_lag_seconds_count" in text
     assert 'klaxon_time_to_acknowledge_seconds_count{severity="SEV2"}' in text
+
+
+async def test_a_flapping_health_check_reopens_its_incident_and_pages_again(
+    paging: Paging,
+) -> None:
+    def check(status: str) -> dict[str, object]:
+        return {
+            "name": "cart",
+            "status": status,
+            "labels": {"service": "checkout", "severity": "critical"},
+        }
+
+    url = "/api/v1/webhooks/healthcheck"
+    number = (await paging.api.post(url, json=check("down"))).json()["incidents"][0]
+    await paging.tick()
+    assert len(paging.texts_to(ALICE)) == 1
+    await paging.api.post(url, json=check("up"))
+    await paging.tick(minutes=2)
+    assert "resolved" in paging.texts_to(ALICE)[-1]
+    again = await paging.api.post(url, json=check("down"))
+    assert again.json()["incidents"] == [number]
+    await paging.tick()
+    texts = paging.texts_to(ALICE)
+    assert len(texts) == 3
+    assert f"#{number} " in texts[-1] and "Reply" in texts[-1]
+    detail = (await paging.api.get(f"/api/v1/incidents/{number}")).json()
+    assert detail["status"] == "triggered"
