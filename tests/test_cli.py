@@ -62,7 +62,7 @@ def test_check_config_on_a_missing_file_fails_without_a_traceback(tmp_path: Path
     result = run("check-config", str(path))
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
-    assert result.stderr == f"{path}: cannot read rules file: No such file or directory\n"
+    assert result.stderr == f"{path}: cannot read the rules file: No such file or directory\n"
 
 
 def test_check_config_on_a_non_utf8_file_fails_cleanly(tmp_path: Path) -> None:

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.escalation.paging import notify_resolved, stop_paging
+from app.incidents.locks import locked_incident
 from app.incidents.timeline import event_row, record
 from app.metrics import TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from app.models import incidents_table
 
 Channel = Literal["api", "sms", "voice", "cli"]
-
-
-async def _locked(session: AsyncSession, number: int) -> Any:
-    row = (
-        await session.execute(
-            select(incidents_table)
-            .where(incidents_table.c.number == number)
-            .with_for_update(key_share=True)
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"No incident #{number}")
-    return row
 
 
 async def acknowledge(
@@ -40,7 +28,7 @@ async def acknowledge(
     note: str | None = None,
 ) -> bool:
     """Acknowledge; False when it already was. A resolved incident is a conflict."""
-    incident = await _locked(session, number)
+    incident = await locked_incident(session, number)
     if incident.status == "resolved":
         raise Conflict(f"#{number} is already resolved")
     if incident.status == "acknowledged":
@@ -73,7 +61,7 @@ async def resolve(
 ) -> bool:
     """Resolve; False when it already was. Alerts still firing stay attached to
     this incident and do not reopen it; a new episode opens a new incident."""
-    incident = await _locked(session, number)
+    incident = await locked_incident(session, number)
     if incident.status == "resolved":
         return False
     await session.execute(

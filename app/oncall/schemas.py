@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-import yaml
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -33,6 +32,7 @@ from pydantic import (
 from app.escalation.policy import PolicySpec
 from app.heartbeats.schemas import HeartbeatSpec
 from app.oncall import rotation
+from app.yamlfile import ItemError, YamlFileError, load_yaml, parse_yaml
 
 __all__ = [
     "ConfigError",
@@ -81,15 +81,6 @@ WallTime = Annotated[
 
 _SHIFT = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 MAX_SHIFT = timedelta(days=366)
-
-
-class _ItemError(ValueError):
-    """A validation error about one item of a list field, ``at`` a path below the
-    field, so that a YAML error names that item's line rather than the list's."""
-
-    def __init__(self, message: str, at: tuple[Any, ...]) -> None:
-        super().__init__(message)
-        self.at = at
 
 
 class _Spec(BaseModel):
@@ -161,7 +152,7 @@ def _unique(names: Iterable[str], what: str) -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
         if name in seen:
-            raise _ItemError(f"{what} {name!r} is listed twice", (index, "name"))
+            raise ItemError(f"{what} {name!r} is listed twice", (index, "name"))
         seen.add(name)
 
 
@@ -403,7 +394,7 @@ class OnCallConfig(_Spec):
         owners: dict[str, str] = {}
         for index, r in enumerate(responders):
             if r.phone in owners:
-                raise _ItemError(
+                raise ItemError(
                     f"phone {r.phone} belongs to both {owners[r.phone]!r} and {r.name!r}",
                     (index, "phone"),
                 )
@@ -429,118 +420,14 @@ class OnCallConfig(_Spec):
         return heartbeats
 
 
-# --------------------------------------------------------------------------------------
-# YAML with line numbers
-# --------------------------------------------------------------------------------------
-
-
-class ConfigError(ValueError):
+class ConfigError(YamlFileError):
     """An invalid on-call file; ``errors`` are ``"file:line: path: message"`` strings."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML without YAML 1.1's base-60 integers, so that ``handoff: 10:00`` is the
-    string ``"10:00"`` rather than the number 600."""
-
-
-_INT = "tag:yaml.org,2002:int"
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _INT]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    _INT,
-    re.compile(
-        r"""^(?:[-+]?0b[0-1_]+
-        |[-+]?0[0-7_]+
-        |[-+]?(?:0|[1-9][0-9_]*)
-        |[-+]?0x[0-9a-fA-F_]+)$""",
-        re.X,
-    ),
-    list("-+0123456789"),
-)
-
-
-def _to_python(
-    loader: _Loader, node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]
-) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            result[key] = _to_python(loader, value_node, (*path, key), lines)
-            # An error about a key (unknown, or a bad block value) names the key's line.
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(loader, item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
-def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return 1
-
-
-def validation_messages(exc: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
-    """``(location, message)`` of each error, the location extended into list items."""
-    found = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        cause = err.get("ctx", {}).get("error")
-        if isinstance(cause, _ItemError):
-            loc = (*loc, *cause.at)
-        found.append((loc, err["msg"].removeprefix("Value error, ")))
-    return found
 
 
 def parse_config(text: str, source: str = "<on-call config>") -> OnCallConfig:
     """Parse and validate an on-call YAML document; ``ConfigError`` names each line."""
-    loader = _Loader(text)
-    try:
-        try:
-            node = loader.get_single_node()
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 1
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError([f"{source}:{line}: invalid YAML: {problem}"]) from exc
-        lines: dict[tuple[Any, ...], int] = {}
-        try:
-            data = {} if node is None else _to_python(loader, node, (), lines)
-        except yaml.YAMLError as exc:  # e.g. a bad merge key or an unhashable key
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 1
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError([f"{source}:{line}: invalid YAML: {problem}"]) from exc
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
-        raise ConfigError([f"{source}:{lines.get((), 1)}: the on-call file must be a mapping"])
-    try:
-        return OnCallConfig.model_validate(data)
-    except ValidationError as exc:
-        errors = []
-        for loc, message in validation_messages(exc):
-            where = ".".join(str(part) for part in loc) or "(top level)"
-            errors.append(f"{source}:{_line_for(loc, lines)}: {where}: {message}")
-        raise ConfigError(errors) from exc
+    return parse_yaml(OnCallConfig, text, source, what="on-call file", error=ConfigError)
 
 
 def load_config(path: Path) -> OnCallConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read the on-call file: {exc.strerror}"]) from exc
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise ConfigError([f"{path}:{line}: the on-call file is not valid UTF-8"]) from exc
-    return parse_config(text, str(path))
+    return load_yaml(OnCallConfig, path, what="on-call file", error=ConfigError)

@@ -5,37 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
+from app.yamlfile import ItemError, YamlFileError, load_yaml, parse_yaml
 
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 SEVERITIES: tuple[Severity, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 
-class RulesError(ValueError):
+class RulesError(YamlFileError):
     """An invalid rules file; ``errors`` are ``"file:line: message"`` strings."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-
-class _ItemError(ValueError):
-    """A validation error about one part of the value, ``at`` a path below it,
-    so that the error names that part's line rather than the whole field's."""
-
-    def __init__(self, message: str, at: tuple[Any, ...]) -> None:
-        super().__init__(message)
-        self.at = at
 
 
 def _matchers(value: Any) -> list[Matcher]:
@@ -48,7 +34,7 @@ def _matchers(value: Any) -> list[Matcher]:
         try:
             parsed.extend(parse_matchers(item))
         except MatcherError as exc:
-            raise _ItemError(str(exc), (index,)) from exc
+            raise ItemError(str(exc), (index,)) from exc
     return parsed
 
 
@@ -139,66 +125,14 @@ class RulesFile(_Strict):
         seen: set[str] = set()
         for index, route in enumerate(routes):
             if route.name in seen:
-                raise _ItemError(f"route name {route.name!r} is used twice", (index, "name"))
+                raise ItemError(f"route name {route.name!r} is used twice", (index, "name"))
             seen.add(route.name)
         return routes
 
 
-def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
-            result[key] = _to_python(value_node, (*path, key), lines)
-            # An error about a key (unknown, or a bad block value) names the key's line.
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
-
-
-def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return 1
-
-
 def parse_rules(text: str, source: str = "<rules>") -> RulesFile:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RulesError([f"{source}:{line}: invalid YAML: {problem}"]) from exc
-    lines: dict[tuple[Any, ...], int] = {}
-    data = {} if node is None else _to_python(node, (), lines)
-    if not isinstance(data, dict):
-        raise RulesError([f"{source}:{lines[()]}: the rules file must be a mapping"])
-    try:
-        return RulesFile.model_validate(data)
-    except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            cause = err.get("ctx", {}).get("error")
-            if isinstance(cause, _ItemError):
-                loc = (*loc, *cause.at)
-            where = ".".join(str(part) for part in loc) or "(top level)"
-            message = err["msg"].removeprefix("Value error, ")
-            errors.append(f"{source}:{_line_for(loc, lines)}: {where}: {message}")
-        raise RulesError(errors) from exc
+    return parse_yaml(RulesFile, text, source, what="rules file", error=RulesError)
 
 
 def load_rules(path: Path) -> RulesFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RulesError([f"{path}: cannot read rules file: {exc.strerror}"]) from exc
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise RulesError([f"{path}:{line}: the rules file is not valid UTF-8"]) from exc
-    return parse_rules(text, str(path))
+    return load_yaml(RulesFile, path, what="rules file", error=RulesError)

@@ -293,13 +293,13 @@ def test_missing_file_is_a_rules_error_naming_the_path(tmp_path: Path) -> None:
     path = tmp_path / "absent.yaml"
     with pytest.raises(RulesError) as caught:
         load_rules(path)
-    assert caught.value.errors == [f"{path}: cannot read rules file: No such file or directory"]
+    assert caught.value.errors == [f"{path}: cannot read the rules file: No such file or directory"]
 
 
 def test_directory_is_a_rules_error(tmp_path: Path) -> None:
     with pytest.raises(RulesError) as caught:
         load_rules(tmp_path)
-    assert caught.value.errors == [f"{tmp_path}: cannot read rules file: Is a directory"]
+    assert caught.value.errors == [f"{tmp_path}: cannot read the rules file: Is a directory"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
@@ -309,7 +309,7 @@ def test_unreadable_file_is_a_rules_error(tmp_path: Path) -> None:
     path.chmod(0)
     with pytest.raises(RulesError) as caught:
         load_rules(path)
-    assert caught.value.errors == [f"{path}: cannot read rules file: Permission denied"]
+    assert caught.value.errors == [f"{path}: cannot read the rules file: Permission denied"]
 
 
 def test_permission_error_is_a_rules_error_with_its_reason(
@@ -323,7 +323,7 @@ def test_permission_error_is_a_rules_error_with_its_reason(
     path = tmp_path / "secret.yaml"
     with pytest.raises(RulesError) as caught:
         load_rules(path)
-    assert caught.value.errors == [f"{path}: cannot read rules file: Permission denied"]
+    assert caught.value.errors == [f"{path}: cannot read the rules file: Permission denied"]
 
 
 def test_file_that_is_not_utf8_is_a_rules_error_naming_the_line(tmp_path: Path) -> None:
