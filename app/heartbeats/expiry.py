@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import is_unavailable
 from app.errors import Unavailable
-from app.incidents.ingest import IngestResult
+from app.incidents.results import IngestResult
 from app.models import heartbeats_table
 from app.pipeline import process
 from app.runtime import Runtime

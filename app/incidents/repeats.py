@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import bindparam, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.incidents.ingest import Classified, EpisodeKey, episode_key
+from app.incidents.results import Classified, EpisodeKey, episode_key
 from app.models import alerts_table
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.escalation.paging import begin_paging
-from app.incidents.ingest import Opened
 from app.incidents.response_schemas import IncidentReport
+from app.incidents.results import Opened
 from app.incidents.timeline import event_row, record
 from app.models import incidents_table
 from app.rules import RulesFile, route

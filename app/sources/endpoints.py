@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from app.deps import RuntimeDep, WebhookPrincipal
 from app.http import parse_json, read_body, validate
-from app.incidents.ingest import IngestResult
+from app.incidents.results import IngestResult
 from app.metrics import WEBHOOK_LATENCY
 from app.pipeline import process
 from app.sources import alertmanager, episodes, healthcheck
