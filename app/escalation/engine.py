@@ -124,8 +124,13 @@ class Engine:
         apart); SQLite has one writer, so one worker there."""
         workers = 1 if self.runtime.settings.is_sqlite else self.runtime.settings.engine_workers
         per_worker = max(self.runtime.settings.engine_batch // workers, 1)
+        # One look first: an idle engine, polled twice a second, costs one
+        # transaction here rather than one per worker.
+        first = await self._fire_steps(1)
+        if first == 0:
+            return 0
         counts = await asyncio.gather(*(self._fire_steps(per_worker) for _ in range(workers)))
-        return sum(counts)
+        return first + sum(counts)
 
     async def _fire_steps(self, limit: int) -> int:
         fired = 0
