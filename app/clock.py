@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -30,3 +31,27 @@ class ManualClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
+
+
+class OffsetFileClock:
+    """The wall clock plus an offset in seconds read from a file, for drills in
+    which several Klaxon processes must see time jump together (``KLAXON_CLOCK_OFFSET_FILE``).
+    The file is re-read when it changes; a missing or empty file means no offset."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stamp: tuple[int, int] | None = None
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        try:
+            stat = self._path.stat()
+        except FileNotFoundError:
+            self._stamp, self._offset = None, timedelta(0)
+        else:
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if stamp != self._stamp:
+                text = self._path.read_text().strip()
+                self._offset = timedelta(seconds=float(text or 0))
+                self._stamp = stamp
+        return datetime.now(UTC) + self._offset

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth import TokenVerifier
-from app.clock import Clock, SystemClock
+from app.clock import Clock, OffsetFileClock, SystemClock
 from app.db import make_engine, make_sessionmaker
 from app.ratelimit import IngestLimiter
 from app.rules.holder import RulesHolder
@@ -42,6 +42,8 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
         engine = make_engine(settings)
+        if clock is None and settings.clock_offset_file is not None:
+            clock = OffsetFileClock(settings.clock_offset_file)
         return cls(
             settings=settings,
             engine=engine,

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     throttle_sms: int = Field(default=5, gt=0)
     throttle_calls: int = Field(default=3, gt=0)
     send_attempts: int = Field(default=5, gt=0)
+    # Drills only: several processes share a clock that a test moves forward by
+    # writing an offset in seconds to this file. Unset in production.
+    clock_offset_file: Path | None = None
 
     @property
     def twilio_configured(self) -> bool:
