@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,7 @@ class Result:
 
 
 async def run_load(
-    url: str,
+    url: str | Sequence[str],
     token: str,
     *,
     seconds: float,
@@ -122,7 +123,10 @@ async def run_load(
 ) -> Result:
     result = Result()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    target = f"{url}/api/v1/webhooks/alertmanager"
+    # Several replicas: each connection sticks to one, as behind a Service that
+    # balances connections.
+    urls = [url] if isinstance(url, str) else list(url)
+    targets = [f"{u}/api/v1/webhooks/alertmanager" for u in urls]
     rng = random.Random(42)
     bodies = [payload(rng) for _ in range(2000)]
     loop = asyncio.get_running_loop()
@@ -134,6 +138,7 @@ async def run_load(
     async def worker(session: aiohttp.ClientSession, index: int) -> None:
         nonlocal sent
         i = index
+        target = targets[index % len(targets)]
         while loop.time() < stop_at and sent < max_requests:
             sent += 1
             body = bodies[i % len(bodies)]

@@ -25,7 +25,7 @@ import yaml
 
 from tests.fakes.twilio_server import FakeTwilio
 from tests.perf.ingest import alert
-from tests.perf.server import klaxon_process
+from tests.perf.server import klaxon_replicas
 
 TEAMS = 50
 SID = "AC" + "b" * 32
@@ -82,7 +82,7 @@ def _percentile(values: list[float], p: float) -> float:
 
 
 async def run(
-    database_url: str, dsn: str, token: str, *, seconds: float, rate: float, workers: int = 2
+    database_url: str, dsn: str, token: str, *, seconds: float, rate: float, replicas: int = 2
 ) -> str:
     async with FakeTwilio(SID, AUTH) as fake:
         with tempfile.TemporaryDirectory() as tmp:
@@ -94,19 +94,19 @@ async def run(
                 "KLAXON_THROTTLE_SMS": "100000",
                 "KLAXON_THROTTLE_CALLS": "100000",
             }
-            with klaxon_process(database_url, token, workers=workers, extra_env=env) as url:
-                return await _drive(url, dsn, token, fake, seconds=seconds, rate=rate)
+            with klaxon_replicas(database_url, token, replicas, extra_env=env) as urls:
+                return await _drive(urls, dsn, token, fake, seconds=seconds, rate=rate)
 
 
 async def _drive(
-    url: str, dsn: str, token: str, fake: FakeTwilio, *, seconds: float, rate: float
+    urls: list[str], dsn: str, token: str, fake: FakeTwilio, *, seconds: float, rate: float
 ) -> str:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     opened_at: dict[int, float] = {}
     errors = 0
     async with aiohttp.ClientSession() as session:
         async with session.post(
-            f"{url}/api/v1/oncall-config", data=orjson.dumps(oncall()), headers=headers
+            f"{urls[0]}/api/v1/oncall-config", data=orjson.dumps(oncall()), headers=headers
         ) as resp:
             if resp.status != 200:
                 raise RuntimeError(f"oncall-config: {resp.status} {await resp.text()}")
@@ -130,7 +130,9 @@ async def _drive(
 
         async def post_noise(i: int) -> None:
             async with session.post(
-                f"{url}/api/v1/webhooks/alertmanager", data=body_for(i, False), headers=headers
+                f"{urls[i % len(urls)]}/api/v1/webhooks/alertmanager",
+                data=body_for(i, False),
+                headers=headers,
             ) as resp:
                 await resp.read()
 
@@ -145,7 +147,9 @@ async def _drive(
             sent = time.monotonic()
             try:
                 async with session.post(
-                    f"{url}/api/v1/webhooks/alertmanager", data=body, headers=headers
+                    f"{urls[i % len(urls)]}/api/v1/webhooks/alertmanager",
+                    data=body,
+                    headers=headers,
                 ) as resp:
                     answer = await resp.json()
                     if resp.status != 200:
@@ -202,7 +206,8 @@ async def _drive(
     finally:
         await conn.close()
     return (
-        f"paging ({rate:.0f} webhooks/s for {seconds:.0f} s, {len(opened_at)} incidents opened, "
+        f"paging ({len(urls)} replica(s), {rate:.0f} webhooks/s for {seconds:.0f} s, "
+        f"{len(opened_at)} incidents opened, "
         f"{len(fake.messages)} SMS at the fake, {errors} webhook errors): "
         f"alert→first page p50 {_percentile(latencies, 50) * 1000:.0f} ms, "
         f"p99 {_percentile(latencies, 99) * 1000:.0f} ms ({len(latencies)} measured, "

@@ -8,7 +8,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from tests.e2e.conftest import free_port
@@ -77,3 +77,20 @@ def klaxon_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def klaxon_replicas(
+    database_url: str,
+    admin_token: str,
+    replicas: int,
+    *,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[list[str]]:
+    """Separate Klaxon processes on one database, each with its own port and
+    escalation engine: replicas as a Deployment runs them."""
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(klaxon_process(database_url, admin_token, extra_env=extra_env))
+            for _ in range(replicas)
+        ]
