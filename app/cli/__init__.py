@@ -1,5 +1,55 @@
-"""The ``klaxon`` command."""
+"""The ``klaxon`` command.
 
-from app.cli.local import cli, main
+Local commands work on files and the database directly (``serve``, ``migrate``,
+``check-config``, ``apply``, ``token``); ``incidents`` and ``oncall`` talk to a
+running Klaxon through its API; ``reply`` plays a phone. Exit codes are in
+:mod:`app.cli._common`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from app.cli import local
+from app.cli._common import CliError
+from app.cli.incidents import incidents_cli
+from app.cli.oncall import oncall
+from app.cli.reply import reply
+from app.cli.tokens import token_cli
 
 __all__ = ["cli", "main"]
+
+
+class KlaxonGroup(TyperGroup):
+    """Reports a :class:`CliError` from any command in one line on stderr, with its
+    exit code, never as a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # Typer's (vendored) click.Context
+        try:
+            return super().invoke(ctx)
+        except CliError as exc:
+            typer.echo(exc.message, err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+cli = typer.Typer(
+    cls=KlaxonGroup,
+    help="Klaxon: alert ingestion and on-call escalation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+cli.command()(local.serve)
+cli.command()(local.migrate)
+cli.command("check-config")(local.check_config)
+cli.command("apply")(local.apply)
+cli.add_typer(token_cli, name="token")
+cli.add_typer(incidents_cli, name="incidents")
+cli.command("oncall")(oncall)
+cli.command("reply")(reply)
+
+
+def main() -> None:
+    cli()

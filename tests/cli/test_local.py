@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 from app.cli import cli
 from app.settings import get_settings
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "klaxon.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "klaxon.example.yaml"
 CREATED = re.compile(r"^created token (\d+) \(ingest, am\):$")
 
 

@@ -1,0 +1,64 @@
+"""Text output for people: tables, ages, times and masked phone numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+
+def parse_time(value: str) -> datetime:
+    """An API timestamp (ISO 8601 with its offset) as an aware datetime."""
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def utc(value: str | None) -> str:
+    """``2026-11-26 12:00 UTC`` for an API timestamp; ``-`` for none."""
+    if not value:
+        return "-"
+    return f"{parse_time(value).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def age(since: str, now: datetime) -> str:
+    """How long ago, in its two largest units: ``45s``, ``12m``, ``3h05m``, ``2d04h``."""
+    seconds = max(int((now - parse_time(since)).total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def mask_phone(number: str | None) -> str:
+    """Every digit but the last 4 hidden: ``+15551230001`` → ``+*******0001``."""
+    if not number:
+        return "-"
+    digits = sum(c.isdigit() for c in number)
+    seen = 0
+    out = []
+    for c in number:
+        if c.isdigit():
+            seen += 1
+            out.append(c if seen > digits - 4 else "*")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart; the last is not padded."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
