@@ -158,17 +158,19 @@ async def serve_asgi(
     app: ASGIApp,
     *,
     host: str = "127.0.0.1",
+    port: int = 0,
     lifespan: Literal["auto", "on", "off"] = "off",
     startup_timeout: float = 10.0,
 ) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn as a task in the running loop; yields ``http://host:port``.
 
-    The listening socket is bound (port 0) before uvicorn starts, so the port is
-    known without a race; startup is awaited by bounded polling of ``server.started``.
+    The listening socket is bound (port 0 unless ``port`` is given) before uvicorn
+    starts, so the port is known without a race; startup is awaited by bounded
+    polling of ``server.started``.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock.bind((host, port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
@@ -293,7 +295,8 @@ class FakeTwilio:
     * ``inbound``: inbound SMS parameters sent by :meth:`inbound_sms`.
     * ``webhooks``: every :class:`WebhookExchange`.
 
-    Behaviour knobs: :meth:`fail_next`, :meth:`set_delay`, ``landlines`` (SMS → 21614),
+    Behaviour knobs: :meth:`fail_next`, :meth:`set_delay`, :meth:`go_down` /
+    :meth:`come_back` (connections refused in between), ``landlines`` (SMS → 21614),
     ``unsubscribed`` (SMS → 21610), ``owned_numbers`` (when non-empty, ``From`` must be
     one of them), :meth:`rewrite_url`.
     """
@@ -328,6 +331,7 @@ class FakeTwilio:
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
+        self._server: contextlib.AsyncExitStack | None = None
         self._http: httpx.AsyncClient | None = None
         self._api_url: str | None = None
         self.app = self._build_app()
@@ -340,7 +344,8 @@ class FakeTwilio:
             self._http = await stack.enter_async_context(
                 httpx.AsyncClient(timeout=self.webhook_timeout, follow_redirects=False)
             )
-            self._api_url = await stack.enter_async_context(serve_asgi(self.app))
+            self._api_url = await self._listen(port=0)
+            stack.push_async_callback(self._stop_listening)
             self._stack = stack.pop_all()
         return self
 
@@ -358,6 +363,35 @@ class FakeTwilio:
         if self._api_url is None:
             raise RuntimeError("FakeTwilio is not running (use `async with`)")
         return self._api_url
+
+    @property
+    def is_down(self) -> bool:
+        return self._api_url is not None and self._server is None
+
+    async def go_down(self) -> None:
+        """Close the listener: every request is refused (connection refused, as when
+        Twilio is unreachable) until :meth:`come_back`.  Requests held by
+        :meth:`set_delay` are answered 503 as the server goes."""
+        self._closing.set()
+        await self._stop_listening()
+
+    async def come_back(self) -> None:
+        """Listen again on the same port (same :attr:`api_url`)."""
+        if self._server is not None:
+            return
+        self._closing.clear()
+        await self._listen(port=urlsplit(self.api_url).port or 0)
+
+    async def _listen(self, *, port: int) -> str:
+        async with contextlib.AsyncExitStack() as stack:
+            url = await stack.enter_async_context(serve_asgi(self.app, port=port))
+            self._server = stack.pop_all()
+        return url
+
+    async def _stop_listening(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            await server.aclose()
 
     def reset(self) -> None:
         """Forget all records and knobs (for reuse across tests)."""

@@ -1,0 +1,1 @@
+"""Drills: Klaxon's promises under failure, each stated as tests."""
