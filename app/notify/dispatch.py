@@ -55,6 +55,12 @@ def _on_incidents(items: list[_Claimed]) -> list[tuple[int, _Claimed]]:
     return [(i.incident_number, i) for i in items if i.incident_number is not None]
 
 
+def _reason(result: SendResult) -> str:
+    """Why a send failed, for the timeline: Twilio's code and message; a timeout or
+    a connection error has no code, only its message."""
+    return " ".join(str(part) for part in (result.error_code, result.error_message) if part)
+
+
 def _backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=10 * 2**attempts), _MAX_BACKOFF)
 
@@ -304,7 +310,7 @@ class Dispatcher:
                     event_row(
                         number,
                         "notify_failed",
-                        f"{what} to {m.responder_name} failed ({result.error_code}); retrying at "
+                        f"{what} to {m.responder_name} failed ({_reason(result)}); retrying at "
                         f"{retry_at:%H:%M:%S} UTC",
                         at=now,
                         actor="klaxon",
@@ -324,8 +330,7 @@ class Dispatcher:
                     event_row(
                         number,
                         "notify_failed",
-                        f"{what} to {m.responder_name} failed for good: {result.error_code} "
-                        f"{result.error_message or ''}".strip(),
+                        f"{what} to {m.responder_name} failed for good: {_reason(result)}",
                         at=now,
                         actor="klaxon",
                         data={"notification": m.id, "code": result.error_code},

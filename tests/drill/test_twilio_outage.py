@@ -1,0 +1,247 @@
+"""Drill: Twilio down or slow.
+
+The promise: pages are retried within their throttles, and the escalation still
+moves to the next step on time.
+
+* Twilio answering 5xx or 429: the page is retried with backoff (10 s, 20 s,
+  40 s, ... at most ``KLAXON_SEND_ATTEMPTS`` tries) and goes out exactly once when
+  Twilio recovers; if it never does, the page ends ``failed`` with a timeline
+  entry, and the next step fires at its due time all the same.
+* Twilio unreachable (connection refused): the same, and the engine keeps going.
+* Twilio slow (no answer within ``KLAXON_TWILIO_TIMEOUT``): the send is retried.
+  Twilio may have accepted the request it did not answer in time, so the phone
+  may get the page twice: a duplicate page is better than a lost one.
+* A hung send holds up neither the firing of due steps nor the pages to other
+  numbers.
+* Retries stay within the per-number throttle; an attempt that was not accepted
+  (error answer, refused, timed out) uses no throttle slot.
+
+The engine runs on a clock the test advances (``tick``); no test waits out a
+delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from itertools import pairwise
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.clock import ManualClock
+from app.main import create_app
+from app.models import notifications_table
+from tests.conftest import ADMIN_TOKEN
+from tests.escalation.conftest import (
+    ACCOUNT_SID,
+    ALICE,
+    AUTH_TOKEN,
+    BOB,
+    KLAXON_NUMBER,
+    ONCALL,
+    PUBLIC_URL,
+    Paging,
+    paging_settings,
+)
+from tests.escalation.test_scenarios import _checkout_alert, _open
+from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.incidents.helpers import am_alert, am_payload
+
+#: Short enough to keep the drill fast, long enough for loopback on a busy machine.
+TIMEOUT = 0.3
+#: The attempts of one page, in seconds after the first: backoff 10, 20, 40, 80 s.
+ATTEMPTS_AT = [0, 10, 30, 70, 150]
+
+
+@contextlib.asynccontextmanager
+async def klaxon(
+    db: str, fake: FakeTwilio, clock: ManualClock, **overrides: Any
+) -> AsyncIterator[Paging]:
+    """A Klaxon like the ``paging`` fixture's, with settings of the test's own."""
+    app = create_app(paging_settings(db, fake, **overrides), clock=clock)
+    async with app.router.lifespan_context(app), serve_asgi(app) as url:
+        fake.rewrite_url(PUBLIC_URL, url)
+        async with httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        ) as api:
+            applied = await api.post("/api/v1/oncall-config", json=ONCALL)
+            assert applied.status_code == 200, applied.text
+            yield Paging(app=app, api=api, fake=fake, clock=clock, url=url)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTwilio]:
+    async with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as twilio:
+        yield twilio
+
+
+@pytest.fixture
+async def drill(db: str, fake: FakeTwilio, clock: ManualClock) -> AsyncIterator[Paging]:
+    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT) as paging:
+        yield paging
+
+
+async def _notifications(paging: Paging, to: str) -> list[Any]:
+    n = notifications_table.c
+    async with paging.app.state.runtime.sessions() as session:
+        rows = await session.execute(
+            select(notifications_table).where(n.to_number == to).order_by(n.id)
+        )
+        return list(rows)
+
+
+async def _timeline(paging: Paging, number: int) -> list[str]:
+    detail = (await paging.api.get(f"/api/v1/incidents/{number}")).json()
+    return [str(e["message"]) for e in detail["timeline"]]
+
+
+def _requests_to(fake: FakeTwilio, number: str) -> list[dict[str, Any]]:
+    return [r for r in fake.requests if r["method"] == "POST" and r["form"].get("To") == number]
+
+
+def _other_service_alert() -> dict[str, Any]:
+    """A SEV2 on the default policy: its step 1 (nights only) is skipped at noon, so
+    it calls carol at once."""
+    return am_payload(
+        [am_alert("5ea4c00000000001", service="search", severity="critical")],
+        group_key="{}:{search}",
+    )
+
+
+async def _until(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Short polling, bounded: for work the engine loop does on its own."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        await asyncio.sleep(0.02)
+
+
+# --------------------------------------------------------------------------- errors, then recovery
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+async def test_twilio_failing_for_a_while_the_page_is_retried_with_backoff_and_sent_once(
+    drill: Paging, status: int
+) -> None:
+    drill.fake.fail_next(3, status=status)
+    number = await _open(drill, _checkout_alert())
+    await drill.tick()
+    for previous, at in pairwise(ATTEMPTS_AT[:4]):
+        tried = len(_requests_to(drill.fake, ALICE))
+        await drill.tick(seconds=at - previous - 1)
+        assert len(_requests_to(drill.fake, ALICE)) == tried, "no retry before its backoff"
+        await drill.tick(seconds=1)
+        assert len(_requests_to(drill.fake, ALICE)) == tried + 1
+    assert len(drill.texts_to(ALICE)) == 1
+    [page] = await _notifications(drill, ALICE)
+    assert (page.state, page.attempts, page.twilio_sid) == (
+        "sent",
+        3,
+        drill.fake.messages[0]["sid"],
+    )
+    timeline = await _timeline(drill, number)
+    assert sum("retrying at" in m for m in timeline) == 3
+    assert "SMS page sent to alice" in timeline
+
+    await drill.tick(minutes=30)  # through step 2 and beyond
+    assert len(drill.texts_to(ALICE)) == 1, "sent once, never again"
+    assert len(_requests_to(drill.fake, ALICE)) == 4
+
+
+async def test_retries_do_not_delay_the_next_step(drill: Paging) -> None:
+    drill.fake.fail_next(3, status=503)
+    await _open(drill, _checkout_alert())
+    await drill.tick()
+    for previous, at in pairwise(ATTEMPTS_AT[:4]):
+        await drill.tick(seconds=at - previous)
+    assert len(drill.texts_to(ALICE)) == 1  # 70 s after step 1, on the fourth try
+    # Step 2 is due 5 minutes after step 1 fired, not after the page got through.
+    await drill.tick(seconds=300 - ATTEMPTS_AT[3] - 1)
+    assert _requests_to(drill.fake, BOB) == []
+    await drill.tick(seconds=1)
+    assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
+
+
+async def test_twilio_refusing_connections_for_a_while_the_page_goes_out_once_it_is_back(
+    drill: Paging,
+) -> None:
+    await drill.fake.go_down()
+    number = await _open(drill, _checkout_alert())
+    await drill.tick()
+    await drill.tick(seconds=10)
+    await drill.tick(seconds=20)
+    assert drill.fake.requests == [], "nothing reached Twilio"
+    [page] = await _notifications(drill, ALICE)
+    assert (page.state, page.attempts) == ("pending", 3)
+    await drill.fake.come_back()
+    await drill.tick(seconds=39)
+    assert drill.texts_to(ALICE) == []
+    await drill.tick(seconds=1)
+    assert len(drill.texts_to(ALICE)) == 1
+    timeline = await _timeline(drill, number)
+    failures = [m for m in timeline if m.startswith("SMS to alice failed")]
+    assert len(failures) == 3
+    # The timeline says why, also when there is no Twilio error code to show.
+    assert all(m.startswith("SMS to alice failed (connection error: ") for m in failures), failures
+    await drill.tick(minutes=30)
+    assert len(drill.texts_to(ALICE)) == 1
+
+
+# --------------------------------------------------------------------------- down for good
+
+
+async def _go_down(fake: FakeTwilio, how: str, *, sends: int) -> None:
+    if how == "refused":
+        await fake.go_down()
+    else:
+        fake.fail_next(sends, status=503)
+
+
+async def _come_back(fake: FakeTwilio, how: str) -> None:
+    if how == "refused":
+        await fake.come_back()
+    else:
+        assert fake.requests[-1]["status"] == 503, "the injected failures are used up"
+
+
+@pytest.mark.parametrize("how", ["503", "refused"])
+async def test_twilio_down_for_good_the_page_fails_and_the_next_step_fires_on_time(
+    drill: Paging, how: str
+) -> None:
+    # Down for alice's five attempts and for step 2's first sends (bob's SMS and call).
+    await _go_down(drill.fake, how, sends=len(ATTEMPTS_AT) + 2)
+    number = await _open(drill, _checkout_alert())
+    await drill.tick()
+    for previous, at in pairwise(ATTEMPTS_AT):
+        await drill.tick(seconds=at - previous)
+    [page] = await _notifications(drill, ALICE)
+    assert (page.state, page.attempts) == ("failed", len(ATTEMPTS_AT))
+    timeline = await _timeline(drill, number)
+    [gave_up] = [m for m in timeline if "failed for good" in m]
+    why = "20503 HTTP 503: " if how == "503" else "connection error: "
+    assert gave_up.startswith(f"SMS to alice failed for good: {why}"), gave_up
+
+    # Step 2 fires 5 minutes after step 1, Twilio or not.
+    await drill.tick(seconds=300 - ATTEMPTS_AT[-1] - 1)
+    assert await _notifications(drill, BOB) == []
+    await drill.tick(seconds=1)
+    bob = await _notifications(drill, BOB)
+    assert sorted((p.channel, p.state, p.attempts) for p in bob) == [
+        ("sms", "pending", 1),
+        ("voice", "pending", 1),
+    ]
+    assert "Step 2: paging bob by sms and voice" in await _timeline(drill, number)
+
+    # Twilio is back: bob's retries go out; alice's failed page stays failed.
+    await _come_back(drill.fake, how)
+    await drill.tick(seconds=10)
+    assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
+    await drill.tick(minutes=30)
+    assert drill.texts_to(ALICE) == [], "a page that failed for good is not sent later"
+    assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
