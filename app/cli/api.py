@@ -41,7 +41,7 @@ UrlOption = Annotated[
         "--url",
         envvar="KLAXON_URL",
         show_envvar=True,
-        help="Klaxon's base URL [default: http://KLAXON_HOST:KLAXON_PORT]",
+        help="Klaxon's base URL (default http://KLAXON_HOST:KLAXON_PORT)",
     ),
 ]
 TokenOption = Annotated[
@@ -50,8 +50,8 @@ TokenOption = Annotated[
         "--token",
         envvar="KLAXON_TOKEN",
         show_envvar=True,
-        help="API token (read scope to look, write to act) [default: $KLAXON_ADMIN_TOKEN,"
-        f" then {DEV_TOKEN_FILE}]",
+        help="API token: read scope to look, write to act (default: $KLAXON_ADMIN_TOKEN,"
+        f" then {DEV_TOKEN_FILE})",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]

@@ -171,7 +171,7 @@ def show_incident(
     typer.echo(_show_text(incident))
 
 
-ByOption = Annotated[str | None, typer.Option("--by", help="Who acts [default: the token's name]")]
+ByOption = Annotated[str | None, typer.Option("--by", help="Who acts (default: the token's name)")]
 NoteOption = Annotated[str | None, typer.Option("--note", help="Recorded on the timeline")]
 
 

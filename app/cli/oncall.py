@@ -51,10 +51,10 @@ def _who(answer: dict[str, Any]) -> list[str]:
 def oncall(
     schedule: Annotated[
         str | None,
-        typer.Argument(help="One schedule, with its upcoming shifts [default: every schedule]"),
+        typer.Argument(help="One schedule, with its upcoming shifts (default: every schedule)"),
     ] = None,
     at: Annotated[
-        str | None, typer.Option(help="At this instant (ISO 8601 with offset) [default: now]")
+        str | None, typer.Option(help="At this instant (ISO 8601 with offset) (default: now)")
     ] = None,
     days: Annotated[
         int, typer.Option(min=1, max=MAX_DAYS, help="Shifts for this many days (one schedule)")
