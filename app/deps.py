@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal, hash_token
@@ -28,6 +28,13 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+# Incident numbers and row ids are 32-bit integer columns on PostgreSQL (and
+# 64-bit on SQLite): a larger number in a path or query is a 422 naming it, not
+# an overflow in the database driver (a 500).
+ID_MAX = 2**31 - 1
+IncidentNumber = Annotated[int, Path(ge=1, le=ID_MAX, description="The incident's number")]
+RowId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 def bearer_secret(request: Request) -> str:

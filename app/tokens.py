@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from app import auth
-from app.deps import AdminPrincipal, RuntimeDep, SessionDep
+from app.deps import AdminPrincipal, RowId, RuntimeDep, SessionDep
 from app.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
@@ -55,7 +55,7 @@ async def list_tokens(session: SessionDep, _: AdminPrincipal) -> list[TokenPubli
 
 @router.delete("/{token_id}", status_code=204, responses={404: {"description": "No such token"}})
 async def revoke_token(
-    token_id: int, session: SessionDep, runtime: RuntimeDep, _: AdminPrincipal
+    token_id: RowId, session: SessionDep, runtime: RuntimeDep, _: AdminPrincipal
 ) -> Response:
     async with session.begin():
         revoked = await auth.revoke_token(session, token_id, now=runtime.clock.now())

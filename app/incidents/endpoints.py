@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.deps import ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import IncidentNumber, ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
 from app.incidents import lifecycle, queries
 from app.incidents.runbook import incident_runbook
 from app.incidents.schemas import (
@@ -56,7 +56,7 @@ async def list_incidents(
 
 @router.get("/incidents/{number}", response_model=IncidentDetail)
 async def get_incident(
-    number: int, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal
+    number: IncidentNumber, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal
 ) -> IncidentDetail:
     """One incident with its alerts, timeline and runbook."""
     incident = await queries.get_incident(session, number)
@@ -75,7 +75,7 @@ async def get_incident(
 
 async def _act(
     action: Literal["acknowledge", "resolve"],
-    number: int,
+    number: IncidentNumber,
     body: ActionRequest | None,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -96,7 +96,7 @@ async def _act(
     responses={404: {"description": "No such incident"}, 409: {"description": "Resolved"}},
 )
 async def acknowledge_incident(
-    number: int,
+    number: IncidentNumber,
     session: SessionDep,
     runtime: RuntimeDep,
     principal: WritePrincipal,
@@ -112,7 +112,7 @@ async def acknowledge_incident(
     responses={404: {"description": "No such incident"}},
 )
 async def resolve_incident(
-    number: int,
+    number: IncidentNumber,
     session: SessionDep,
     runtime: RuntimeDep,
     principal: WritePrincipal,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from app.auth import Principal
-from app.deps import ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import IncidentNumber, ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
 from app.errors import NotFound
 from app.incidents import endpoints as incident_endpoints
 from app.incidents import queries, stakeholders, triage, updates
@@ -80,7 +80,7 @@ async def report_incident(
     responses={**NOT_FOUND, 400: {"description": "A start after the incident was opened"}},
 )
 async def update_incident(
-    number: int,
+    number: IncidentNumber,
     body: TriageUpdate,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -103,7 +103,7 @@ async def update_incident(
     responses=NOT_FOUND,
 )
 async def add_note(
-    number: int,
+    number: IncidentNumber,
     body: NoteCreate,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -127,7 +127,7 @@ async def add_note(
     },
 )
 async def add_responder(
-    number: int,
+    number: IncidentNumber,
     body: ResponderAdd,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -152,7 +152,7 @@ async def add_responder(
     "/incidents/{number}/timeline", response_model=list[TimelineEventPublic], responses=NOT_FOUND
 )
 async def get_timeline(
-    number: int, session: SessionDep, _: ReadPrincipal
+    number: IncidentNumber, session: SessionDep, _: ReadPrincipal
 ) -> list[TimelineEventPublic]:
     """Everything that happened to the incident, oldest first, each with its
     UTC time and who (or what) did it."""
@@ -173,7 +173,7 @@ async def get_timeline(
     responses={**NOT_FOUND, 409: {"description": "Resolved; only a 'resolved' update follows"}},
 )
 async def post_status_update(
-    number: int,
+    number: IncidentNumber,
     body: StatusUpdateCreate,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -199,7 +199,7 @@ async def post_status_update(
     "/incidents/{number}/updates", response_model=list[StatusUpdatePublic], responses=NOT_FOUND
 )
 async def list_status_updates(
-    number: int, session: SessionDep, _: ReadPrincipal
+    number: IncidentNumber, session: SessionDep, _: ReadPrincipal
 ) -> list[StatusUpdatePublic]:
     """Every status update of the incident, oldest first."""
     await queries.get_incident(session, number)
@@ -215,7 +215,7 @@ async def list_status_updates(
     },
 )
 async def latest_status_update(
-    number: int, session: SessionDep, _: ReadPrincipal, format: FormatQuery = "json"
+    number: IncidentNumber, session: SessionDep, _: ReadPrincipal, format: FormatQuery = "json"
 ) -> StatusUpdatePublic | Response:
     """The latest status update; ``?format=text`` renders it as people paste it
     into a channel."""

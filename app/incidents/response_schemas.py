@@ -44,7 +44,7 @@ class TriageUpdate(_Body):
     impact: str | None = Field(
         default=None, max_length=2000, examples=["50% of payment requests failing"]
     )
-    affected_customers: int | None = Field(default=None, ge=0)
+    affected_customers: int | None = Field(default=None, ge=0, le=2**31 - 1)
     affected_services: list[ServiceName] | None = Field(default=None, max_length=50)
     started_at: AwareDatetime | None = Field(
         default=None, description="When the impact began; may be before the incident was opened"

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from app.deps import AdminPrincipal, ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import AdminPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
 from app.errors import KlaxonError, NotFound
 from app.escalation.policy import PolicySpec, Step
 from app.oncall import rotation, store
@@ -339,7 +339,7 @@ async def add_override(
 @router.delete("/schedules/{name}/overrides/{override_id}", status_code=204, responses=NOT_FOUND)
 async def delete_override(
     name: str,
-    override_id: int,
+    override_id: RowId,
     session: SessionDep,
     runtime: RuntimeDep,
     _: WritePrincipal,

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
-from app.deps import RuntimeDep, SessionDep
+from app.deps import RowId, RuntimeDep, SessionDep
 from app.errors import NotFound
 from app.escalation.engine import page_info
 from app.models import incidents_table, notifications_table
@@ -63,7 +63,7 @@ def _voice_url(runtime: RuntimeDep, notification_id: int, suffix: str = "") -> s
 
 @router.post("/voice/{notification_id}", response_class=Response, responses=_SIGNED)
 async def voice_call(
-    notification_id: int, request: Request, runtime: RuntimeDep, session: SessionDep
+    notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     """The TwiML of a page call: it reads the incident and gathers one digit."""
     await signed_form(request, runtime.settings)
@@ -89,7 +89,7 @@ async def voice_call(
 
 @router.post("/voice/{notification_id}/gather", response_class=Response, responses=_SIGNED)
 async def voice_gather(
-    notification_id: int, request: Request, runtime: RuntimeDep, session: SessionDep
+    notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     """The digit pressed: 4 acknowledges, 6 resolves, star repeats."""
     form = await signed_form(request, runtime.settings)
@@ -113,7 +113,7 @@ async def voice_gather(
 
 @router.post("/status/{notification_id}", response_class=Response, responses=_SIGNED)
 async def delivery_status(
-    notification_id: int, request: Request, runtime: RuntimeDep, session: SessionDep
+    notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     """Twilio's status callback for an SMS or a call."""
     form = await signed_form(request, runtime.settings)

@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from app.deps import ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import (
+    ID_MAX,
+    IncidentNumber,
+    ReadPrincipal,
+    RowId,
+    RuntimeDep,
+    SessionDep,
+    WritePrincipal,
+)
 from app.errors import KlaxonError
 from app.incidents import queries
 from app.review import action_items, postmortem, reports
@@ -64,7 +72,7 @@ async def _postmortem(session: SessionDep, runtime: Runtime, number: int) -> Pos
     },
 )
 async def get_postmortem(
-    number: int,
+    number: IncidentNumber,
     session: SessionDep,
     runtime: RuntimeDep,
     _: ReadPrincipal,
@@ -82,7 +90,7 @@ async def get_postmortem(
 
 @router.put("/incidents/{number}/postmortem", response_model=PostmortemPublic, responses=NOT_FOUND)
 async def put_postmortem(
-    number: int,
+    number: IncidentNumber,
     body: PostmortemSections,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -107,7 +115,7 @@ async def put_postmortem(
     responses=NOT_FOUND,
 )
 async def create_action_item(
-    number: int,
+    number: IncidentNumber,
     body: ActionItemCreate,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -125,7 +133,7 @@ async def create_action_item(
     "/incidents/{number}/action-items", response_model=list[ActionItemPublic], responses=NOT_FOUND
 )
 async def incident_action_items(
-    number: int, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal
+    number: IncidentNumber, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal
 ) -> list[ActionItemPublic]:
     await queries.get_incident(session, number)
     today = _today(runtime)
@@ -141,7 +149,7 @@ async def incident_action_items(
     responses={404: {"description": "No such action item"}},
 )
 async def update_action_item(
-    item_id: int,
+    item_id: RowId,
     body: ActionItemUpdate,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -164,7 +172,7 @@ async def list_action_items(
         bool | None, Query(description="true: open and due before today (UTC)")
     ] = None,
     owner: str | None = None,
-    incident: int | None = None,
+    incident: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
 ) -> list[ActionItemPublic]:
     """Action items across all incidents, soonest due first."""
     today = _today(runtime)
