@@ -49,9 +49,10 @@ class Engine:
     def __init__(self, runtime: Runtime, sender: Sender, *, owner: str | None = None) -> None:
         self.runtime = runtime
         self.owner = owner or f"klaxon-{uuid.uuid4().hex[:12]}"
-        self.dispatcher = Dispatcher(runtime, sender, owner=self.owner)
-        self.housekeeping = Housekeeping(runtime)
         self._wake = asyncio.Event()
+        # A number's sends, once recorded, may have left a retry or a held-back page.
+        self.dispatcher = Dispatcher(runtime, sender, owner=self.owner, on_done=self.wake)
+        self.housekeeping = Housekeeping(runtime)
         self._task: asyncio.Task[None] | None = None
 
     # --- running ---------------------------------------------------------
@@ -69,18 +70,24 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.dispatcher.sender.aclose()
+        await self.dispatcher.aclose()
 
     async def run_due(self) -> int:
         """Expire every due heartbeat, fire every due step and send every due
-        notification, until nothing is due; returns how much was done."""
+        notification, until nothing is due; returns how much was done. Waits for
+        the sends it started (tests drive this with a clock they advance)."""
+        return await self._run_due(wait_for_sends=True)
+
+    async def _run_due(self, *, wait_for_sends: bool) -> int:
         total = await self.housekeeping.run()  # handoffs and repeat summaries
         while True:
             done = (
                 await heartbeats.expire_due(self.runtime)
                 + await self._fire_due_steps()
-                + await self.dispatcher.send_due()
+                + await self.dispatcher.start_due()
             )
+            if wait_for_sends:
+                await self.dispatcher.drain()
             total += done
             if done == 0:
                 return total
@@ -90,7 +97,9 @@ class Engine:
         while True:
             self._wake.clear()
             try:
-                await self.run_due()
+                # Sends go on in the background: a slow Twilio never makes a due
+                # step wait. Each number's outcome, once recorded, wakes the loop.
+                await self._run_due(wait_for_sends=False)
                 timeout = await self._seconds_until_due(poll)
             except Exception as exc:
                 if not is_unavailable(exc):

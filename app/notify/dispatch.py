@@ -8,6 +8,12 @@ and the page goes out from another replica. The one window for a double page
 is a crash after Twilio accepted the request and before the outcome was
 committed: one HTTP round trip plus one commit.
 
+Each number's sends run as a task of their own, at most ``engine_workers`` at
+once, so a Twilio request that hangs until its timeout holds up neither the
+pages to other numbers nor the engine, which goes on firing due steps. While
+a number has a send in flight, nothing more is claimed for it: its next
+messages are throttled and bundled knowing that send's outcome.
+
 Per destination number at most ``throttle_sms`` SMS and ``throttle_calls``
 calls go out per window (carriers block numbers that call too often).
 Throttled pages wait for the window to free up; they are never dropped. Two or
@@ -17,14 +23,17 @@ more pages waiting for one number go out as one bundled SMS.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, update
 
+from app.db import is_unavailable
 from app.incidents.timeline import event_row, record
 from app.metrics import NOTIFICATIONS
 from app.models import incidents_table, notifications_table
@@ -65,11 +74,24 @@ def _backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=10 * 2**attempts), _MAX_BACKOFF)
 
 
+_Key = tuple[str, str]  # (to_number, channel)
+
+
 class Dispatcher:
-    def __init__(self, runtime: Runtime, sender: Sender, *, owner: str) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        sender: Sender,
+        *,
+        owner: str,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
         self.runtime = runtime
         self.sender = sender
         self.owner = owner
+        self._on_done = on_done  # called when a number's sends are recorded
+        self._sending: dict[_Key, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(runtime.settings.engine_workers)
 
     @property
     def _settings(self) -> Any:
@@ -80,26 +102,68 @@ class Dispatcher:
         return f"{base}/api/v1/twilio/{kind}/{notification_id}"
 
     async def send_due(self) -> int:
-        """Send what is due now; returns how many notifications were claimed."""
+        """Send what is due now and wait for it; returns how many notifications were
+        claimed."""
+        claimed = await self.start_due()
+        await self.drain()
+        return claimed
+
+    async def start_due(self) -> int:
+        """Claim what is due now and start sending it, each number in a task of its
+        own; returns how many notifications were claimed."""
         claimed = await self._claim()
-        groups: dict[tuple[str, str], list[_Claimed]] = defaultdict(list)
+        groups: dict[_Key, list[_Claimed]] = defaultdict(list)
         for item in claimed:
             groups[(item.to_number, item.channel)].append(item)
-        # Numbers are independent of each other: send to them concurrently.
-        limit = asyncio.Semaphore(self._settings.engine_workers)
-
-        async def deliver(number: str, channel: str, items: list[_Claimed]) -> None:
-            async with limit:
-                await self._deliver(number, channel, items)
-
-        await asyncio.gather(*(deliver(num, ch, items) for (num, ch), items in groups.items()))
+        for key, items in groups.items():
+            task = asyncio.create_task(self._deliver_in_turn(key, items), name="klaxon-send")
+            self._sending[key] = task
+            task.add_done_callback(functools.partial(self._delivered, key))
         return len(claimed)
 
+    async def drain(self) -> None:
+        """Wait until every send started here is recorded."""
+        while self._sending:
+            await asyncio.wait(list(self._sending.values()))
+
+    async def aclose(self) -> None:
+        """Stop sending: a send cut short keeps its claim, which another replica (or
+        this one, restarted) takes over when the lease expires."""
+        tasks = list(self._sending.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.sender.aclose()
+
+    async def _deliver_in_turn(self, key: _Key, items: list[_Claimed]) -> None:
+        async with self._slots:
+            await self._deliver(key[0], key[1], items)
+
+    def _delivered(self, key: _Key, task: asyncio.Task[None]) -> None:
+        if self._sending.get(key) is task:
+            del self._sending[key]
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # The claim stays; the page goes out again when its lease expires.
+            if is_unavailable(exc):
+                log.warning("sending: database unavailable")
+            else:
+                log.error("sending failed", exc_info=exc)
+        if self._on_done is not None:
+            self._on_done()
+
+    def _not_in_flight(self) -> ColumnElement[bool]:
+        n = notifications_table.c
+        busy = [and_(n.to_number == num, n.channel == ch) for num, ch in self._sending]
+        return not_(or_(*busy)) if busy else true()
+
     async def next_due(self) -> datetime | None:
+        """When something not already being sent is next due."""
         n = notifications_table.c
         async with self.runtime.sessions() as session:
             due: datetime | None = (
-                await session.execute(select(func.min(n.due_at)).where(n.state == "pending"))
+                await session.execute(
+                    select(func.min(n.due_at)).where(n.state == "pending", self._not_in_flight())
+                )
             ).scalar()
         return due
 
@@ -115,7 +179,8 @@ class Dispatcher:
                             or_(
                                 and_(n.state == "pending", n.due_at <= now),
                                 and_(n.state == "sending", n.lease_until < now),
-                            )
+                            ),
+                            self._not_in_flight(),
                         )
                         .order_by(n.due_at, n.id)
                         .limit(self._settings.engine_batch)

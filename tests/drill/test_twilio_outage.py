@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from itertools import pairwise
 from typing import Any
 
@@ -41,6 +41,7 @@ from tests.escalation.conftest import (
     ALICE,
     AUTH_TOKEN,
     BOB,
+    CAROL,
     KLAXON_NUMBER,
     ONCALL,
     PUBLIC_URL,
@@ -112,11 +113,11 @@ def _other_service_alert() -> dict[str, Any]:
     )
 
 
-async def _until(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+async def _until(what: str, check: Callable[[], bool], timeout: float = 10.0) -> None:
     """Short polling, bounded: for work the engine loop does on its own."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not await check():
+    while not check():
         if loop.time() > deadline:
             raise AssertionError(f"not within {timeout}s: {what}")
         await asyncio.sleep(0.02)
@@ -245,3 +246,30 @@ async def test_twilio_down_for_good_the_page_fails_and_the_next_step_fires_on_ti
     await drill.tick(minutes=30)
     assert drill.texts_to(ALICE) == [], "a page that failed for good is not sent later"
     assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
+
+
+# --------------------------------------------------------------------------- slow
+
+
+async def test_a_hung_send_holds_up_neither_due_steps_nor_pages_to_other_numbers(
+    db: str, fake: FakeTwilio, clock: ManualClock
+) -> None:
+    # Twilio answers nothing for a minute and the client waits 30 s: alice's page
+    # stays in flight for as long as this test looks. The engine runs its own loop.
+    fake.set_delay(60)
+    async with klaxon(db, fake, clock, twilio_timeout=30) as paging:
+        paging.engine.start()
+        number = await _open(paging, _checkout_alert())  # the webhook wakes the engine
+        await _until("alice's page reached Twilio", lambda: len(_requests_to(fake, ALICE)) == 1)
+
+        # Meanwhile another incident pages carol at once, and step 2 comes due.
+        await _open(paging, _other_service_alert())
+        clock.advance(minutes=5)
+        paging.engine.wake()
+        await _until(
+            "step 2 paged bob and the other incident called carol",
+            lambda: len(_requests_to(fake, BOB)) == 2 and len(_requests_to(fake, CAROL)) == 1,
+        )
+        [alice] = await _notifications(paging, ALICE)
+        assert alice.state == "sending", "all of that while alice's page waited for Twilio"
+        assert "Step 2: paging bob by sms and voice" in await _timeline(paging, number)
