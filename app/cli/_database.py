@@ -28,7 +28,8 @@ def database_errors(settings: Settings, doing: str = "") -> Iterator[None]:
         yield
     except (ArgumentError, ImportError) as exc:
         raise CliError(
-            f"KLAXON_DATABASE_URL {where(settings)!r} is not a usable database URL: {exc}{doing}",
+            f"KLAXON_DATABASE_URL {where(settings)!r} is not a usable database URL: {exc}"
+            f" (use postgresql+asyncpg://... or sqlite+aiosqlite:///...){doing}",
             EXIT_REFUSED,
         ) from exc
     except Exception as exc:

@@ -1,18 +1,23 @@
-"""The ``klaxon`` command: check-config and token management."""
+"""The local commands: check-config, migrate, apply's failures and the tokens."""
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
 from app.cli import cli
 from app.settings import get_settings
+from tests.cli.conftest import klaxon
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "klaxon.example.yaml"
+ONCALL_EXAMPLE = EXAMPLE.with_name("oncall.example.yaml")
 CREATED = re.compile(r"^created token (\d+) \(ingest, am\):$")
 
 
@@ -172,3 +177,98 @@ def test_token_create_requires_a_scope() -> None:
     result = run("token", "create", "--name", "am")
     assert result.exit_code == 2
     assert "--scope" in result.output
+
+
+def test_token_create_refuses_an_overlong_name(klaxon_db: str) -> None:
+    result = run("token", "create", "--scope", "read", "--name", "x" * 201)
+    assert result.exit_code == 2
+    assert result.stderr == "--name must be 1 to 200 characters, not 201\n"
+    assert run("token", "list").stdout == ""
+
+
+async def test_token_json_matches_the_token_api(klaxon_db: str, client: httpx.AsyncClient) -> None:
+    created = await klaxon("token", "create", "--scope", "write", "--name", "ci", "--json")
+    assert created.exit_code == 0, created.output
+    token = json.loads(created.stdout)
+    assert set(token) == {"id", "name", "scope", "token"}
+    assert (token["name"], token["scope"]) == ("ci", "write")
+    # The secret printed is one Klaxon accepts.
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    assert (await client.get("/api/v1/incidents", headers=headers)).status_code == 200
+    assert (await klaxon("token", "revoke", str(token["id"]))).exit_code == 0
+
+    listed = await klaxon("token", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert token["token"] not in listed.stdout
+    api = await client.get("/api/v1/tokens")
+    assert json.loads(listed.stdout) == api.json()
+    assert [t["revoked_at"] is not None for t in api.json()] == [True]
+
+
+# --- the database unreachable or unusable -------------------------------------------
+
+
+@pytest.fixture
+def database_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """KLAXON_DATABASE_URL names a PostgreSQL on a port that refuses connections."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        where = f"127.0.0.1:{sock.getsockname()[1]}/klaxon"
+        monkeypatch.setenv("KLAXON_DATABASE_URL", f"postgresql+asyncpg://klaxon:s3cret@{where}")
+        get_settings.cache_clear()
+        yield f"postgresql+asyncpg://{where}"
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("args", "consequence"),
+    [
+        (["migrate"], "the schema was not changed"),
+        (["token", "create", "--scope", "read"], "no token was created"),
+        (["token", "list"], ""),
+        (["token", "revoke", "1"], ""),
+        (["apply", "-f", str(ONCALL_EXAMPLE)], "nothing was written"),
+    ],
+)
+def test_an_unreachable_database_is_exit_3_in_one_line(
+    database_down: str, args: list[str], consequence: str
+) -> None:
+    result = run(*args)
+    assert result.exit_code == 3, result.output
+    assert result.stdout == ""
+    line = result.stderr
+    assert line.startswith(f"cannot reach the database at {database_down} (")
+    assert line.endswith(f"; {consequence}\n" if consequence else ")\n")
+    assert line.count("\n") == 1
+    assert "s3cret" not in line
+
+
+def test_an_unusable_database_url_is_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLAXON_DATABASE_URL", "bogus://db.example/klaxon")
+    get_settings.cache_clear()
+    try:
+        result = run("migrate")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "KLAXON_DATABASE_URL 'bogus://db.example/klaxon' is not a usable database URL: "
+    )
+    assert result.stderr.endswith("; the schema was not changed\n")
+    assert result.stderr.count("\n") == 1
+
+
+def test_migrate_makes_a_new_database_and_is_idempotent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("KLAXON_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        for _ in range(2):
+            result = run("migrate")
+            assert result.exit_code == 0, result.output
+            assert result.stdout == "database schema is up to date\n"
+        assert run("token", "list").exit_code == 0  # the tables are there
+    finally:
+        get_settings.cache_clear()
