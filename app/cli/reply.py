@@ -10,7 +10,14 @@ from urllib.parse import urlencode
 import httpx
 import typer
 
-from app.cli._common import EXIT_UNAVAILABLE, dev_admin_token, fail, read_dev_admin_token
+from app.cli._common import (
+    EXIT_REFUSED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    dev_admin_token,
+    fail,
+    read_dev_admin_token,
+)
 from app.settings import get_settings
 
 
@@ -59,10 +66,15 @@ def reply(
             },
             timeout=10,
         )
+    except httpx.InvalidURL as exc:
+        fail(f"--url {target!r} is not a URL: {exc}", EXIT_USAGE)
     except httpx.HTTPError as exc:
         fail(f"cannot reach Klaxon at {target}: {exc}", EXIT_UNAVAILABLE)
     if response.status_code != 200:
-        code = EXIT_UNAVAILABLE if response.status_code >= 500 else 1
+        code = EXIT_UNAVAILABLE if response.status_code >= 500 else EXIT_REFUSED
         fail(f"Klaxon answered {response.status_code}: {response.text}", code)
-    message = ET.fromstring(response.text).find("Message")
+    try:
+        message = ET.fromstring(response.text).find("Message")
+    except ET.ParseError:
+        fail(f"{target} did not answer like Klaxon (not TwiML)", EXIT_UNAVAILABLE)
     typer.echo(message.text if message is not None and message.text else "(no reply)")
