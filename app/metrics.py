@@ -64,3 +64,9 @@ UNPAGED = Counter(
     "Escalation steps that paged nobody (no policy, nobody on call, no channel)",
     ["reason"],
 )
+SMS_REPLIES_SUPPRESSED = Counter(
+    "klaxon_sms_replies_suppressed_total",
+    "Inbound texts left unanswered: from a number that is no responder's, or not understood "
+    "from one that already had its answers this hour",
+    ["reason"],
+)

@@ -12,6 +12,7 @@ from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
 from app.models.postmortem import Postmortem
 from app.models.repeat_summary import RepeatSummary
+from app.models.sms_reply_limit import SmsReplyLimit
 from app.models.stakeholder import Stakeholder
 from app.models.status_update import StatusUpdate
 from app.models.timeline import TimelineEvent
@@ -39,6 +40,7 @@ postmortems_table: Table = Postmortem.__table__  # type: ignore[attr-defined]
 action_items_table: Table = ActionItem.__table__  # type: ignore[attr-defined]
 handoff_marks_table: Table = HandoffMark.__table__  # type: ignore[attr-defined]
 repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-defined]
+sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 
 __all__ = [
     "OPEN_INCIDENT_PREDICATE",
@@ -56,6 +58,7 @@ __all__ = [
     "Responder",
     "Schedule",
     "ScheduleOverride",
+    "SmsReplyLimit",
     "Stakeholder",
     "StatusUpdate",
     "TimelineEvent",
@@ -73,6 +76,7 @@ __all__ = [
     "repeat_summaries_table",
     "responders_table",
     "schedules_table",
+    "sms_reply_limits_table",
     "stakeholders_table",
     "status_updates_table",
     "steps_table",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -10,9 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
 from app.incidents import lifecycle
+from app.metrics import SMS_REPLIES_SUPPRESSED
 from app.models import incidents_table, notifications_table
+from app.notify.twilio_client import mask_phone
 from app.oncall.store import get_responder_by_phone
+from app.replies import limits
 from app.replies.grammar import HELP_TEXT, parse_reply
+
+log = logging.getLogger(__name__)
 
 
 async def _latest_page(session: AsyncSession, phone: str) -> Any:
@@ -66,14 +72,29 @@ async def _resolve(session: AsyncSession, number: int, by: str, via: Any, now: d
 async def handle_sms(
     session: AsyncSession, *, from_number: str, body: str, now: datetime
 ) -> str | None:
-    """Act on an inbound SMS; return the reply text, or None to stay silent
-    (a number that belongs to no responder changes nothing and hears nothing)."""
+    """Act on an inbound SMS; return the reply text, or None to stay silent.
+
+    A number that belongs to no responder changes nothing and hears nothing. A
+    responder's text that is not understood is answered with help, a few times
+    an hour at most (app/replies/limits.py); commands are always answered.
+    """
     responder = await get_responder_by_phone(session, from_number)
     if responder is None:
+        SMS_REPLIES_SUPPRESSED.labels("unknown_sender").inc()
+        log.info("ignored a text from %s: no responder has that number", mask_phone(from_number))
         return None
     reply = parse_reply(body)
     if reply is None:
-        return HELP_TEXT
+        if await limits.take_answer(session, from_number, now=now):
+            return HELP_TEXT
+        SMS_REPLIES_SUPPRESSED.labels("over_limit").inc()
+        log.info(
+            "not answering a text not understood from %s: %d answers already within %s",
+            mask_phone(from_number),
+            limits.ANSWERS_PER_WINDOW,
+            limits.WINDOW,
+        )
+        return None
     by = responder.name
     if reply.action == "ack_all":
         latest = await _latest_page(session, from_number)
