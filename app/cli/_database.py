@@ -6,10 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import ArgumentError
-
 from app.cli._common import EXIT_REFUSED, EXIT_UNAVAILABLE, CliError
-from app.db import is_unavailable
 from app.settings import Settings
 
 
@@ -24,6 +21,10 @@ def where(settings: Settings) -> str:
 def database_errors(settings: Settings, doing: str = "") -> Iterator[None]:
     """Turn an unusable database URL (exit 1) or an unreachable database (exit 3)
     into a :class:`CliError`; ``doing`` ends the message (e.g. "; nothing was written")."""
+    from sqlalchemy.exc import ArgumentError
+
+    from app.db import is_unavailable
+
     try:
         yield
     except (ArgumentError, ImportError) as exc:

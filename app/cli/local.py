@@ -8,23 +8,26 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli._common import EXIT_REFUSED, dev_admin_token, fail
 from app.cli._database import database_errors
 from app.clock import SystemClock
-from app.db import make_engine, make_sessionmaker
-from app.errors import KlaxonError
-from app.oncall import schemas as oncall_schemas
-from app.oncall import store as oncall_store
-from app.rules import RulesError, load_rules
 from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.oncall.schemas import OnCallConfig
+
+# Klaxon's own modules are imported by the commands that use them, so that the
+# commands that only talk to the API start quickly.
 
 
 def check_config(path: Annotated[Path, typer.Argument(help="Rules file to validate")]) -> None:
     """Validate a rules file; print each error with its line."""
+    from app.rules import RulesError, load_rules
+
     try:
         rules = load_rules(path)
     except RulesError as exc:
@@ -51,6 +54,7 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.rules import RulesError, load_rules
 
     settings = get_settings()
     logging.basicConfig(
@@ -95,10 +99,13 @@ def serve(
 
 
 async def _apply_oncall(
-    settings: Settings, config: oncall_schemas.OnCallConfig, *, dry_run: bool
+    settings: Settings, config: OnCallConfig, *, dry_run: bool
 ) -> tuple[dict[str, int], list[str]]:
     """Apply in one transaction (rolled back for a dry run); the counts and the
     7-day warnings of the schedules in the document."""
+    from app.db import make_engine, make_sessionmaker
+    from app.oncall import store as oncall_store
+
     engine = make_engine(settings)
     try:
         async with make_sessionmaker(engine)() as session:
@@ -139,8 +146,12 @@ def apply(
         bool, typer.Option("--dry-run", help="Check against the database, write nothing")
     ] = False,
 ) -> None:
-    """Create or update the responders, schedules and escalation policies of an
-    on-call file, all or nothing. Applying the same file again changes nothing."""
+    """Apply an on-call file (responders, schedules, escalation policies), all or nothing.
+
+    Applying the same file again changes nothing."""
+    from app.errors import KlaxonError
+    from app.oncall import schemas as oncall_schemas
+
     try:
         config = oncall_schemas.load_config(file)
     except oncall_schemas.ConfigError as exc:

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import SCOPES, Scope, create_token, list_tokens, revoke_token
 from app.cli._common import EXIT_USAGE, echo_json, fail
 from app.cli._database import database_errors
 from app.clock import SystemClock
-from app.db import make_engine, make_sessionmaker
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+# The database modules are imported by the commands that use them, so that the
+# commands that only talk to the API start quickly.
 
 token_cli = typer.Typer(
     help="API tokens (stored hashed; the secret is shown once).", no_args_is_help=True
@@ -30,6 +33,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, as the tok
 
 def _in_transaction(action: Callable[[AsyncSession], Awaitable[T]], doing: str = "") -> T:
     """Run ``action`` in one committed transaction on the configured database."""
+    from app.db import make_engine, make_sessionmaker
+
     settings = get_settings()
 
     async def run() -> T:
@@ -51,6 +56,8 @@ def token_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a token and print its secret (shown only this once)."""
+    from app.auth import SCOPES, Scope, create_token
+
     if scope not in SCOPES:
         fail(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
     if not name.strip() or len(name) > MAX_NAME:
@@ -71,6 +78,8 @@ def token_create(
 @token_cli.command("list")
 def token_list(as_json: JsonOption = False) -> None:
     """List tokens (never their secrets)."""
+    from app.auth import list_tokens
+
     tokens = _in_transaction(list_tokens)
     if as_json:
         from app.tokens import TokenPublic
@@ -92,6 +101,8 @@ def token_revoke(
     token_id: Annotated[int, typer.Argument(help="Token id from `token list`")],
 ) -> None:
     """Revoke a token."""
+    from app.auth import revoke_token
+
     now = SystemClock().now()
     if not _in_transaction(lambda session: revoke_token(session, token_id, now=now)):
         fail(f"no active token {token_id}")
