@@ -251,3 +251,15 @@ async def test_bad_arguments_are_usage_errors(
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert complaint in plain(result.stderr), result.stderr
+
+
+async def test_what_the_api_refuses_is_exit_1_with_its_detail(served: Served, admin: Env) -> None:
+    [number] = await served.alertmanager("02-firing-DiskFull-critical-annotations.json")
+    cursor = await klaxon("incidents", "list", "--cursor", "abc", env=admin)
+    assert cursor.exit_code == 1
+    assert cursor.stderr == "cursor 'abc' is not one this API gave out\n"
+
+    long_note = await klaxon("incidents", "ack", str(number), "--note", "x" * 2001, env=admin)
+    assert long_note.exit_code == 1
+    assert long_note.stderr == "body.note: String should have at most 2000 characters\n"
+    assert (await served.incident(number))["status"] == "triggered"
