@@ -10,7 +10,7 @@ import typer
 
 from app.cli._common import echo_json
 from app.cli._format import age, shorten, table, utc
-from app.cli.api import JsonOption, KlaxonApi, Params, TokenOption, UrlOption, path_part
+from app.cli.api import JsonOption, KlaxonApi, TokenOption, UrlOption, path_part
 
 incidents_cli = typer.Typer(
     help="Incidents of a running Klaxon: list, show, acknowledge, resolve.",
@@ -187,8 +187,8 @@ def _act(
     nothing (exit 0); acknowledging a resolved incident is the API's 409 (exit 1)."""
     path = f"/api/v1/incidents/{path_part(number)}"
     before = api.get(path)
-    body: Params = {k: v for k, v in {"by": by, "note": note}.items() if v is not None}
-    after = api.post(f"{path}/{action}", dict(body))
+    body = {key: value for key, value in {"by": by, "note": note}.items() if value is not None}
+    after = api.post(f"{path}/{action}", body)
     if as_json:
         echo_json(after)
         return
