@@ -278,7 +278,7 @@ class Dispatcher:
                         .where(
                             n.to_number == number,
                             n.channel == channel,
-                            n.sent_at >= now - window,
+                            n.sent_at > now - window,
                             n.bundled_into.is_(None),
                         )
                         .order_by(n.sent_at)

@@ -273,3 +273,92 @@ async def test_a_hung_send_holds_up_neither_due_steps_nor_pages_to_other_numbers
         [alice] = await _notifications(paging, ALICE)
         assert alice.state == "sending", "all of that while alice's page waited for Twilio"
         assert "Step 2: paging bob by sms and voice" in await _timeline(paging, number)
+
+
+async def test_twilio_too_slow_the_send_is_retried_and_the_phone_may_get_it_twice(
+    drill: Paging,
+) -> None:
+    # Twilio answers after the client gave up, having accepted the message: Twilio's
+    # Messages API has no idempotency key, so Klaxon cannot tell this from a request
+    # that never arrived. It retries: a duplicate page is better than a lost one.
+    drill.fake.set_delay(TIMEOUT + 0.2)
+    number = await _open(drill, _checkout_alert())
+    await drill.tick()
+    [page] = await _notifications(drill, ALICE)
+    assert (page.state, page.attempts) == ("pending", 1)
+    timeline = await _timeline(drill, number)
+    assert any(
+        m.startswith(f"SMS to alice failed (timed out after {TIMEOUT:g}s waiting for Twilio)")
+        for m in timeline
+    ), timeline
+    await drill.fake.wait_for_messages(1)  # Twilio did take it, late
+    drill.fake.set_delay(0)
+    await drill.tick(seconds=10)
+    first, second = drill.texts_to(ALICE)
+    assert first == second
+    [page] = await _notifications(drill, ALICE)
+    assert (page.state, page.attempts, page.twilio_sid) == (
+        "sent",
+        1,
+        drill.fake.messages[1]["sid"],
+    )
+    await drill.tick(minutes=30)
+    assert len(drill.texts_to(ALICE)) == 2
+
+
+# --------------------------------------------------------------------------- throttles
+
+
+async def test_a_retry_waits_for_the_throttle_window_and_a_failed_attempt_uses_no_slot(
+    db: str, fake: FakeTwilio, clock: ManualClock
+) -> None:
+    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT, throttle_sms=1) as paging:
+        fake.fail_next(1, status=503)
+        first = await _open(paging, _checkout_alert("a000000000000001"))
+        await paging.tick()  # alice's page for the first incident: 503, retry at +10 s
+        await paging.tick(seconds=5)
+        second = await _open(paging, _checkout_alert("a000000000000002"))
+        await paging.tick()
+        assert len(paging.texts_to(ALICE)) == 1, "the 503 took no slot: the second page went"
+        assert f"#{second}" in paging.texts_to(ALICE)[0]
+
+        await paging.tick(seconds=5)  # the retry is due, the window is full
+        assert len(_requests_to(fake, ALICE)) == 2, "a retry never goes past the throttle"
+        held = [m for m in await _timeline(paging, first) if m.startswith("SMS to alice held back")]
+        assert held == [
+            "SMS to alice held back: the per-number limit is reached; it goes out at 12:15:05 UTC"
+        ]
+        await paging.tick(seconds=900 - 5 - 1)
+        assert len(_requests_to(fake, ALICE)) == 2
+        await paging.tick(seconds=1)  # 12:15:05, as announced
+        assert len(paging.texts_to(ALICE)) == 2
+        assert f"#{first}" in paging.texts_to(ALICE)[1]
+        pages = {p.incident_number: p for p in await _notifications(paging, ALICE)}
+        assert (pages[first].state, pages[first].attempts) == ("sent", 1), (
+            "waiting for the window used no attempt"
+        )
+
+
+async def test_a_timed_out_attempt_uses_no_throttle_slot(
+    db: str, fake: FakeTwilio, clock: ManualClock
+) -> None:
+    # Whether a timed-out request reached the phone is unknown. Counting it could
+    # hold back a real page for a whole window while Twilio is slow, when pages
+    # matter most; not counting it costs at most one SMS over the limit per
+    # timeout. Klaxon counts only the sends Twilio confirmed.
+    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT, throttle_sms=1) as paging:
+        fake.set_delay(TIMEOUT + 0.2)
+        first = await _open(paging, _checkout_alert("b000000000000001"))
+        await paging.tick()
+        await fake.wait_for_messages(1)  # accepted after the timeout: on the phone
+        fake.set_delay(0)
+        await paging.tick(seconds=5)
+        second = await _open(paging, _checkout_alert("b000000000000002"))
+        await paging.tick()
+        texts = paging.texts_to(ALICE)
+        assert len(texts) == 2 and f"#{second}" in texts[1], "not held back by the timeout"
+        await paging.tick(seconds=5)  # the first page's retry: now the window is full
+        assert len(paging.texts_to(ALICE)) == 2
+        await paging.tick(seconds=895)
+        texts = paging.texts_to(ALICE)
+        assert len(texts) == 3 and f"#{first}" in texts[2]
