@@ -1,0 +1,299 @@
+"""What the replica drills share: the on-call setup and rules, the replicas'
+settings, alert storms, delivery with Alertmanager-style retries, and reading
+the database the replicas write.
+
+The on-call setup is one primary (pat) and one secondary (sam), each a
+schedule of one person, and a policy that texts the primary at once and the
+secondary ``STEP_DELAY_MINUTES`` later, then starts over after
+``REPEAT_DELAY_MINUTES``. The rules route every ``DrillStorm`` alert to that
+policy and group by ``alertname`` and ``cluster``: one incident per cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.models import alerts_table, incidents_table, notifications_table, steps_table
+from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
+from tests.fakes.twilio_server import FakeTwilio
+from tests.incidents.helpers import WEBHOOK, am_alert, am_payload
+from tests.services.klaxon import KlaxonProcess, SharedClock
+
+T = TypeVar("T")
+
+ADMIN_TOKEN = "drill-admin-token"
+PAT, SAM = "+15557770001", "+15557770002"  # primary, secondary
+POLICY = "drill-oncall"
+STEP_DELAY_MINUTES = 5
+REPEAT_DELAY_MINUTES = 60
+#: Longer than the default 60 s so that no claim expires in real time before the
+#: test moves the clock: the drill decides when leases run out.
+SEND_LEASE_SECONDS = 240
+#: Far enough to make step 2 due and every lease expire, short of the next round.
+ADVANCE_SECONDS = STEP_DELAY_MINUTES * 60 + 60
+
+ONCALL: dict[str, Any] = {
+    "responders": [
+        {"name": "pat", "phone": PAT},
+        {"name": "sam", "phone": SAM},
+    ],
+    "schedules": [
+        {
+            "name": f"drill-{role}",
+            "time_zone": "UTC",
+            "layers": [
+                {
+                    "name": "always",
+                    "participants": [who],
+                    "shift": "1w",
+                    "start": "2026-01-05T00:00:00",
+                }
+            ],
+        }
+        for role, who in (("primary", "pat"), ("secondary", "sam"))
+    ],
+    "policies": [
+        {
+            "name": POLICY,
+            "repeat": 1,
+            "steps": [
+                {
+                    "targets": {"schedules": ["drill-primary"]},
+                    "channels": ["sms"],
+                    "delay_minutes": STEP_DELAY_MINUTES,
+                },
+                {
+                    "targets": {"schedules": ["drill-secondary"]},
+                    "channels": ["sms"],
+                    "delay_minutes": REPEAT_DELAY_MINUTES,
+                },
+            ],
+        }
+    ],
+}
+
+RULES = f"""\
+routes:
+  - name: drill
+    matchers: ['alertname="DrillStorm"']
+    service: drill
+    policy: {POLICY}
+    group_by: [alertname, cluster]
+"""
+
+
+def replica_env(
+    database_url: str, fake: FakeTwilio, clock: SharedClock, tmp: Path
+) -> dict[str, str]:
+    """Settings of every replica, as a deployment would give them."""
+    rules = tmp / "rules.yaml"
+    rules.write_text(RULES)
+    return {
+        "KLAXON_DATABASE_URL": database_url,
+        "KLAXON_ADMIN_TOKEN": ADMIN_TOKEN,
+        "KLAXON_CONFIG": str(rules),
+        "KLAXON_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "KLAXON_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "KLAXON_TWILIO_FROM": KLAXON_NUMBER,
+        "KLAXON_TWILIO_API_URL": fake.api_url,
+        "KLAXON_CLOCK_OFFSET_FILE": str(clock.path),
+        "KLAXON_ENGINE_POLL_SECONDS": "0.2",
+        "KLAXON_SEND_LEASE_SECONDS": str(SEND_LEASE_SECONDS),
+        "KLAXON_DB_CONNECT_TIMEOUT": "2",
+        "KLAXON_TOKEN_CACHE_SECONDS": "0",
+        # The per-number throttle has tests of its own; here it would only
+        # hold pages back for 15 minutes and blur what failover did.
+        "KLAXON_THROTTLE_SMS": "1000",
+    }
+
+
+# --- alerts ------------------------------------------------------------------
+
+
+def cluster(group: int) -> str:
+    return f"c{group:03d}"
+
+
+def am_group_key(group: int) -> str:
+    """The group key Alertmanager sends (grouping by alertname and cluster too)."""
+    return f'{{}}:{{alertname="DrillStorm", cluster="{cluster(group)}"}}'
+
+
+def incident_key(group: int) -> str:
+    """The group key Klaxon derives from the drill route's group_by labels."""
+    return f"route:drill:{{alertname='DrillStorm',cluster='{cluster(group)}'}}"
+
+
+def fingerprint(group: int, instance: int) -> str:
+    return f"drill{group:03d}{instance:02d}"
+
+
+def storm_payload(group: int, instances: int, *, tag: str = "") -> dict[str, Any]:
+    """Alertmanager's notification for one group with its first ``instances`` alerts
+    (it resends the whole group each time one joins)."""
+    alerts = [
+        am_alert(
+            fingerprint(group, i),
+            alertname="DrillStorm",
+            starts_at="2026-11-27T00:00:00Z",
+            annotations={"summary": f"{tag}cluster {cluster(group)} is failing"},
+            cluster=cluster(group),
+            instance=f"node-{i}",
+            severity="warning",
+        )
+        for i in range(instances)
+    ]
+    return am_payload(alerts, group_key=am_group_key(group))
+
+
+def fingerprints_of(payload: dict[str, Any]) -> set[str]:
+    return {str(a["fingerprint"]) for a in payload["alerts"]}
+
+
+# --- delivering like Alertmanager -----------------------------------------------
+
+
+@dataclass
+class Delivery:
+    payload: dict[str, Any]
+    first: int  # index of the replica tried first
+    answers: list[str] = field(default_factory=list)  # "klaxon-1: 503", ...
+    accepted_by: str | None = None
+
+    @property
+    def group(self) -> int:
+        return int(self.payload["alerts"][0]["labels"]["cluster"][1:])
+
+
+async def deliver(
+    http: httpx.AsyncClient,
+    replicas: Sequence[KlaxonProcess],
+    delivery: Delivery,
+    token: str,
+    *,
+    attempts: int = 12,
+) -> Delivery:
+    """POST one webhook, moving to the next replica after a failure (a refused or
+    cut connection, a 5xx) as Alertmanager behind a load balancer would; a 4xx
+    is final for Alertmanager, so it fails the drill."""
+    for attempt in range(attempts):
+        replica = replicas[(delivery.first + attempt) % len(replicas)]
+        try:
+            response = await http.post(
+                f"{replica.url}{WEBHOOK}",
+                json=delivery.payload,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.TransportError as exc:
+            delivery.answers.append(f"{replica.name}: {type(exc).__name__}")
+        else:
+            delivery.answers.append(f"{replica.name}: {response.status_code}")
+            if response.is_success:
+                delivery.accepted_by = replica.name
+                return delivery
+            assert response.status_code >= 500, (response.status_code, response.text)
+        await asyncio.sleep(0.05 * (attempt + 1))  # Alertmanager's backoff, shortened
+    raise AssertionError(f"webhook for group {delivery.group} never accepted: {delivery.answers}")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], what: str, *, timeout: float = 60.0
+) -> T:
+    """Poll ``check`` until it returns something other than None or False."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result is not None and result is not False:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+# --- what the replicas wrote ----------------------------------------------------------
+
+
+@dataclass
+class Stored:
+    """The rows the drill checks, read in one go."""
+
+    incidents: list[Any]
+    alerts: list[Any]
+    steps: list[Any]
+    notifications: list[Any]
+
+    def steps_of(self, number: int) -> dict[tuple[int, int], Any]:
+        return {(s.round, s.step_index): s for s in self.steps if s.incident_number == number}
+
+    def pages_of_step(self, step_id: int) -> list[Any]:
+        return [n for n in self.notifications if n.step_id == step_id]
+
+
+async def read_stored(engine: AsyncEngine) -> Stored:
+    async with engine.connect() as conn:
+        return Stored(
+            incidents=list(await conn.execute(select(incidents_table))),
+            alerts=list(await conn.execute(select(alerts_table))),
+            steps=list(await conn.execute(select(steps_table))),
+            notifications=list(
+                await conn.execute(select(notifications_table).order_by(notifications_table.c.id))
+            ),
+        )
+
+
+def drill_now(clock: SharedClock) -> datetime:
+    """The replicas' time: the wall clock plus the shared offset."""
+    return datetime.now(UTC) + timedelta(seconds=clock.offset)
+
+
+def due_work(stored: Stored, now: datetime) -> list[str]:
+    """Steps and notifications that are due but not done: what an idle set of
+    replicas would have left undone."""
+    left = [
+        f"step {s.id} of #{s.incident_number}"
+        for s in stored.steps
+        if s.status == "pending" and s.due_at <= now
+    ]
+    left += [
+        f"notification {n.id}"
+        for n in stored.notifications
+        if n.state == "pending" and n.due_at <= now
+    ]
+    return left
+
+
+# --- what the fake Twilio received ----------------------------------------------------
+
+_CALLBACK_ID = re.compile(r"/api/v1/twilio/status/(\d+)$")
+_BUNDLE_COUNT = re.compile(r"^\[Klaxon\] (\d+) incidents?\b")
+_INCIDENT = re.compile(r"#(\d+)\b")
+
+
+def callback_notification(record: dict[str, Any]) -> int:
+    """The notification a Twilio request was for (the first, for a bundle), from
+    its status callback URL."""
+    url = record.get("status_callback") or record["form"].get("StatusCallback", "")
+    found = _CALLBACK_ID.search(url)
+    assert found, url
+    return int(found.group(1))
+
+
+def pages_in(body: str) -> int:
+    """How many pages one SMS carries: a bundle says how many incidents it holds."""
+    found = _BUNDLE_COUNT.match(body)
+    return int(found.group(1)) if found else 1
+
+
+def incidents_named(body: str) -> set[int]:
+    return {int(n) for n in _INCIDENT.findall(body)}
