@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +45,11 @@ def bearer_secret(request: Request) -> str:
     return secret.strip()
 
 
+#: The dependencies that check a bearer token (401 without a valid one, 403 for a
+#: scope that does not allow the call), for the OpenAPI document (app/api_errors.py).
+BEARER_CHECKS: set[Callable[..., Any]] = set()
+
+
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(request: Request, runtime: RuntimeDep) -> Principal:
         principal = await runtime.tokens.verify(runtime.sessions, bearer_secret(request))
@@ -54,6 +59,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
             raise Forbidden(f"token scope {principal.scope!r} does not allow {scope!r}")
         return principal
 
+    BEARER_CHECKS.add(dependency)
     return dependency
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from app import ops, tokens
+from app.api_errors import document_error_responses
 from app.clock import Clock
 from app.db import is_unavailable
 from app.errors import KlaxonError, RateLimited
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(replies.router)
     app.include_router(tokens.router)
     app.include_router(ops.router)
+    document_error_responses(app)
 
     @app.exception_handler(KlaxonError)
     async def klaxon_error(_: Request, exc: KlaxonError) -> JSONResponse:

@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -232,6 +233,13 @@ class RestrictionSpec(_Spec):
         )
 
 
+# An ISO 8601 date and time, with or without a UTC offset: not a JSON Schema
+# "date-time", which requires the offset, so a naive start comes back as sent.
+LocalOrAwareDateTime = Annotated[
+    datetime, WithJsonSchema({"type": "string", "examples": ["2026-11-01T09:00:00"]})
+]
+
+
 class LayerSpec(_Spec):
     """One rotation: participants take turns, one shift each."""
 
@@ -243,7 +251,7 @@ class LayerSpec(_Spec):
         description="Shift length: 30m, 12h, 1d, 1w, 2w, or combinations like 1d12h",
         examples=["1w"],
     )
-    start: datetime = Field(
+    start: LocalOrAwareDateTime = Field(
         description="Rotation anchor; without a UTC offset it is schedule-local wall time"
     )
     handoff: WallTime | None = Field(

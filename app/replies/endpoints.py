@@ -20,15 +20,37 @@ from app.replies.signature import signed_form
 router = APIRouter(prefix="/api/v1/twilio", tags=["twilio"])
 _XML = "application/xml"
 _SIGNED: dict[int | str, dict[str, Any]] = {
-    403: {"description": "Missing or invalid X-Twilio-Signature"}
+    403: {"description": "Missing or invalid X-Twilio-Signature"},
+    413: {"description": "A form over 64 KiB"},
+    422: {"description": "A value the database cannot store (a NUL character)"},
 }
+_TWIML: dict[int | str, dict[str, Any]] = {
+    **_SIGNED,
+    200: {"description": "TwiML", "content": {_XML: {"schema": {"type": "string"}}}},
+}
+
+
+def _form(**fields: str) -> dict[str, Any]:
+    """The form Twilio posts (every field a string; others are ignored), for the document."""
+    schema = {
+        "type": "object",
+        "properties": {name: {"type": "string", "description": d} for name, d in fields.items()},
+        "additionalProperties": {"type": "string"},
+    }
+    content = {"application/x-www-form-urlencoded": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def _xml(body: str) -> Response:
     return Response(content=body, media_type=_XML)
 
 
-@router.post("/sms", response_class=Response, responses=_SIGNED)
+@router.post(
+    "/sms",
+    response_class=Response,
+    responses=_TWIML,
+    openapi_extra=_form(From="The sender's number", Body="The text"),
+)
 async def inbound_sms(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
     """An SMS to Klaxon's number: `42A`, `ack 42`, `A`, `42R`, `AA`..."""
     form = await signed_form(request, runtime.settings)
@@ -61,7 +83,12 @@ def _voice_url(runtime: RuntimeDep, notification_id: int, suffix: str = "") -> s
     )
 
 
-@router.post("/voice/{notification_id}", response_class=Response, responses=_SIGNED)
+@router.post(
+    "/voice/{notification_id}",
+    response_class=Response,
+    responses=_TWIML,
+    openapi_extra=_form(CallSid="The call", CallStatus="in-progress"),
+)
 async def voice_call(
     notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
@@ -87,7 +114,12 @@ async def voice_call(
     )
 
 
-@router.post("/voice/{notification_id}/gather", response_class=Response, responses=_SIGNED)
+@router.post(
+    "/voice/{notification_id}/gather",
+    response_class=Response,
+    responses=_TWIML,
+    openapi_extra=_form(Digits="The keys pressed"),
+)
 async def voice_gather(
     notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
@@ -111,7 +143,19 @@ async def voice_gather(
     return _xml(twiml.call_result(f"{said}. Goodbye."))
 
 
-@router.post("/status/{notification_id}", response_class=Response, responses=_SIGNED)
+@router.post(
+    "/status/{notification_id}",
+    status_code=204,
+    response_class=Response,
+    responses=_SIGNED,
+    openapi_extra=_form(
+        MessageStatus="An SMS's status",
+        CallStatus="A call's status",
+        MessageSid="The SMS",
+        CallSid="The call",
+        ErrorCode="Twilio's error code, when it failed",
+    ),
+)
 async def delivery_status(
     notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
