@@ -77,6 +77,23 @@ def insert_for(session: AsyncSession, table: Table) -> postgresql.Insert | sqlit
     return sqlite.insert(table)
 
 
+# PostgreSQL's data exceptions that only the values a request sent can cause
+# (SQLite stores such values as they are): the request is refused with a 422
+# saying what is wrong, instead of a 500.
+_REFUSED_VALUES = {
+    "22021": "a text contains a NUL character (\\u0000), which cannot be stored",
+    "22P05": "a text contains a NUL character (\\u0000), which cannot be stored",
+    "22001": "a text is longer than its field allows",
+    "22003": "a number is out of range",
+}
+
+
+def refused_value(exc: DBAPIError) -> str | None:
+    """What is wrong with a value the database refused, when that is the error."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return _REFUSED_VALUES.get(code) if isinstance(code, str) else None
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether a database error means "try again later" rather than a bug of ours.
 

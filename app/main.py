@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from app import ops, tokens
 from app.api_errors import document_error_responses
 from app.clock import Clock
-from app.db import is_unavailable
+from app.db import is_unavailable, refused_value
 from app.errors import KlaxonError, RateLimited
 from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
@@ -98,6 +98,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 status_code=503,
                 headers={"Retry-After": "5"},
             )
+        refused = refused_value(exc)
+        if refused is not None:
+            log.info("refused a request: %s", refused)
+            return JSONResponse({"detail": refused}, status_code=422)
         log.exception("database error")
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
