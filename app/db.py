@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,11 +22,30 @@ from sqlalchemy.sql.schema import Table
 from app.settings import Settings
 
 
+class _NoValues(logging.Filter):
+    """Drops a database logger's DEBUG records: they carry values (result rows;
+    aiosqlite's every statement with its parameters), and phone numbers are
+    among them. Statements stay, logged at INFO without their parameters
+    (``hide_parameters``), and so do errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_NO_VALUES = _NoValues()
+for _name in ("sqlalchemy.engine.Engine", "aiosqlite"):
+    if _NO_VALUES not in logging.getLogger(_name).filters:
+        logging.getLogger(_name).addFilter(_NO_VALUES)
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         return _make_sqlite_engine(settings.database_url)
     return create_async_engine(
         settings.database_url,
+        # Parameters are people's phone numbers and names: never in a log line
+        # (INFO on sqlalchemy.engine) nor in an error's text.
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_connect_timeout,
@@ -35,7 +55,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
 
 def _make_sqlite_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     # SQLite allows one writer. A deferred transaction that reads and then
     # writes can fail with "database is locked" at once, busy timeout or not,
