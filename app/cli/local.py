@@ -71,8 +71,11 @@ def serve(
     typer.echo(f"Klaxon listening on {url}")
     typer.echo(f"  rules:    {settings.config}")
     typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
-    if settings.admin_token:
+    if settings.admin_token and dev:
         typer.echo(f"  admin token: {settings.admin_token}")
+    elif settings.admin_token:
+        # Outside development stdout is a log, and logs hold no secrets.
+        typer.echo("  admin token: set (KLAXON_ADMIN_TOKEN), not shown")
     typer.echo(f"  Alertmanager webhook: {url}/api/v1/webhooks/alertmanager")
     sys.stdout.flush()
     if settings.workers > 1:

@@ -19,15 +19,21 @@ without an auth token.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from app.clock import ManualClock
 from app.main import create_app
-from tests.conftest import ADMIN_TOKEN, make_settings
+from app.migrate import upgrade
+from tests.conftest import ADMIN_TOKEN, RULES, make_settings
 from tests.escalation.conftest import (
     ACCOUNT_SID,
     ALICE,
@@ -40,7 +46,7 @@ from tests.escalation.conftest import (
     Paging,
     paging_settings,
 )
-from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.fakes.twilio_server import FakeTwilio, free_port, serve_asgi
 from tests.incidents.helpers import am_alert, am_payload
 
 SECONDARY_TOKEN = "twilio-secondary-auth-token-5e1f"
@@ -197,3 +203,44 @@ async def test_no_secret_reaches_a_log_line_or_the_console(
     )
     assert leaked(logged, secrets) == []
     assert leaked(console.out + console.err, secrets) == []
+
+
+def _serve_output(tmp_path: Path, *args: str) -> str:
+    """What `klaxon serve` prints until it listens, then stop it."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'klaxon.db'}"
+    upgrade(url)
+    env = {
+        **os.environ,
+        "KLAXON_DATABASE_URL": url,
+        "KLAXON_CONFIG": str(RULES),
+        "KLAXON_ADMIN_TOKEN": ADMIN_TOKEN,
+        "KLAXON_PORT": str(free_port()),
+        "KLAXON_ENGINE_ENABLED": "false",
+    }
+    klaxon = Path(sys.executable).parent / "klaxon"
+    with subprocess.Popen(
+        [str(klaxon), "serve", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        lines = []
+        try:
+            for line in proc.stdout:  # bounded: it prints a few lines, then listens
+                lines.append(line)
+                if "Uvicorn running" in line or "Application startup complete" in line:
+                    break
+        finally:
+            proc.send_signal(signal.SIGINT)
+            rest, _ = proc.communicate(timeout=30)
+    return "".join(lines) + rest
+
+
+def test_serve_prints_the_admin_token_only_in_development(tmp_path: Path) -> None:
+    production = _serve_output(tmp_path)
+    assert "Klaxon listening on" in production, production
+    assert "admin token: set (KLAXON_ADMIN_TOKEN), not shown" in production
+    assert ADMIN_TOKEN not in production
+    assert ADMIN_TOKEN in _serve_output(tmp_path, "--dev"), "make run shows it to the developer"
