@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -113,11 +115,23 @@ def _other_service_alert() -> dict[str, Any]:
     )
 
 
-async def _until(what: str, check: Callable[[], bool], timeout: float = 10.0) -> None:
+async def _pages_are(paging: Paging, to: str, *expected: tuple[str, int]) -> bool:
+    """Whether the pages to ``to`` are in these (state, attempts), in order."""
+    return [(p.state, p.attempts) for p in await _notifications(paging, to)] == list(expected)
+
+
+async def _until(
+    what: str, check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0
+) -> None:
     """Short polling, bounded: for work the engine loop does on its own."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not check():
+    while True:
+        done = check()
+        if inspect.isawaitable(done):
+            done = await done
+        if done:
+            return
         if loop.time() > deadline:
             raise AssertionError(f"not within {timeout}s: {what}")
         await asyncio.sleep(0.02)
@@ -192,6 +206,31 @@ async def test_twilio_refusing_connections_for_a_while_the_page_goes_out_once_it
     assert all(m.startswith("SMS to alice failed (connection error: ") for m in failures), failures
     await drill.tick(minutes=30)
     assert len(drill.texts_to(ALICE)) == 1
+
+
+async def test_the_engine_loop_keeps_going_while_twilio_refuses_connections(
+    db: str, fake: FakeTwilio, clock: ManualClock
+) -> None:
+    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT) as paging:
+        paging.engine.start()
+        await fake.go_down()
+        await _open(paging, _checkout_alert())  # the webhook wakes the engine
+        for tried, backoff in [(1, 10), (2, 20), (3, 40)]:
+            await _until(
+                f"attempt {tried} refused", partial(_pages_are, paging, ALICE, ("pending", tried))
+            )
+            if tried == 3:
+                await fake.come_back()
+            clock.advance(seconds=backoff)
+            paging.engine.wake()
+        await _until("alice's page sent", partial(_pages_are, paging, ALICE, ("sent", 3)))
+        assert len(paging.texts_to(ALICE)) == 1
+
+        clock.advance(seconds=300 - 70)  # step 2's due time, through the same loop
+        paging.engine.wake()
+        await _until("bob paged", lambda: len(_requests_to(fake, BOB)) == 2)
+        await _until("bob's pages sent", partial(_pages_are, paging, BOB, ("sent", 0), ("sent", 0)))
+        assert len(paging.texts_to(BOB)) == 1 and len(paging.calls_to(BOB)) == 1
 
 
 # --------------------------------------------------------------------------- down for good
