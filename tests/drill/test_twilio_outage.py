@@ -54,8 +54,12 @@ from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
 from tests.incidents.helpers import am_alert, am_payload
 
-#: Short enough to keep the drill fast, long enough for loopback on a busy machine.
-TIMEOUT = 0.3
+#: KLAXON_TWILIO_TIMEOUT for the slow-Twilio tests: short, to keep the drill fast,
+#: yet long enough for an answer over loopback on a busy machine. The other tests
+#: keep the default (10 s): their Twilio fails fast or not at all.
+TIMEOUT = 0.5
+#: How late the slow fake Twilio answers (and, by then, has accepted the message).
+LATE = TIMEOUT + 0.3
 #: The attempts of one page, in seconds after the first: backoff 10, 20, 40, 80 s.
 ATTEMPTS_AT = [0, 10, 30, 70, 150]
 
@@ -84,7 +88,7 @@ async def fake() -> AsyncIterator[FakeTwilio]:
 
 @pytest.fixture
 async def drill(db: str, fake: FakeTwilio, clock: ManualClock) -> AsyncIterator[Paging]:
-    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT) as paging:
+    async with klaxon(db, fake, clock) as paging:
         yield paging
 
 
@@ -211,7 +215,7 @@ async def test_twilio_refusing_connections_for_a_while_the_page_goes_out_once_it
 async def test_the_engine_loop_keeps_going_while_twilio_refuses_connections(
     db: str, fake: FakeTwilio, clock: ManualClock
 ) -> None:
-    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT) as paging:
+    async with klaxon(db, fake, clock) as paging:
         paging.engine.start()
         await fake.go_down()
         await _open(paging, _checkout_alert())  # the webhook wakes the engine
@@ -315,34 +319,35 @@ async def test_a_hung_send_holds_up_neither_due_steps_nor_pages_to_other_numbers
 
 
 async def test_twilio_too_slow_the_send_is_retried_and_the_phone_may_get_it_twice(
-    drill: Paging,
+    db: str, fake: FakeTwilio, clock: ManualClock
 ) -> None:
     # Twilio answers after the client gave up, having accepted the message: Twilio's
     # Messages API has no idempotency key, so Klaxon cannot tell this from a request
     # that never arrived. It retries: a duplicate page is better than a lost one.
-    drill.fake.set_delay(TIMEOUT + 0.2)
-    number = await _open(drill, _checkout_alert())
-    await drill.tick()
-    [page] = await _notifications(drill, ALICE)
-    assert (page.state, page.attempts) == ("pending", 1)
-    timeline = await _timeline(drill, number)
-    assert any(
-        m.startswith(f"SMS to alice failed (timed out after {TIMEOUT:g}s waiting for Twilio)")
-        for m in timeline
-    ), timeline
-    await drill.fake.wait_for_messages(1)  # Twilio did take it, late
-    drill.fake.set_delay(0)
-    await drill.tick(seconds=10)
-    first, second = drill.texts_to(ALICE)
-    assert first == second
-    [page] = await _notifications(drill, ALICE)
-    assert (page.state, page.attempts, page.twilio_sid) == (
-        "sent",
-        1,
-        drill.fake.messages[1]["sid"],
-    )
-    await drill.tick(minutes=30)
-    assert len(drill.texts_to(ALICE)) == 2
+    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT) as drill:
+        drill.fake.set_delay(LATE)
+        number = await _open(drill, _checkout_alert())
+        await drill.tick()
+        [page] = await _notifications(drill, ALICE)
+        assert (page.state, page.attempts) == ("pending", 1)
+        timeline = await _timeline(drill, number)
+        assert any(
+            m.startswith(f"SMS to alice failed (timed out after {TIMEOUT:g}s waiting for Twilio)")
+            for m in timeline
+        ), timeline
+        await drill.fake.wait_for_messages(1)  # Twilio did take it, late
+        drill.fake.set_delay(0)
+        await drill.tick(seconds=10)
+        first, second = drill.texts_to(ALICE)
+        assert first == second
+        [page] = await _notifications(drill, ALICE)
+        assert (page.state, page.attempts, page.twilio_sid) == (
+            "sent",
+            1,
+            drill.fake.messages[1]["sid"],
+        )
+        await drill.tick(minutes=30)
+        assert len(drill.texts_to(ALICE)) == 2
 
 
 # --------------------------------------------------------------------------- throttles
@@ -351,7 +356,7 @@ async def test_twilio_too_slow_the_send_is_retried_and_the_phone_may_get_it_twic
 async def test_a_retry_waits_for_the_throttle_window_and_a_failed_attempt_uses_no_slot(
     db: str, fake: FakeTwilio, clock: ManualClock
 ) -> None:
-    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT, throttle_sms=1) as paging:
+    async with klaxon(db, fake, clock, throttle_sms=1) as paging:
         fake.fail_next(1, status=503)
         first = await _open(paging, _checkout_alert("a000000000000001"))
         await paging.tick()  # alice's page for the first incident: 503, retry at +10 s
@@ -386,7 +391,7 @@ async def test_a_timed_out_attempt_uses_no_throttle_slot(
     # matter most; not counting it costs at most one SMS over the limit per
     # timeout. Klaxon counts only the sends Twilio confirmed.
     async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT, throttle_sms=1) as paging:
-        fake.set_delay(TIMEOUT + 0.2)
+        fake.set_delay(LATE)
         first = await _open(paging, _checkout_alert("b000000000000001"))
         await paging.tick()
         await fake.wait_for_messages(1)  # accepted after the timeout: on the phone
