@@ -1,0 +1,330 @@
+"""Drill: PostgreSQL stops while webhooks stream in and pages go out.
+
+Two Klaxon processes on loopback share a PostgreSQL server of the drill's own,
+which is stopped abruptly (``pg_ctl stop -m immediate``) in the middle of a
+stream of webhooks, with pages waiting on a slow Twilio, then started again.
+
+The promise:
+
+* While the database is down, a webhook answers 503 with ``Retry-After``
+  (Alertmanager retries 5xx and gives up on 4xx), at once rather than after a
+  hang; ``/readyz`` answers 503 on every replica, ``/healthz`` 200.
+* Nothing is half-written: every incident has its alerts and its first step,
+  every alert its incident.
+* When the database is back, the retried webhooks land (here both the test's
+  own retries and a real Alertmanager's), and escalation resumes: the pages
+  pending go out, and the next steps fire when due.
+* A page whose Twilio request was in flight when the database went away cannot
+  have its outcome recorded; it goes out again when its claim expires. That
+  is the same double-page window as a crash, and the drill counts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.migrate import upgrade_async
+from tests.drill._replicas import (
+    ADMIN_TOKEN,
+    ADVANCE_SECONDS,
+    ONCALL,
+    PAT,
+    SAM,
+    Delivery,
+    Stored,
+    callback_notification,
+    cluster,
+    deliver,
+    drill_now,
+    due_work,
+    eventually,
+    fingerprints_of,
+    incident_key,
+    pages_in,
+    read_stored,
+    replica_env,
+    storm_payload,
+)
+from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
+from tests.fakes.twilio_server import FakeTwilio
+from tests.incidents.helpers import WEBHOOK
+from tests.services.alertmanager import PrivateAlertmanager, private_alertmanager
+from tests.services.klaxon import KlaxonProcess, SharedClock, klaxon_processes
+from tests.services.postgres import PrivatePostgres, private_postgres
+
+BEFORE = 30  # groups streamed while the database goes away
+DURING = 20  # groups posted while it is down
+AM_GROUPS = [900, 901]  # groups Alertmanager delivers, fired while it is down
+SLOW_TWILIO = 0.5
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PrivatePostgres]:
+    """A server of the drill's own: stopping it disturbs no other test. The test
+    servers run with ``synchronous_commit=off``, which loses the last commits on an
+    immediate stop; the drill's database commits as production does, or a 200 could
+    name alerts the restarted server never saw."""
+    with private_postgres() as server:
+        server.psql(f"ALTER DATABASE {server.database} SET synchronous_commit = on")
+        yield server
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTwilio]:
+    async with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as twilio:
+        yield twilio
+
+
+@dataclass
+class Answer:
+    delivery: Delivery
+    status: int | None  # None: no HTTP answer at all
+    retry_after: str | None
+
+
+async def post_once(
+    http: httpx.AsyncClient, replica: KlaxonProcess, delivery: Delivery, token: str
+) -> Answer:
+    try:
+        response = await http.post(
+            f"{replica.url}{WEBHOOK}",
+            json=delivery.payload,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except httpx.TransportError:
+        return Answer(delivery, None, None)
+    return Answer(delivery, response.status_code, response.headers.get("retry-after"))
+
+
+async def webhook_failures(am: PrivateAlertmanager, http: httpx.AsyncClient) -> float:
+    """Alertmanager's count of failed webhook deliveries (each one it retries)."""
+    text = (await http.get(f"{am.url}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("alertmanager_notifications_failed_total")
+        and 'integration="webhook"' in line
+    )
+
+
+async def test_database_down_mid_stream_is_503_then_everything_lands_and_pages(
+    own_postgres: PrivatePostgres, fake: FakeTwilio, tmp_path: Path
+) -> None:
+    url = own_postgres.url
+    await upgrade_async(url)
+    clock = SharedClock(tmp_path / "clock-offset")
+    env = replica_env(url, fake, clock, tmp_path)
+    db = create_async_engine(url, poolclass=NullPool)
+    async with (
+        klaxon_processes(2, env, tmp_path) as replicas,
+        httpx.AsyncClient(timeout=20.0) as http,
+    ):
+        try:
+            await run_drill(own_postgres, replicas, http, fake, clock, db)
+        except BaseException:
+            for replica in replicas:
+                print(f"--- {replica.name} ---\n{replica.log_tail(60)}")
+            print(f"--- postgres ---\n{own_postgres.log_tail()}")
+            raise
+        finally:
+            own_postgres.start()  # a no-op when it runs
+            await db.dispose()
+
+
+async def run_drill(
+    pg: PrivatePostgres,
+    replicas: list[KlaxonProcess],
+    http: httpx.AsyncClient,
+    fake: FakeTwilio,
+    clock: SharedClock,
+    db: AsyncEngine,
+) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    applied = await http.post(f"{replicas[0].url}/api/v1/oncall-config", json=ONCALL, headers=admin)
+    assert applied.status_code == 200, applied.text
+    created = await http.post(
+        f"{replicas[0].url}/api/v1/tokens",
+        json={"name": "alertmanager", "scope": "ingest"},
+        headers=admin,
+    )
+    assert created.status_code in (200, 201), created.text
+    token = str(created.json()["token"])
+
+    with contextlib.ExitStack() as stack:
+        am = await asyncio.to_thread(
+            stack.enter_context,
+            private_alertmanager(
+                f"{replicas[1].url}{WEBHOOK}", token, group_by=["alertname", "cluster"]
+            ),
+        )
+        try:
+            await outage_and_recovery(pg, replicas, http, fake, clock, db, am, token)
+        except BaseException:
+            print(f"--- alertmanager ---\n{am.log_tail()}")
+            raise
+
+
+async def outage_and_recovery(
+    pg: PrivatePostgres,
+    replicas: list[KlaxonProcess],
+    http: httpx.AsyncClient,
+    fake: FakeTwilio,
+    clock: SharedClock,
+    db: AsyncEngine,
+    am: PrivateAlertmanager,
+    token: str,
+) -> None:
+    fake.set_delay(SLOW_TWILIO)
+    stream = [Delivery(storm_payload(g, 2), first=g % 2) for g in range(BEFORE)]
+    answers: list[Answer] = []
+    gate = asyncio.Semaphore(4)
+
+    async def send(delivery: Delivery) -> None:
+        async with gate:
+            replica = replicas[delivery.first]
+            answers.append(await post_once(http, replica, delivery, token))
+
+    async def stop_mid_stream() -> None:
+        async def going() -> bool:
+            return sum(a.status == 200 for a in answers) >= BEFORE // 3
+
+        await eventually(going, "the stream to get going")
+        await asyncio.to_thread(pg.stop)
+
+    stopper = asyncio.create_task(stop_mid_stream())
+    await asyncio.gather(*(send(d) for d in stream))
+    await stopper
+
+    # Down: every webhook is a 503 with Retry-After, on every replica.
+    during = [Delivery(storm_payload(g, 2), first=g % 2) for g in range(BEFORE, BEFORE + DURING)]
+    down = await asyncio.gather(*(post_once(http, replicas[d.first], d, token) for d in during))
+    assert {(a.status, a.retry_after is not None) for a in down} == {(503, True)}
+    # Mid-stream, each webhook either landed or was refused to be retried.
+    assert {a.status for a in answers} <= {200, 503}, [a.status for a in answers]
+    assert any(a.status == 503 for a in answers + down)
+    for replica in replicas:
+        ready = await http.get(f"{replica.url}/readyz")
+        assert ready.status_code == 503, ready.text
+        assert (await http.get(f"{replica.url}/healthz")).status_code == 200
+
+    # Alertmanager's notifications fail too, and it keeps retrying them.
+    failed_before = await webhook_failures(am, http)
+
+    async def retrying() -> bool:
+        return await webhook_failures(am, http) >= failed_before + 2
+
+    for group in AM_GROUPS:
+        await asyncio.to_thread(
+            am.fire,
+            {"alertname": "DrillStorm", "cluster": cluster(group), "severity": "warning"},
+            {"summary": f"cluster {cluster(group)} is failing"},
+        )
+    await eventually(retrying, "Alertmanager to fail and retry")
+    for replica in replicas:
+        assert replica.running
+
+    await asyncio.to_thread(pg.start)
+    restarted_at = time.monotonic()
+    fake.set_delay(0.0)
+
+    async def all_ready() -> bool:
+        answers = [await http.get(f"{r.url}/readyz") for r in replicas]
+        return all(a.status_code == 200 for a in answers)
+
+    await eventually(all_ready, "every replica to be ready")
+
+    # Retried, as Alertmanager would: every refused webhook lands now.
+    refused = [a.delivery for a in answers + down if a.status != 200]
+    for delivery in refused:
+        await deliver(http, replicas, delivery, token)
+    landed = [a.delivery for a in answers if a.status == 200] + refused
+
+    async def alertmanager_landed() -> Stored | None:
+        stored = await read_stored(db)
+        keys = {i.group_key for i in stored.incidents}
+        return stored if all(incident_key(g) in keys for g in AM_GROUPS) else None
+
+    landed_all = await eventually(alertmanager_landed, "Alertmanager's retry to land")
+    check_nothing_half_written(landed_all, landed)
+    assert len(landed_all.incidents) == BEFORE + DURING + len(AM_GROUPS)
+
+    # Escalation resumes: the first steps fire and every page not stuck in a
+    # claim from before the outage goes out.
+    async def first_steps_done() -> Stored | None:
+        stored = await read_stored(db)
+        firsts = [s for s in stored.steps if (s.round, s.step_index) == (0, 0)]
+        ok = len(firsts) == len(stored.incidents) and all(s.status == "done" for s in firsts)
+        return stored if ok and not due_work(stored, drill_now(clock)) else None
+
+    resumed = await eventually(first_steps_done, "the first steps after the restart")
+    check_nothing_half_written(resumed, landed)
+
+    # Step 2 comes due, and claims cut off by the outage expire.
+    clock.advance(ADVANCE_SECONDS)
+
+    async def all_paged() -> Stored | None:
+        stored = await read_stored(db)
+        seconds = [s for s in stored.steps if (s.round, s.step_index) == (0, 1)]
+        done = len(seconds) == len(stored.incidents) and all(s.status == "done" for s in seconds)
+        settled = all(n.state == "sent" for n in stored.notifications)
+        return stored if done and settled and not due_work(stored, drill_now(clock)) else None
+
+    after = await eventually(all_paged, "every step 2 page")
+    check_nothing_half_written(after, landed)
+    for incident in after.incidents:
+        steps = after.steps_of(incident.number)
+        for position, phone in (((0, 0), PAT), ((0, 1), SAM)):
+            [page] = after.pages_of_step(steps[position].id)
+            assert (page.to_number, page.state) == (phone, "sent")
+    twice = count_unrecorded_sends(fake, after, restarted_at)
+    print(
+        f"\ndatabase drill: {len(answers) + len(down)} webhooks, "
+        f"{len(refused)} answered 503 and retried, {len(after.incidents)} incidents "
+        f"({len(AM_GROUPS)} through Alertmanager), {len(after.notifications)} pages in "
+        f"{len(fake.messages)} SMS; pages sent twice (Twilio answered while the "
+        f"database was down): {twice}"
+    )
+
+
+def check_nothing_half_written(stored: Stored, landed: list[Delivery]) -> None:
+    incident_of = {i.group_key: i.number for i in stored.incidents}
+    assert len(incident_of) == len(stored.incidents), "one incident per group"
+    alert_incident = {a.fingerprint: a.incident_number for a in stored.alerts}
+    for delivery in landed:
+        key = incident_key(delivery.group)
+        for fp in fingerprints_of(delivery.payload):
+            assert fp in alert_incident, f"answered 2xx, yet alert {fp} is not stored"
+            assert alert_incident[fp] == incident_of[key], fp
+    for group in AM_GROUPS:
+        assert incident_key(group) in incident_of
+    assert all(a.incident_number is not None for a in stored.alerts)
+    with_alerts = Counter(a.incident_number for a in stored.alerts)
+    for incident in stored.incidents:
+        assert with_alerts[incident.number] >= 1
+        assert (0, 0) in stored.steps_of(incident.number)
+
+
+def count_unrecorded_sends(fake: FakeTwilio, stored: Stored, restarted_at: float) -> int:
+    """SMS Twilio accepted that Klaxon has no record of: only requests made before
+    the database came back, answered when it could not record them. Returns how
+    many pages they carried."""
+    sids = {n.twilio_sid for n in stored.notifications}
+    twice = 0
+    for message in fake.messages:
+        if message["sid"] in sids:
+            continue
+        assert message["received_at"] < restarted_at, message
+        assert callback_notification(message) in {n.id for n in stored.notifications}
+        twice += pages_in(str(message["body"]))
+    return twice
