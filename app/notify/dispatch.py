@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -335,9 +335,10 @@ class Dispatcher:
         now = self.runtime.clock.now()
         n = notifications_table.c
         first = message[0]
-        ids = [m.id for m in message]
         what = "Call" if channel == "voice" else ("Bundled SMS" if len(message) > 1 else "SMS")
         timeline: list[dict[str, Any]] = []
+        updates: list[tuple[list[int], dict[str, Any]]] = []
+        outcomes: Counter[str] = Counter()
         if result.ok:
             values: dict[str, Any] = {
                 "state": "sent",
@@ -347,7 +348,10 @@ class Dispatcher:
                 "error_code": None,
                 "error_message": None,
             }
-            outcome = "sent"
+            updates.append(([first.id], values))
+            if len(message) > 1:
+                updates.append(([m.id for m in message[1:]], values | {"bundled_into": first.id}))
+            outcomes["sent"] = len(message)
             for number, m in _on_incidents(message):
                 timeline.append(
                     event_row(
@@ -360,59 +364,47 @@ class Dispatcher:
                         data={"notification": m.id, "channel": channel, "sid": result.sid},
                     )
                 )
-        elif result.retryable and first.attempts + 1 < self._settings.send_attempts:
-            retry_at = now + _backoff(first.attempts)
-            values = {
-                "state": "pending",
-                "due_at": retry_at,
-                "attempts": n.attempts + 1,
-                "error_code": result.error_code,
-                "error_message": result.error_message,
-            }
-            outcome = "retrying"
-            for number, m in _on_incidents(message):
-                timeline.append(
-                    event_row(
-                        number,
-                        "notify_failed",
-                        f"{what} to {m.responder_name} failed ({_reason(result)}); retrying at "
-                        f"{retry_at:%H:%M:%S} UTC",
-                        at=now,
-                        actor="klaxon",
-                        data={"notification": m.id, "code": result.error_code},
-                    )
-                )
         else:
-            values = {
-                "state": "failed",
-                "attempts": n.attempts + 1,
-                "error_code": result.error_code,
-                "error_message": result.error_message,
-            }
-            outcome = "failed"
-            for number, m in _on_incidents(message):
-                timeline.append(
-                    event_row(
-                        number,
-                        "notify_failed",
-                        f"{what} to {m.responder_name} failed for good: {_reason(result)}",
-                        at=now,
-                        actor="klaxon",
-                        data={"notification": m.id, "code": result.error_code},
+            # Each item of a bundle counts its own attempts: a page that joined the
+            # bundle late is not given up with one that has had all of its tries.
+            for m in message:
+                values = {
+                    "attempts": n.attempts + 1,
+                    "error_code": result.error_code,
+                    "error_message": result.error_message,
+                }
+                if result.retryable and m.attempts + 1 < self._settings.send_attempts:
+                    retry_at = now + _backoff(m.attempts)
+                    values |= {"state": "pending", "due_at": retry_at}
+                    outcome = "retrying"
+                    text = f"failed ({_reason(result)}); retrying at {retry_at:%H:%M:%S} UTC"
+                else:
+                    values |= {"state": "failed"}
+                    outcome = "failed"
+                    text = f"failed for good: {_reason(result)}"
+                updates.append(([m.id], values))
+                outcomes[outcome] += 1
+                if m.incident_number is not None:
+                    timeline.append(
+                        event_row(
+                            m.incident_number,
+                            "notify_failed",
+                            f"{what} to {m.responder_name} {text}",
+                            at=now,
+                            actor="klaxon",
+                            data={"notification": m.id, "code": result.error_code},
+                        )
                     )
-                )
-        values |= {"lease_owner": None, "lease_until": None, "updated_at": now}
+        released = {"lease_owner": None, "lease_until": None, "updated_at": now}
         async with self.runtime.sessions() as session, session.begin():
-            await session.execute(
-                update(notifications_table).where(n.id == first.id).values(**values)
-            )
-            if len(ids) > 1:
+            for ids, values in updates:
                 await session.execute(
-                    update(notifications_table)
-                    .where(n.id.in_(ids[1:]))
-                    .values(**values, bundled_into=first.id if result.ok else None)
+                    update(notifications_table).where(n.id.in_(ids)).values(**values, **released)
                 )
             await record(session, timeline)
-        NOTIFICATIONS.labels(channel, outcome).inc(len(message))
-        if outcome != "sent":
-            log.warning("%s to %s: %s (%s)", what, first.responder_name, outcome, result.error_code)
+        for outcome, count in outcomes.items():
+            NOTIFICATIONS.labels(channel, outcome).inc(count)
+            if outcome != "sent":
+                log.warning(
+                    "%s to %s: %s (%s)", what, first.responder_name, outcome, result.error_code
+                )

@@ -291,6 +291,31 @@ async def test_twilio_down_for_good_the_page_fails_and_the_next_step_fires_on_ti
     assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
 
 
+async def test_a_page_bundled_with_one_out_of_attempts_keeps_its_own_attempts(
+    drill: Paging,
+) -> None:
+    # The first incident's page to alice fails five times; the second incident's
+    # page joins it in one SMS for the fifth try. That failure ends the first
+    # page, not the second, which has its own attempts left.
+    drill.fake.fail_next(len(ATTEMPTS_AT), status=503)
+    first = await _open(drill, _checkout_alert("c000000000000001"))
+    await drill.tick()
+    for previous, at in pairwise(ATTEMPTS_AT[:-1]):
+        await drill.tick(seconds=at - previous)
+    drill.clock.advance(seconds=ATTEMPTS_AT[-1] - ATTEMPTS_AT[-2])
+    second = await _open(drill, _checkout_alert("c000000000000002"))
+    await drill.tick()
+    assert _requests_to(drill.fake, ALICE)[-1]["form"]["Body"].startswith("[Klaxon] 2 incidents")
+    pages = {p.incident_number: p for p in await _notifications(drill, ALICE)}
+    assert (pages[first].state, pages[first].attempts) == ("failed", len(ATTEMPTS_AT))
+    assert (pages[second].state, pages[second].attempts) == ("pending", 1)
+    assert any("failed for good" in m for m in await _timeline(drill, first))
+    assert not any("failed for good" in m for m in await _timeline(drill, second))
+    await drill.tick(seconds=10)  # Twilio is back
+    [sms] = drill.texts_to(ALICE)
+    assert f"#{second} " in sms
+
+
 # --------------------------------------------------------------------------- slow
 
 
