@@ -237,6 +237,18 @@ async def test_the_engine_loop_keeps_going_while_twilio_refuses_connections(
         assert len(paging.texts_to(BOB)) == 1 and len(paging.calls_to(BOB)) == 1
 
 
+async def test_acknowledging_while_twilio_is_down_stops_the_retries(drill: Paging) -> None:
+    await drill.fake.go_down()
+    number = await _open(drill, _checkout_alert())
+    await drill.tick()
+    acked = await drill.api.post(f"/api/v1/incidents/{number}/acknowledge")
+    assert acked.status_code == 200, acked.text
+    await drill.fake.come_back()
+    await drill.tick(minutes=30)
+    assert drill.fake.requests == [], "no retry, no step 2"
+    assert [p.state for p in await _notifications(drill, ALICE)] == ["cancelled"]
+
+
 # --------------------------------------------------------------------------- down for good
 
 
