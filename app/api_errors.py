@@ -3,7 +3,7 @@
 Routes declare what is particular to them (a 409, a webhook's 413); the answers
 that follow from how a route is built are added here, in one place, so the
 document cannot forget them: a bearer token (401, 403), the database (503), a
-path naming a thing (404), a body or query to parse (400, 422).
+path naming a thing (404), a body or query to parse (400, 413, 422).
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ _DATABASE: _Responses = {
 }
 _NOT_FOUND: _Responses = {404: {"model": ErrorDetail, "description": "No such thing"}}
 _MALFORMED: _Responses = {400: {"model": ErrorDetail, "description": "Malformed body or parameter"}}
+_TOO_LARGE: _Responses = {
+    413: {"model": ErrorDetail, "description": "A body over KLAXON_MAX_BODY_BYTES"}
+}
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -77,6 +80,8 @@ def document_error_responses(app: FastAPI) -> None:
             added.update(_NOT_FOUND)
         if route.body_field is not None or route.dependant.query_params:
             added.update(_MALFORMED)
+        if route.body_field is not None:
+            added.update(_TOO_LARGE)
         for status, response in added.items():
             if status not in route.responses and str(status) not in route.responses:
                 route.responses[status] = response

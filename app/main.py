@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import ops, tokens
 from app.api_errors import document_error_responses
+from app.body_limit import BodySizeLimit
 from app.clock import Clock
 from app.db import is_unavailable, refused_value
 from app.errors import KlaxonError, RateLimited
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         summary="Alert ingestion and on-call escalation",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, exempt=("/v2/enqueue",))
     app.include_router(sources.router)
     app.include_router(pagerduty.router)
     app.include_router(heartbeats.router)
