@@ -6,7 +6,9 @@ claim the same one; sent outside any transaction; and its outcome recorded in
 another. A replica that dies holding a claim loses it when the lease expires,
 and the page goes out from another replica. The one window for a double page
 is a crash after Twilio accepted the request and before the outcome was
-committed: one HTTP round trip plus one commit.
+committed: one HTTP round trip plus one commit. A database that is down when
+the outcome is to be recorded does not widen it: the outcome is recorded
+again and again while the claim holds.
 
 Each number's sends run as a task of their own, at most ``engine_workers`` at
 once, so a Twilio request that hangs until its timeout holds up neither the
@@ -44,6 +46,7 @@ from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(minutes=5)
+_RECORD_RETRY_FIRST, _RECORD_RETRY_MAX = 0.5, 5.0  # seconds
 
 
 @dataclass
@@ -57,6 +60,7 @@ class _Claimed:
     body: str | None
     attempts: int
     step_id: int | None  # None for a page a person asked for (and for notices)
+    lease_until: datetime
 
 
 def _on_incidents(items: list[_Claimed]) -> list[tuple[int, _Claimed]]:
@@ -207,6 +211,7 @@ class Dispatcher:
                     n.body,
                     n.attempts,
                     n.step_id,
+                    n.lease_until,
                 )
             )
             return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
@@ -229,7 +234,29 @@ class Dispatcher:
             await self._release([i for m in waiting for i in m], frees_at, now)
         for message in sending:
             result = await self._send(number, channel, message)
-            await self._record(message, result, channel)
+            await self._record_while_claimed(message, result, channel)
+
+    async def _record_while_claimed(
+        self, message: list[_Claimed], result: SendResult, channel: str
+    ) -> None:
+        """Record a send's outcome. Twilio has the request now, so an unreachable
+        database is tried again for as long as the claim holds: giving up would let
+        the claim expire and the page go out a second time."""
+        lease_until = min(m.lease_until for m in message)
+        # A try may wait out a connect timeout; it must end before the lease does.
+        margin = timedelta(seconds=self._settings.db_connect_timeout)
+        pause = _RECORD_RETRY_FIRST
+        while True:
+            try:
+                await self._record(message, result, channel)
+                return
+            except Exception as exc:
+                later = self.runtime.clock.now() + timedelta(seconds=pause) + margin
+                if not is_unavailable(exc) or later >= lease_until:
+                    raise
+            log.warning("sending: database unavailable; recording the outcome again")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _RECORD_RETRY_MAX)
 
     async def _drop_stale_pages(self, items: list[_Claimed], now: datetime) -> list[_Claimed]:
         """A page for an incident resolved meanwhile is not sent, nor an escalation

@@ -207,7 +207,11 @@ async def deliver(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T | None]], what: str, *, timeout: float = 60.0
+    check: Callable[[], Awaitable[T | None]],
+    what: str,
+    *,
+    timeout: float = 60.0,
+    interval: float = 0.2,
 ) -> T:
     """Poll ``check`` until it returns something other than None or False."""
     loop = asyncio.get_running_loop()
@@ -218,7 +222,7 @@ async def eventually(
             return result
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(interval)
 
 
 # --- what the replicas wrote ----------------------------------------------------------

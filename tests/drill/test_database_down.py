@@ -27,7 +27,9 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -195,16 +197,26 @@ async def outage_and_recovery(
             replica = replicas[delivery.first]
             answers.append(await post_once(http, replica, delivery, token))
 
-    async def stop_mid_stream() -> None:
-        async def going() -> bool:
-            return sum(a.status == 200 for a in answers) >= BEFORE // 3
+    async def stop_mid_stream() -> float:
+        """Stop once the stream is going, just after Twilio took a request: its
+        answer comes back when the database is gone."""
 
-        await eventually(going, "the stream to get going")
+        async def going_and_sending() -> bool:
+            just_sent = [
+                r
+                for r in fake.requests
+                if r["status"] is None and time.monotonic() - r["received_at"] < 0.1
+            ]
+            return sum(a.status == 200 for a in answers) >= BEFORE // 3 and bool(just_sent)
+
+        await eventually(going_and_sending, "the stream to get going", interval=0.01)
+        stopped = time.monotonic()
         await asyncio.to_thread(pg.stop)
+        return stopped
 
     stopper = asyncio.create_task(stop_mid_stream())
     await asyncio.gather(*(send(d) for d in stream))
-    await stopper
+    stopped_at = await stopper
 
     # Down: every webhook is a 503 with Retry-After, on every replica.
     during = [Delivery(storm_payload(g, 2), first=g % 2) for g in range(BEFORE, BEFORE + DURING)]
@@ -235,7 +247,7 @@ async def outage_and_recovery(
         assert replica.running
 
     await asyncio.to_thread(pg.start)
-    restarted_at = time.monotonic()
+    restarted_wall = datetime.now(UTC)
     fake.set_delay(0.0)
 
     async def all_ready() -> bool:
@@ -270,6 +282,24 @@ async def outage_and_recovery(
     resumed = await eventually(first_steps_done, "the first steps after the restart")
     check_nothing_half_written(resumed, landed)
 
+    # Sends Twilio answered while the database was down are recorded once it is
+    # back, before their claims expire: none of them goes out again.
+    async def every_send_recorded() -> Stored | None:
+        stored = await read_stored(db)
+        sids = {n.twilio_sid for n in stored.notifications}
+        return stored if all(m["sid"] in sids for m in fake.messages) else None
+
+    recorded = await eventually(
+        every_send_recorded, "the sends Twilio took during the outage to be recorded"
+    )
+    sent_at = {n.twilio_sid: n.sent_at for n in recorded.notifications}
+    across_outage = [
+        m["sid"]
+        for m in fake.messages
+        if m["received_at"] < stopped_at and sent_at[m["sid"]] >= restarted_wall
+    ]
+    assert across_outage, "no send was in flight when the database stopped"
+
     # Step 2 comes due, and claims cut off by the outage expire.
     clock.advance(ADVANCE_SECONDS)
 
@@ -287,13 +317,13 @@ async def outage_and_recovery(
         for position, phone in (((0, 0), PAT), ((0, 1), SAM)):
             [page] = after.pages_of_step(steps[position].id)
             assert (page.to_number, page.state) == (phone, "sent")
-    twice = count_unrecorded_sends(fake, after, restarted_at)
+    assert_no_page_sent_twice(fake, after)
     print(
         f"\ndatabase drill: {len(answers) + len(down)} webhooks, "
         f"{len(refused)} answered 503 and retried, {len(after.incidents)} incidents "
         f"({len(AM_GROUPS)} through Alertmanager), {len(after.notifications)} pages in "
-        f"{len(fake.messages)} SMS; pages sent twice (Twilio answered while the "
-        f"database was down): {twice}"
+        f"{len(fake.messages)} SMS; {len(across_outage)} SMS answered by Twilio while the "
+        f"database was down, recorded after the restart; pages sent twice: 0"
     )
 
 
@@ -315,16 +345,15 @@ def check_nothing_half_written(stored: Stored, landed: list[Delivery]) -> None:
         assert (0, 0) in stored.steps_of(incident.number)
 
 
-def count_unrecorded_sends(fake: FakeTwilio, stored: Stored, restarted_at: float) -> int:
-    """SMS Twilio accepted that Klaxon has no record of: only requests made before
-    the database came back, answered when it could not record them. Returns how
-    many pages they carried."""
-    sids = {n.twilio_sid for n in stored.notifications}
-    twice = 0
+def assert_no_page_sent_twice(fake: FakeTwilio, stored: Stored) -> None:
+    """Every SMS Twilio accepted is one Klaxon recorded, carrying the pages that
+    carry its sid; so each page went out once."""
+    by_sid: dict[str | None, list[Any]] = {}
+    for n in stored.notifications:
+        by_sid.setdefault(n.twilio_sid, []).append(n)
     for message in fake.messages:
-        if message["sid"] in sids:
-            continue
-        assert message["received_at"] < restarted_at, message
-        assert callback_notification(message) in {n.id for n in stored.notifications}
-        twice += pages_in(str(message["body"]))
-    return twice
+        pages = by_sid.pop(message["sid"], None)
+        assert pages is not None, f"sent but never recorded: {message}"
+        assert len(pages) == pages_in(str(message["body"]))
+        assert callback_notification(message) == pages[0].id
+    assert by_sid == {}, "pages recorded as sent that Twilio never took"
