@@ -62,7 +62,7 @@ from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.fakes.twilio_server import FakeTwilio
 from tests.incidents.helpers import WEBHOOK
 from tests.services.alertmanager import PrivateAlertmanager, private_alertmanager
-from tests.services.klaxon import KlaxonProcess, SharedClock, klaxon_processes
+from tests.services.klaxon import CLEAN_EXIT, KlaxonProcess, SharedClock, klaxon_processes
 from tests.services.postgres import PrivatePostgres, private_postgres
 
 BEFORE = 30  # groups streamed while the database goes away
@@ -96,13 +96,19 @@ class Answer:
 
 
 async def post_once(
-    http: httpx.AsyncClient, replica: KlaxonProcess, delivery: Delivery, token: str
+    http: httpx.AsyncClient,
+    replica: KlaxonProcess,
+    delivery: Delivery,
+    token: str,
+    *,
+    timeout: float = 20.0,
 ) -> Answer:
     try:
         response = await http.post(
             f"{replica.url}{WEBHOOK}",
             json=delivery.payload,
             headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
         )
     except httpx.TransportError:
         return Answer(delivery, None, None)
@@ -220,7 +226,10 @@ async def outage_and_recovery(
 
     # Down: every webhook is a 503 with Retry-After, on every replica.
     during = [Delivery(storm_payload(g, 2), first=g % 2) for g in range(BEFORE, BEFORE + DURING)]
-    down = await asyncio.gather(*(post_once(http, replicas[d.first], d, token) for d in during))
+    # Bounded: the replicas give the database KLAXON_DB_CONNECT_TIMEOUT (2 s).
+    down = await asyncio.gather(
+        *(post_once(http, replicas[d.first], d, token, timeout=10.0) for d in during)
+    )
     assert {(a.status, a.retry_after is not None) for a in down} == {(503, True)}
     # Mid-stream, each webhook either landed or was refused to be retried.
     assert {a.status for a in answers} <= {200, 503}, [a.status for a in answers]
@@ -318,6 +327,9 @@ async def outage_and_recovery(
             [page] = after.pages_of_step(steps[position].id)
             assert (page.to_number, page.state) == (phone, "sent")
     assert_no_page_sent_twice(fake, after)
+    # And nothing hangs: each replica shuts down cleanly when asked.
+    for replica in replicas:
+        assert await asyncio.to_thread(replica.stop) == CLEAN_EXIT, replica.log_tail()
     print(
         f"\ndatabase drill: {len(answers) + len(down)} webhooks, "
         f"{len(refused)} answered 503 and retried, {len(after.incidents)} incidents "

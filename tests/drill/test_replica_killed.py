@@ -58,7 +58,7 @@ from tests.drill._replicas import (
 )
 from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.fakes.twilio_server import FakeTwilio
-from tests.services.klaxon import KlaxonProcess, SharedClock, klaxon_processes
+from tests.services.klaxon import CLEAN_EXIT, KlaxonProcess, SharedClock, klaxon_processes
 from tests.services.postgres import PrivatePostgres
 
 GROUPS = 100
@@ -204,6 +204,8 @@ async def run_drill(
     duplicates = check_duplicates_only_from_the_dead(
         fake, after, victim, claimed_by_dead, in_flight_at_kill
     )
+    for replica in survivors:
+        assert await asyncio.to_thread(replica.stop) == CLEAN_EXIT, replica.log_tail()
     print(
         f"\nreplica drill: {len(deliveries)} webhooks "
         f"({sum(len(d.answers) - 1 for d in answered)} retried), "

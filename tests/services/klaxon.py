@@ -25,11 +25,14 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["KlaxonProcess", "SharedClock", "klaxon_processes"]
+__all__ = ["CLEAN_EXIT", "KlaxonProcess", "SharedClock", "klaxon_processes"]
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+#: uvicorn shuts down on SIGTERM, then raises the signal again so that the exit
+#: status says why it stopped; a process that hung is SIGKILLed (-9).
+CLEAN_EXIT = -signal.SIGTERM
 
 
 def _free_port() -> int:
@@ -127,17 +130,21 @@ class KlaxonProcess:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(STOP_TIMEOUT)
 
-    def stop(self) -> None:
-        """SIGTERM (uvicorn shuts down gracefully), SIGKILL if it does not exit."""
+    def stop(self) -> int | None:
+        """SIGTERM (uvicorn shuts down gracefully), SIGKILL if it does not exit in
+        time; returns the exit code (-9 when it had to be killed), None if it was
+        never started."""
         proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
 
     def log_tail(self, lines: int = 40) -> str:
         try:
