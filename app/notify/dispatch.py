@@ -46,6 +46,7 @@ from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(minutes=5)
+_QUIET_EVERY = 12  # past its budget, a retried page's failures reach the timeline hourly
 _RECORD_RETRY_FIRST, _RECORD_RETRY_MAX = 0.5, 5.0  # seconds
 
 
@@ -400,18 +401,32 @@ class Dispatcher:
                     "error_code": result.error_code,
                     "error_message": result.error_message,
                 }
-                if result.retryable and m.attempts + 1 < self._settings.send_attempts:
+                attempt, budget = m.attempts + 1, self._settings.send_attempts
+                # A page is never given up over a temporary failure: past its
+                # budget it is tried every 5 minutes until the incident is
+                # acknowledged or resolved (which cancels it). A notice is.
+                persistent = m.kind == "page"
+                quiet = False
+                if result.retryable and (attempt < budget or persistent):
                     retry_at = now + _backoff(m.attempts)
                     values |= {"state": "pending", "due_at": retry_at}
                     outcome = "retrying"
                     text = f"failed ({_reason(result)}); retrying at {retry_at:%H:%M:%S} UTC"
+                    if attempt >= budget:
+                        text = (
+                            f"failed {attempt} times ({_reason(result)}); a page is retried"
+                            f" every {_MAX_BACKOFF.seconds // 60} minutes until the incident is"
+                            f" acknowledged, next at {retry_at:%H:%M:%S} UTC"
+                        )
+                        # The timeline says so once, then about once an hour.
+                        quiet = (attempt - budget) % _QUIET_EVERY != 0
                 else:
                     values |= {"state": "failed"}
                     outcome = "failed"
                     text = f"failed for good: {_reason(result)}"
                 updates.append(([m.id], values))
                 outcomes[outcome] += 1
-                if m.incident_number is not None:
+                if m.incident_number is not None and not quiet:
                     timeline.append(
                         event_row(
                             m.incident_number,

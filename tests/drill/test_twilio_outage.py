@@ -267,21 +267,25 @@ async def _come_back(fake: FakeTwilio, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["503", "refused"])
-async def test_twilio_down_for_good_the_page_fails_and_the_next_step_fires_on_time(
+async def test_twilio_down_past_the_retry_budget_the_page_is_not_lost_and_step_2_is_on_time(
     drill: Paging, how: str
 ) -> None:
-    # Down for alice's five attempts and for step 2's first sends (bob's SMS and call).
-    await _go_down(drill.fake, how, sends=len(ATTEMPTS_AT) + 2)
+    # Down until told otherwise: alice's five attempts, four more (backoff 160 s,
+    # then 5 minutes apart), and every try of step 2's sends (bob's SMS and call).
+    late = [310, 610, 910, 1210]
+    await _go_down(drill.fake, how, sends=1000)
     number = await _open(drill, _checkout_alert())
     await drill.tick()
     for previous, at in pairwise(ATTEMPTS_AT):
         await drill.tick(seconds=at - previous)
     [page] = await _notifications(drill, ALICE)
-    assert (page.state, page.attempts) == ("failed", len(ATTEMPTS_AT))
+    assert (page.state, page.attempts) == ("pending", len(ATTEMPTS_AT))
     timeline = await _timeline(drill, number)
-    [gave_up] = [m for m in timeline if "failed for good" in m]
+    assert not any("failed for good" in m for m in timeline)
     why = "20503 HTTP 503: " if how == "503" else "connection error: "
-    assert gave_up.startswith(f"SMS to alice failed for good: {why}"), gave_up
+    [past_budget] = [m for m in timeline if "a page is retried every 5 minutes" in m]
+    assert past_budget.startswith(f"SMS to alice failed 5 times ({why}"), past_budget
+    assert "until the incident is acknowledged" in past_budget
 
     # Step 2 fires 5 minutes after step 1, Twilio or not.
     await drill.tick(seconds=300 - ATTEMPTS_AT[-1] - 1)
@@ -294,21 +298,76 @@ async def test_twilio_down_for_good_the_page_fails_and_the_next_step_fires_on_ti
     ]
     assert "Step 2: paging bob by sms and voice" in await _timeline(drill, number)
 
-    # Twilio is back: bob's retries go out; alice's failed page stays failed.
-    await _come_back(drill.fake, how)
-    await drill.tick(seconds=10)
+    # Alice's page keeps its 5-minute rhythm through the outage, quietly: the
+    # timeline said it once.
+    now = 300
+    for tried, at in enumerate(late, start=len(ATTEMPTS_AT)):
+        await drill.tick(seconds=at - now - 1)
+        assert (await _notifications(drill, ALICE))[0].attempts == tried
+        await drill.tick(seconds=1)
+        now = at
+    [page] = await _notifications(drill, ALICE)
+    assert (page.state, page.attempts) == ("pending", len(ATTEMPTS_AT) + len(late))
+    retried = [m for m in await _timeline(drill, number) if "SMS to alice failed" in m]
+    assert len(retried) == len(ATTEMPTS_AT)
+
+    # Twilio is back: every page goes out, once; none was lost to the outage.
+    if how == "refused":
+        await drill.fake.come_back()
+    else:
+        assert drill.fake.stop_failing() > 0
+    await drill.tick(seconds=300)
+    assert len(drill.texts_to(ALICE)) == 1
     assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
     await drill.tick(minutes=30)
-    assert drill.texts_to(ALICE) == [], "a page that failed for good is not sent later"
+    assert len(drill.texts_to(ALICE)) == 1
     assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
 
 
-async def test_a_page_bundled_with_one_out_of_attempts_keeps_its_own_attempts(
+async def test_a_page_past_its_budget_stops_when_the_incident_is_acknowledged(
+    drill: Paging,
+) -> None:
+    drill.fake.fail_next(100, status=503)
+    number = await _open(drill, _checkout_alert())
+    await drill.tick()
+    for previous, at in pairwise(ATTEMPTS_AT):
+        await drill.tick(seconds=at - previous)
+    await drill.tick(seconds=300)
+    sent = len(_requests_to(drill.fake, ALICE))
+    assert sent == len(ATTEMPTS_AT) + 1
+    acked = await drill.api.post(f"/api/v1/incidents/{number}/acknowledge", json={})
+    assert acked.status_code == 200, acked.text
+    await drill.tick(minutes=60)
+    assert len(_requests_to(drill.fake, ALICE)) == sent, "no page after the acknowledgement"
+    [page] = await _notifications(drill, ALICE)
+    assert page.state == "cancelled"
+
+
+async def test_a_notice_gives_up_after_its_budget(drill: Paging) -> None:
+    """Only pages outlive their budget: a resolution notice to someone already
+    paged fails for good after KLAXON_SEND_ATTEMPTS tries."""
+    number = await _open(drill, _checkout_alert())
+    await drill.tick()
+    assert len(drill.texts_to(ALICE)) == 1
+    drill.fake.fail_next(len(ATTEMPTS_AT), status=503)
+    resolved = await drill.api.post(f"/api/v1/incidents/{number}/resolve", json={})
+    assert resolved.status_code == 200, resolved.text
+    await drill.tick()
+    for previous, at in pairwise(ATTEMPTS_AT):
+        await drill.tick(seconds=at - previous)
+    notices = [p for p in await _notifications(drill, ALICE) if p.kind != "page"]
+    assert [(p.state, p.attempts) for p in notices] == [("failed", len(ATTEMPTS_AT))]
+    assert any("failed for good" in m for m in await _timeline(drill, number))
+    await drill.tick(minutes=30)
+    assert len(drill.texts_to(ALICE)) == 1
+
+
+async def test_a_page_bundled_with_one_past_its_budget_keeps_its_own_attempts(
     drill: Paging,
 ) -> None:
     # The first incident's page to alice fails five times; the second incident's
-    # page joins it in one SMS for the fifth try. That failure ends the first
-    # page, not the second, which has its own attempts left.
+    # page joins it in one SMS for the fifth try. Each keeps its own count: the
+    # first is past its budget (retried every 5 minutes), the second has had one try.
     drill.fake.fail_next(len(ATTEMPTS_AT), status=503)
     first = await _open(drill, _checkout_alert("c000000000000001"))
     await drill.tick()
@@ -319,13 +378,16 @@ async def test_a_page_bundled_with_one_out_of_attempts_keeps_its_own_attempts(
     await drill.tick()
     assert _requests_to(drill.fake, ALICE)[-1]["form"]["Body"].startswith("[Klaxon] 2 incidents")
     pages = {p.incident_number: p for p in await _notifications(drill, ALICE)}
-    assert (pages[first].state, pages[first].attempts) == ("failed", len(ATTEMPTS_AT))
+    assert (pages[first].state, pages[first].attempts) == ("pending", len(ATTEMPTS_AT))
     assert (pages[second].state, pages[second].attempts) == ("pending", 1)
-    assert any("failed for good" in m for m in await _timeline(drill, first))
-    assert not any("failed for good" in m for m in await _timeline(drill, second))
-    await drill.tick(seconds=10)  # Twilio is back
+    assert any("failed 5 times" in m for m in await _timeline(drill, first))
+    assert not any("failed 5 times" in m for m in await _timeline(drill, second))
+    await drill.tick(seconds=10)  # Twilio is back; the second page is due again
     [sms] = drill.texts_to(ALICE)
     assert f"#{second} " in sms
+    await drill.tick(seconds=300)  # ...and the first, past its budget, 5 minutes on
+    assert len(drill.texts_to(ALICE)) == 2
+    assert f"#{first} " in drill.texts_to(ALICE)[1]
 
 
 # --------------------------------------------------------------------------- slow

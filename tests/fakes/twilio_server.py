@@ -429,6 +429,12 @@ class FakeTwilio:
         for _ in range(n):
             self._failures.append(_Failure(status, code, message, body))
 
+    def stop_failing(self) -> int:
+        """Drop the failures ``fail_next`` queued and not yet used; how many there were."""
+        left = len(self._failures)
+        self._failures.clear()
+        return left
+
     def set_delay(self, seconds: float) -> None:
         """Delay every create request by ``seconds`` before answering (0 disables)."""
         self._delay = max(0.0, seconds)
