@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "klaxon.example.yaml"
@@ -59,6 +59,18 @@ class Settings(BaseSettings):
     # Drills only: several processes share a clock that a test moves forward by
     # writing an offset in seconds to this file. Unset in production.
     clock_offset_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        # A send starts only while its claim has room for Twilio's whole timeout and
+        # the commit of the outcome; a shorter lease would never send anything.
+        needed = self.twilio_timeout + self.db_connect_timeout
+        if self.send_lease_seconds <= needed:
+            raise ValueError(
+                f"KLAXON_SEND_LEASE_SECONDS ({self.send_lease_seconds:g}) must be longer than"
+                f" KLAXON_TWILIO_TIMEOUT + KLAXON_DB_CONNECT_TIMEOUT ({needed:g})"
+            )
+        return self
 
     @property
     def twilio_configured(self) -> bool:

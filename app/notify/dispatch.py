@@ -234,8 +234,45 @@ class Dispatcher:
         if waiting:
             await self._release([i for m in waiting for i in m], frees_at, now)
         for message in sending:
+            if not self._time_left_to_send(message):
+                await self._hand_back(message)
+                continue
             result = await self._send(number, channel, message)
             await self._record_while_claimed(message, result, channel)
+
+    def _time_left_to_send(self, message: list[_Claimed]) -> bool:
+        """Whether the claim outlasts a send that takes Twilio's whole timeout and
+        the commit of its outcome. A send that waited its turn too long (a slow
+        Twilio, a large batch) must not start: its claim could expire mid-send and
+        another replica send the same page again."""
+        settings = self._settings
+        needed = timedelta(seconds=settings.twilio_timeout + settings.db_connect_timeout)
+        return self.runtime.clock.now() + needed < min(m.lease_until for m in message)
+
+    async def _hand_back(self, items: list[_Claimed]) -> None:
+        """Give unsent items back, due at once, to be claimed afresh: by this
+        replica or another. Only while the claim is still this one's."""
+        n = notifications_table.c
+        now = self.runtime.clock.now()
+        log.info("%d notification(s) waited out their claim; handed back unsent", len(items))
+        async with self.runtime.sessions() as session, session.begin():
+            for item in items:
+                await session.execute(
+                    update(notifications_table)
+                    .where(
+                        n.id == item.id,
+                        n.state == "sending",
+                        n.lease_owner == self.owner,
+                        n.lease_until == item.lease_until,
+                    )
+                    .values(
+                        state="pending",
+                        due_at=now,
+                        lease_owner=None,
+                        lease_until=None,
+                        updated_at=now,
+                    )
+                )
 
     async def _record_while_claimed(
         self, message: list[_Claimed], result: SendResult, channel: str

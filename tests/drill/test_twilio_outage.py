@@ -417,6 +417,42 @@ async def test_a_hung_send_holds_up_neither_due_steps_nor_pages_to_other_numbers
         assert "Step 2: paging bob by sms and voice" in await _timeline(paging, number)
 
 
+async def test_a_send_that_waited_out_most_of_its_claim_is_handed_back_not_sent(
+    db: str, fake: FakeTwilio, clock: ManualClock
+) -> None:
+    # One send at a time. Step 2 pages bob by SMS and by call, both claimed together
+    # (lease 60 s); one goes first and Twilio takes its time. When the other's turn
+    # comes, 10 s of the claim are left, less than a send may take (Twilio's timeout,
+    # 10 s, plus a commit, 5 s): sending then could outlive the claim and let another
+    # replica send it again. It is handed back instead, unsent, and goes out once,
+    # on a fresh claim.
+    async with klaxon(db, fake, clock, engine_workers=1) as drill:
+        await _open(drill, _checkout_alert())
+        await drill.tick()
+        assert len(_requests_to(fake, ALICE)) == 1
+        fake.fail_next(2, status=503)  # step 2's first tries, so both retry together
+        await drill.tick(minutes=5)
+        assert len(_requests_to(fake, BOB)) == 2
+        clock.advance(seconds=10)
+        fake.set_delay(0.5)
+        # The sender alone (no further rounds), so what it leaves can be seen.
+        sending = asyncio.create_task(drill.engine.dispatcher.send_due())
+        await fake.wait_for_requests(len(fake.requests) + 1)
+        clock.advance(seconds=50)
+        assert await sending == 2, "both were claimed together"
+        assert len(_requests_to(fake, BOB)) == 3, "no send started with 10 s of claim left"
+        bob = sorted(await _notifications(drill, BOB), key=lambda p: p.state != "sent")
+        assert [p.state for p in bob] == ["sent", "pending"]
+        handed_back = bob[1]
+        assert (handed_back.lease_owner, handed_back.attempts) == (None, 1)
+        assert handed_back.due_at == clock.now()
+
+        fake.set_delay(0)
+        await drill.tick()
+        assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
+        assert [p.state for p in await _notifications(drill, BOB)] == ["sent", "sent"]
+
+
 async def test_twilio_too_slow_the_send_is_retried_and_the_phone_may_get_it_twice(
     db: str, fake: FakeTwilio, clock: ManualClock
 ) -> None:
