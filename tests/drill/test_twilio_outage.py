@@ -23,21 +23,17 @@ delay.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from itertools import pairwise
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from app.clock import ManualClock
-from app.main import create_app
 from app.models import notifications_table
-from tests.conftest import ADMIN_TOKEN
 from tests.escalation.conftest import (
     ACCOUNT_SID,
     ALICE,
@@ -45,13 +41,11 @@ from tests.escalation.conftest import (
     BOB,
     CAROL,
     KLAXON_NUMBER,
-    ONCALL,
-    PUBLIC_URL,
     Paging,
-    paging_settings,
+    serve_paging,
 )
 from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.fakes.twilio_server import FakeTwilio
 from tests.incidents.helpers import am_alert, am_payload
 
 #: KLAXON_TWILIO_TIMEOUT for the slow-Twilio tests: short, to keep the drill fast,
@@ -64,22 +58,6 @@ LATE = TIMEOUT + 0.3
 ATTEMPTS_AT = [0, 10, 30, 70, 150]
 
 
-@contextlib.asynccontextmanager
-async def klaxon(
-    db: str, fake: FakeTwilio, clock: ManualClock, **overrides: Any
-) -> AsyncIterator[Paging]:
-    """A Klaxon like the ``paging`` fixture's, with settings of the test's own."""
-    app = create_app(paging_settings(db, fake, **overrides), clock=clock)
-    async with app.router.lifespan_context(app), serve_asgi(app) as url:
-        fake.rewrite_url(PUBLIC_URL, url)
-        async with httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        ) as api:
-            applied = await api.post("/api/v1/oncall-config", json=ONCALL)
-            assert applied.status_code == 200, applied.text
-            yield Paging(app=app, api=api, fake=fake, clock=clock, url=url)
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTwilio]:
     async with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as twilio:
@@ -88,7 +66,7 @@ async def fake() -> AsyncIterator[FakeTwilio]:
 
 @pytest.fixture
 async def drill(db: str, fake: FakeTwilio, clock: ManualClock) -> AsyncIterator[Paging]:
-    async with klaxon(db, fake, clock) as paging:
+    async with serve_paging(db, fake, clock) as paging:
         yield paging
 
 
@@ -215,7 +193,7 @@ async def test_twilio_refusing_connections_for_a_while_the_page_goes_out_once_it
 async def test_the_engine_loop_keeps_going_while_twilio_refuses_connections(
     db: str, fake: FakeTwilio, clock: ManualClock
 ) -> None:
-    async with klaxon(db, fake, clock) as paging:
+    async with serve_paging(db, fake, clock) as paging:
         paging.engine.start()
         await fake.go_down()
         await _open(paging, _checkout_alert())  # the webhook wakes the engine
@@ -399,7 +377,7 @@ async def test_a_hung_send_holds_up_neither_due_steps_nor_pages_to_other_numbers
     # Twilio answers nothing for a minute and the client waits 30 s: alice's page
     # stays in flight for as long as this test looks. The engine runs its own loop.
     fake.set_delay(60)
-    async with klaxon(db, fake, clock, twilio_timeout=30) as paging:
+    async with serve_paging(db, fake, clock, twilio_timeout=30) as paging:
         paging.engine.start()
         number = await _open(paging, _checkout_alert())  # the webhook wakes the engine
         await _until("alice's page reached Twilio", lambda: len(_requests_to(fake, ALICE)) == 1)
@@ -426,7 +404,7 @@ async def test_a_send_that_waited_out_most_of_its_claim_is_handed_back_not_sent(
     # 10 s, plus a commit, 5 s): sending then could outlive the claim and let another
     # replica send it again. It is handed back instead, unsent, and goes out once,
     # on a fresh claim.
-    async with klaxon(db, fake, clock, engine_workers=1) as drill:
+    async with serve_paging(db, fake, clock, engine_workers=1) as drill:
         await _open(drill, _checkout_alert())
         await drill.tick()
         assert len(_requests_to(fake, ALICE)) == 1
@@ -459,7 +437,7 @@ async def test_twilio_too_slow_the_send_is_retried_and_the_phone_may_get_it_twic
     # Twilio answers after the client gave up, having accepted the message: Twilio's
     # Messages API has no idempotency key, so Klaxon cannot tell this from a request
     # that never arrived. It retries: a duplicate page is better than a lost one.
-    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT) as drill:
+    async with serve_paging(db, fake, clock, twilio_timeout=TIMEOUT) as drill:
         drill.fake.set_delay(LATE)
         number = await _open(drill, _checkout_alert())
         await drill.tick()
@@ -491,7 +469,7 @@ async def test_twilio_too_slow_the_send_is_retried_and_the_phone_may_get_it_twic
 async def test_a_retry_waits_for_the_throttle_window_and_a_failed_attempt_uses_no_slot(
     db: str, fake: FakeTwilio, clock: ManualClock
 ) -> None:
-    async with klaxon(db, fake, clock, throttle_sms=1) as paging:
+    async with serve_paging(db, fake, clock, throttle_sms=1) as paging:
         fake.fail_next(1, status=503)
         first = await _open(paging, _checkout_alert("a000000000000001"))
         await paging.tick()  # alice's page for the first incident: 503, retry at +10 s
@@ -525,7 +503,7 @@ async def test_a_timed_out_attempt_uses_no_throttle_slot(
     # hold back a real page for a whole window while Twilio is slow, when pages
     # matter most; not counting it costs at most one SMS over the limit per
     # timeout. Klaxon counts only the sends Twilio confirmed.
-    async with klaxon(db, fake, clock, twilio_timeout=TIMEOUT, throttle_sms=1) as paging:
+    async with serve_paging(db, fake, clock, twilio_timeout=TIMEOUT, throttle_sms=1) as paging:
         fake.set_delay(LATE)
         first = await _open(paging, _checkout_alert("b000000000000001"))
         await paging.tick()

@@ -8,6 +8,7 @@ callback for that address and delivers it to the real port, as a proxy would.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -163,14 +164,25 @@ async def fake_twilio() -> AsyncIterator[FakeTwilio]:
         yield fake
 
 
-@pytest.fixture
-async def paging(db: str, fake_twilio: FakeTwilio, clock: ManualClock) -> AsyncIterator[Paging]:
-    app = create_app(paging_settings(db, fake_twilio), clock=clock)
+@contextlib.asynccontextmanager
+async def serve_paging(
+    db: str, fake: FakeTwilio, clock: ManualClock, **overrides: Any
+) -> AsyncIterator[Paging]:
+    """Klaxon on ``paging_settings`` (with ``overrides``) under uvicorn on loopback,
+    called back by ``fake``, with ``ONCALL`` applied: the ``paging`` fixture, for
+    tests that need settings of their own."""
+    app = create_app(paging_settings(db, fake, **overrides), clock=clock)
     async with app.router.lifespan_context(app), serve_asgi(app) as url:
-        fake_twilio.rewrite_url(PUBLIC_URL, url)
+        fake.rewrite_url(PUBLIC_URL, url)
         async with httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
         ) as api:
             applied = await api.post("/api/v1/oncall-config", json=ONCALL)
             assert applied.status_code == 200, applied.text
-            yield Paging(app=app, api=api, fake=fake_twilio, clock=clock, url=url)
+            yield Paging(app=app, api=api, fake=fake, clock=clock, url=url)
+
+
+@pytest.fixture
+async def paging(db: str, fake_twilio: FakeTwilio, clock: ManualClock) -> AsyncIterator[Paging]:
+    async with serve_paging(db, fake_twilio, clock) as served:
+        yield served

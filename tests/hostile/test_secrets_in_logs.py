@@ -41,12 +41,10 @@ from tests.escalation.conftest import (
     BOB,
     CAROL,
     KLAXON_NUMBER,
-    ONCALL,
     PUBLIC_URL,
-    Paging,
-    paging_settings,
+    serve_paging,
 )
-from tests.fakes.twilio_server import FakeTwilio, free_port, serve_asgi
+from tests.fakes.twilio_server import FakeTwilio, free_port
 from tests.incidents.helpers import am_alert, am_payload
 
 SECONDARY_TOKEN = "twilio-secondary-auth-token-5e1f"
@@ -103,68 +101,64 @@ async def _scenario(db: str, clock: ManualClock) -> list[str]:
     secrets = [ADMIN_TOKEN, AUTH_TOKEN, SECONDARY_TOKEN, DB_PASSWORD, WRONG_TOKEN]
     for number in (ALICE, BOB, CAROL, STRANGER):
         secrets += _phone_fragments(number)
-    async with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as fake:
-        settings = paging_settings(db, fake, twilio_auth_token_secondary=SECONDARY_TOKEN)
-        app = create_app(settings, clock=clock)
-        async with app.router.lifespan_context(app), serve_asgi(app) as url:
-            fake.rewrite_url(PUBLIC_URL, url)
-            admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-            async with httpx.AsyncClient(base_url=url, headers=admin) as api:
-                paging = Paging(app=app, api=api, fake=fake, clock=clock, url=url)
-                assert (await api.post("/api/v1/oncall-config", json=ONCALL)).status_code == 200
-                created = await api.post("/api/v1/tokens", json={"name": "am", "scope": "ingest"})
-                assert created.status_code == 201, created.text
-                ingest = created.json()["token"]
-                secrets.append(ingest)
-                as_alertmanager = {"Authorization": f"Bearer {ingest}"}
+    async with (
+        FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as fake,
+        serve_paging(db, fake, clock, twilio_auth_token_secondary=SECONDARY_TOKEN) as paging,
+    ):
+        api = paging.api
+        created = await api.post("/api/v1/tokens", json={"name": "am", "scope": "ingest"})
+        assert created.status_code == 201, created.text
+        ingest = created.json()["token"]
+        secrets.append(ingest)
+        as_alertmanager = {"Authorization": f"Bearer {ingest}"}
 
-                refused = await api.post(
-                    "/api/v1/webhooks/alertmanager",
-                    json=_alert("5ec7e70000000001"),
-                    headers={"Authorization": f"Bearer {WRONG_TOKEN}"},
-                )
-                assert refused.status_code == 401
+        refused = await api.post(
+            "/api/v1/webhooks/alertmanager",
+            json=_alert("5ec7e70000000001"),
+            headers={"Authorization": f"Bearer {WRONG_TOKEN}"},
+        )
+        assert refused.status_code == 401
 
-                first = await api.post(
-                    "/api/v1/webhooks/alertmanager",
-                    json=_alert("5ec7e70000000001"),
-                    headers=as_alertmanager,
-                )
-                assert first.status_code == 200, first.text
-                number = first.json()["incidents"][0]
-                await paging.tick()
-                assert len(paging.texts_to(ALICE)) == 1
+        first = await api.post(
+            "/api/v1/webhooks/alertmanager",
+            json=_alert("5ec7e70000000001"),
+            headers=as_alertmanager,
+        )
+        assert first.status_code == 200, first.text
+        number = first.json()["incidents"][0]
+        await paging.tick()
+        assert len(paging.texts_to(ALICE)) == 1
 
-                # Step 2 pages bob by SMS and by call; Twilio refuses the first of
-                # the two with an error naming his number, and the retry gets through.
-                fake.fail_next(1, status=503, code=20503, message=f"Cannot reach {BOB} right now")
-                await paging.tick(minutes=5)
-                await paging.tick(minutes=1)
-                assert len(paging.calls_to(BOB)) == 1
-                said = await fake.answer_call(paging.calls_to(BOB)[0]["sid"], "4")
-                assert "acknowledged" in said[-1]
+        # Step 2 pages bob by SMS and by call; Twilio refuses the first of
+        # the two with an error naming his number, and the retry gets through.
+        fake.fail_next(1, status=503, code=20503, message=f"Cannot reach {BOB} right now")
+        await paging.tick(minutes=5)
+        await paging.tick(minutes=1)
+        assert len(paging.calls_to(BOB)) == 1
+        said = await fake.answer_call(paging.calls_to(BOB)[0]["sid"], "4")
+        assert "acknowledged" in said[-1]
 
-                second = await api.post(
-                    "/api/v1/webhooks/alertmanager",
-                    json=_alert("5ec7e70000000002"),
-                    headers=as_alertmanager,
-                )
-                assert second.status_code == 200, second.text
-                other = second.json()["incidents"][0]
-                assert other != number
-                await paging.tick()
-                page = [m for m in fake.messages if m["to"] == ALICE][-1]
-                delivered = await fake.send_status_callback(page["sid"], "delivered")
-                assert delivered.status_code == 204, delivered.text
-                acked = await paging.sms_reply(ALICE, f"{other}A")
-                assert f"#{other} acknowledged" in acked.text
-                for _ in range(4):
-                    assert (await paging.sms_reply(ALICE, "what?")).status_code == 200
-                assert (await paging.sms_reply(STRANGER, f"{other}R")).status_code == 200
-                forged = await fake.inbound_sms(
-                    STRANGER, "1R", f"{PUBLIC_URL}/api/v1/twilio/sms", bad_signature=True
-                )
-                assert forged.status_code == 403
+        second = await api.post(
+            "/api/v1/webhooks/alertmanager",
+            json=_alert("5ec7e70000000002"),
+            headers=as_alertmanager,
+        )
+        assert second.status_code == 200, second.text
+        other = second.json()["incidents"][0]
+        assert other != number
+        await paging.tick()
+        page = [m for m in fake.messages if m["to"] == ALICE][-1]
+        delivered = await fake.send_status_callback(page["sid"], "delivered")
+        assert delivered.status_code == 204, delivered.text
+        acked = await paging.sms_reply(ALICE, f"{other}A")
+        assert f"#{other} acknowledged" in acked.text
+        for _ in range(4):
+            assert (await paging.sms_reply(ALICE, "what?")).status_code == 200
+        assert (await paging.sms_reply(STRANGER, f"{other}R")).status_code == 200
+        forged = await fake.inbound_sms(
+            STRANGER, "1R", f"{PUBLIC_URL}/api/v1/twilio/sms", bad_signature=True
+        )
+        assert forged.status_code == 403
 
     unreachable = make_settings(
         f"postgresql+asyncpg://klaxon:{DB_PASSWORD}@127.0.0.1:9/klaxon", db_connect_timeout=2
