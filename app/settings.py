@@ -62,15 +62,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Settings:
-        # A send starts only while its claim has room for Twilio's whole timeout and
-        # the commit of the outcome; a shorter lease would never send anything.
-        needed = self.twilio_timeout + self.db_connect_timeout
+        # A shorter lease would never send anything (see send_needs_seconds).
+        needed = self.send_needs_seconds
         if self.send_lease_seconds <= needed:
             raise ValueError(
                 f"KLAXON_SEND_LEASE_SECONDS ({self.send_lease_seconds:g}) must be longer than"
                 f" KLAXON_TWILIO_TIMEOUT + KLAXON_DB_CONNECT_TIMEOUT ({needed:g})"
             )
         return self
+
+    @property
+    def send_needs_seconds(self) -> float:
+        """How long a claim must still hold for a send to start: Twilio's whole
+        timeout plus the commit of the outcome (app/notify/dispatch.py)."""
+        return self.twilio_timeout + self.db_connect_timeout
 
     @property
     def twilio_configured(self) -> bool:

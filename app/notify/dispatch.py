@@ -43,6 +43,7 @@ from app.notify.sender import Sender
 from app.notify.texts import bundle_sms
 from app.notify.twilio_client import SendResult
 from app.runtime import Runtime
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(minutes=5)
@@ -99,7 +100,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(runtime.settings.engine_workers)
 
     @property
-    def _settings(self) -> Any:
+    def _settings(self) -> Settings:
         return self.runtime.settings
 
     def callback_url(self, kind: str, notification_id: int) -> str:
@@ -245,8 +246,7 @@ class Dispatcher:
         the commit of its outcome. A send that waited its turn too long (a slow
         Twilio, a large batch) must not start: its claim could expire mid-send and
         another replica send the same page again."""
-        settings = self._settings
-        needed = timedelta(seconds=settings.twilio_timeout + settings.db_connect_timeout)
+        needed = timedelta(seconds=self._settings.send_needs_seconds)
         return self.runtime.clock.now() + needed < min(m.lease_until for m in message)
 
     async def _hand_back(self, items: list[_Claimed]) -> None:
