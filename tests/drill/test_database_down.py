@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +58,6 @@ from tests.drill._replicas import (
     replica_env,
     storm_payload,
 )
-from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.fakes.twilio_server import FakeTwilio
 from tests.incidents.helpers import WEBHOOK
 from tests.services.alertmanager import PrivateAlertmanager, private_alertmanager
@@ -79,12 +78,6 @@ def own_postgres() -> Iterator[PrivatePostgres]:
     alerts the restarted server did not have.)"""
     with private_postgres() as server:
         yield server
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as twilio:
-        yield twilio
 
 
 @dataclass

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,6 @@ from tests.drill._replicas import (
     replica_env,
     storm_payload,
 )
-from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.fakes.twilio_server import FakeTwilio
 from tests.services.klaxon import CLEAN_EXIT, KlaxonProcess, SharedClock, klaxon_processes
 from tests.services.postgres import PrivatePostgres
@@ -66,12 +64,6 @@ INSTANCES = 3  # alerts per group; Alertmanager resends the group as each joins
 #: Twilio takes this long to answer while the storm runs, so that sends are in
 #: flight when the process dies.
 SLOW_TWILIO = 0.5
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as twilio:
-        yield twilio
 
 
 @pytest.fixture

@@ -35,12 +35,9 @@ from sqlalchemy import select
 from app.clock import ManualClock
 from app.models import notifications_table
 from tests.escalation.conftest import (
-    ACCOUNT_SID,
     ALICE,
-    AUTH_TOKEN,
     BOB,
     CAROL,
-    KLAXON_NUMBER,
     Paging,
     serve_paging,
 )
@@ -56,12 +53,6 @@ TIMEOUT = 0.5
 LATE = TIMEOUT + 0.3
 #: The attempts of one page, in seconds after the first: backoff 10, 20, 40, 80 s.
 ATTEMPTS_AT = [0, 10, 30, 70, 150]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as twilio:
-        yield twilio
 
 
 @pytest.fixture
