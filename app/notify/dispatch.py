@@ -300,8 +300,8 @@ class Dispatcher:
         """A page for an incident resolved meanwhile is not sent, nor an escalation
         page for one acknowledged meanwhile (a responder a person added to an
         acknowledged incident is still paged)."""
-        numbers = {number for number, i in _on_incidents(items) if i.kind == "page"}
-        if not numbers:
+        pages = [(number, i) for number, i in _on_incidents(items) if i.kind == "page"]
+        if not pages:
             return items
         inc = incidents_table.c
         async with self.runtime.sessions() as session, session.begin():
@@ -309,17 +309,14 @@ class Dispatcher:
                 row.number: row.status
                 for row in await session.execute(
                     select(inc.number, inc.status).where(
-                        inc.number.in_(numbers), inc.status != "triggered"
+                        inc.number.in_({number for number, _ in pages}), inc.status != "triggered"
                     )
                 )
             }
             stale = [
                 i.id
-                for number, i in _on_incidents(items)
-                if i.kind == "page"
-                and (
-                    status.get(number) == "resolved" or (number in status and i.step_id is not None)
-                )
+                for number, i in pages
+                if status.get(number) == "resolved" or (number in status and i.step_id is not None)
             ]
             if stale:
                 await session.execute(
