@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from tests.e2e.conftest import free_port
+from tests.services.klaxon import uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,25 +36,9 @@ def klaxon_process(
         "KLAXON_INGEST_BURST": "1000000",
         **(extra_env or {}),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.asgi:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-    ]
+    cmd = uvicorn_command(
+        port, "--workers", str(workers), "--loop", "uvloop", "--http", "httptools"
+    )
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -25,7 +25,13 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["CLEAN_EXIT", "KlaxonProcess", "SharedClock", "klaxon_processes"]
+__all__ = [
+    "CLEAN_EXIT",
+    "KlaxonProcess",
+    "SharedClock",
+    "klaxon_processes",
+    "uvicorn_command",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30.0
@@ -40,6 +46,25 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def uvicorn_command(port: int, *options: str) -> list[str]:
+    """``python -m uvicorn app.asgi:app`` on 127.0.0.1:``port``, logging warnings
+    only and no access log, with ``options`` (``--workers``, ...) added."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.asgi:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        *options,
+    ]
 
 
 class SharedClock:
@@ -90,19 +115,7 @@ class KlaxonProcess:
     def launch(self) -> None:
         if self._proc is not None:
             raise RuntimeError(f"{self.name} was already launched")
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
+        cmd = uvicorn_command(self.port)
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 cmd, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
