@@ -228,13 +228,6 @@ async def _go_down(fake: FakeTwilio, how: str, *, sends: int) -> None:
         fake.fail_next(sends, status=503)
 
 
-async def _come_back(fake: FakeTwilio, how: str) -> None:
-    if how == "refused":
-        await fake.come_back()
-    else:
-        assert fake.requests[-1]["status"] == 503, "the injected failures are used up"
-
-
 @pytest.mark.parametrize("how", ["503", "refused"])
 async def test_twilio_down_past_the_retry_budget_the_page_is_not_lost_and_step_2_is_on_time(
     drill: Paging, how: str

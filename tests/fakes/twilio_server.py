@@ -364,10 +364,6 @@ class FakeTwilio:
             raise RuntimeError("FakeTwilio is not running (use `async with`)")
         return self._api_url
 
-    @property
-    def is_down(self) -> bool:
-        return self._api_url is not None and self._server is None
-
     async def go_down(self) -> None:
         """Close the listener: every request is refused (connection refused, as when
         Twilio is unreachable) until :meth:`come_back`.  Requests held by
