@@ -225,7 +225,6 @@ async def outage_and_recovery(
     assert {(a.status, a.retry_after is not None) for a in down} == {(503, True)}
     # Mid-stream, each webhook either landed or was refused to be retried.
     assert {a.status for a in answers} <= {200, 503}, [a.status for a in answers]
-    assert any(a.status == 503 for a in answers + down)
     for replica in replicas:
         ready = await http.get(f"{replica.url}/readyz")
         assert ready.status_code == 503, ready.text
