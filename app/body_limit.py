@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http import declared_too_large, grew_too_large
+
 
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ()) -> None:
@@ -22,10 +24,9 @@ class BodySizeLimit:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            detail = f"request body of {declared} bytes is over the {self.limit}-byte limit"
-            await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+        refused = declared_too_large(Headers(scope=scope), self.limit)
+        if refused is not None:
+            await JSONResponse({"detail": refused}, status_code=413)(scope, receive, send)
             return
         received = 0
 
@@ -36,9 +37,7 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > self.limit:
                     # FastAPI passes an HTTPException raised while reading on as it is.
-                    raise HTTPException(
-                        413, detail=f"request body is over the {self.limit}-byte limit"
-                    )
+                    raise HTTPException(413, detail=grew_too_large(self.limit))
             return message
 
         await self.app(scope, within_limit, send)

@@ -8,22 +8,36 @@ import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import Headers
 
 from app.errors import KlaxonError, PayloadTooLarge
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+def declared_too_large(headers: Headers, limit: int) -> str | None:
+    """Why a body is refused before it is read: its Content-Length is over ``limit``."""
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body of {declared} bytes is over the {limit}-byte limit")
+        return f"request body of {declared} bytes is over the {limit}-byte limit"
+    return None
+
+
+def grew_too_large(limit: int) -> str:
+    """Why a body is refused once what was read of it passed ``limit``."""
+    return f"request body is over the {limit}-byte limit"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    refused = declared_too_large(request.headers, limit)
+    if refused is not None:
+        raise PayloadTooLarge(refused)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
+            raise PayloadTooLarge(grew_too_large(limit))
         chunks.append(chunk)
     return b"".join(chunks)
 
