@@ -34,8 +34,7 @@ class _NoValues(logging.Filter):
 
 _NO_VALUES = _NoValues()
 for _name in ("sqlalchemy.engine.Engine", "aiosqlite"):
-    if _NO_VALUES not in logging.getLogger(_name).filters:
-        logging.getLogger(_name).addFilter(_NO_VALUES)
+    logging.getLogger(_name).addFilter(_NO_VALUES)  # adds it once, however often called
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
