@@ -18,7 +18,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 def declared_too_large(headers: Headers, limit: int) -> str | None:
     """Why a body is refused before it is read: its Content-Length is over ``limit``."""
     declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         return f"request body of {declared} bytes is over the {limit}-byte limit"
     return None
 
