@@ -47,7 +47,7 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(minutes=5)
-_QUIET_EVERY = 12  # past its budget, a retried page's failures reach the timeline hourly
+_QUIET_EVERY = 12  # past its budget, a retried page's failures reach the timeline about hourly
 _RECORD_RETRY_FIRST, _RECORD_RETRY_MAX = 0.5, 5.0  # seconds
 
 
@@ -448,9 +448,9 @@ class Dispatcher:
                     text = f"failed ({_reason(result)}); retrying at {retry_at:%H:%M:%S} UTC"
                     if attempt >= budget:
                         text = (
-                            f"failed {attempt} times ({_reason(result)}); a page is retried"
-                            f" every {_MAX_BACKOFF.seconds // 60} minutes until the incident is"
-                            f" acknowledged, next at {retry_at:%H:%M:%S} UTC"
+                            f"failed {attempt} times ({_reason(result)}); a page is retried,"
+                            f" at most {_MAX_BACKOFF.seconds // 60} minutes apart, until the"
+                            f" incident is acknowledged, next at {retry_at:%H:%M:%S} UTC"
                         )
                         # The timeline says so once, then about once an hour.
                         quiet = (attempt - budget) % _QUIET_EVERY != 0
