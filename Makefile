@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/mypy app tests
 
 bench: install
-	$(BIN)/python -m tests.perf
+	$(BIN)/python -m tests.perf $(BENCH_ARGS)
 
 openapi: install
 	$(BIN)/python -m app.openapi > openapi/openapi.json

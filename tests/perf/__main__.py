@@ -1,59 +1,117 @@
-"""``make bench``: measure, print the figures. Nothing here asserts on time.
+"""``make bench``: measure, print the table, write every figure as JSON. Nothing
+here asserts on time. ``python -m tests.perf --help`` lists the options.
 
-Environment: KLAXON_BENCH_SECONDS (default 30), KLAXON_BENCH_WORKERS (default "1,2":
-the ingest run for each count of uvicorn workers in one process), KLAXON_BENCH_REPLICAS
-(default "2": the ingest run for each count of separate Klaxon processes on the same
-database, connections spread across them as a Service does; "" for none),
-KLAXON_BENCH_PAGING_REPLICAS (default 2), KLAXON_BENCH_PAGING_RATE (default 200).
+The real case (tests/perf/real.py) runs on a durable PostgreSQL; today's earlier
+bench (tests/perf/ingest.py: fsync off, no paging, a prefilled and ANALYZEd
+table) runs after it on a server of its own, for comparison.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import os
-import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from app.migrate import upgrade
-from tests.perf import paging
-from tests.perf.ingest import prefill, run_load
-from tests.perf.server import klaxon_process, klaxon_replicas
+from tests.perf import paging, real
+from tests.perf.ingest import PER_PAYLOAD, prefill, run_load
+from tests.perf.report import table, write_json
+from tests.perf.server import ROOT, klaxon_process, klaxon_replicas
 from tests.services.postgres import PrivatePostgres, private_postgres
 
 TOKEN = "bench-admin-token"
 
 
-def server_counters(url: str, token: str) -> str:
-    """What the server counted, from its /metrics, to show the work was real."""
-    request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        text = resp.read().decode()
-    wanted = (
-        "klaxon_alerts_received_total{",
-        "klaxon_alerts_deduplicated_total{",
-        "klaxon_incidents_opened_total{",
-    )
-    lines = [line for line in text.splitlines() if line.startswith(wanted)]
-    return "server counters: " + "; ".join(lines)
+def options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.perf", description=__doc__)
+    add = parser.add_argument
+    add("--seconds", type=float, default=30, help="measured seconds of each Klaxon run (30)")
+    add("--ceiling-seconds", type=float, default=15, help="measured seconds of the ceiling (15)")
+    add("--warmup", type=float, default=2, help="seconds before measuring (2)")
+    add("--workers", default="1,2", help="uvicorn worker counts to run (1,2)")
+    add("--connections", type=int, default=20, help="concurrent connections (20)")
+    add("--resolve-share", type=float, default=0.05, help="share of posts resolving (0.05)")
+    add("--resolve-workers", default="1", help="worker counts of the resolving run (1)")
+    add("--paging-rate", type=float, default=200, help="webhooks/s of the paging run (200)")
+    add("--paging-seconds", type=float, default=20, help="measured seconds of it (20; 0 skips)")
+    add("--no-storm", action="store_true", help="skip the storm")
+    add("--legacy-seconds", type=float, default=15, help="today's bench per run (15; 0 skips)")
+    add("--legacy-full", action="store_true", help="also today's replicas and paging runs")
+    add("--json", type=Path, help="where to write the figures (.bench/bench-<time>.json)")
+    return parser.parse_args()
 
 
-def ingest_bench(pg: PrivatePostgres, workers: int, seconds: float) -> None:
+def counts(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def real_case(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    for workers in counts(args.workers):
+        print(f"ceiling, {workers} worker(s) ...", flush=True)
+        figures["ceiling"][str(workers)] = {
+            "workers": workers,
+            **real.ceiling_run(
+                workers=workers, seconds=args.ceiling_seconds, connections=args.connections
+            ),
+        }
+    runs = [(w, 0.0) for w in counts(args.workers)]
+    runs += [(w, args.resolve_share) for w in counts(args.resolve_workers) if args.resolve_share]
+    with private_postgres(durable=True) as pg, real.TwilioThread() as fake:
+        figures["postgres"] = real.server_settings(pg)
+        for workers, share in runs:
+            key = f"{workers}w" + (f" {share:.0%} resolving" if share else "")
+            print(f"klaxon {key} ...", flush=True)
+            figures["klaxon"][key] = {
+                "workers": workers,
+                "resolve_share": share,
+                **real.ingest_run(
+                    pg,
+                    fake,
+                    workers=workers,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                    resolve_share=share,
+                ),
+            }
+        if not args.no_storm:
+            print("storm ...", flush=True)
+            figures["storm"] = real.storm_run(pg, fake)
+        if args.paging_seconds:
+            print("paging ...", flush=True)
+            figures["paging"] = real.paging_run(
+                pg,
+                fake,
+                seconds=args.paging_seconds,
+                rate=args.paging_rate,
+                connections=args.connections,
+            )
+
+
+def legacy_ingest(pg: PrivatePostgres, workers: int, seconds: float) -> dict[str, Any]:
     name = f"klaxon_bench_{workers}w"
     url = pg.create_database(name)
     upgrade(url)
     with klaxon_process(url, TOKEN, workers=workers) as klaxon:
         asyncio.run(prefill(klaxon, TOKEN))
         # Autovacuum would analyze the freshly filled table within its
-        # first minute; a 30 s benchmark cannot wait for it.
+        # first minute; a short benchmark cannot wait for it.
         pg.psql("ANALYZE", database=name)
         result = asyncio.run(run_load(klaxon, TOKEN, seconds=seconds))
-        print(
-            result.report(f"ingest (PostgreSQL, {workers} worker(s), 20 connections)"), flush=True
-        )
-        if workers == 1:
-            print(server_counters(klaxon, TOKEN), flush=True)
+    rate = len(result.latencies) / result.elapsed if result.elapsed else 0.0
+    return {
+        "workers": workers,
+        "webhooks_per_s": round(rate, 1),
+        "alerts_per_s": round(rate * PER_PAYLOAD, 1),
+        "p50_ms": round(result.percentile(50) * 1000, 1),
+        "p99_ms": round(result.percentile(99) * 1000, 1),
+        "errors": result.errors,
+        "report": result.report(f"ingest (gentle PostgreSQL, {workers} worker(s))"),
+    }
 
 
-def replicas_bench(pg: PrivatePostgres, replicas: int, seconds: float) -> None:
+def legacy_replicas(pg: PrivatePostgres, replicas: int, seconds: float) -> str:
     name = f"klaxon_bench_{replicas}r"
     url = pg.create_database(name)
     upgrade(url)
@@ -61,40 +119,51 @@ def replicas_bench(pg: PrivatePostgres, replicas: int, seconds: float) -> None:
         asyncio.run(prefill(klaxons[0], TOKEN))
         pg.psql("ANALYZE", database=name)
         result = asyncio.run(run_load(klaxons, TOKEN, seconds=seconds))
-        print(
-            result.report(
-                f"ingest (PostgreSQL, {replicas} replicas of 1 worker each, 20 connections)"
-            ),
-            flush=True,
-        )
+    return result.report(f"ingest (PostgreSQL, {replicas} replicas of 1 worker each)")
+
+
+def legacy(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """Today's earlier bench: fsync off, no paging, prefilled and ANALYZEd."""
+    seconds = args.legacy_seconds
+    with private_postgres() as pg:
+        for workers in counts(args.workers):
+            print(f"today's bench {workers}w ...", flush=True)
+            figures["legacy"][f"{workers}w"] = legacy_ingest(pg, workers, seconds)
+        if args.legacy_full:
+            figures["legacy_reports"] = [legacy_replicas(pg, 2, seconds)]
+            url = pg.create_database("klaxon_bench_paging")
+            upgrade(url)
+            figures["legacy_reports"].append(
+                asyncio.run(
+                    paging.run(
+                        url, pg.dsn_for("klaxon_bench_paging"), TOKEN, seconds=seconds, rate=200
+                    )
+                )
+            )
 
 
 def main() -> None:
-    seconds = float(os.environ.get("KLAXON_BENCH_SECONDS", "30"))
-    workers = [int(w) for w in os.environ.get("KLAXON_BENCH_WORKERS", "1,2").split(",")]
-    replicas = [int(r) for r in os.environ.get("KLAXON_BENCH_REPLICAS", "2").split(",") if r]
-    paging_replicas = int(os.environ.get("KLAXON_BENCH_PAGING_REPLICAS", "2"))
-    rate = float(os.environ.get("KLAXON_BENCH_PAGING_RATE", "200"))
-    with private_postgres() as pg:
-        for count in workers:
-            ingest_bench(pg, count, seconds)
-        for count in replicas:
-            replicas_bench(pg, count, seconds)
-        url = pg.create_database("klaxon_bench_paging")
-        upgrade(url)
-        print(
-            asyncio.run(
-                paging.run(
-                    url,
-                    pg.dsn_for("klaxon_bench_paging"),
-                    TOKEN,
-                    seconds=seconds,
-                    rate=rate,
-                    replicas=paging_replicas,
-                )
-            ),
-            flush=True,
-        )
+    args = options()
+    started = datetime.now(UTC)
+    figures: dict[str, Any] = {
+        "started": started.isoformat(),
+        "options": {k: str(v) for k, v in vars(args).items()},
+        "ceiling": {},
+        "klaxon": {},
+        "legacy": {},
+    }
+    real_case(args, figures)
+    if args.legacy_seconds:
+        legacy(args, figures)
+    figures["finished"] = datetime.now(UTC).isoformat()
+    path = args.json or ROOT / ".bench" / f"bench-{started:%Y%m%dT%H%M%SZ}.json"
+    write_json(figures, path)
+    print()
+    print(table(figures))
+    for line in figures.get("legacy_reports", []):
+        print(line)
+    print(f"PostgreSQL: {figures.get('postgres')}")
+    print(f"every figure: {path}", flush=True)
 
 
 if __name__ == "__main__":

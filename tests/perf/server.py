@@ -1,19 +1,79 @@
-"""Running Klaxon as its own process for benchmarks, the way it is deployed."""
+"""Running Klaxon (or the ceiling app) as its own process for benchmarks, the way
+it is deployed: uvicorn with uvloop and httptools on a loopback port."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.e2e.conftest import free_port
 from tests.services.klaxon import uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int
+
+
+#: uvicorn's options for every server the bench starts, Klaxon or the ceiling.
+UVICORN_OPTIONS = ("--loop", "uvloop", "--http", "httptools")
+
+
+@contextmanager
+def serve(
+    app: str, env: dict[str, str], *, workers: int = 1, ready_path: str = "/readyz"
+) -> Iterator[Served]:
+    """``app`` under uvicorn in its own process on a free loopback port, until the
+    block ends; waits until ``ready_path`` answers (any answer below 500)."""
+    port = free_port()
+    cmd = uvicorn_command(port, "--workers", str(workers), *UVICORN_OPTIONS, app=app)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}{ready_path}", timeout=1) as resp:
+                    if resp.status < 500:
+                        break
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{app} did not become ready")
+            time.sleep(0.1)
+        yield Served(url, proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def klaxon_env(database_url: str, admin_token: str) -> dict[str, str]:
+    return {
+        "KLAXON_DATABASE_URL": database_url,
+        "KLAXON_ADMIN_TOKEN": admin_token,
+        "KLAXON_CONFIG": str(ROOT / "deploy" / "klaxon.example.yaml"),
+        "KLAXON_DB_POOL_SIZE": "20",
+        # The benchmark measures capacity, not a sender: no ingest rate limit.
+        "KLAXON_INGEST_RATE": "1000000",
+        "KLAXON_INGEST_BURST": "1000000",
+    }
 
 
 @contextmanager
@@ -24,43 +84,9 @@ def klaxon_process(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "KLAXON_DATABASE_URL": database_url,
-        "KLAXON_ADMIN_TOKEN": admin_token,
-        "KLAXON_CONFIG": str(ROOT / "deploy" / "klaxon.example.yaml"),
-        "KLAXON_DB_POOL_SIZE": "20",
-        # The benchmark measures capacity, not a sender: no ingest rate limit.
-        "KLAXON_INGEST_RATE": "1000000",
-        "KLAXON_INGEST_BURST": "1000000",
-        **(extra_env or {}),
-    }
-    cmd = uvicorn_command(
-        port, "--workers", str(workers), "--loop", "uvloop", "--http", "httptools"
-    )
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("Klaxon did not become ready")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = {**klaxon_env(database_url, admin_token), **(extra_env or {})}
+    with serve("app.asgi:app", env, workers=workers) as served:
+        yield served.url
 
 
 @contextmanager

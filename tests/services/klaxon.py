@@ -48,14 +48,14 @@ def _free_port() -> int:
         return port
 
 
-def uvicorn_command(port: int, *options: str) -> list[str]:
-    """``python -m uvicorn app.asgi:app`` on 127.0.0.1:``port``, logging warnings
-    only and no access log, with ``options`` (``--workers``, ...) added."""
+def uvicorn_command(port: int, *options: str, app: str = "app.asgi:app") -> list[str]:
+    """``python -m uvicorn app.asgi:app`` (or another ``app``) on 127.0.0.1:``port``,
+    logging warnings only and no access log, with ``options`` (``--workers``, ...) added."""
     return [
         sys.executable,
         "-m",
         "uvicorn",
-        "app.asgi:app",
+        app,
         "--host",
         "127.0.0.1",
         "--port",

@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL server for tests.
 
 ``private_postgres()`` initialises a fresh cluster in a temp dir, starts it on a free
-127.0.0.1 port with durability switched off (tests never need crash safety), and
+127.0.0.1 port with durability switched off (tests never need crash safety; the
+benchmark asks for ``durable=True``, PostgreSQL's defaults), and
 tears everything down on exit. ``PrivatePostgres.stop()``/``start()`` let failure
 drills take the database away mid-test and bring it back on the same port and data.
 
@@ -41,6 +42,9 @@ _SERVER_SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "200",
 }
+# What a durable server (``durable=True``, for the benchmark) keeps of the above:
+# PostgreSQL's own defaults for everything else, fsync and full_page_writes on.
+_DURABLE_SETTINGS = {key: _SERVER_SETTINGS[key] for key in ("listen_addresses", "max_connections")}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _INSTALL_HINT = "PostgreSQL server binaries not found; run `apt-get install postgresql`"
 
@@ -117,7 +121,8 @@ def _clean_env() -> dict[str, str]:
 class PrivatePostgres:
     """One private PostgreSQL cluster. Use via ``private_postgres()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self._settings = _DURABLE_SETTINGS if durable else _SERVER_SETTINGS
         self._bindir = _find_bindir()
         for tool in ("initdb", "pg_ctl", "postgres", "psql"):
             if not (self._bindir / tool).is_file():
@@ -208,7 +213,7 @@ class PrivatePostgres:
         if self._running:
             return
         settings = {
-            **_SERVER_SETTINGS,
+            **self._settings,
             "port": str(self.port),
             "unix_socket_directories": str(self._tmp),
         }
@@ -286,9 +291,10 @@ class PrivatePostgres:
 
 
 @contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """Run a private PostgreSQL 15 server with an empty ``klaxon`` database."""
-    pg = PrivatePostgres()
+def private_postgres(*, durable: bool = False) -> Iterator[PrivatePostgres]:
+    """Run a private PostgreSQL 15 server with an empty ``klaxon`` database;
+    ``durable`` keeps PostgreSQL's default durability (fsync, full_page_writes)."""
+    pg = PrivatePostgres(durable=durable)
     try:
         pg.initialise()
         pg.start()

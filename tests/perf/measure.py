@@ -1,0 +1,115 @@
+"""RSS and CPU of a server's processes, read from /proc while the load runs.
+
+uvicorn with one worker serves in its own process; with more, a supervisor
+forks one process per worker. ``ProcessSampler`` samples the whole tree every
+``interval`` in a thread; figures are per worker process (the supervisor serves
+nothing and is left out when it has children).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces; it ends at the last ')'.
+    return text[text.rindex(")") + 2 :].split()
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None and int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def rss_bytes(pid: int) -> int | None:
+    try:
+        resident = Path(f"/proc/{pid}/statm").read_text().split()[1]
+    except (OSError, IndexError):
+        return None
+    return int(resident) * _PAGE
+
+
+def cpu_seconds(pid: int) -> float | None:
+    fields = _stat(pid)
+    if fields is None:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+@dataclass
+class ProcessSampler:
+    pid: int
+    interval: float = 0.5
+    samples: dict[int, list[int]] = field(default_factory=dict)
+    _cpu_start: dict[int, float] = field(default_factory=dict)
+    _cpu_end: dict[int, float] = field(default_factory=dict)
+    _started: float = 0.0
+    _elapsed: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def workers(self) -> list[int]:
+        return children(self.pid) or [self.pid]
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        for pid in self.workers():
+            self._cpu_start[pid] = cpu_seconds(pid) or 0.0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            for pid in self.workers():
+                rss = rss_bytes(pid)
+                if rss is not None:
+                    self.samples.setdefault(pid, []).append(rss)
+            if self._stop.wait(self.interval):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._elapsed = time.monotonic() - self._started
+        for pid in self.workers():
+            self._cpu_end[pid] = cpu_seconds(pid) or 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """Per worker process: RSS at the start and end of the load and its peak
+        (MB), and the share of a core it used."""
+        mb = 1024 * 1024
+        per_worker: list[dict[str, Any]] = []
+        for pid, values in sorted(self.samples.items()):
+            cpu = self._cpu_end.get(pid, 0.0) - self._cpu_start.get(pid, 0.0)
+            per_worker.append(
+                {
+                    "pid": pid,
+                    "rss_start_mb": round(values[0] / mb, 1),
+                    "rss_end_mb": round(values[-1] / mb, 1),
+                    "rss_peak_mb": round(max(values) / mb, 1),
+                    "cpu": round(cpu / self._elapsed, 2) if self._elapsed else None,
+                }
+            )
+        return {
+            "workers": per_worker,
+            "rss_peak_mb": max((w["rss_peak_mb"] for w in per_worker), default=None),
+            "cpu": round(sum(w["cpu"] or 0.0 for w in per_worker), 2),
+        }

@@ -1,0 +1,97 @@
+"""The bench's table, and the JSON file of every figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+COLUMNS = (
+    ("run", 34),
+    ("webhooks/s", 10),
+    ("alerts/s", 9),
+    ("p50 ms", 8),
+    ("p99 ms", 8),
+    ("errors", 7),
+    ("x ceiling", 9),
+    ("RSS MB", 16),
+    ("CPU srv/gen", 11),
+)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def row(label: str, figures: dict[str, Any], ceiling: dict[str, Any] | None) -> str:
+    server = figures.get("server") or {}
+    workers = server.get("workers") or []
+    rss = "-"
+    if workers:
+        start = max(w["rss_start_mb"] for w in workers)
+        end = max(w["rss_end_mb"] for w in workers)
+        rss = f"{start:.0f}→{end:.0f} ({server['rss_peak_mb']:.0f})"
+    ratio = None
+    if ceiling and ceiling.get("webhooks_per_s"):
+        ratio = f"{figures['webhooks_per_s'] / ceiling['webhooks_per_s']:.2f}"
+    cpu = f"{server.get('cpu', 0):.2f}/{figures.get('generator_cpu', 0):.2f}" if server else "-"
+    cells = (
+        label,
+        _cell(figures.get("webhooks_per_s")),
+        _cell(figures.get("alerts_per_s")),
+        _cell(figures.get("p50_ms")),
+        _cell(figures.get("p99_ms")),
+        _cell(figures.get("errors")),
+        _cell(ratio),
+        rss,
+        cpu,
+    )
+    return "  ".join(
+        c.ljust(w) if i == 0 else c.rjust(w)
+        for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS, strict=True))
+    )
+
+
+def table(figures: dict[str, Any]) -> str:
+    header = "  ".join(
+        name.ljust(w) if i == 0 else name.rjust(w) for i, (name, w) in enumerate(COLUMNS)
+    )
+    lines = [header, "-" * len(header)]
+    ceilings = figures.get("ceiling", {})
+    for key, run in figures.get("klaxon", {}).items():
+        workers = str(run.get("workers", 1))
+        lines.append(row(f"klaxon {key}", run, ceilings.get(workers)))
+    for workers, run in ceilings.items():
+        lines.append(row(f"ceiling (no database) {workers}w", run, run))
+    for key, run in figures.get("legacy", {}).items():
+        lines.append(row(f"today's bench {key}", run, ceilings.get(str(run.get("workers")))))
+    storm = figures.get("storm")
+    if storm:
+        outcome = "2xx" if storm["ok"] else f"FAILED: {storm['status']}"
+        lines.append(
+            f"storm: {storm['alerts']} new alerts in one notification ({storm['bytes']:,} bytes"
+            f" of {storm['limit']:,}): {outcome} after {storm['seconds']:.2f} s"
+        )
+    paging = figures.get("paging")
+    if paging:
+        lines.append(
+            f"paging at {paging['rate']:.0f} webhooks/s ({paging['webhooks_per_s']:.0f} answered/s,"
+            f" {paging['errors']} errors): alert → first page p50"
+            f" {_cell(paging['first_page_p50_ms'])} ms, p99"
+            f" {_cell(paging['first_page_p99_ms'])} ms ({paging['paged']} of"
+            f" {paging['incidents_opened']} incidents paged); step lag p50"
+            f" {_cell(paging['step_lag_p50_ms'])} ms, p99 {_cell(paging['step_lag_p99_ms'])} ms"
+            f" ({paging['steps']} steps); send lag p50 {_cell(paging['send_lag_p50_ms'])} ms,"
+            f" p99 {_cell(paging['send_lag_p99_ms'])} ms"
+        )
+    return "\n".join(lines)
+
+
+def write_json(figures: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
