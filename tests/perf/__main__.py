@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,20 @@ def options() -> argparse.Namespace:
     return parser.parse_args()
 
 
+_BEGAN = time.monotonic()
+
+
+def progress(what: str) -> None:
+    print(f"[{time.monotonic() - _BEGAN:4.0f} s] {what} ...", flush=True)
+
+
 def counts(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
 
 def real_case(args: argparse.Namespace, figures: dict[str, Any]) -> None:
     for workers in counts(args.workers):
-        print(f"ceiling, {workers} worker(s) ...", flush=True)
+        progress(f"ceiling, {workers} worker(s)")
         figures["ceiling"][str(workers)] = {
             "workers": workers,
             **real.ceiling_run(
@@ -62,7 +70,7 @@ def real_case(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         figures["postgres"] = real.server_settings(pg)
         for workers, share in runs:
             key = f"{workers}w" + (f" {share:.0%} resolving" if share else "")
-            print(f"klaxon {key} ...", flush=True)
+            progress(f"klaxon {key}")
             figures["klaxon"][key] = {
                 "workers": workers,
                 "resolve_share": share,
@@ -76,10 +84,10 @@ def real_case(args: argparse.Namespace, figures: dict[str, Any]) -> None:
                 ),
             }
         if not args.no_storm:
-            print("storm ...", flush=True)
+            progress("storm")
             figures["storm"] = real.storm_run(pg, fake)
         if args.paging_seconds:
-            print("paging ...", flush=True)
+            progress("paging")
             figures["paging"] = real.paging_run(
                 pg,
                 fake,
@@ -127,7 +135,7 @@ def legacy(args: argparse.Namespace, figures: dict[str, Any]) -> None:
     seconds = args.legacy_seconds
     with private_postgres() as pg:
         for workers in counts(args.workers):
-            print(f"today's bench {workers}w ...", flush=True)
+            progress(f"today's bench {workers}w")
             figures["legacy"][f"{workers}w"] = legacy_ingest(pg, workers, seconds)
         if args.legacy_full:
             figures["legacy_reports"] = [legacy_replicas(pg, 2, seconds)]

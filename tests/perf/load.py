@@ -47,6 +47,7 @@ class LoadResult:
     resolving_posts: int = 0
     first_round: float = 0.0  # seconds to post every group once, before measuring
     first_round_errors: int = 0
+    steady_from: datetime | None = None  # wall clock when the first round was done
 
     def summary(self) -> dict[str, Any]:
         n = len(self.latencies)
@@ -174,6 +175,7 @@ async def run_fleet(
         )
         result.first_round = loop.time() - first
         result.first_round_errors = sum(answers)
+        result.steady_from = datetime.now(UTC)
         start = loop.time()
         measure_from = start + warmup
         stop_at = measure_from + seconds

@@ -28,13 +28,26 @@ def _stat(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def children(pid: int) -> list[int]:
+    """The processes ``pid`` forked to serve: not multiprocessing's resource tracker."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            fields = _stat(int(entry.name))
-            if fields is not None and int(fields[1]) == pid:
-                found.append(int(entry.name))
+            child = int(entry.name)
+            fields = _stat(child)
+            if (
+                fields is not None
+                and int(fields[1]) == pid
+                and "resource_tracker" not in _cmdline(child)
+            ):
+                found.append(child)
     return sorted(found)
 
 

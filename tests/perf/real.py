@@ -23,7 +23,7 @@ import yaml
 
 from app.migrate import upgrade
 from tests.fakes.twilio_server import FakeTwilio
-from tests.perf.load import Observer, percentile, run_fleet
+from tests.perf.load import LoadResult, Observer, percentile, run_fleet
 from tests.perf.measure import ProcessSampler
 from tests.perf.payloads import largest_storm, make_alert
 from tests.perf.server import ROOT, Served, klaxon_env, serve
@@ -120,21 +120,21 @@ def klaxon(
         yield served, asyncio.run(prepare(served.url))
 
 
-def sampled_load(served: Served, token: str, **options: Any) -> dict[str, Any]:
+def sampled_load(served: Served, token: str, **options: Any) -> tuple[dict[str, Any], LoadResult]:
     sampler = ProcessSampler(served.pid)
     sampler.start()
     try:
         result = asyncio.run(run_fleet(served.url, token, **options))
     finally:
         sampler.stop()
-    return {**result.summary(), "server": sampler.summary()}
+    return {**result.summary(), "server": sampler.summary()}, result
 
 
 def ceiling_run(*, workers: int, seconds: float, connections: int) -> dict[str, Any]:
     token = "bench-ceiling-token"
     env = {"KLAXON_BENCH_CEILING_TOKEN": token}
     with serve("tests.perf.ceiling:app", env, workers=workers, ready_path="/openapi.json") as s:
-        return sampled_load(s, token, seconds=seconds, connections=connections)
+        return sampled_load(s, token, seconds=seconds, connections=connections)[0]
 
 
 def ingest_run(
@@ -149,7 +149,7 @@ def ingest_run(
     name = f"bench_{workers}w_{int(resolve_share * 100)}pct"
     sms_before = len(fake.messages)
     with klaxon(pg, name, fake, workers=workers, env={}) as (served, token):
-        figures = sampled_load(
+        figures, _ = sampled_load(
             served, token, seconds=seconds, connections=connections, resolve_share=resolve_share
         )
     figures["sms_at_fake"] = len(fake.messages) - sms_before
@@ -236,14 +236,15 @@ def paging_run(
     env = {"KLAXON_THROTTLE_SMS": "100000", "KLAXON_THROTTLE_CALLS": "100000"}
     probes = Probes()
     first_message = len(fake.messages)
-    began = datetime.now(UTC)
     with klaxon(pg, "bench_paging", fake, workers=1, env=env) as (served, token):
-        figures = sampled_load(
+        figures, result = sampled_load(
             served, token, seconds=seconds, connections=connections, rate=rate, extra=probes
         )
         time.sleep(5)  # the last pages of the run go out
-        dsn = pg.dsn_for("bench_paging")
-        lags = asyncio.run(_lags(dsn, began))
+        # Steps and pages due once every group had opened its incident: the
+        # steady state, not the first round's 100 new incidents.
+        assert result.steady_from is not None
+        lags = asyncio.run(_lags(pg.dsn_for("bench_paging"), result.steady_from))
     first_page: dict[int, float] = {}
     for message in fake.messages[first_message:]:
         for number in re.findall(r"#(\d+)\b", str(message["body"])):

@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+#: A generator using this much of its one core may be what limits a run.
+GENERATOR_BOUND = 0.85
 COLUMNS = (
     ("run", 34),
     ("webhooks/s", 10),
@@ -70,6 +72,22 @@ def table(figures: dict[str, Any]) -> str:
         lines.append(row(f"ceiling (no database) {workers}w", run, run))
     for key, run in figures.get("legacy", {}).items():
         lines.append(row(f"today's bench {key}", run, ceilings.get(str(run.get("workers")))))
+    firsts = [
+        f"{key} {run['first_round_s']:.1f} s" for key, run in figures.get("klaxon", {}).items()
+    ]
+    if firsts:
+        lines.append(
+            "first round (every group's first notification, before measuring: opens 100"
+            " incidents and pages): " + ", ".join(firsts)
+        )
+    runs = {f"klaxon {k}": r for k, r in figures.get("klaxon", {}).items()}
+    runs |= {f"ceiling {k}w": r for k, r in figures.get("ceiling", {}).items()}
+    for label, run in runs.items():
+        if run.get("generator_cpu", 0) >= GENERATOR_BOUND:
+            lines.append(
+                f"note: the load generator used {run['generator_cpu']:.2f} of a core in"
+                f" {label}: that figure may be the generator's limit, not the server's"
+            )
     storm = figures.get("storm")
     if storm:
         outcome = "2xx" if storm["ok"] else f"FAILED: {storm['status']}"
