@@ -54,6 +54,33 @@ async def test_postgres_create_database(postgres: PrivatePostgres) -> None:
     assert await _select_one(postgres.dsn_for("klaxon_extra")) == 1
 
 
+async def _durability(dsn: str) -> dict[str, str]:
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        names = ("fsync", "synchronous_commit", "full_page_writes")
+        return {name: await conn.fetchval(f"SHOW {name}") for name in names}
+    finally:
+        await conn.close()
+
+
+async def test_postgres_for_tests_skips_durability(postgres: PrivatePostgres) -> None:
+    assert await _durability(postgres.dsn) == {
+        "fsync": "off",
+        "synchronous_commit": "on",
+        "full_page_writes": "off",
+    }
+
+
+async def test_durable_postgres_keeps_postgresql_defaults() -> None:
+    # What make bench runs on: production's durability, not the tests' shortcut.
+    with private_postgres(durable=True) as pg:
+        assert await _durability(pg.dsn) == {
+            "fsync": "on",
+            "synchronous_commit": "on",
+            "full_page_writes": "on",
+        }
+
+
 class _Receiver(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _ReceiverHandler)
