@@ -38,7 +38,7 @@ def options() -> argparse.Namespace:
     add("--paging-rate", type=float, default=200, help="webhooks/s of the paging run (200)")
     add("--paging-seconds", type=float, default=20, help="measured seconds of it (20; 0 skips)")
     add("--no-storm", action="store_true", help="skip the storm")
-    add("--legacy-seconds", type=float, default=15, help="today's bench per run (15; 0 skips)")
+    add("--legacy-seconds", type=float, default=10, help="today's bench per run (10; 0 skips)")
     add("--legacy-full", action="store_true", help="also today's replicas and paging runs")
     add("--json", type=Path, help="where to write the figures (.bench/bench-<time>.json)")
     return parser.parse_args()
