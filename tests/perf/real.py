@@ -25,7 +25,7 @@ from app.migrate import upgrade
 from tests.fakes.twilio_server import FakeTwilio
 from tests.perf.load import LoadResult, Observer, percentile, run_fleet
 from tests.perf.measure import ProcessSampler
-from tests.perf.payloads import largest_storm, make_alert
+from tests.perf.payloads import Group, largest_storm, make_alert
 from tests.perf.server import ROOT, Served, klaxon_env, serve
 from tests.services.postgres import PrivatePostgres
 
@@ -198,23 +198,11 @@ class Probes:
         if i % PROBE_EVERY != PROBE_EVERY // 2:
             return None
         self.sent += 1
+        name = f"ProbeDown{i}"
         item = make_alert(
-            f"ProbeDown{i}", "payments", 0, critical=True, env="prod", starts_at=datetime.now(UTC)
+            name, "payments", 0, critical=True, env="prod", starts_at=datetime.now(UTC)
         )
-        body = orjson.dumps(
-            {
-                "receiver": "klaxon",
-                "status": "firing",
-                "alerts": [item.as_json()],
-                "groupLabels": {"alertname": item.labels["alertname"], "service": "payments"},
-                "commonLabels": item.labels,
-                "commonAnnotations": item.annotations,
-                "externalURL": "http://alertmanager.example:9093",
-                "version": "4",
-                "groupKey": f'{{}}:{{alertname="{item.labels["alertname"]}", service="payments"}}',
-                "truncatedAlerts": 0,
-            }
-        )
+        body = Group(name, "payments", [item]).body()
         return body, self.observe
 
     def observe(self, sent: float, status: int, answer: Any) -> None:
@@ -290,13 +278,3 @@ async def _lags(dsn: str, since: datetime) -> dict[str, list[float]]:
 
 def server_settings(pg: PrivatePostgres) -> dict[str, str]:
     return asyncio.run(postgres_settings(pg.dsn))
-
-
-__all__ = [
-    "TwilioThread",
-    "ceiling_run",
-    "ingest_run",
-    "paging_run",
-    "server_settings",
-    "storm_run",
-]
