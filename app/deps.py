@@ -66,6 +66,8 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
 IngestPrincipal = Annotated[Principal, Depends(require("ingest"))]
 ReadPrincipal = Annotated[Principal, Depends(require("read"))]
 WritePrincipal = Annotated[Principal, Depends(require("write"))]
+# Changes who gets paged: responders, phones, schedules, policies, stakeholders, heartbeats.
+ConfigPrincipal = Annotated[Principal, Depends(require("config"))]
 AdminPrincipal = Annotated[Principal, Depends(require("admin"))]
 
 

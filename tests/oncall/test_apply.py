@@ -53,7 +53,7 @@ def example_data() -> dict[str, Any]:
 
 async def apply(sessions: Sessions, config: OnCallConfig, now: datetime = NOW) -> dict[str, int]:
     async with sessions() as session, session.begin():
-        return await store.apply_config(session, config, now=now)
+        return await store.apply_config(session, config, now=now, by="test")
 
 
 async def snapshot(sessions: Sessions) -> dict[str, Any]:
