@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -61,6 +62,16 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
 
     BEARER_CHECKS.add(dependency)
     return dependency
+
+
+async def metrics_access(request: Request, runtime: RuntimeDep) -> None:
+    """Open without ``KLAXON_METRICS_TOKEN``; with it, that token as a bearer
+    token (compared in constant time), else a 401."""
+    expected = runtime.settings.metrics_token
+    if expected is None:
+        return
+    if not hmac.compare_digest(bearer_secret(request).encode(), expected.encode()):
+        raise Unauthorized("invalid metrics token (KLAXON_METRICS_TOKEN)")
 
 
 IngestPrincipal = Annotated[Principal, Depends(require("ingest"))]
