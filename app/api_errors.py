@@ -65,10 +65,15 @@ def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
             yield from _api_routes(included.routes)
 
 
+def api_routes(app: FastAPI) -> Iterator[APIRoute]:
+    """Every route of the API, also those of included routers."""
+    return _api_routes(app.router.routes)
+
+
 def document_error_responses(app: FastAPI) -> None:
     """Add the error answers that follow from each route's dependencies and
     parameters, keeping any the route describes itself."""
-    for route in _api_routes(app.router.routes):
+    for route in api_routes(app):
         calls = set(_calls(route.dependant))
         added: _Responses = {}
         authenticated = bool(calls & BEARER_CHECKS)

@@ -1,8 +1,18 @@
 """Bearer tokens: stored as SHA-256 hashes, each with one scope.
 
-Scopes: ``ingest`` (webhooks only), ``read``, ``write`` (read, acknowledge,
-resolve), ``admin`` (everything, including tokens and reloads). The admin
-token from settings is compared in constant time and never stored.
+Scopes, split by what they can do to the pager (each includes the one before,
+but ``ingest``):
+
+- ``ingest``: webhooks and heartbeat pings only;
+- ``read``: everything there is to read, phone numbers masked;
+- ``write``: act on incidents (acknowledge, resolve, report, triage, updates,
+  review) and take a shift (overrides, recorded with the token's name);
+- ``config``: change who gets paged: responders and their phones, schedules,
+  escalation policies, stakeholders, heartbeats, the whole on-call document;
+  sees phone numbers whole;
+- ``admin``: everything, including ingest, tokens and reloads.
+
+The admin token from settings is compared in constant time and never stored.
 """
 
 from __future__ import annotations
@@ -20,14 +30,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ApiToken, tokens_table
+from app.phones import mask_phone
 
-Scope = Literal["ingest", "read", "write", "admin"]
-SCOPES: tuple[Scope, ...] = ("ingest", "read", "write", "admin")
+Scope = Literal["ingest", "read", "write", "config", "admin"]
+SCOPES: tuple[Scope, ...] = ("ingest", "read", "write", "config", "admin")
 _GRANTS: dict[str, frozenset[str]] = {
     "ingest": frozenset({"ingest"}),
     "read": frozenset({"read"}),
     "write": frozenset({"read", "write"}),
-    "admin": frozenset({"ingest", "read", "write", "admin"}),
+    "config": frozenset({"read", "write", "config"}),
+    "admin": frozenset({"ingest", "read", "write", "config", "admin"}),
 }
 TOKEN_PREFIX = "kx_"
 
@@ -39,6 +51,11 @@ class Principal:
 
     def allows(self, needed: str) -> bool:
         return needed in _GRANTS.get(self.scope, frozenset())
+
+    def shown_phone(self, number: str) -> str:
+        """A phone number as this token may see it: whole if it may change it
+        (``config``), else masked to its last 4 digits."""
+        return number if self.allows("config") else mask_phone(number)
 
 
 def hash_token(secret: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -63,9 +64,21 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+async def metrics_access(request: Request, runtime: RuntimeDep) -> None:
+    """Open without ``KLAXON_METRICS_TOKEN``; with it, that token as a bearer
+    token (compared in constant time), else a 401."""
+    expected = runtime.settings.metrics_token
+    if expected is None:
+        return
+    if not hmac.compare_digest(bearer_secret(request).encode(), expected.encode()):
+        raise Unauthorized("invalid metrics token (KLAXON_METRICS_TOKEN)")
+
+
 IngestPrincipal = Annotated[Principal, Depends(require("ingest"))]
 ReadPrincipal = Annotated[Principal, Depends(require("read"))]
 WritePrincipal = Annotated[Principal, Depends(require("write"))]
+# Changes who gets paged: responders, phones, schedules, policies, stakeholders, heartbeats.
+ConfigPrincipal = Annotated[Principal, Depends(require("config"))]
 AdminPrincipal = Annotated[Principal, Depends(require("admin"))]
 
 

@@ -64,11 +64,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             await runtime.aclose()
 
+    docs = settings.docs_enabled  # off: /docs, /redoc and /openapi.json are 404s
     app = FastAPI(
         title="Klaxon",
         version="0.1.0",
         summary="Alert ingestion and on-call escalation",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, exempt=("/v2/enqueue",))
     app.include_router(sources.router)

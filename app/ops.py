@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
-from app.deps import AdminPrincipal, RuntimeDep
+from app.api_errors import ErrorDetail
+from app.deps import AdminPrincipal, RuntimeDep, metrics_access
 from app.errors import KlaxonError, Unavailable
 from app.metrics import OPEN_INCIDENTS
 from app.models import incidents_table
@@ -46,9 +47,21 @@ async def readyz(runtime: RuntimeDep) -> Health:
     return Health(status="ready")
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(metrics_access)],
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {
+            "model": ErrorDetail,
+            "description": "KLAXON_METRICS_TOKEN is set and the request does not bear it",
+        },
+    },
+)
 async def metrics(runtime: RuntimeDep) -> Response:
-    """Prometheus metrics."""
+    """Prometheus metrics; with ``KLAXON_METRICS_TOKEN`` set, only with
+    ``Authorization: Bearer <that token>``."""
     i = incidents_table.c
     try:
         async with runtime.sessions() as session:

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     token_cache_seconds: float = Field(default=10.0, ge=0)
+    # What anyone who reaches the port may read (the README's Security section):
+    # without a metrics token /metrics is open; with one it needs
+    # ``Authorization: Bearer <it>`` (Prometheus' ``authorization``). Docs are
+    # /docs, /redoc and /openapi.json.
+    metrics_token: str | None = Field(default=None, min_length=1)
+    docs_enabled: bool = True
     # Inbound rate limit per ingest token, a token bucket in each process (every
     # replica limits on its own). Generous: a storm is deduped, not turned away.
     ingest_rate: float = Field(default=200.0, gt=0, description="requests per second per token")

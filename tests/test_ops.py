@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import RULES, load_fixture, make_settings
+from tests.conftest import ADMIN_TOKEN, RULES, load_fixture, make_settings
 from tests.incidents.helpers import post
 
 
@@ -35,6 +35,69 @@ async def test_metrics_count_alerts_dedupes_incidents_and_latency(
     assert 'klaxon_incidents_opened_total{severity="SEV2"}' in text
     assert 'klaxon_open_incidents{status="triggered"} 1.0' in text
     assert 'klaxon_webhook_duration_seconds_count{code="200",source="alertmanager"}' in text
+
+
+async def served(settings: Settings, *paths: str, **headers: str) -> dict[str, httpx.Response]:
+    """GET each path from an app with these settings."""
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://klaxon.test") as http,
+    ):
+        return {path: await http.get(path, headers=headers) for path in paths}
+
+
+DOCS = ("/docs", "/redoc", "/openapi.json")
+
+
+async def test_metrics_and_docs_are_open_by_default(db: str) -> None:
+    answers = await served(make_settings(db), "/metrics", *DOCS)
+    assert {path: resp.status_code for path, resp in answers.items()} == dict.fromkeys(
+        ("/metrics", *DOCS), 200
+    )
+    assert "klaxon_open_incidents" in answers["/metrics"].text
+    assert answers["/openapi.json"].json()["info"]["title"] == "Klaxon"
+
+
+async def test_with_a_metrics_token_metrics_need_it_as_a_bearer_token(db: str) -> None:
+    settings = make_settings(db, metrics_token="scrape-secret")
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ):
+        [refused] = (await served(settings, "/metrics", **headers)).values()
+        assert refused.status_code == 401, headers
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+        assert "klaxon_" not in refused.text
+    [allowed] = (await served(settings, "/metrics", Authorization="Bearer scrape-secret")).values()
+    assert allowed.status_code == 200
+    assert "klaxon_open_incidents" in allowed.text
+    # Health checks stay open: probes and load balancers send no token.
+    answers = await served(settings, "/healthz", "/readyz")
+    assert [resp.status_code for resp in answers.values()] == [200, 200]
+
+
+async def test_docs_can_be_turned_off(db: str) -> None:
+    answers = await served(make_settings(db, docs_enabled=False), *DOCS, "/healthz")
+    assert {path: resp.status_code for path, resp in answers.items()} == {
+        **dict.fromkeys(DOCS, 404),
+        "/healthz": 200,
+    }
+
+
+def test_metrics_token_and_docs_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KLAXON_METRICS_TOKEN", "scrape-secret")
+    monkeypatch.setenv("KLAXON_DOCS_ENABLED", "false")
+    settings = Settings()
+    assert (settings.metrics_token, settings.docs_enabled) == ("scrape-secret", False)
+    # An empty token would be a typo that leaves /metrics open: refused.
+    monkeypatch.setenv("KLAXON_METRICS_TOKEN", "")
+    with pytest.raises(ValueError, match="metrics_token"):
+        Settings()
 
 
 def _metric(text: str, line_prefix: str) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from app import phones
+
 
 def parse_time(value: str) -> datetime:
     """An API timestamp (ISO 8601 with its offset) as an aware datetime."""
@@ -35,19 +37,8 @@ def age(since: str, now: datetime) -> str:
 
 
 def mask_phone(number: str | None) -> str:
-    """Every digit but the last 4 hidden: ``+15551230001`` → ``+*******0001``."""
-    if not number:
-        return "-"
-    digits = sum(c.isdigit() for c in number)
-    seen = 0
-    out = []
-    for c in number:
-        if c.isdigit():
-            seen += 1
-            out.append(c if seen > digits - 4 else "*")
-        else:
-            out.append(c)
-    return "".join(out)
+    """Every digit but the last 4 hidden (``app.phones``); ``-`` for none."""
+    return phones.mask_phone(number) if number else "-"
 
 
 def shorten(text: str, width: int) -> str:

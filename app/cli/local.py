@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 # Klaxon's own modules are imported by the commands that use them, so that the
 # commands that only talk to the API start quickly.
 
+#: Who the overrides that ``klaxon apply`` writes are recorded as made by.
+APPLY_ACTOR = "klaxon apply"
+
 
 def check_config(path: Annotated[Path, typer.Argument(help="Rules file to validate")]) -> None:
     """Validate a rules file; print each error with its line."""
@@ -115,7 +118,7 @@ async def _apply_oncall(
             now = SystemClock().now()
             await session.begin()
             try:
-                counts = await oncall_store.apply_config(session, config, now=now)
+                counts = await oncall_store.apply_config(session, config, now=now, by=APPLY_ACTOR)
                 warnings = []
                 for spec in config.schedules:
                     schedule = await oncall_store.load_schedule(

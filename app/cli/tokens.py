@@ -51,7 +51,7 @@ def _in_transaction(action: Callable[[AsyncSession], Awaitable[T]], doing: str =
 
 @token_cli.command("create")
 def token_create(
-    scope: Annotated[str, typer.Option(help="ingest, read, write or admin")],
+    scope: Annotated[str, typer.Option(help="ingest, read, write, config or admin")],
     name: Annotated[str, typer.Option(help="Who or what uses it")] = "token",
     as_json: JsonOption = False,
 ) -> None:

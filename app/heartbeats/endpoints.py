@@ -1,5 +1,5 @@
-"""The heartbeat API: declare heartbeats (write scope), read them, and ping them
-(ingest scope, rate-limited like every webhook)."""
+"""The heartbeat API: declare and delete heartbeats (config scope: a heartbeat
+pages), read them, and ping them (ingest scope, rate-limited like every webhook)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from app.deps import ReadPrincipal, RuntimeDep, SessionDep, WebhookPrincipal, WritePrincipal
+from app.deps import ConfigPrincipal, ReadPrincipal, RuntimeDep, SessionDep, WebhookPrincipal
 from app.errors import KlaxonError, NotFound
 from app.heartbeats import expiry, store
 from app.heartbeats.schemas import HEARTBEAT_NAME_PATTERN, HeartbeatBody, HeartbeatPublic
@@ -40,7 +40,7 @@ async def put_heartbeat(
     response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: WritePrincipal,
+    _: ConfigPrincipal,
 ) -> HeartbeatPublic:
     """Create or change a heartbeat (201 when created). It is armed at once: without
     a ping within interval + grace from now, it expires."""
@@ -75,7 +75,7 @@ async def get_heartbeat(
 
 @router.delete("/{name}", status_code=204, responses=NOT_FOUND)
 async def delete_heartbeat(
-    name: str, session: SessionDep, runtime: RuntimeDep, principal: WritePrincipal
+    name: str, session: SessionDep, runtime: RuntimeDep, principal: ConfigPrincipal
 ) -> Response:
     """Delete a heartbeat. Its expiry alert, if one fires, is resolved: no ping
     can resolve it any more."""

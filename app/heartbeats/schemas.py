@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
+from app.models import alerts_table, incidents_table
 from app.sources.healthcheck import LabelName, LabelValue
 
 HEARTBEAT_NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -15,6 +16,12 @@ HeartbeatName = Annotated[str, Field(min_length=1, max_length=200, pattern=HEART
 RESERVED_LABELS = ("alertname", "heartbeat", "source", "severity")
 MAX_SECONDS = int(timedelta(days=366).total_seconds())
 DEFAULT_GRACE = 300
+#: The expiry alert's ``service`` label becomes its alert's and incident's
+#: service: longer than those columns, every expiry would fail. (The name,
+#: the other label stored in a column, is bounded by HeartbeatName.)
+SERVICE_MAX: int = min(
+    getattr(table.c.service.type, "length", 0) for table in (alerts_table, incidents_table)
+)
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNITS = (7 * 86400, 86400, 3600, 60, 1)
@@ -73,6 +80,17 @@ class _HeartbeatFields(BaseModel):
         for name in RESERVED_LABELS:
             if name in labels:
                 raise ValueError(f"label {name!r} is set by Klaxon")
+        return labels
+
+    @field_validator("labels")
+    @classmethod
+    def _expiry_can_page(cls, labels: dict[str, str]) -> dict[str, str]:
+        service = labels.get("service")
+        if service is not None and len(service) > SERVICE_MAX:
+            raise ValueError(
+                f"label 'service' may be at most {SERVICE_MAX} characters, not {len(service)}:"
+                " the expiry alert's incident is filed under it"
+            )
         return labels
 
 

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from app.auth import Principal
-from app.deps import IncidentNumber, ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import (
+    ConfigPrincipal,
+    IncidentNumber,
+    ReadPrincipal,
+    RuntimeDep,
+    SessionDep,
+    WritePrincipal,
+)
 from app.errors import NotFound
 from app.incidents import endpoints as incident_endpoints
 from app.incidents import queries, stakeholders, triage, updates
@@ -232,11 +239,19 @@ async def latest_status_update(
 # --- stakeholders -----------------------------------------------------------
 
 
-async def _stakeholders(session: SessionDep, service: str) -> ServiceStakeholders:
+async def _stakeholders(
+    session: SessionDep, service: str, principal: Principal
+) -> ServiceStakeholders:
     return ServiceStakeholders(
         service=service,
         stakeholders=[
-            StakeholderPublic.model_validate(row, from_attributes=True)
+            StakeholderPublic(
+                name=row.name,
+                phone=principal.shown_phone(row.phone),
+                opt_in=row.opt_in,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
             for row in await stakeholders.list_stakeholders(session, service)
         ],
     )
@@ -252,18 +267,19 @@ async def put_stakeholders(
     body: list[StakeholderSpec] | StakeholderList,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: WritePrincipal,
+    principal: ConfigPrincipal,
 ) -> ServiceStakeholders:
     """Replace the service's stakeholders (a list, or ``{"stakeholders": [...]}``).
-    Those with ``opt_in`` get each status update by SMS."""
+    Those with ``opt_in`` get each status update by SMS (config scope: it decides
+    who gets texted)."""
     specs = body.stakeholders if isinstance(body, StakeholderList) else body
     async with session.begin():
         await stakeholders.replace_stakeholders(session, service, specs, now=runtime.clock.now())
-    return await _stakeholders(session, service)
+    return await _stakeholders(session, service, principal)
 
 
 @router.get("/services/{service}/stakeholders", response_model=ServiceStakeholders)
 async def get_stakeholders(
-    service: ServicePath, session: SessionDep, _: ReadPrincipal
+    service: ServicePath, session: SessionDep, principal: ReadPrincipal
 ) -> ServiceStakeholders:
-    return await _stakeholders(session, service)
+    return await _stakeholders(session, service, principal)

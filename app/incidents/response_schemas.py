@@ -127,7 +127,10 @@ class StakeholderList(_Body):
 
 class StakeholderPublic(BaseModel):
     name: str
-    phone: str
+    phone: str = Field(
+        description="E.164; masked to its last 4 digits (+*******0009) unless the token"
+        " may change it (config or admin scope)"
+    )
     opt_in: bool
     created_at: datetime
     updated_at: datetime

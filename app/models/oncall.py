@@ -41,6 +41,9 @@ class Schedule(SQLModel, table=True):
 
 
 class ScheduleOverride(SQLModel, table=True):
+    """Someone on call over ``[starts_at, ends_at)``; ``created_by`` names the
+    token (or ``klaxon apply``) that put it there, NULL for older rows."""
+
     __tablename__ = "schedule_overrides"
     __table_args__ = (Index("ix_overrides_schedule_start", "schedule_id", "starts_at"),)
 
@@ -50,6 +53,7 @@ class ScheduleOverride(SQLModel, table=True):
     ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     responder: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_by: str | None = Field(default=None, max_length=200)
 
 
 class EscalationPolicy(SQLModel, table=True):

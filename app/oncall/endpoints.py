@@ -1,5 +1,9 @@
 """The on-call JSON API: responders, schedules and overrides, who is on call,
-escalation policies, and the whole on-call document at once."""
+escalation policies, and the whole on-call document at once.
+
+Changing who gets paged (responders, phones, schedules, policies, the document)
+needs the ``config`` scope; ``write`` may take a shift (add an override,
+recorded with the token's name) and remove the overrides it made."""
 
 from __future__ import annotations
 
@@ -11,10 +15,22 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from app.deps import AdminPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
+from app.auth import Principal
+from app.deps import ConfigPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
 from app.errors import KlaxonError, NotFound
 from app.escalation.policy import PolicySpec, Step
 from app.oncall import rotation, store
+from app.oncall.public import (
+    ApplyResult,
+    OnCallPublic,
+    OnCallResponder,
+    OverridePublic,
+    ResponderPublic,
+    ScheduleDetail,
+    SchedulePublic,
+    ShiftPublic,
+    ShiftsPublic,
+)
 from app.oncall.schemas import (
     RESPONDER_NAME_PATTERN,
     SCHEDULE_NAME_PATTERN,
@@ -46,43 +62,6 @@ BAD_REFERENCE: dict[int | str, dict[str, Any]] = {
 }
 
 
-# --------------------------------------------------------------------------------------
-# Models
-# --------------------------------------------------------------------------------------
-
-
-class ResponderPublic(BaseModel):
-    name: str
-    phone: str
-    time_zone: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class OverridePublic(BaseModel):
-    id: int
-    start: datetime
-    end: datetime
-    responder: str
-    created_at: datetime
-
-
-class SchedulePublic(BaseModel):
-    name: str
-    time_zone: str
-    layers: list[LayerSpec]
-    services: list[str]
-    created_at: datetime
-    updated_at: datetime
-
-
-class ScheduleDetail(SchedulePublic):
-    overrides: list[OverridePublic] = Field(description="Current and upcoming overrides")
-    warnings: list[str] = Field(
-        description="Anyone on call without a break for more than 7 days in the next 8 weeks"
-    )
-
-
 class PolicyBody(BaseModel):
     """An escalation policy for ``PUT /escalation-policies/{name}``: the name comes
     from the path."""
@@ -92,45 +71,6 @@ class PolicyBody(BaseModel):
     name: str | None = None
     steps: list[Step] = Field(min_length=1)
     repeat: int = Field(default=0, ge=0, le=10)
-
-
-class OnCallResponder(BaseModel):
-    name: str
-    phone: str | None = Field(description="None if the responder no longer exists")
-    time_zone: str | None
-
-
-class OnCallPublic(BaseModel):
-    schedule: str
-    at: datetime
-    responder: OnCallResponder | None = Field(description="None when nobody is on call")
-    until: datetime | None = Field(
-        description="When the answer next changes; None if not within a year"
-    )
-    source: str | None = Field(description="The layer's name, or 'override'")
-
-
-class ShiftPublic(BaseModel):
-    responder: str
-    start: datetime
-    end: datetime
-    source: str
-
-
-class ShiftsPublic(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    schedule: str
-    from_: datetime = Field(alias="from")
-    to: datetime
-    shifts: list[ShiftPublic]
-    warnings: list[str]
-
-
-class ApplyResult(BaseModel):
-    created: int
-    updated: int
-    unchanged: int
 
 
 # --------------------------------------------------------------------------------------
@@ -161,6 +101,17 @@ def _override_public(row: Any) -> OverridePublic:
         end=row.ends_at,
         responder=row.responder,
         created_at=row.created_at,
+        created_by=row.created_by,
+    )
+
+
+def _responder_public(row: Any, principal: Principal) -> ResponderPublic:
+    return ResponderPublic(
+        name=row.name,
+        phone=principal.shown_phone(row.phone),
+        time_zone=row.time_zone,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -184,7 +135,7 @@ async def _schedule_detail(session: SessionDep, name: str, now: datetime) -> Sch
 
 
 async def _oncall_public(
-    session: SessionDep, answers: dict[str, rotation.OnCall], at: datetime
+    session: SessionDep, answers: dict[str, rotation.OnCall], at: datetime, principal: Principal
 ) -> list[OnCallPublic]:
     people = await store.get_responders_by_name(
         session, [a.responder for a in answers.values() if a.responder is not None]
@@ -196,7 +147,7 @@ async def _oncall_public(
             row = people.get(answer.responder)
             responder = OnCallResponder(
                 name=answer.responder,
-                phone=row.phone if row is not None else None,
+                phone=principal.shown_phone(row.phone) if row is not None else None,
                 time_zone=row.time_zone if row is not None else None,
             )
         out.append(
@@ -231,7 +182,7 @@ async def put_responder(
     response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: WritePrincipal,
+    principal: ConfigPrincipal,
 ) -> ResponderPublic:
     """Create or replace a responder (201 when created). The phone is normalized to E.164."""
     _same_name(body.name, name, "responder")
@@ -241,23 +192,22 @@ async def put_responder(
         )
     if change is store.Change.CREATED:
         response.status_code = 201
-    return await get_responder(name, session, _)
+    return await get_responder(name, session, principal)
 
 
 @router.get("/responders", response_model=list[ResponderPublic])
-async def list_responders(session: SessionDep, _: ReadPrincipal) -> list[ResponderPublic]:
-    return [
-        ResponderPublic.model_validate(r, from_attributes=True)
-        for r in await store.list_responders(session)
-    ]
+async def list_responders(session: SessionDep, principal: ReadPrincipal) -> list[ResponderPublic]:
+    return [_responder_public(r, principal) for r in await store.list_responders(session)]
 
 
 @router.get("/responders/{name}", response_model=ResponderPublic, responses=NOT_FOUND)
-async def get_responder(name: str, session: SessionDep, _: ReadPrincipal) -> ResponderPublic:
+async def get_responder(
+    name: str, session: SessionDep, principal: ReadPrincipal
+) -> ResponderPublic:
     row = await store.get_responder(session, name)
     if row is None:
         raise NotFound(f"no responder {name!r}")
-    return ResponderPublic.model_validate(row, from_attributes=True)
+    return _responder_public(row, principal)
 
 
 # --------------------------------------------------------------------------------------
@@ -276,7 +226,7 @@ async def put_schedule(
     response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: WritePrincipal,
+    principal: ConfigPrincipal,
 ) -> ScheduleDetail:
     """Create or replace a schedule (201 when created). Overrides, when the body has
     them, replace the schedule's; without them the stored ones stay. ``warnings``
@@ -285,7 +235,7 @@ async def put_schedule(
     spec = _validated(body.with_name, name)
     now = runtime.clock.now()
     async with session.begin():
-        change = await store.upsert_schedule(session, spec, now=now)
+        change = await store.upsert_schedule(session, spec, now=now, by=principal.name)
     if change is store.Change.CREATED:
         response.status_code = 201
     return await _schedule_detail(session, name, now)
@@ -325,14 +275,20 @@ async def add_override(
     body: OverrideSpec,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: WritePrincipal,
+    principal: WritePrincipal,
 ) -> OverridePublic:
-    """Put someone on call over ``[start, end)``, over the layers and earlier overrides."""
+    """Put someone on call over ``[start, end)``, over the layers and earlier
+    overrides ("take my shift"); recorded as made by the token's name."""
     now = runtime.clock.now()
     async with session.begin():
-        override_id = await store.add_override(session, name, body, now=now)
+        override_id = await store.add_override(session, name, body, now=now, by=principal.name)
     return OverridePublic(
-        id=override_id, start=body.start, end=body.end, responder=body.responder, created_at=now
+        id=override_id,
+        start=body.start,
+        end=body.end,
+        responder=body.responder,
+        created_at=now,
+        created_by=principal.name,
     )
 
 
@@ -342,10 +298,15 @@ async def delete_override(
     override_id: RowId,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: WritePrincipal,
+    principal: WritePrincipal,
 ) -> Response:
+    """Remove an override. A ``write`` token removes only the overrides it made
+    (403 otherwise); ``config`` removes any."""
+    only_by = None if principal.allows("config") else principal.name
     async with session.begin():
-        deleted = await store.delete_override(session, name, override_id, now=runtime.clock.now())
+        deleted = await store.delete_override(
+            session, name, override_id, now=runtime.clock.now(), only_by=only_by
+        )
     if not deleted:
         raise NotFound(f"schedule {name!r} has no override {override_id}")
     return Response(status_code=204)
@@ -356,7 +317,7 @@ async def schedule_oncall(
     name: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: ReadPrincipal,
+    principal: ReadPrincipal,
     at: AtQuery = None,
 ) -> OnCallPublic:
     """Who is on call at ``at`` (default now), and until when."""
@@ -364,16 +325,17 @@ async def schedule_oncall(
     answers = await store.oncall_now(session, [name], when)
     if name not in answers:
         raise NotFound(f"no schedule {name!r}")
-    return (await _oncall_public(session, answers, when))[0]
+    return (await _oncall_public(session, answers, when, principal))[0]
 
 
 @router.get("/oncall", response_model=list[OnCallPublic])
 async def oncall(
-    session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal, at: AtQuery = None
+    session: SessionDep, runtime: RuntimeDep, principal: ReadPrincipal, at: AtQuery = None
 ) -> list[OnCallPublic]:
     """Who is on call on every schedule at ``at`` (default now), by schedule name."""
     when = at or runtime.clock.now()
-    return await _oncall_public(session, await store.oncall_everywhere(session, when), when)
+    answers = await store.oncall_everywhere(session, when)
+    return await _oncall_public(session, answers, when, principal)
 
 
 @router.get(
@@ -439,7 +401,7 @@ async def put_policy(
     response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: WritePrincipal,
+    _: ConfigPrincipal,
 ) -> PolicySpec:
     """Create or replace an escalation policy (201 when created); its target
     schedules and responders must exist."""
@@ -482,10 +444,10 @@ async def get_policy(name: str, session: SessionDep, _: ReadPrincipal) -> Policy
     },
 )
 async def apply_oncall_config(
-    body: OnCallConfig, session: SessionDep, runtime: RuntimeDep, _: AdminPrincipal
+    body: OnCallConfig, session: SessionDep, runtime: RuntimeDep, principal: ConfigPrincipal
 ) -> ApplyResult:
     """Apply an on-call document (responders, schedules, policies), like
     ``klaxon apply``: all of it or, on any error, nothing."""
     async with session.begin():
-        counts = await store.apply_config(session, body, now=runtime.clock.now())
+        counts = await store.apply_config(session, body, now=runtime.clock.now(), by=principal.name)
     return ApplyResult.model_validate(counts)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, KlaxonError, NotFound
+from app.errors import Conflict, Forbidden, KlaxonError, NotFound
 from app.escalation.policy import PolicySpec
 from app.heartbeats.store import upsert_heartbeat
 from app.models import overrides_table, policies_table, responders_table, schedules_table
@@ -185,9 +185,12 @@ def _override(row: Row[Any]) -> rotation.Override:
     return rotation.Override(start=row.starts_at, end=row.ends_at, responder=row.responder)
 
 
-async def upsert_schedule(session: AsyncSession, spec: ScheduleSpec, *, now: datetime) -> Change:
+async def upsert_schedule(
+    session: AsyncSession, spec: ScheduleSpec, *, now: datetime, by: str
+) -> Change:
     """Create or replace a schedule's time zone, layers and services. Overrides in
-    ``spec`` replace the stored ones only when the spec sets them explicitly."""
+    ``spec`` replace the stored ones only when the spec sets them explicitly;
+    new ones are recorded as made ``by`` this actor."""
     await _require_responders(session, _schedule_responders(spec), f"schedule {spec.name!r}")
     s, o = schedules_table.c, overrides_table.c
     values = _schedule_values(spec)
@@ -222,6 +225,7 @@ async def upsert_schedule(session: AsyncSession, spec: ScheduleSpec, *, now: dat
                             "ends_at": end,
                             "responder": who,
                             "created_at": now,
+                            "created_by": by,
                         }
                         for start, end, who in wanted
                     ],
@@ -245,10 +249,11 @@ async def _schedule_id(session: AsyncSession, name: str) -> int:
 
 
 async def add_override(
-    session: AsyncSession, schedule_name: str, spec: OverrideSpec, *, now: datetime
+    session: AsyncSession, schedule_name: str, spec: OverrideSpec, *, now: datetime, by: str
 ) -> int:
-    """Add an override that wins over the schedule's layers and earlier overrides;
-    returns its id. ``NotFound`` if there is no such schedule."""
+    """Add an override that wins over the schedule's layers and earlier overrides,
+    recorded as made ``by`` this actor; returns its id. ``NotFound`` if there is
+    no such schedule."""
     schedule_id = await _schedule_id(session, schedule_name)
     await _require_responders(session, [spec.responder], f"override on {schedule_name!r}")
     result = await session.execute(
@@ -259,6 +264,7 @@ async def add_override(
             ends_at=spec.end,
             responder=spec.responder,
             created_at=now,
+            created_by=by,
         )
         .returning(overrides_table.c.id)
     )
@@ -270,21 +276,34 @@ async def add_override(
 
 
 async def delete_override(
-    session: AsyncSession, schedule_name: str, override_id: int, *, now: datetime
+    session: AsyncSession,
+    schedule_name: str,
+    override_id: int,
+    *,
+    now: datetime,
+    only_by: str | None = None,
 ) -> bool:
     """Remove one override; False if the schedule has no override with that id.
-    ``NotFound`` if there is no such schedule."""
+    ``NotFound`` if there is no such schedule; with ``only_by``, ``Forbidden``
+    unless that actor made the override."""
     schedule_id = await _schedule_id(session, schedule_name)
     o = overrides_table.c
-    deleted = (
+    found = (
         await session.execute(
-            delete(overrides_table)
+            select(o.id, o.created_by)
             .where(o.id == override_id, o.schedule_id == schedule_id)
-            .returning(o.id)
+            .with_for_update()
         )
     ).first()
-    if deleted is None:
+    if found is None:
         return False
+    if only_by is not None and found.created_by != only_by:
+        made_by = repr(found.created_by) if found.created_by else "an unknown actor"
+        raise Forbidden(
+            f"override {override_id} was made by {made_by}: removing another's override"
+            " needs the config scope"
+        )
+    await session.execute(delete(overrides_table).where(o.id == override_id))
     await session.execute(
         update(schedules_table).where(schedules_table.c.id == schedule_id).values(updated_at=now)
     )
@@ -453,10 +472,10 @@ async def _check_references(session: AsyncSession, config: OnCallConfig) -> None
 
 
 async def apply_config(
-    session: AsyncSession, config: OnCallConfig, *, now: datetime
+    session: AsyncSession, config: OnCallConfig, *, now: datetime, by: str
 ) -> dict[str, int]:
     """Upsert everything in ``config``: responders, then schedules, then policies,
-    then heartbeats.
+    then heartbeats; new overrides are recorded as made ``by`` this actor.
 
     Checks every reference first and raises ``KlaxonError`` naming each unknown
     responder or schedule before writing anything; the caller's transaction makes
@@ -469,7 +488,7 @@ async def apply_config(
     for responder in config.responders:
         counts[(await upsert_responder(session, responder, now=now)).value] += 1
     for schedule in config.schedules:
-        counts[(await upsert_schedule(session, schedule, now=now)).value] += 1
+        counts[(await upsert_schedule(session, schedule, now=now, by=by)).value] += 1
     for policy in config.policies:
         counts[(await upsert_policy(session, policy, now=now)).value] += 1
     for heartbeat in config.heartbeats:

@@ -167,7 +167,9 @@ def test_token_create_with_an_unknown_scope_fails_with_a_message(klaxon_db: str)
     result = run("token", "create", "--scope", "root", "--name", "am")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == "unknown scope 'root'; choose one of ingest, read, write, admin\n"
+    assert result.stderr == (
+        "unknown scope 'root'; choose one of ingest, read, write, config, admin\n"
+    )
     listing = run("token", "list")
     assert listing.exit_code == 0
     assert listing.stdout == ""

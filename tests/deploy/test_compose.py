@@ -165,6 +165,24 @@ def test_prometheus_scrapes_metrics_of_each_replica_by_name() -> None:
     assert alertmanagers["static_configs"][0]["targets"] == ["alertmanager:9093"]
 
 
+def test_prometheus_scrapes_with_the_metrics_token_the_replicas_require() -> None:
+    """The replicas answer /metrics only with KLAXON_METRICS_TOKEN; Prometheus
+    sends that same variable, mounted as a secret file, never written here."""
+    config = load_yaml(_prometheus_config_path())
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "klaxon"]
+    authorization = job["authorization"]
+    assert authorization["type"] == "Bearer"
+    assert "credentials" not in authorization
+    secret_path = Path(authorization["credentials_file"])
+    assert secret_path.parent == Path("/run/secrets")
+    assert secret_path.name in _service("prometheus")["secrets"]
+    assert _compose()["secrets"][secret_path.name] == {"environment": "KLAXON_METRICS_TOKEN"}
+    env = _service(REPLICAS[0])["environment"]
+    assert re.fullmatch(r"\$\{KLAXON_METRICS_TOKEN:\?[^}]*\}", env["KLAXON_METRICS_TOKEN"])
+    # The API documents are not served through the published port either.
+    assert env["KLAXON_DOCS_ENABLED"] == "false"
+
+
 def test_prometheus_loads_klaxons_alert_rules_from_the_repository() -> None:
     config = load_yaml(_prometheus_config_path())
     mounts = _bind_mounts("prometheus")
@@ -176,6 +194,12 @@ def test_prometheus_config_passes_promtool_check_config(tmp_path: Path) -> None:
     config = load_yaml(_prometheus_config_path())
     mounts = _bind_mounts("prometheus")
     config["rule_files"] = [str(mounts[path]) for path in config["rule_files"]]
+    # promtool checks that the token file exists; compose mounts it from a secret.
+    token_file = tmp_path / "klaxon_metrics_token"
+    token_file.write_text("kx_metrics")
+    for job in config["scrape_configs"]:
+        if "authorization" in job:
+            job["authorization"]["credentials_file"] = str(token_file)
     checked = tmp_path / "prometheus.yml"
     checked.write_text(yaml.safe_dump(config))
     result = run([tool("promtool"), "check", "config", str(checked)])

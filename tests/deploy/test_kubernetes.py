@@ -11,19 +11,25 @@ from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
+import yaml
 
 from app.rules import load_rules
 from tests.deploy._support import (
+    DEPLOY,
     KUBERNETES,
     PROMETHEUS_RULES,
     RULES_EXAMPLE,
     load_all_yaml,
+    load_yaml,
+    run,
+    tool,
 )
 
 # The oldest Kubernetes the manifests promise to work on (policy/v1 PDBs,
 # batch/v1 Jobs with ttlSecondsAfterFinished are long since GA there).
 KUBERNETES_VERSION = "1.33.0"
 MANIFESTS = sorted(KUBERNETES.glob("*.yaml"))
+KUBERNETES_SCRAPE = DEPLOY / "prometheus" / "kubernetes-scrape.yml"
 SECRETISH = re.compile(r"TOKEN|SECRET|PASSWORD|SID|DATABASE_URL", re.IGNORECASE)
 
 
@@ -197,3 +203,82 @@ def test_rules_configmap_carries_the_example_rules_byte_for_byte_and_they_load(
 def test_prometheus_rules_configmap_is_the_rules_file_byte_for_byte() -> None:
     embedded = _resources()["ConfigMap/klaxon-prometheus-rules"]["data"]["klaxon-rules.yml"]
     assert embedded == PROMETHEUS_RULES.read_text()
+
+
+# -- Prometheus' scrape job: each server pod, with the metrics token ------------------
+
+
+def _scrape_job() -> dict[str, Any]:
+    config: dict[str, Any] = load_yaml(KUBERNETES_SCRAPE)
+    (job,) = config["scrape_configs"]
+    assert isinstance(job, dict)
+    return job
+
+
+def _pod_targets(workload: dict[str, Any]) -> list[dict[str, str]]:
+    """The labels Prometheus' pod discovery gives a pod of the workload: one
+    target per container port (one without a port if it has none)."""
+    template = workload["spec"]["template"]
+    labels = {
+        "__meta_kubernetes_pod_label_" + re.sub(r"[^A-Za-z0-9_]", "_", name): value
+        for name, value in template["metadata"]["labels"].items()
+    }
+    ports = [p for c in template["spec"]["containers"] for p in c.get("ports", [])] or [{}]
+    port_name = "__meta_kubernetes_pod_container_port_name"
+    return [{**labels, port_name: port.get("name", "")} for port in ports]
+
+
+def _kept(job: dict[str, Any], target: dict[str, str]) -> bool:
+    for rule in job["relabel_configs"]:
+        if rule.get("action") == "keep":
+            values = [target.get(name, "") for name in rule["source_labels"]]
+            value = rule.get("separator", ";").join(values)
+            if re.fullmatch(rule["regex"], value) is None:
+                return False
+    return True
+
+
+def test_scrape_job_keeps_each_server_pods_http_port_and_not_the_migration() -> None:
+    job = _scrape_job()
+    assert job["job_name"] == "klaxon"
+    assert 'job="klaxon"' in PROMETHEUS_RULES.read_text()  # what the alert rules watch
+    assert job["metrics_path"] == "/metrics"
+    assert [sd["role"] for sd in job["kubernetes_sd_configs"]] == ["pod"]
+    kept = [t for t in _pod_targets(_deployment()) if _kept(job, t)]
+    assert [t["__meta_kubernetes_pod_container_port_name"] for t in kept] == ["http"]
+    assert not [t for t in _pod_targets(_job()) if _kept(job, t)]
+    # The check can fail: a pod of another app is dropped.
+    other = {**kept[0], "__meta_kubernetes_pod_label_app_kubernetes_io_name": "other"}
+    assert not _kept(job, other)
+
+
+def test_scrape_job_sends_the_metrics_token_the_pods_require() -> None:
+    env = _env(_container(_deployment()))
+    assert env["KLAXON_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "klaxon",
+        "key": "metrics-token",
+    }
+    assert env["KLAXON_DOCS_ENABLED"]["value"] == "false"
+    authorization = _scrape_job()["authorization"]
+    assert authorization["type"] == "Bearer"
+    assert "credentials" not in authorization  # a file from the Secret, never a literal
+    assert Path(authorization["credentials_file"]).name == "metrics-token"
+    # An annotation-driven scrape carries no token: it would only collect 401s.
+    annotations = _deployment()["spec"]["template"]["metadata"].get("annotations", {})
+    assert not [name for name in annotations if name.startswith("prometheus.io/")]
+
+
+def test_scrape_job_passes_promtool_check_config(tmp_path: Path) -> None:
+    """Debian's promtool is built without Kubernetes discovery: the job is checked
+    with a static target in its place; the rest (authorization, relabelling) as is."""
+    job = _scrape_job()
+    del job["kubernetes_sd_configs"]
+    job["static_configs"] = [{"targets": ["klaxon-pod:8080"]}]
+    token = tmp_path / "metrics-token"  # promtool checks that the file exists
+    token.write_text("kx_metrics")
+    job["authorization"]["credentials_file"] = str(token)
+    checked = tmp_path / "prometheus.yml"
+    checked.write_text(yaml.safe_dump({"scrape_configs": [job]}))
+    result = run([tool("promtool"), "check", "config", str(checked)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout

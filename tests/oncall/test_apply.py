@@ -53,7 +53,7 @@ def example_data() -> dict[str, Any]:
 
 async def apply(sessions: Sessions, config: OnCallConfig, now: datetime = NOW) -> dict[str, int]:
     async with sessions() as session, session.begin():
-        return await store.apply_config(session, config, now=now)
+        return await store.apply_config(session, config, now=now, by="test")
 
 
 async def snapshot(sessions: Sessions) -> dict[str, Any]:
@@ -374,6 +374,31 @@ def test_cli_apply_twice(klaxon_db: str) -> None:
         f"{EXAMPLE}: 3 responders, 3 schedules, 3 policies: 0 created, 0 updated, 9 unchanged\n"
     )
     assert responder_names(klaxon_db) == ["alice", "bob", "chen"]
+
+
+def test_cli_apply_records_its_overrides_as_made_by_klaxon_apply(
+    klaxon_db: str, tmp_path: Path
+) -> None:
+    data = example_data()
+    data["schedules"][1]["overrides"] = [
+        {"start": "2026-12-24T00:00:00Z", "end": "2026-12-25T00:00:00Z", "responder": "alice"}
+    ]
+    path = tmp_path / "oncall.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = run("apply", "-f", str(path))
+    assert result.exit_code == 0, result.output
+
+    async def makers() -> list[str | None]:
+        engine = make_engine(make_settings(klaxon_db))
+        try:
+            async with make_sessionmaker(engine)() as session:
+                row = await store.get_schedule(session, "payments-secondary")
+                assert row is not None
+                return [o.created_by for o in await store.list_overrides(session, row.id)]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(makers()) == ["klaxon apply"]
 
 
 def test_cli_dry_run_writes_nothing(klaxon_db: str) -> None:

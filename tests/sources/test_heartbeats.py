@@ -143,13 +143,52 @@ async def test_a_name_that_differs_from_the_path_or_is_malformed_is_refused(
     assert (await client.get(API)).json() == []
 
 
-async def test_declaring_needs_a_write_token(client: httpx.AsyncClient) -> None:
+async def test_declaring_or_deleting_needs_a_config_token(client: httpx.AsyncClient) -> None:
+    """A heartbeat pages when it expires: declaring one changes who gets paged."""
     ingest = {"Authorization": f"Bearer {await ingest_token(client)}"}
     resp = await client.put(f"{API}/hb", json={"interval": 60}, headers=ingest)
     assert resp.status_code == 403
     missing = await client.put(f"{API}/hb", json={"interval": 60}, headers={"Authorization": ""})
     assert missing.status_code == 401
+    created = await client.post("/api/v1/tokens", json={"name": "ci", "scope": "write"})
+    write = {"Authorization": f"Bearer {created.json()['token']}"}
+    resp = await client.put(f"{API}/hb", json={"interval": 60}, headers=write)
+    assert resp.status_code == 403
+    assert resp.json() == {"detail": "token scope 'write' does not allow 'config'"}
     assert (await client.get(API)).json() == []
+
+    created = await client.post("/api/v1/tokens", json={"name": "sre", "scope": "config"})
+    config = {"Authorization": f"Bearer {created.json()['token']}"}
+    assert (await client.put(f"{API}/hb", json={"interval": 60}, headers=config)).status_code == 201
+    assert (await client.delete(f"{API}/hb", headers=write)).status_code == 403
+    assert (await get(client, "hb"))["interval"] == 60
+    assert (await client.delete(f"{API}/hb", headers=config)).status_code == 204
+
+
+async def test_a_service_label_its_expiry_could_not_file_is_refused_at_put_and_apply(
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
+) -> None:
+    """Its incident is filed under the ``service`` label: one longer than the
+    column would make every expiry fail, so the heartbeat could never page."""
+    resp = await put(client, "hb", interval=60, labels={"service": "s" * 201})
+    assert resp.status_code == 422, resp.text
+    [error] = resp.json()["detail"]
+    assert error["loc"] == ["body", "labels"]
+    assert "label 'service' may be at most 200 characters, not 201" in error["msg"]
+    document = {"heartbeats": [{"name": "hb", "interval": 60, "labels": {"service": "s" * 201}}]}
+    applied = await client.post("/api/v1/oncall-config", json=document)
+    assert applied.status_code == 422, applied.text
+    assert (await client.get(API)).json() == []
+    with pytest.raises(ConfigError, match="label 'service' may be at most 200"):
+        parse_config(
+            f"heartbeats:\n  - name: hb\n    interval: 1m\n    labels: {{service: {'s' * 201}}}\n"
+        )
+
+    # The longest that fits pages.
+    assert (await put(client, "hb", interval=60, labels={"service": "s" * 200})).status_code == 201
+    await tick(app, clock, seconds=60 + 300)
+    [opened] = await incidents(client)
+    assert opened["service"] == "s" * 200
 
 
 async def test_klaxon_apply_upserts_heartbeats(client: httpx.AsyncClient) -> None:
