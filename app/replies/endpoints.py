@@ -78,9 +78,7 @@ async def _voice_notification(session: SessionDep, notification_id: int) -> Any:
 
 
 def _voice_url(runtime: RuntimeDep, notification_id: int, suffix: str = "") -> str:
-    return (
-        f"{runtime.settings.public_url.rstrip('/')}/api/v1/twilio/voice/{notification_id}{suffix}"
-    )
+    return f"{runtime.settings.callback_url}/api/v1/twilio/voice/{notification_id}{suffix}"
 
 
 @router.post(
