@@ -47,7 +47,10 @@ def _install_sighup(runtime: Runtime) -> None:
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The application; raises StartupRefused (app/settings.py) for settings it
+    must not serve with, before anything starts."""
     settings = settings or get_settings()
+    settings.check_serving()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "klaxon.example.yaml"
+PUBLIC_URL_REQUIRED = (
+    "KLAXON_PUBLIC_URL is not set: Twilio is configured, and its calls and replies must reach"
+    " Klaxon at its public address (e.g. KLAXON_PUBLIC_URL=https://klaxon.example.com)"
+)
+
+
+class StartupRefused(ValueError):
+    """Settings Klaxon can read but must not serve with; the message names the setting."""
 
 
 class Settings(BaseSettings):
@@ -45,7 +53,10 @@ class Settings(BaseSettings):
     twilio_from: str = "+15005550006"
     twilio_api_url: str = "https://api.twilio.com"
     twilio_timeout: float = Field(default=10.0, gt=0)
-    public_url: str = "http://127.0.0.1:8080"  # the address Twilio calls back
+    # The address Twilio calls back. Required with Twilio configured (Klaxon
+    # refuses to start without it); otherwise, and under `klaxon serve --dev`,
+    # it defaults to the address served (see callback_url).
+    public_url: str | None = None
 
     # A health check down again this soon after its incident resolved itself
     # reopens that incident (0 turns this off).
@@ -66,6 +77,13 @@ class Settings(BaseSettings):
     # writing an offset in seconds to this file. Unset in production.
     clock_offset_file: Path | None = None
 
+    @field_validator("public_url")
+    @classmethod
+    def _blank_is_unset(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        return url.strip()
+
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Settings:
         # A shorter lease would never send anything (see send_needs_seconds).
@@ -82,6 +100,27 @@ class Settings(BaseSettings):
         """How long a claim must still hold for a send to start: Twilio's whole
         timeout plus the commit of the outcome (app/notify/dispatch.py)."""
         return self.twilio_timeout + self.db_connect_timeout
+
+    @property
+    def served_url(self) -> str:
+        """The address this process serves on, as a client on this host reaches it."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def callback_url(self) -> str:
+        """Where Twilio's callbacks come to, and the URL their signatures cover:
+        ``public_url``, else (no Twilio: logged pages and ``klaxon reply``) the
+        address served, never a port this process does not listen on."""
+        return (self.public_url or self.served_url).rstrip("/")
+
+    def check_serving(self) -> None:
+        """Refuse to serve with settings under which pages would go out but their
+        callbacks (keys pressed, replies, delivery) could never come back."""
+        if self.twilio_configured and self.public_url is None:
+            raise StartupRefused(PUBLIC_URL_REQUIRED)
 
     @property
     def twilio_configured(self) -> bool:

@@ -147,6 +147,9 @@ def _show_text(incident: dict[str, Any]) -> str:
     runbook = incident.get("runbook")
     if runbook:
         lines.append(f"  runbook:   {runbook.get('url') or runbook.get('name') or 'inline'}")
+        # A text runbook is what to do: print it, not only its name.
+        text = str(runbook.get("text") or "")
+        lines += [f"    {line}".rstrip() for line in text.strip("\n").splitlines()]
     lines.append("")
     lines.append("Timeline:")
     events = incident.get("timeline", [])

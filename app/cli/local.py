@@ -15,7 +15,7 @@ import typer
 from app.cli._common import EXIT_REFUSED, dev_admin_token, fail
 from app.cli._database import database_errors
 from app.clock import SystemClock
-from app.settings import Settings, get_settings
+from app.settings import Settings, StartupRefused, get_settings
 
 if TYPE_CHECKING:
     from app.oncall.schemas import OnCallConfig
@@ -51,7 +51,13 @@ def migrate() -> None:
 
 
 def serve(
-    dev: Annotated[bool, typer.Option(help="Generate an admin token if none is set")] = False,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            help="Generate an admin token if none is set; without KLAXON_PUBLIC_URL,"
+            " Twilio calls back to the address served"
+        ),
+    ] = False,
 ) -> None:
     """Serve the API and webhooks."""
     import uvicorn
@@ -66,6 +72,14 @@ def serve(
     )
     if settings.admin_token is None and dev:
         settings = settings.model_copy(update={"admin_token": dev_admin_token()})
+    derived_public_url = dev and settings.public_url is None
+    if derived_public_url:
+        # Development only: Twilio (or a fake of it) calls back where this serves.
+        settings = settings.model_copy(update={"public_url": settings.served_url})
+    try:
+        settings.check_serving()
+    except StartupRefused as exc:
+        fail(f"refusing to start: {exc}")
     try:
         load_rules(settings.config)
     except RulesError as exc:
@@ -74,6 +88,11 @@ def serve(
     typer.echo(f"Klaxon listening on {url}")
     typer.echo(f"  rules:    {settings.config}")
     typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
+    if settings.twilio_configured or derived_public_url:
+        how = " (--dev: the address served, as KLAXON_PUBLIC_URL is unset)"
+        typer.echo(
+            f"  Twilio calls back: {settings.callback_url}{how if derived_public_url else ''}"
+        )
     if settings.admin_token and dev:
         typer.echo(f"  admin token: {settings.admin_token}")
     elif settings.admin_token:
@@ -86,6 +105,8 @@ def serve(
         # environment; pass on what was generated here.
         if settings.admin_token:
             os.environ["KLAXON_ADMIN_TOKEN"] = settings.admin_token
+        if settings.public_url:
+            os.environ["KLAXON_PUBLIC_URL"] = settings.public_url
         uvicorn.run(
             "app.asgi:app",
             host=settings.host,

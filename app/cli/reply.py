@@ -52,9 +52,7 @@ def reply(
         "NumMedia": "0",
     }
     path = "/api/v1/twilio/sms"
-    signature = RequestValidator(tokens[0]).compute_signature(
-        settings.public_url.rstrip("/") + path, params
-    )
+    signature = RequestValidator(tokens[0]).compute_signature(settings.callback_url + path, params)
     target = (url or f"http://{settings.host}:{settings.port}").rstrip("/") + path
     try:
         response = httpx.post(

@@ -357,8 +357,9 @@ class Engine:
 async def page_info(
     session: AsyncSession, incident: Any, rules: RulesFile | None = None
 ) -> PageInfo:
-    """What a page says: the incident, and from its worst firing alert the
-    description (else summary) and runbook, else the rules file's runbook URL."""
+    """What a page says: the incident's current title (a commander's retitle
+    included), and from its worst firing alert the description (else summary)
+    and runbook URL, else the rules file's runbook (a URL or a text)."""
     a = alerts_table.c
     alert = (
         await session.execute(
@@ -369,19 +370,22 @@ async def page_info(
         )
     ).first()
     annotations: dict[str, str] = dict(alert.annotations) if alert is not None else {}
-    name = str(incident.labels.get("alertname") or incident.title)
+    title = str(incident.title)
     summary = annotations.get("description") or annotations.get("summary")
-    if summary == name:
+    if summary == title:
         summary = None
     runbook_url = annotations.get("runbook_url") or None
+    runbook_text = None
     if runbook_url is None and rules is not None:
         found = find_runbook(rules, incident_labels(incident.labels, incident.service))
-        runbook_url = found.url if found is not None else None
+        if found is not None:
+            runbook_url, runbook_text = found.url, found.text
     return PageInfo(
         number=incident.number,
         severity=incident.severity,
-        title=name,
+        title=title,
         service=incident.service,
         summary=summary,
         runbook_url=runbook_url,
+        runbook_text=runbook_text,
     )

@@ -104,7 +104,7 @@ class Dispatcher:
         return self.runtime.settings
 
     def callback_url(self, kind: str, notification_id: int) -> str:
-        base = self._settings.public_url.rstrip("/")
+        base = self._settings.callback_url
         return f"{base}/api/v1/twilio/{kind}/{notification_id}"
 
     async def send_due(self) -> int:

@@ -8,6 +8,7 @@ converted with :func:`to_gsm7` and then shortened until it fits.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ __all__ = [
     "is_gsm7",
     "page_sms",
     "resolved_sms",
+    "runbook_lines",
     "to_gsm7",
 ]
 
@@ -112,6 +114,14 @@ _MIN_TITLE: Final = 12
 _MAX_SERVICE: Final = 40
 _MAX_SEVERITY: Final = 10
 _MAX_RESOLVER: Final = 40
+# A title cut to this length still says what died; a description may take the
+# rest.  A text runbook's first lines take what the page has left once a title
+# and a description of these lengths are in (longer ones are cut to make room).
+_MIN_RUNBOOK: Final = 30
+_FAIR_TITLE: Final = 60
+_FAIR_SUMMARY: Final = 80
+_MARKDOWN_HEADING: Final = re.compile(r"^#{1,6}\s+")
+_MARKDOWN_EMPHASIS: Final = re.compile(r"\*\*|__|`")
 # Every printable ASCII char is GSM-7 except the backtick; the rest is percent-encoded
 # so a runbook link stays a working URL instead of gaining '?'s.
 _URL_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "`")
@@ -119,12 +129,31 @@ _URL_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "`")
 
 @dataclass(frozen=True)
 class PageInfo:
+    """What a page says. ``title`` is the incident's current title; ``summary`` the
+    alert's description; a runbook is a link (``runbook_url``) or a short Markdown
+    text from the rules file (``runbook_text``), not both."""
+
     number: int
     severity: str
     title: str
     service: str
     summary: str | None
     runbook_url: str | None
+    runbook_text: str | None = None
+
+
+def runbook_lines(text: str) -> list[str]:
+    """A Markdown runbook's non-empty lines without their markup (heading marks,
+    bold, code ticks), for an SMS or a voice to read.  A leading top-level heading
+    is left out when more follows: it names the runbook, which the page already
+    does by its title."""
+    lines = [
+        " ".join(_MARKDOWN_EMPHASIS.sub("", _MARKDOWN_HEADING.sub("", line)).split())
+        for line in text.splitlines()
+    ]
+    first = text.lstrip().startswith("# ")
+    kept = [line for line in lines if line]
+    return kept[1:] if first and len(kept) > 1 else kept
 
 
 def is_gsm7(text: str) -> bool:
@@ -204,7 +233,7 @@ def _ellipsize(text: str, chars: int) -> str:
     head, space, word = cut.rpartition(" ")
     if space and head and len(word) <= 12:
         cut = head
-    return cut.rstrip(" ,;:-") + "..."
+    return cut.rstrip(" ,;:-/") + "..."
 
 
 def longest_fitting(
@@ -246,17 +275,25 @@ def _page_text(
         head += f" ({service})"
     if summary:
         head += f": {summary}"
-    if not head.endswith((".", "!", "?")):
-        head += "."
-    runbook_part = f" Runbook: {runbook}." if runbook else ""
-    return f"{head}{runbook_part} Reply {number}A to ack, {number}R to resolve."
+    runbook_part = _full_stop(f" Runbook: {runbook}") if runbook else ""
+    reply = f" Reply {number}A to ack, {number}R to resolve."
+    return f"{_full_stop(head)}{runbook_part}{reply}"
+
+
+def _full_stop(text: str) -> str:
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
 
 
 def page_sms(info: PageInfo) -> str:
-    """The page, in GSM-7 and at most two segments.
+    """The page, in GSM-7 and at most two segments: the incident's title first,
+    then its service, the alert's description, the runbook and the reply codes.
 
-    Shortened in this order: the summary (then dropped), the title.  The runbook
-    link is dropped only when it leaves no room for even a short title.
+    Shortened in this order: the summary to 80 characters, the title to 60, the
+    summary again (then dropped), the title.  A runbook
+    link is dropped only when it leaves no room for even a short title.  A text
+    runbook's first lines (joined by " / ") get the room left beside a title and
+    a description of fair length (60 and 80 characters), else beside the title
+    alone, and are dropped when not even a few words fit.
     """
     severity = _ellipsize(_clean(info.severity), _MAX_SEVERITY)
     service = _ellipsize(_clean(info.service), _MAX_SERVICE)
@@ -272,13 +309,30 @@ def page_sms(info: PageInfo) -> str:
     runbook = _gsm7_url(info.runbook_url)
     if runbook and not _fits_page(render(_ellipsize(title, _MIN_TITLE), None, runbook)):
         runbook = None
+    if runbook is None and info.runbook_text:
+        lines = _clean(" / ".join(runbook_lines(info.runbook_text)))
+        beside = _ellipsize(title, _FAIR_TITLE)
+
+        def fits_beside(s: str | None) -> Callable[[str], bool]:
+            return lambda r: _fits_page(render(beside, s, r))
+
+        runbook = longest_fitting(
+            lines, fits_beside(_ellipsize(summary, _FAIR_SUMMARY)), _MIN_RUNBOOK
+        ) or longest_fitting(lines, fits_beside(None), _MIN_RUNBOOK)
 
     if summary:
-        kept = longest_fitting(
-            summary, lambda s: _fits_page(render(title, s, runbook)), _MIN_SUMMARY
-        )
-        if kept is not None:
-            return render(title, kept, runbook)
+        # The whole title while the summary keeps a fair length; past that, a
+        # title of fair length and the summary down to its least.
+        fair_title = _ellipsize(title, _FAIR_TITLE)
+        tries = [(title, min(len(summary), _FAIR_SUMMARY)), (fair_title, _MIN_SUMMARY)]
+        for t, least in tries:
+
+            def fits_with(s: str, t: str = t) -> bool:
+                return _fits_page(render(t, s, runbook))
+
+            kept = longest_fitting(summary, fits_with, least)
+            if kept is not None:
+                return render(t, kept, runbook)
     kept_title = longest_fitting(title, lambda t: _fits_page(render(t, None, runbook)), _MIN_TITLE)
     # Only an absurd incident number leaves no room for a short title.
     return render(kept_title if kept_title is not None else "", None, runbook)

@@ -8,15 +8,35 @@ from typing import Final
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from app.notify.texts import PageInfo, longest_fitting
+from app.notify.texts import PageInfo, longest_fitting, runbook_lines
 
-__all__ = ["NO_INPUT", "PROMPT", "call_result", "page_call", "redirect", "sms_reply"]
+__all__ = [
+    "NO_INPUT",
+    "PROMPT",
+    "PROMPT_WITH_RUNBOOK",
+    "RUNBOOK_KEY",
+    "call_result",
+    "page_call",
+    "redirect",
+    "runbook_call",
+    "sms_reply",
+]
 
+# The keys of a page call: 4 acknowledges, 6 resolves (as the peers do), star
+# repeats the page, and RUNBOOK_KEY reads the rules file's text runbook, offered
+# only when the incident has one.
+RUNBOOK_KEY: Final = "2"
 PROMPT: Final = "Press 4 to acknowledge, 6 to resolve, star to repeat."
+PROMPT_WITH_RUNBOOK: Final = (
+    f"Press 4 to acknowledge, 6 to resolve, {RUNBOOK_KEY} to hear the runbook, star to repeat."
+)
 NO_INPUT: Final = "No input received. The incident is not acknowledged. Goodbye."
 
 # Text-to-speech reads this aloud for about half a minute, already long for a page.
 _MAX_SPEECH: Final = 400
+# A runbook asked for is read longer: about two minutes.
+_MAX_RUNBOOK_SPEECH: Final = 1800
+_RUNBOOK_CUT: Final = "The rest is in the incident's runbook."
 _MIN_SUMMARY: Final = 20
 _MAX_SERVICE: Final = 60
 _GATHER_TIMEOUT: Final = 10
@@ -75,6 +95,10 @@ def _spoken_severity(severity: str) -> str:
     return match[1] if match else _speakable(severity)
 
 
+def _prompt(info: PageInfo) -> str:
+    return PROMPT_WITH_RUNBOOK if info.runbook_text else PROMPT
+
+
 def _speech(info: PageInfo) -> str:
     severity = _spoken_severity(info.severity)
     intro = f"Klaxon page. Incident {info.number}." + (f" Severity {severity}." if severity else "")
@@ -84,7 +108,7 @@ def _speech(info: PageInfo) -> str:
 
     def render(t: str, s: str) -> str:
         what = " on ".join(p for p in (t, service) if p)
-        return " ".join(p for p in (intro, _sentence(what), _sentence(s), PROMPT) if p)
+        return " ".join(p for p in (intro, _sentence(what), _sentence(s), _prompt(info)) if p)
 
     def fits(text: str) -> bool:
         return len(text) <= _MAX_SPEECH
@@ -97,20 +121,47 @@ def _speech(info: PageInfo) -> str:
     return render(kept_title or "", "")
 
 
-def page_call(info: PageInfo, *, gather_action: str, repeat_url: str) -> str:
-    """The call that reads a page and waits for one key (4, 6 or star).
+def _runbook_speech(info: PageInfo) -> str:
+    sentences = [
+        _sentence(_speakable(line.lstrip("-*+ ")))
+        for line in runbook_lines(info.runbook_text or "")
+    ]
+    intro = f"Runbook for incident {info.number}."
+    prompt = f"That was the runbook. {_prompt(info)}"
+    spoken: list[str] = []
+    for sentence in filter(None, sentences):
+        if len(" ".join([intro, *spoken, sentence, _RUNBOOK_CUT, prompt])) > _MAX_RUNBOOK_SPEECH:
+            spoken.append(_RUNBOOK_CUT)
+            break
+        spoken.append(sentence)
+    return " ".join([intro, *spoken, prompt])
 
-    ``repeat_url`` is not referenced here: the gather action answers a star with
-    :func:`redirect` to it.  It is taken so the caller states both URLs at once.
-    """
+
+def _gathering(speech: str, gather_action: str) -> str:
     response: VoiceResponse = VoiceResponse()
     gather: Gather = response.gather(
         num_digits=1, action=gather_action, method="POST", timeout=_GATHER_TIMEOUT
     )
-    gather.say(_xml_text(_speech(info)))
+    gather.say(_xml_text(speech))
     # Reached only when the gather times out without a key.
     response.say(NO_INPUT)
     return str(response)
+
+
+def page_call(info: PageInfo, *, gather_action: str, repeat_url: str) -> str:
+    """The call that reads a page and waits for one key (4, 6, star, and
+    RUNBOOK_KEY when the incident has a text runbook).
+
+    ``repeat_url`` is not referenced here: the gather action answers a star with
+    :func:`redirect` to it.  It is taken so the caller states both URLs at once.
+    """
+    return _gathering(_speech(info), gather_action)
+
+
+def runbook_call(info: PageInfo, *, gather_action: str) -> str:
+    """The answer to RUNBOOK_KEY: the text runbook read aloud (its first two
+    minutes or so), then the same keys as the page."""
+    return _gathering(_runbook_speech(info), gather_action)
 
 
 def call_result(text: str) -> str:

@@ -65,6 +65,12 @@ async def inbound_sms(request: Request, runtime: RuntimeDep, session: SessionDep
     return _xml(twiml.sms_reply(reply))
 
 
+async def _incident(session: SessionDep, number: int) -> Any:
+    return (
+        await session.execute(select(incidents_table).where(incidents_table.c.number == number))
+    ).one()
+
+
 async def _voice_notification(session: SessionDep, notification_id: int) -> Any:
     n = notifications_table.c
     row = (
@@ -78,9 +84,7 @@ async def _voice_notification(session: SessionDep, notification_id: int) -> Any:
 
 
 def _voice_url(runtime: RuntimeDep, notification_id: int, suffix: str = "") -> str:
-    return (
-        f"{runtime.settings.public_url.rstrip('/')}/api/v1/twilio/voice/{notification_id}{suffix}"
-    )
+    return f"{runtime.settings.callback_url}/api/v1/twilio/voice/{notification_id}{suffix}"
 
 
 @router.post(
@@ -95,16 +99,12 @@ async def voice_call(
     """The TwiML of a page call: it reads the incident and gathers one digit."""
     await signed_form(request, runtime.settings)
     call = await _voice_notification(session, notification_id)
-    incident = (
-        await session.execute(
-            select(incidents_table).where(incidents_table.c.number == call.incident_number)
-        )
-    ).one()
+    incident = await _incident(session, call.incident_number)
     if incident.status != "triggered":
         return _xml(
             twiml.call_result(f"Incident {incident.number} is already {incident.status}. Goodbye.")
         )
-    info = await page_info(session, incident)
+    info = await page_info(session, incident, runtime.rules.current)
     return _xml(
         twiml.page_call(
             info,
@@ -123,10 +123,19 @@ async def voice_call(
 async def voice_gather(
     notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
-    """The digit pressed: 4 acknowledges, 6 resolves, star repeats."""
+    """The digit pressed: 4 acknowledges, 6 resolves, star repeats, 2 reads the
+    incident's text runbook (when it has one)."""
     form = await signed_form(request, runtime.settings)
     digits = form.get("Digits", "")
     if digits == "*":
+        return _xml(twiml.redirect(_voice_url(runtime, notification_id)))
+    if digits[:1] == twiml.RUNBOOK_KEY:
+        call = await _voice_notification(session, notification_id)
+        incident = await _incident(session, call.incident_number)
+        info = await page_info(session, incident, runtime.rules.current)
+        if info.runbook_text:
+            gather = _voice_url(runtime, notification_id, "/gather")
+            return _xml(twiml.runbook_call(info, gather_action=gather))
         return _xml(twiml.redirect(_voice_url(runtime, notification_id)))
     async with session.begin():
         call = await _voice_notification(session, notification_id)

@@ -30,7 +30,7 @@ def signing_tokens(settings: Settings) -> list[str]:
 
 
 def public_url_of(request: Request, settings: Settings) -> str:
-    url = settings.public_url.rstrip("/") + request.url.path
+    url = settings.callback_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query
     return url

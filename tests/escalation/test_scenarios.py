@@ -53,7 +53,7 @@ async def test_primary_then_secondary_then_ack_by_sms_stops_everything(paging: P
     number = await _open(paging, _checkout_alert())
     await paging.tick()
     assert paging.texts_to(ALICE) == [
-        f"[Klaxon] SEV2 #{number} HighErrorRate (checkout): 50% of requests failing. "
+        f"[Klaxon] SEV2 #{number} checkout errors (checkout): 50% of requests failing. "
         f"Runbook: https://runbooks.example/checkout. Reply {number}A to ack, "
         f"{number}R to resolve."
     ]

@@ -21,8 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +44,7 @@ from tests.escalation.conftest import (
 )
 from tests.fakes.twilio_server import FakeTwilio, free_port
 from tests.incidents.helpers import am_alert, am_payload
+from tests.services.klaxon import output_until_listening
 
 SECONDARY_TOKEN = "twilio-secondary-auth-token-5e1f"
 DB_PASSWORD = "db-pa55word-never-logged"
@@ -212,24 +211,7 @@ def _serve_output(tmp_path: Path, *args: str) -> str:
         "KLAXON_ENGINE_ENABLED": "false",
     }
     klaxon = Path(sys.executable).parent / "klaxon"
-    with subprocess.Popen(
-        [str(klaxon), "serve", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        lines = []
-        try:
-            for line in proc.stdout:  # bounded: it prints a few lines, then listens
-                lines.append(line)
-                if "Uvicorn running" in line or "Application startup complete" in line:
-                    break
-        finally:
-            proc.send_signal(signal.SIGINT)
-            rest, _ = proc.communicate(timeout=30)
-    return "".join(lines) + rest
+    return output_until_listening([str(klaxon), "serve", *args], env)
 
 
 def test_serve_prints_the_admin_token_only_in_development(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -79,3 +80,18 @@ async def state(client: httpx.AsyncClient) -> dict[str, Any]:
         detail.pop("updated_at")
         found.append(detail)
     return {"incidents": found}
+
+
+def rules_with_text_runbook(path: Path, name: str, matcher: str, text: str) -> Path:
+    """The tests' rules file plus one text runbook, written to ``path``."""
+    from tests.conftest import RULES
+
+    registry = [
+        "runbooks:",
+        f"  - name: {name}",
+        f"    matchers: [{matcher!r}]",
+        "    text: |",
+        *(f"      {line}" for line in text.splitlines()),
+    ]
+    path.write_text(RULES.read_text() + "\n".join(registry) + "\n")
+    return path

@@ -135,7 +135,7 @@ async def test_adding_a_responder_pages_them_by_sms_and_voice_now(paging: Paging
     assert resp.json() == {"incident": number, "responder": "bob", "channels": ["sms", "voice"]}
     await paging.tick()
     [sms] = paging.texts_to(BOB)
-    assert sms.startswith(f"[Klaxon] SEV2 #{number} HighErrorRate (checkout)")
+    assert sms.startswith(f"[Klaxon] SEV2 #{number} checkout errors (checkout)")
     assert len(paging.calls_to(BOB)) == 1
     events = await timeline(paging.api, number)
     added = next(e for e in events if e["kind"] == "responder_added")

@@ -13,6 +13,7 @@ from app.notify.texts import (
     is_gsm7,
     page_sms,
     resolved_sms,
+    runbook_lines,
     to_gsm7,
 )
 
@@ -28,8 +29,18 @@ def info(
     service: str = "payments",
     summary: str | None = "50% of requests failing",
     runbook_url: str | None = RUNBOOK,
+    runbook_text: str | None = None,
 ) -> PageInfo:
-    return PageInfo(number, severity, title, service, summary, runbook_url)
+    return PageInfo(number, severity, title, service, summary, runbook_url, runbook_text)
+
+
+TEXT_RUNBOOK = """\
+# High error rate
+## Checks
+- `kubectl -n payments get pods`
+## Mitigation
+1. Roll back the **last deploy**
+"""
 
 
 # --- page_sms -----------------------------------------------------------------
@@ -161,6 +172,55 @@ def test_any_page_fits_two_gsm7_segments_with_the_reply_instruction(page: PageIn
     assert gsm7_segments(text) <= 2
     assert text.endswith(f"Reply {page.number}A to ack, {page.number}R to resolve.")
     assert re.search(rf"\[Klaxon\] .*#{page.number}\b", text)
+
+
+def test_runbook_lines_drop_markup_and_the_heading_naming_the_runbook() -> None:
+    assert runbook_lines(TEXT_RUNBOOK) == [
+        "Checks",
+        "- kubectl -n payments get pods",
+        "Mitigation",
+        "1. Roll back the last deploy",
+    ]
+    assert runbook_lines("# Only a heading\n\n") == ["Only a heading"]
+    assert runbook_lines("Check the disk.\n\n## Then\nclean /tmp") == [
+        "Check the disk.",
+        "Then",
+        "clean /tmp",
+    ]
+
+
+def test_a_text_runbook_puts_its_first_lines_in_the_page() -> None:
+    assert page_sms(info(runbook_url=None, runbook_text=TEXT_RUNBOOK)) == (
+        "[Klaxon] SEV2 #42 HighErrorRate (payments): 50% of requests failing. "
+        "Runbook: Checks / - kubectl -n payments get pods / Mitigation / "
+        f"1. Roll back the last deploy. {REPLY}"
+    )
+
+
+def test_a_long_text_runbook_is_cut_beside_a_fair_title_and_description() -> None:
+    summary = "Requests to /charge fail with 503 from the card gateway " * 4
+    text = page_sms(
+        info(
+            title="HighErrorRate " * 8,
+            summary=summary,
+            runbook_url=None,
+            runbook_text=TEXT_RUNBOOK * 10,
+        )
+    )
+    assert gsm7_segments(text) == 2
+    assert text.endswith(f"... {REPLY}")
+    runbook = text[text.index(" Runbook: ") :]
+    assert runbook.startswith(" Runbook: Checks / - kubectl -n payments get pods / Mitigation")
+    # Neither the title nor the description was crowded out.
+    assert text.startswith("[Klaxon] SEV2 #42 HighErrorRate HighErrorRate HighErrorRate")
+    assert "(payments): Requests to /charge fail with 503" in text
+
+
+def test_a_text_runbook_never_crowds_out_the_title() -> None:
+    text = page_sms(info(title="T" * 400, summary=None, runbook_url=None, runbook_text="x " * 500))
+    assert gsm7_segments(text) <= 2
+    title = text.removeprefix("[Klaxon] SEV2 #42 ").split(" (payments)")[0]
+    assert len(title) >= 60
 
 
 # --- to_gsm7 ------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from app.notify.texts import PageInfo
-from app.notify.twiml import call_result, page_call, redirect, sms_reply
+from app.notify.twiml import call_result, page_call, redirect, runbook_call, sms_reply
 
 GATHER = "https://klaxon.example.com/twilio/voice/gather?page=abc&attempt=2"
 REPEAT = "https://klaxon.example.com/twilio/voice/page?page=abc"
@@ -96,6 +96,37 @@ def test_page_call_speech_stays_under_400_chars_with_the_prompt() -> None:
 def test_page_call_with_control_characters_is_still_valid_xml() -> None:
     page = PageInfo(42, "SEV2", "bad\x00title\x1b", "svc\x07", "sum\ud800mary", None)
     parse(page_call(page, gather_action=GATHER, repeat_url=REPEAT))
+
+
+def test_the_runbook_key_is_announced_only_when_there_is_a_text_runbook() -> None:
+    with_text = PageInfo(42, "SEV1", "Outage", "edge", None, None, "Restart the edge.")
+    assert spoken(parse(page_call(with_text, gather_action=GATHER, repeat_url=REPEAT))) == (
+        "Klaxon page. Incident 42. Severity 1. Outage on edge. "
+        "Press 4 to acknowledge, 6 to resolve, 2 to hear the runbook, star to repeat."
+    )
+    without = spoken(parse(page_call(PAGE, gather_action=GATHER, repeat_url=REPEAT)))
+    assert "runbook" not in without.lower()
+
+
+def test_runbook_call_reads_the_lines_then_gathers_the_keys_again() -> None:
+    page = PageInfo(
+        42, "SEV1", "Outage", "edge", None, None, "# Edge\n## Checks\n- `curl -I https://edge/`\n"
+    )
+    root = parse(runbook_call(page, gather_action=GATHER))
+    assert [child.tag for child in root] == ["Gather", "Say"]
+    gather = root.find("Gather")
+    assert gather is not None and gather.attrib["action"] == GATHER
+    assert spoken(root) == (
+        "Runbook for incident 42. Checks. curl -I. That was the runbook. "
+        "Press 4 to acknowledge, 6 to resolve, 2 to hear the runbook, star to repeat."
+    )
+
+
+def test_a_long_runbook_is_read_for_about_two_minutes_and_says_where_the_rest_is() -> None:
+    page = PageInfo(42, "SEV1", "Outage", "edge", None, None, "Check the edge proxy logs.\n" * 200)
+    text = spoken(parse(runbook_call(page, gather_action=GATHER)))
+    assert 1500 < len(text) <= 1800
+    assert "The rest is in the incident's runbook. That was the runbook. Press 4" in text
 
 
 def test_call_result_says_and_hangs_up() -> None:

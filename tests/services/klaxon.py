@@ -181,3 +181,22 @@ async def klaxon_processes(
     finally:
         for replica in replicas:
             replica.stop()
+
+
+def output_until_listening(cmd: list[str], env: Mapping[str, str]) -> str:
+    """What a serving command (``klaxon serve``) prints until it listens; then
+    it is stopped with SIGINT, and what it printed while stopping is added."""
+    with subprocess.Popen(
+        cmd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        lines = []
+        try:
+            for line in proc.stdout:  # bounded: it prints a few lines, then listens
+                lines.append(line)
+                if "Uvicorn running" in line or "Application startup complete" in line:
+                    break
+        finally:
+            proc.send_signal(signal.SIGINT)
+            rest, _ = proc.communicate(timeout=30)
+    return "".join(lines) + rest
