@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     twilio_api_url: str = "https://api.twilio.com"
     twilio_timeout: float = Field(default=10.0, gt=0)
     public_url: str = "http://127.0.0.1:8080"  # the address Twilio calls back
+    # Replayed callbacks (app/replies/replays.py): a bare A, R or AA acts only
+    # on a page sent this recently, and the callbacks seen are remembered this long.
+    bare_reply_minutes: float = Field(default=30, gt=0)
+    replay_memory_hours: float = Field(default=48, gt=0)
 
     # A health check down again this soon after its incident resolved itself
     # reopens that incident (0 turns this off).
