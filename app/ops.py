@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
+from app.deadline import within
 from app.deps import AdminPrincipal, RuntimeDep
 from app.errors import KlaxonError, Unavailable
 from app.metrics import OPEN_INCIDENTS
@@ -37,10 +38,19 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"description": "No database"}})
 async def readyz(runtime: RuntimeDep) -> Health:
-    """Ready to take traffic: the database answers."""
-    try:
+    """Ready to take traffic: the database answers, within ``KLAXON_READYZ_TIMEOUT``
+    (under a second: a load balancer's probe must not hang on a frozen database)."""
+
+    async def select_one() -> None:
         async with runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    try:
+        await within(runtime.settings.readyz_timeout, select_one())
+    except TimeoutError as exc:
+        raise Unavailable(
+            f"database unavailable: no answer within {runtime.settings.readyz_timeout:g} s"
+        ) from exc
     except Exception as exc:
         raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
     return Health(status="ready")

@@ -23,6 +23,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
+    # A frozen or unreachable database must cost a request seconds, not the
+    # freeze: each statement, each wait for a pooled connection, and the whole
+    # of a request's work are bounded on the client side (a stopped server never
+    # answers, so its own statement_timeout cannot help). All well under
+    # Alertmanager's 10 s notify timeout; when one runs out the answer is a 503
+    # with Retry-After and the transaction is rolled back (app/deadline.py).
+    db_statement_timeout: float = Field(default=5.0, gt=0)
+    db_pool_timeout: float = Field(default=2.0, gt=0)
+    request_timeout: float = Field(
+        default=8.0, gt=0, description="seconds a request may take, its body's arrival aside"
+    )
+    # A body that has not arrived whole this long after the request began is
+    # cut off with a 408 and the connection closed (a client that declares more
+    # than it sends would otherwise hold a connection and a task for ever).
+    body_read_timeout: float = Field(default=10.0, gt=0)
+    readyz_timeout: float = Field(default=0.9, gt=0, le=5)
     token_cache_seconds: float = Field(default=10.0, ge=0)
     # Inbound rate limit per ingest token, a token bucket in each process (every
     # replica limits on its own). Generous: a storm is deduped, not turned away.
