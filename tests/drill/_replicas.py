@@ -29,6 +29,7 @@ from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.fakes.twilio_server import FakeTwilio
 from tests.incidents.helpers import WEBHOOK, am_alert, am_payload
 from tests.services.klaxon import KlaxonProcess, SharedClock
+from tests.services.postgres import PrivatePostgres
 
 T = TypeVar("T")
 
@@ -343,6 +344,13 @@ def pages_in(body: str) -> int:
 
 def incidents_named(body: str) -> set[int]:
     return {int(n) for n in _INCIDENT.findall(body)}
+
+
+def print_logs(replicas: Sequence[KlaxonProcess], pg: PrivatePostgres) -> None:
+    """The last lines each replica and the database wrote, for a failed drill."""
+    for replica in replicas:
+        print(f"--- {replica.name} ---\n{replica.log_tail(60)}")
+    print(f"--- postgres ---\n{pg.log_tail()}")
 
 
 # --- what the drills check ---------------------------------------------------------

@@ -48,6 +48,7 @@ from tests.drill._replicas import (
     eventually,
     incident_key,
     post_once,
+    print_logs,
     read_stored,
     replica_env,
     set_up_oncall,
@@ -91,9 +92,7 @@ async def test_database_down_mid_stream_is_503_then_everything_lands_and_pages(
         try:
             await run_drill(own_postgres, replicas, http, fake, clock, db)
         except BaseException:
-            for replica in replicas:
-                print(f"--- {replica.name} ---\n{replica.log_tail(60)}")
-            print(f"--- postgres ---\n{own_postgres.log_tail()}")
+            print_logs(replicas, own_postgres)
             raise
         finally:
             own_postgres.start()  # a no-op when it runs

@@ -37,6 +37,7 @@ from tests.drill._replicas import (
     deliver,
     eventually,
     post_once,
+    print_logs,
     read_stored,
     replica_env,
     set_up_oncall,
@@ -68,9 +69,7 @@ async def test_frozen_database_is_503_within_bounds_then_everything_lands_once(
         try:
             await freeze_and_thaw(own_postgres, replicas, http, fake, db)
         except BaseException:
-            for replica in replicas:
-                print(f"--- {replica.name} ---\n{replica.log_tail(60)}")
-            print(f"--- postgres ---\n{own_postgres.log_tail()}")
+            print_logs(replicas, own_postgres)
             raise
         finally:
             own_postgres.thaw()  # harmless when it runs
