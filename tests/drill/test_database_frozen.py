@@ -11,7 +11,8 @@ The promise (README, "When things break"):
 * While it is frozen, a webhook answers 503 with ``Retry-After`` within
   ``KLAXON_REQUEST_TIMEOUT`` (8 s, under Alertmanager's 10 s notify timeout),
   also once every pooled connection is stuck; ``/readyz`` answers 503 within a
-  second, ``/healthz`` 200.
+  second, ``/metrics`` 200 within a second (without the open incident count),
+  ``/healthz`` 200.
 * After SIGCONT every refused webhook lands on retry, once: one incident per
   group with its alerts and its first step, and each page goes out once.
 """
@@ -125,6 +126,10 @@ async def freeze_and_thaw(
             took = time.monotonic() - started
             assert (ready.status_code, took < READYZ_BOUND) == (503, True), (ready.text, took)
             assert (await http.get(f"{replica.url}/healthz")).status_code == 200
+            started = time.monotonic()
+            metrics = await http.get(f"{replica.url}/metrics")
+            took = time.monotonic() - started
+            assert (metrics.status_code, took < READYZ_BOUND) == (200, True), took
     frozen_for = time.monotonic() - frozen_at
     assert frozen_for < FREEZE_SECONDS, "the webhooks took the whole freeze"
     await asyncio.sleep(FREEZE_SECONDS - frozen_for)  # the freeze lasts as long as it lasts
