@@ -47,9 +47,17 @@ def make_engine(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_timeout=settings.db_connect_timeout,
+        # Client-side bounds (a frozen server answers nothing, so its own
+        # statement_timeout never fires): the wait for a pooled connection, a
+        # new connection, and each statement, COMMIT and ROLLBACK included.
+        # A request's whole database time is bounded above these, in
+        # app/deadline.py.
+        pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
-        connect_args={"timeout": settings.db_connect_timeout, "command_timeout": 30},
+        connect_args={
+            "timeout": settings.db_connect_timeout,
+            "command_timeout": settings.db_statement_timeout,
+        },
     )
 
 

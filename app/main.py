@@ -18,6 +18,7 @@ from app.api_errors import document_error_responses
 from app.body_limit import BodySizeLimit
 from app.clock import Clock
 from app.db import is_unavailable, refused_value
+from app.deadline import RequestDeadline
 from app.errors import KlaxonError, RateLimited
 from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
@@ -78,6 +79,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_url="/openapi.json" if docs else None,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, exempt=("/v2/enqueue",))
+    # Outermost, so that it bounds everything else (app/deadline.py).
+    app.add_middleware(
+        RequestDeadline,
+        body_seconds=settings.body_read_timeout,
+        work_seconds=settings.request_timeout,
+    )
     app.include_router(sources.router)
     app.include_router(pagerduty.router)
     app.include_router(heartbeats.router)

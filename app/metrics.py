@@ -70,3 +70,9 @@ SMS_REPLIES_SUPPRESSED = Counter(
     "from one that already had its answers this hour",
     ["reason"],
 )
+
+REPLAYED_CALLBACKS = Counter(
+    "klaxon_twilio_callbacks_replayed_total",
+    "Texts and keypresses from Twilio already acted on (a retry or a replay), answered without"
+    " acting again",
+)

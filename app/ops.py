@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
 from app.api_errors import ErrorDetail
+from app.deadline import within
 from app.deps import AdminPrincipal, RuntimeDep, metrics_access
 from app.errors import KlaxonError, Unavailable
 from app.metrics import OPEN_INCIDENTS
@@ -38,10 +39,19 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"description": "No database"}})
 async def readyz(runtime: RuntimeDep) -> Health:
-    """Ready to take traffic: the database answers."""
-    try:
+    """Ready to take traffic: the database answers, within ``KLAXON_READYZ_TIMEOUT``
+    (under a second: a load balancer's probe must not hang on a frozen database)."""
+
+    async def select_one() -> None:
         async with runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    try:
+        await within(runtime.settings.readyz_timeout, select_one())
+    except TimeoutError as exc:
+        raise Unavailable(
+            f"database unavailable: no answer within {runtime.settings.readyz_timeout:g} s"
+        ) from exc
     except Exception as exc:
         raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
     return Health(status="ready")
@@ -63,12 +73,17 @@ async def metrics(runtime: RuntimeDep) -> Response:
     """Prometheus metrics; with ``KLAXON_METRICS_TOKEN`` set, only with
     ``Authorization: Bearer <that token>``."""
     i = incidents_table.c
-    try:
+
+    async def open_incidents() -> dict[str, int]:
         async with runtime.sessions() as session:
             rows = await session.execute(
                 select(i.status, func.count()).where(i.status != "resolved").group_by(i.status)
             )
-            counts = {status: count for status, count in rows}
+            return {status: count for status, count in rows}
+
+    try:
+        # As quick as /readyz: a scrape must not time out on a frozen database.
+        counts = await within(runtime.settings.readyz_timeout, open_incidents())
         for status in ("triggered", "acknowledged"):
             OPEN_INCIDENTS.labels(status).set(counts.get(status, 0))
     except Exception as exc:  # metrics must answer even when the database does not

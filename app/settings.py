@@ -31,6 +31,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
+    # A frozen or unreachable database must cost a request seconds, not the
+    # freeze: each statement, each wait for a pooled connection, and the whole
+    # of a request's work are bounded on the client side (a stopped server never
+    # answers, so its own statement_timeout cannot help). All well under
+    # Alertmanager's 10 s notify timeout; when one runs out the answer is a 503
+    # with Retry-After and the transaction is rolled back (app/deadline.py).
+    db_statement_timeout: float = Field(default=5.0, gt=0)
+    db_pool_timeout: float = Field(default=2.0, gt=0)
+    request_timeout: float = Field(
+        default=8.0, gt=0, description="seconds a request may take, its body's arrival aside"
+    )
+    # A body that has not arrived whole this long after the request began is
+    # cut off with a 408 and the connection closed (a client that declares more
+    # than it sends would otherwise hold a connection and a task for ever).
+    body_read_timeout: float = Field(default=10.0, gt=0)
+    readyz_timeout: float = Field(default=0.9, gt=0, le=5)
     token_cache_seconds: float = Field(default=10.0, ge=0)
     # What anyone who reaches the port may read (the README's Security section):
     # without a metrics token /metrics is open; with one it needs
@@ -57,6 +73,10 @@ class Settings(BaseSettings):
     # refuses to start without it); otherwise, and under `klaxon serve --dev`,
     # it defaults to the address served (see callback_url).
     public_url: str | None = None
+    # Replayed callbacks (app/replies/replays.py): a bare A, R or AA acts only
+    # on a page sent this recently, and the callbacks seen are remembered this long.
+    bare_reply_minutes: float = Field(default=30, gt=0)
+    replay_memory_hours: float = Field(default=48, gt=0)
 
     # A health check down again this soon after its incident resolved itself
     # reopens that incident (0 turns this off).

@@ -17,6 +17,7 @@ from app.models.stakeholder import Stakeholder
 from app.models.status_update import StatusUpdate
 from app.models.timeline import TimelineEvent
 from app.models.token import ApiToken
+from app.models.twilio_callback import TwilioCallbackSeen
 from app.models.types import UTCDateTime, utcnow
 
 metadata = SQLModel.metadata
@@ -41,6 +42,7 @@ action_items_table: Table = ActionItem.__table__  # type: ignore[attr-defined]
 handoff_marks_table: Table = HandoffMark.__table__  # type: ignore[attr-defined]
 repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-defined]
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
+twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 
 __all__ = [
     "OPEN_INCIDENT_PREDICATE",
@@ -62,6 +64,7 @@ __all__ = [
     "Stakeholder",
     "StatusUpdate",
     "TimelineEvent",
+    "TwilioCallbackSeen",
     "UTCDateTime",
     "action_items_table",
     "alerts_table",
@@ -82,5 +85,6 @@ __all__ = [
     "steps_table",
     "timeline_table",
     "tokens_table",
+    "twilio_callbacks_seen_table",
     "utcnow",
 ]

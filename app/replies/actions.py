@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -25,7 +25,7 @@ async def _latest_page(session: AsyncSession, phone: str) -> Any:
     n = notifications_table.c
     return (
         await session.execute(
-            select(n.incident_number, n.twilio_sid, n.id, n.bundled_into)
+            select(n.incident_number, n.twilio_sid, n.id, n.bundled_into, n.sent_at)
             .where(
                 and_(n.to_number == phone, n.kind == "page", n.channel == "sms", n.state == "sent")
             )
@@ -42,6 +42,20 @@ async def _bundle_numbers(session: AsyncSession, latest: Any) -> list[int]:
         select(n.incident_number).where((n.id == primary) | (n.bundled_into == primary))
     )
     return sorted(set(rows.scalars()))
+
+
+def _too_old(latest: Any, numbers: list[int], *, now: datetime, window: timedelta) -> str | None:
+    """Why a bare reply does not act on ``latest``: it was sent longer than
+    ``window`` ago. A bare reply stands for "the page I just got"; an old one,
+    delayed or replayed, must not act on whatever page is latest by then."""
+    if latest.sent_at is not None and now - latest.sent_at <= window:
+        return None
+    minutes = f"{window.total_seconds() / 60:g}"
+    codes = ", ".join(f"{n}A" for n in numbers)
+    return (
+        f"Your latest page is over {minutes} minutes old, so A or R alone does nothing:"
+        f" reply {codes} to acknowledge, or with R to resolve"
+    )
 
 
 async def _ack(session: AsyncSession, number: int, by: str, via: Any, now: datetime) -> str:
@@ -70,13 +84,15 @@ async def _resolve(session: AsyncSession, number: int, by: str, via: Any, now: d
 
 
 async def handle_sms(
-    session: AsyncSession, *, from_number: str, body: str, now: datetime
+    session: AsyncSession, *, from_number: str, body: str, now: datetime, bare_window: timedelta
 ) -> str | None:
     """Act on an inbound SMS; return the reply text, or None to stay silent.
 
     A number that belongs to no responder changes nothing and hears nothing. A
     responder's text that is not understood is answered with help, a few times
-    an hour at most (app/replies/limits.py); commands are always answered.
+    an hour at most (app/replies/limits.py); commands are always answered. A
+    reply without a number (``A``, ``R``, ``AA``) acts on the latest page to the
+    phone only when it was sent within ``bare_window``.
     """
     responder = await get_responder_by_phone(session, from_number)
     if responder is None:
@@ -100,16 +116,20 @@ async def handle_sms(
         latest = await _latest_page(session, from_number)
         if latest is None:
             return "No recent page to acknowledge"
-        answers = [
-            await _ack(session, n, by, "sms", now) for n in await _bundle_numbers(session, latest)
-        ]
-        return "; ".join(answers)
+        numbers = await _bundle_numbers(session, latest)
+        refused = _too_old(latest, numbers, now=now, window=bare_window)
+        if refused is not None:
+            return refused
+        return "; ".join([await _ack(session, n, by, "sms", now) for n in numbers])
     number = reply.number
     if number is None:
         latest = await _latest_page(session, from_number)
         if latest is None:
             return "No recent page to act on"
         number = int(latest.incident_number)
+        refused = _too_old(latest, [number], now=now, window=bare_window)
+        if refused is not None:
+            return refused
     if reply.action == "ack":
         return await _ack(session, number, by, "sms", now)
     return await _resolve(session, number, by, "sms", now)

@@ -1,8 +1,11 @@
 """Twilio's callbacks: inbound SMS, the voice call's TwiML and keypresses,
-and delivery status. Every request must carry a valid X-Twilio-Signature."""
+and delivery status. Every request must carry a valid X-Twilio-Signature, and
+a text or keypress acts once, however often it is sent (app/replies/replays.py)."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -11,12 +14,15 @@ from sqlalchemy import select
 from app.deps import RowId, RuntimeDep, SessionDep
 from app.errors import NotFound
 from app.escalation.engine import page_info
+from app.metrics import REPLAYED_CALLBACKS
 from app.models import incidents_table, notifications_table
 from app.notify import twiml
 from app.notify.delivery import apply_status
+from app.replies import replays
 from app.replies.actions import handle_digit, handle_sms
 from app.replies.signature import signed_form
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/twilio", tags=["twilio"])
 _XML = "application/xml"
 _SIGNED: dict[int | str, dict[str, Any]] = {
@@ -54,12 +60,18 @@ def _xml(body: str) -> Response:
 async def inbound_sms(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
     """An SMS to Klaxon's number: `42A`, `ack 42`, `A`, `42R`, `AA`..."""
     form = await signed_form(request, runtime.settings)
+    keys = replays.callback_keys(request.headers, signed=[f"sms:{form.get('MessageSid', '')}"])
+    settings = runtime.settings
+    now = runtime.clock.now()
     async with session.begin():
+        if not await _first_time(session, runtime, keys):
+            return _xml(twiml.sms_reply(None))
         reply = await handle_sms(
             session,
             from_number=form.get("From", ""),
             body=form.get("Body", ""),
-            now=runtime.clock.now(),
+            now=now,
+            bare_window=timedelta(minutes=settings.bare_reply_minutes),
         )
     runtime.wake_engine()
     return _xml(twiml.sms_reply(reply))
@@ -69,6 +81,17 @@ async def _incident(session: SessionDep, number: int) -> Any:
     return (
         await session.execute(select(incidents_table).where(incidents_table.c.number == number))
     ).one()
+
+
+async def _first_time(session: SessionDep, runtime: RuntimeDep, keys: list[str]) -> bool:
+    """Whether this callback is new; a replay is logged and answered by the caller
+    with harmless TwiML (nothing said, nothing done)."""
+    keep = timedelta(hours=runtime.settings.replay_memory_hours)
+    if await replays.first_time(session, keys, now=runtime.clock.now(), keep=keep):
+        return True
+    REPLAYED_CALLBACKS.inc()
+    log.info("ignored a Twilio callback already acted on (a retry or a replay)")
+    return False
 
 
 async def _voice_notification(session: SessionDep, notification_id: int) -> Any:
@@ -137,13 +160,18 @@ async def voice_gather(
             gather = _voice_url(runtime, notification_id, "/gather")
             return _xml(twiml.runbook_call(info, gather_action=gather))
         return _xml(twiml.redirect(_voice_url(runtime, notification_id)))
+    digit = digits[:1]
+    acting = [f"call:{form.get('CallSid', '')}"] if digit in ("4", "6") else []
+    keys = replays.callback_keys(request.headers, signed=acting)
     async with session.begin():
         call = await _voice_notification(session, notification_id)
+        if not await _first_time(session, runtime, keys):
+            return _xml(twiml.call_result("Your choice was already taken. Goodbye."))
         said = await handle_digit(
             session,
             number=call.incident_number,
             by=call.responder_name,
-            digit=digits[:1],
+            digit=digit,
             now=runtime.clock.now(),
         )
     runtime.wake_engine()

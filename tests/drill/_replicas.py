@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.fakes.twilio_server import FakeTwilio
 from tests.incidents.helpers import WEBHOOK, am_alert, am_payload
 from tests.services.klaxon import KlaxonProcess, SharedClock
+from tests.services.postgres import PrivatePostgres
 
 T = TypeVar("T")
 
@@ -117,6 +119,20 @@ def replica_env(
     }
 
 
+async def set_up_oncall(http: httpx.AsyncClient, replica: KlaxonProcess) -> str:
+    """Apply ``ONCALL`` through ``replica``; returns a new ingest token."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    applied = await http.post(f"{replica.url}/api/v1/oncall-config", json=ONCALL, headers=admin)
+    assert applied.status_code == 200, applied.text
+    created = await http.post(
+        f"{replica.url}/api/v1/tokens",
+        json={"name": "alertmanager", "scope": "ingest"},
+        headers=admin,
+    )
+    assert created.status_code in (200, 201), created.text
+    return str(created.json()["token"])
+
+
 # --- alerts ------------------------------------------------------------------
 
 
@@ -204,6 +220,33 @@ async def deliver(
             assert response.status_code >= 500, (response.status_code, response.text)
         await asyncio.sleep(0.05 * (attempt + 1))  # Alertmanager's backoff, shortened
     raise AssertionError(f"webhook for group {delivery.group} never accepted: {delivery.answers}")
+
+
+@dataclass
+class Answer:
+    delivery: Delivery
+    status: int | None  # None: no HTTP answer at all
+    retry_after: str | None
+
+
+async def post_once(
+    http: httpx.AsyncClient,
+    replica: KlaxonProcess,
+    delivery: Delivery,
+    token: str,
+    *,
+    timeout: float = 20.0,
+) -> Answer:
+    try:
+        response = await http.post(
+            f"{replica.url}{WEBHOOK}",
+            json=delivery.payload,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+    except httpx.TransportError:
+        return Answer(delivery, None, None)
+    return Answer(delivery, response.status_code, response.headers.get("retry-after"))
 
 
 async def eventually(
@@ -301,3 +344,50 @@ def pages_in(body: str) -> int:
 
 def incidents_named(body: str) -> set[int]:
     return {int(n) for n in _INCIDENT.findall(body)}
+
+
+def print_logs(replicas: Sequence[KlaxonProcess], pg: PrivatePostgres) -> None:
+    """The last lines each replica and the database wrote, for a failed drill."""
+    for replica in replicas:
+        print(f"--- {replica.name} ---\n{replica.log_tail(60)}")
+    print(f"--- postgres ---\n{pg.log_tail()}")
+
+
+# --- what the drills check ---------------------------------------------------------
+
+
+def check_nothing_half_written(
+    stored: Stored, landed: list[Delivery], also: Sequence[int] = ()
+) -> None:
+    """Every webhook answered 2xx is stored whole, as are the groups ``also``
+    delivered otherwise (by Alertmanager), each incident with its alerts and its
+    first step."""
+    incident_of = {i.group_key: i.number for i in stored.incidents}
+    assert len(incident_of) == len(stored.incidents), "one incident per group"
+    alert_incident = {a.fingerprint: a.incident_number for a in stored.alerts}
+    for delivery in landed:
+        key = incident_key(delivery.group)
+        for fp in fingerprints_of(delivery.payload):
+            assert fp in alert_incident, f"answered 2xx, yet alert {fp} is not stored"
+            assert alert_incident[fp] == incident_of[key], fp
+    for group in also:
+        assert incident_key(group) in incident_of
+    assert all(a.incident_number is not None for a in stored.alerts)
+    with_alerts = Counter(a.incident_number for a in stored.alerts)
+    for incident in stored.incidents:
+        assert with_alerts[incident.number] >= 1
+        assert (0, 0) in stored.steps_of(incident.number)
+
+
+def assert_no_page_sent_twice(fake: FakeTwilio, stored: Stored) -> None:
+    """Every SMS Twilio accepted is one Klaxon recorded, carrying the pages that
+    carry its sid; so each page went out once."""
+    by_sid: dict[str | None, list[Any]] = {}
+    for n in stored.notifications:
+        by_sid.setdefault(n.twilio_sid, []).append(n)
+    for message in fake.messages:
+        pages = by_sid.pop(message["sid"], None)
+        assert pages is not None, f"sent but never recorded: {message}"
+        assert len(pages) == pages_in(str(message["body"]))
+        assert callback_notification(message) == pages[0].id
+    assert by_sid == {}, "pages recorded as sent that Twilio never took"

@@ -24,87 +24,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.migrate import upgrade_async
 from tests.drill._replicas import (
-    ADMIN_TOKEN,
     ADVANCE_SECONDS,
-    ONCALL,
     PAT,
     SAM,
+    Answer,
     Delivery,
     Stored,
-    callback_notification,
+    assert_no_page_sent_twice,
+    check_nothing_half_written,
     cluster,
     deliver,
     drill_now,
     due_work,
     eventually,
-    fingerprints_of,
     incident_key,
-    pages_in,
+    post_once,
+    print_logs,
     read_stored,
     replica_env,
+    set_up_oncall,
     storm_payload,
 )
 from tests.fakes.twilio_server import FakeTwilio
 from tests.incidents.helpers import WEBHOOK
 from tests.services.alertmanager import PrivateAlertmanager, private_alertmanager
 from tests.services.klaxon import CLEAN_EXIT, KlaxonProcess, SharedClock, klaxon_processes
-from tests.services.postgres import PrivatePostgres, private_postgres
+from tests.services.postgres import PrivatePostgres
 
 BEFORE = 30  # groups streamed while the database goes away
 DURING = 20  # groups posted while it is down
 AM_GROUPS = [900, 901]  # groups Alertmanager delivers, fired while it is down
 SLOW_TWILIO = 0.5
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PrivatePostgres]:
-    """A server of the drill's own: stopping it disturbs no other test. (Its
-    commits reach the kernel before they return, so an immediate stop loses none:
-    with ``synchronous_commit=off`` this drill saw webhooks answered 200 whose
-    alerts the restarted server did not have.)"""
-    with private_postgres() as server:
-        yield server
-
-
-@dataclass
-class Answer:
-    delivery: Delivery
-    status: int | None  # None: no HTTP answer at all
-    retry_after: str | None
-
-
-async def post_once(
-    http: httpx.AsyncClient,
-    replica: KlaxonProcess,
-    delivery: Delivery,
-    token: str,
-    *,
-    timeout: float = 20.0,
-) -> Answer:
-    try:
-        response = await http.post(
-            f"{replica.url}{WEBHOOK}",
-            json=delivery.payload,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-        )
-    except httpx.TransportError:
-        return Answer(delivery, None, None)
-    return Answer(delivery, response.status_code, response.headers.get("retry-after"))
 
 
 async def webhook_failures(am: PrivateAlertmanager, http: httpx.AsyncClient) -> float:
@@ -133,9 +92,7 @@ async def test_database_down_mid_stream_is_503_then_everything_lands_and_pages(
         try:
             await run_drill(own_postgres, replicas, http, fake, clock, db)
         except BaseException:
-            for replica in replicas:
-                print(f"--- {replica.name} ---\n{replica.log_tail(60)}")
-            print(f"--- postgres ---\n{own_postgres.log_tail()}")
+            print_logs(replicas, own_postgres)
             raise
         finally:
             own_postgres.start()  # a no-op when it runs
@@ -150,16 +107,7 @@ async def run_drill(
     clock: SharedClock,
     db: AsyncEngine,
 ) -> None:
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    applied = await http.post(f"{replicas[0].url}/api/v1/oncall-config", json=ONCALL, headers=admin)
-    assert applied.status_code == 200, applied.text
-    created = await http.post(
-        f"{replicas[0].url}/api/v1/tokens",
-        json={"name": "alertmanager", "scope": "ingest"},
-        headers=admin,
-    )
-    assert created.status_code in (200, 201), created.text
-    token = str(created.json()["token"])
+    token = await set_up_oncall(http, replicas[0])
 
     with contextlib.ExitStack() as stack:
         am = await asyncio.to_thread(
@@ -268,7 +216,7 @@ async def outage_and_recovery(
         return stored if all(incident_key(g) in keys for g in AM_GROUPS) else None
 
     landed_all = await eventually(alertmanager_landed, "Alertmanager's retry to land")
-    check_nothing_half_written(landed_all, landed)
+    check_nothing_half_written(landed_all, landed, AM_GROUPS)
     assert len(landed_all.incidents) == BEFORE + DURING + len(AM_GROUPS)
 
     # Escalation resumes: the first steps fire and every page not stuck in a
@@ -280,7 +228,7 @@ async def outage_and_recovery(
         return stored if ok and not due_work(stored, drill_now(clock)) else None
 
     resumed = await eventually(first_steps_done, "the first steps after the restart")
-    check_nothing_half_written(resumed, landed)
+    check_nothing_half_written(resumed, landed, AM_GROUPS)
 
     # Sends Twilio answered while the database was down are recorded once it is
     # back, before their claims expire: none of them goes out again.
@@ -311,7 +259,7 @@ async def outage_and_recovery(
         return stored if done and settled and not due_work(stored, drill_now(clock)) else None
 
     after = await eventually(all_paged, "every step 2 page")
-    check_nothing_half_written(after, landed)
+    check_nothing_half_written(after, landed, AM_GROUPS)
     for incident in after.incidents:
         steps = after.steps_of(incident.number)
         for position, phone in (((0, 0), PAT), ((0, 1), SAM)):
@@ -328,35 +276,3 @@ async def outage_and_recovery(
         f"{len(fake.messages)} SMS; {len(across_outage)} SMS answered by Twilio while the "
         f"database was down, recorded after the restart; pages sent twice: 0"
     )
-
-
-def check_nothing_half_written(stored: Stored, landed: list[Delivery]) -> None:
-    incident_of = {i.group_key: i.number for i in stored.incidents}
-    assert len(incident_of) == len(stored.incidents), "one incident per group"
-    alert_incident = {a.fingerprint: a.incident_number for a in stored.alerts}
-    for delivery in landed:
-        key = incident_key(delivery.group)
-        for fp in fingerprints_of(delivery.payload):
-            assert fp in alert_incident, f"answered 2xx, yet alert {fp} is not stored"
-            assert alert_incident[fp] == incident_of[key], fp
-    for group in AM_GROUPS:
-        assert incident_key(group) in incident_of
-    assert all(a.incident_number is not None for a in stored.alerts)
-    with_alerts = Counter(a.incident_number for a in stored.alerts)
-    for incident in stored.incidents:
-        assert with_alerts[incident.number] >= 1
-        assert (0, 0) in stored.steps_of(incident.number)
-
-
-def assert_no_page_sent_twice(fake: FakeTwilio, stored: Stored) -> None:
-    """Every SMS Twilio accepted is one Klaxon recorded, carrying the pages that
-    carry its sid; so each page went out once."""
-    by_sid: dict[str | None, list[Any]] = {}
-    for n in stored.notifications:
-        by_sid.setdefault(n.twilio_sid, []).append(n)
-    for message in fake.messages:
-        pages = by_sid.pop(message["sid"], None)
-        assert pages is not None, f"sent but never recorded: {message}"
-        assert len(pages) == pages_in(str(message["body"]))
-        assert callback_notification(message) == pages[0].id
-    assert by_sid == {}, "pages recorded as sent that Twilio never took"

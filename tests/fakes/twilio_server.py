@@ -276,6 +276,7 @@ class WebhookExchange:
     signature: str | None
     status_code: int
     text: str
+    idempotency_token: str | None = None  # I-Twilio-Idempotency-Token
 
 
 # --------------------------------------------------------------------------- the fake
@@ -818,12 +819,17 @@ class FakeTwilio:
         method: str = "POST",
         signed: bool = True,
         bad_signature: bool = False,
+        idempotency_token: str | None = None,
     ) -> httpx.Response:
         """Send a Twilio-style webhook request to ``url`` (signed with ``url``).
 
         ``signed=False`` omits ``X-Twilio-Signature``; ``bad_signature=True`` sends one
         computed with the wrong auth token.  GET puts the params in the query string
         and signs the full URL with no params, like Twilio.
+
+        Like Twilio, every webhook carries an ``I-Twilio-Idempotency-Token`` of its
+        own, which its retries repeat (``resend``); ``idempotency_token`` sets it,
+        and ``""`` leaves the header out. The signature does not cover it.
         """
         if self._http is None:
             raise RuntimeError("FakeTwilio is not running (use `async with`)")
@@ -839,8 +845,10 @@ class FakeTwilio:
             "User-Agent": "TwilioProxy/1.1",
             "Accept": "*/*",
             "Cache-Control": "max-age=259200",
-            "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
         }
+        token = str(uuid.uuid4()) if idempotency_token is None else idempotency_token
+        if token:
+            headers["I-Twilio-Idempotency-Token"] = token
         signature: str | None = None
         if signed:
             validator = (
@@ -862,9 +870,25 @@ class FakeTwilio:
                 signature=signature,
                 status_code=response.status_code,
                 text=response.text,
+                idempotency_token=token or None,
             )
         )
         return response
+
+    async def resend(
+        self, exchange: WebhookExchange, *, idempotency_token: str | None = None
+    ) -> httpx.Response:
+        """Send a webhook again, still validly signed: with its own idempotency
+        token, as Twilio retries it (the default), or with another one or none
+        (``""``), as whoever captured the request could replay it."""
+        if idempotency_token is None:
+            idempotency_token = exchange.idempotency_token or ""
+        return await self.post_webhook(
+            exchange.signed_url,
+            {} if exchange.method == "GET" else exchange.params,  # a GET's are in its URL
+            method=exchange.method,
+            idempotency_token=idempotency_token,
+        )
 
     async def send_status_callback(
         self,

@@ -4,7 +4,9 @@
 127.0.0.1 port with durability switched off (tests never need crash safety; the
 benchmark asks for ``durable=True``, PostgreSQL's defaults), and
 tears everything down on exit. ``PrivatePostgres.stop()``/``start()`` let failure
-drills take the database away mid-test and bring it back on the same port and data.
+drills take the database away mid-test and bring it back on the same port and data;
+``freeze()``/``thaw()`` stop and continue its processes (SIGSTOP, SIGCONT), so that
+it holds every connection open and answers nothing.
 
 PostgreSQL refuses to run as root, and tests and CI do run as root, so in that case
 the server runs as a dedicated unprivileged system user.
@@ -18,6 +20,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -253,6 +256,32 @@ class PrivatePostgres:
             as_server_user=True,
         )
         self._running = False
+
+    def _server_pids(self) -> list[int]:
+        """The postmaster first, then every process it forked (backends, walwriter...)."""
+        postmaster = int((self.datadir / "postmaster.pid").read_text().split()[0])
+        children: list[int] = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # "pid (comm) state ppid ...": comm may hold spaces, so split after it.
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # the process ended meanwhile
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> None:
+        """SIGSTOP the whole server: connections stay open and nothing answers,
+        as with a hung host or a network that drops packets (the postmaster
+        first, so that it forks no new backend meanwhile)."""
+        for pid in self._server_pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT every process of the server, the postmaster last."""
+        for pid in reversed(self._server_pids()):
+            os.kill(pid, signal.SIGCONT)
 
     def psql(self, sql: str, database: str = "postgres") -> None:
         self._run(

@@ -1,0 +1,5 @@
+"""Replies are tested through the paging harness: a fake Twilio calls Klaxon back."""
+
+from tests.escalation.conftest import fake_twilio, paging
+
+__all__ = ["fake_twilio", "paging"]
