@@ -20,6 +20,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ApiToken, tokens_table
+from app.models.types import ACTOR_MAX
+from app.text import clip
 
 Scope = Literal["ingest", "read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("ingest", "read", "write", "admin")
@@ -30,6 +32,9 @@ _GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"ingest", "read", "write", "admin"}),
 }
 TOKEN_PREFIX = "kx_"
+# Short enough that every actor made of a name ("heartbeat ping (<name>)")
+# fits the columns that record who acted (ACTOR_MAX).
+TOKEN_NAME_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,12 @@ class Principal:
 
     def allows(self, needed: str) -> bool:
         return needed in _GRANTS.get(self.scope, frozenset())
+
+    def acting_as(self, via: str) -> str:
+        """Who the timeline says acted: ``alertmanager (<token name>)``, cut to
+        the columns that hold it (a token named before names were bounded can
+        be long)."""
+        return clip(f"{via} ({self.name})", ACTOR_MAX)
 
 
 def hash_token(secret: str) -> str:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.instants import Instant
 from app.oncall.schemas import RESPONDER_NAME_PATTERN, normalize_phone
 from app.rules import Severity
 
@@ -46,7 +47,7 @@ class TriageUpdate(_Body):
     )
     affected_customers: int | None = Field(default=None, ge=0, le=2**31 - 1)
     affected_services: list[ServiceName] | None = Field(default=None, max_length=50)
-    started_at: AwareDatetime | None = Field(
+    started_at: Instant | None = Field(
         default=None, description="When the impact began; may be before the incident was opened"
     )
     recent_changes: str | None = Field(
