@@ -48,7 +48,7 @@ def _label(labels: ColumnElement[Any], name: str, dialect: str) -> ColumnElement
     """The label's value as text. PostgreSQL cannot turn a JSON \\u0000 into
     text: labels stored with one (before NUL was refused at the door) read as
     no value, instead of failing every label filter for everyone."""
-    value = labels[name].as_string()
+    value: ColumnElement[Any] = labels[name].as_string()
     if dialect != "postgresql":
         return value
     return case((cast(labels, Text).regexp_match(_JSON_NUL), null()), else_=value)
