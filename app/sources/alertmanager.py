@@ -41,7 +41,7 @@ class AmWebhook(BaseModel):
     commonAnnotations: dict[str, str] = Field(default_factory=dict)
     externalURL: str = ""
     groupKey: NulFree = ""
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 def labels_fingerprint(labels: dict[str, str]) -> str:
