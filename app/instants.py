@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
@@ -34,5 +34,19 @@ def within_range(value: datetime) -> datetime:
     return value
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(within_range)]
-LooseInstant = Annotated[datetime, AfterValidator(within_range)]
+def not_a_number(value: object) -> object:
+    """Refuse a number where an ISO 8601 date-time is documented (pydantic would
+    read ``-9e-170`` or ``1700000000`` as seconds since 1970)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("an instant is an ISO 8601 date and time, not a number")
+    if isinstance(value, str | bytes):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("an instant is an ISO 8601 date and time, not a number")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(not_a_number), AfterValidator(within_range)]
+LooseInstant = Annotated[datetime, BeforeValidator(not_a_number), AfterValidator(within_range)]

@@ -22,6 +22,7 @@ import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -32,7 +33,7 @@ from pydantic import (
 
 from app.escalation.policy import PolicySpec
 from app.heartbeats.schemas import HeartbeatSpec
-from app.instants import Instant, within_range
+from app.instants import Instant, not_a_number, within_range
 from app.oncall import rotation
 from app.yamlfile import ItemError, YamlFileError, load_yaml, parse_yaml
 
@@ -238,6 +239,7 @@ class RestrictionSpec(_Spec):
 # "date-time", which requires the offset, so a naive start comes back as sent.
 LocalOrAwareDateTime = Annotated[
     datetime,
+    BeforeValidator(not_a_number),
     AfterValidator(within_range),
     WithJsonSchema({"type": "string", "examples": ["2026-11-01T09:00:00"]}),
 ]

@@ -53,6 +53,21 @@ async def test_an_instant_at_the_edge_of_the_calendar_in_a_query_is_a_422_naming
         assert _named(await client.get(path, params={param: edge})) == [["query", param]]
 
 
+async def test_a_number_where_an_instant_is_documented_is_a_422_naming_it(
+    client: httpx.AsyncClient, on_call: int
+) -> None:
+    """Found by the schemathesis run: pydantic read ``until=-9.1e-170`` as seconds
+    since 1970 and answered 200, where the document says an ISO 8601 date-time."""
+    for path, param in [
+        ("/api/v1/reports/response", "until"),
+        (f"/api/v1/schedules/{SCHEDULE}/oncall", "at"),
+    ]:
+        for number in ("-9.133233656636299e-170", "1700000000"):
+            assert _named(await client.get(path, params={param: number})) == [["query", param]]
+    refused = await client.patch(f"/api/v1/incidents/{on_call}", json={"started_at": 1700000000})
+    assert _named(refused) == [["body", "started_at"]]
+
+
 async def test_instants_inside_the_range_are_answered(
     client: httpx.AsyncClient, on_call: int
 ) -> None:
