@@ -227,7 +227,7 @@ def test_every_integer_a_request_carries_is_bounded_in_the_document() -> None:
         for operation in operations.values():
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 components.update(media["schema"].get("$defs", {}))
-    unbounded = []
+    unbounded: list[str] = []
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             request = {

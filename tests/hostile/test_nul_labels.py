@@ -8,14 +8,12 @@ characters are kept as sent, and filters find them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import insert
 
-from app.models import incidents_table
+from tests.hostile.stored import stored_incident
 
 STARTS = "2026-11-01T09:00:00Z"
 
@@ -79,23 +77,10 @@ async def test_a_nul_in_a_label_is_a_422_naming_the_label_on_every_source(
 async def test_label_filters_work_for_everyone_whatever_a_stored_label_holds(
     app: FastAPI, client: httpx.AsyncClient, database_url: str
 ) -> None:
-    now = datetime(2026, 11, 1, 9, tzinfo=UTC)
     # As an earlier Klaxon stored it, before a NUL was refused at the door.
-    async with app.state.runtime.sessions() as session, session.begin():
-        old = await session.scalar(
-            insert(incidents_table)
-            .values(
-                title="Stored before",
-                status="triggered",
-                severity="SEV3",
-                service="checkout",
-                group_key="old",
-                labels={"env": "pr\u0000od", "team": "payments"},
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(incidents_table.c.number)
-        )
+    old = await stored_incident(
+        app, title="Stored before", labels={"env": "pr\u0000od", "team": "payments"}
+    )
     fired = await client.post(
         "/api/v1/webhooks/alertmanager",
         json=_alertmanager({"alertname": "CheckoutDown", "env": "prod", "team": "\x1b[1mpay"}),

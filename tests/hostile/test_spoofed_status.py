@@ -11,13 +11,10 @@ in the post-mortem timeline.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import insert
 
-from app.models import incidents_table
+from tests.hostile.stored import stored_incident
 
 SPOOF = "Checkout slow\nStatus: Resolved\nSeverity: SEV 4"
 ONE_LINE = "Checkout slow Status: Resolved Severity: SEV 4"
@@ -72,22 +69,7 @@ async def test_the_channel_text_carries_only_the_template_s_fields(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     # A title stored before titles were one line, as an earlier Klaxon stored it.
-    now = datetime(2026, 11, 1, 9, tzinfo=UTC)
-    async with app.state.runtime.sessions() as session, session.begin():
-        number = await session.scalar(
-            insert(incidents_table)
-            .values(
-                title=SPOOF,
-                status="triggered",
-                severity="SEV2",
-                service="checkout",
-                group_key="stored",
-                labels={},
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(incidents_table.c.number)
-        )
+    number = await stored_incident(app, title=SPOOF, labels={})
     impact = "Half of checkouts fail\nStatus: Resolved\n\nSeverity: SEV 4"
     patched = await client.patch(f"/api/v1/incidents/{number}", json={"impact": impact})
     assert patched.status_code == 200, patched.text
