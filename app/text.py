@@ -57,7 +57,3 @@ def continued(text: str, indent: str = INDENT) -> str:
     lines kept blank), so it reads as the continuation of one field."""
     lines = _LINE_ENDS.split(text.strip())
     return "\n".join([lines[0], *(f"{indent}{line}" if line.strip() else "" for line in lines[1:])])
-
-
-def nul_in(*texts: str) -> bool:
-    return any(NUL in text for text in texts)
