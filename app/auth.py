@@ -30,7 +30,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ApiToken, tokens_table
+from app.models.types import ACTOR_MAX
 from app.phones import mask_phone
+from app.text import clip
 
 Scope = Literal["ingest", "read", "write", "config", "admin"]
 SCOPES: tuple[Scope, ...] = ("ingest", "read", "write", "config", "admin")
@@ -42,6 +44,9 @@ _GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"ingest", "read", "write", "config", "admin"}),
 }
 TOKEN_PREFIX = "kx_"
+# Short enough that every actor made of a name ("heartbeat ping (<name>)")
+# fits the columns that record who acted (ACTOR_MAX).
+TOKEN_NAME_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ class Principal:
         """A phone number as this token may see it: whole if it may change it
         (``config``), else masked to its last 4 digits."""
         return number if self.allows("config") else mask_phone(number)
+
+    def acting_as(self, via: str) -> str:
+        """Who the timeline says acted: ``alertmanager (<token name>)``, cut to
+        the columns that hold it (a token named before names were bounded can
+        be long)."""
+        return clip(f"{via} ({self.name})", ACTOR_MAX)
 
 
 def hash_token(secret: str) -> str:

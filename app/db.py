@@ -115,9 +115,11 @@ _REFUSED_VALUES = {
 }
 
 
-def refused_value(exc: DBAPIError) -> str | None:
-    """What is wrong with a value the database refused, when that is the error."""
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+def refused_value(exc: Exception) -> str | None:
+    """What is wrong with a value the database refused, when that is the error
+    (a SQLAlchemy error, or asyncpg's own from a statement run on the driver)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     return _REFUSED_VALUES.get(code) if isinstance(code, str) else None
 
 

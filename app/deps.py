@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Principal, hash_token
 from app.errors import Forbidden, RateLimited, Unauthorized
 from app.metrics import INGEST_THROTTLED
+from app.models.types import ID_MAX as ID_MAX
 from app.runtime import Runtime
 
 
@@ -30,10 +31,8 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
-# Incident numbers and row ids are 32-bit integer columns on PostgreSQL (and
-# 64-bit on SQLite): a larger number in a path or query is a 422 naming it, not
-# an overflow in the database driver (a 500).
-ID_MAX = 2**31 - 1
+# A larger number in a path or query is a 422 naming it, not an overflow in
+# the database driver (a 500); see app.models.types.ID_MAX.
 IncidentNumber = Annotated[int, Path(ge=1, le=ID_MAX, description="The incident's number")]
 RowId = Annotated[int, Path(ge=1, le=ID_MAX)]
 

@@ -1,4 +1,10 @@
-"""AlertEvent: what every source produces and every stage consumes."""
+"""AlertEvent: what every source produces and every stage consumes.
+
+An event fits its columns whatever its source sent: a fingerprint past
+:data:`FINGERPRINT_MAX` is cut with a hash of the whole (it stays one
+identity, distinct from others), and its name and title are one line, cut
+with ``…`` (app.text). Nothing about one long value refuses a notification.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from app.text import clip, clip_key, one_line
+
 AlertStatus = Literal["firing", "resolved"]
+FINGERPRINT_MAX = 255  # alerts.fingerprint
+NAME_MAX = 500  # alerts.name, incidents.title
 
 
 @dataclass(frozen=True)
@@ -21,10 +31,24 @@ class AlertEvent:
     source_group_key: str  # how the source grouped it; the default incident key
     generator_url: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fingerprint", clip_key(self.fingerprint, FINGERPRINT_MAX))
+
     @property
     def name(self) -> str:
-        return self.labels.get("alertname") or self.annotations.get("summary") or self.fingerprint
+        labels, annotations = self.labels, self.annotations
+        return _line(labels.get("alertname"), annotations.get("summary"), self.fingerprint)
 
     @property
     def title(self) -> str:
-        return self.annotations.get("summary") or self.labels.get("alertname") or self.fingerprint
+        labels, annotations = self.labels, self.annotations
+        return _line(annotations.get("summary"), labels.get("alertname"), self.fingerprint)
+
+
+def _line(*choices: str | None) -> str:
+    """The first choice that says something, on one line and cut to fit."""
+    for choice in choices:
+        line = one_line(choice or "")
+        if line:
+            return clip(line, NAME_MAX)
+    return "(no name)"

@@ -9,6 +9,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
@@ -107,7 +108,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(DBAPIError)
-    async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+    @app.exception_handler(asyncpg.PostgresError)  # a statement run on the driver itself
+    async def database_error(_: Request, exc: Exception) -> JSONResponse:
         if is_unavailable(exc):
             return JSONResponse(
                 {"detail": "database unavailable, retry later"},

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=auth.TOKEN_NAME_MAX)
     scope: auth.Scope
 
 

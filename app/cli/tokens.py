@@ -26,7 +26,7 @@ token_cli = typer.Typer(
 )
 
 T = TypeVar("T")
-MAX_NAME = 200  # as the token API and the column allow
+MAX_NAME = 100  # as the token API allows (app.auth.TOKEN_NAME_MAX)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, as the token API does")]
 

@@ -13,8 +13,10 @@ from app.deps import ConfigPrincipal, ReadPrincipal, RuntimeDep, SessionDep, Web
 from app.errors import KlaxonError, NotFound
 from app.heartbeats import expiry, store
 from app.heartbeats.schemas import HEARTBEAT_NAME_PATTERN, HeartbeatBody, HeartbeatPublic
+from app.models.types import ACTOR_MAX
 from app.sources.endpoints import timed
 from app.sources.heartbeat import SOURCE
+from app.text import clip
 
 router = APIRouter(prefix="/api/v1/heartbeats", tags=["heartbeats"])
 
@@ -83,7 +85,8 @@ async def delete_heartbeat(
         row = await store.delete_heartbeat(session, name)
     if row is None:
         raise NotFound(f"no heartbeat {name!r}")
-    await expiry.recover(runtime, row, actor=f"{principal.name} (heartbeat deleted)")
+    actor = clip(f"{principal.name} (heartbeat deleted)", ACTOR_MAX)
+    await expiry.recover(runtime, row, actor=actor)
     return Response(status_code=204)
 
 
@@ -108,7 +111,7 @@ async def ping_heartbeat(
             row = await store.record_ping(session, name, now=runtime.clock.now())
         if row is None:
             raise NotFound(f"no heartbeat {name!r}")
-        result = await expiry.recover(runtime, row, actor=f"heartbeat ping ({principal.name})")
+        result = await expiry.recover(runtime, row, actor=principal.acting_as("heartbeat ping"))
     return PingAccepted(
         name=row.name, expires_at=row.expires_at, resolved_incidents=result.resolved_incidents
     )

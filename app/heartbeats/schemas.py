@@ -44,16 +44,23 @@ def to_seconds(value: Any) -> Any:
     return sum(int(g) * unit for g, unit in zip(found.groups(), _UNITS, strict=True) if g)
 
 
-_DURATION_SCHEMA = WithJsonSchema(
-    {
-        "anyOf": [{"type": "integer"}, {"type": "string", "examples": ["90s", "5m", "1h", "1d"]}],
-        "description": "Seconds, or a duration like 90s, 5m, 1h30m, 1d, 1w",
-    }
-)
+def _duration_schema(minimum: int) -> WithJsonSchema:
+    # The bounds are in the document too, so clients (and the fuzzer) see them.
+    seconds = {"type": "integer", "minimum": minimum, "maximum": MAX_SECONDS}
+    return WithJsonSchema(
+        {
+            "anyOf": [seconds, {"type": "string", "examples": ["90s", "5m", "1h", "1d"]}],
+            "description": "Seconds, or a duration like 90s, 5m, 1h30m, 1d, 1w",
+        }
+    )
+
+
 Interval = Annotated[
-    int, BeforeValidator(to_seconds), Field(ge=1, le=MAX_SECONDS), _DURATION_SCHEMA
+    int, BeforeValidator(to_seconds), Field(ge=1, le=MAX_SECONDS), _duration_schema(1)
 ]
-Grace = Annotated[int, BeforeValidator(to_seconds), Field(ge=0, le=MAX_SECONDS), _DURATION_SCHEMA]
+Grace = Annotated[
+    int, BeforeValidator(to_seconds), Field(ge=0, le=MAX_SECONDS), _duration_schema(0)
+]
 AlertSeverity = Literal["critical", "error", "warning", "info"]
 
 

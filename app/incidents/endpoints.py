@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import WithJsonSchema
 
 from app.deps import IncidentNumber, ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
 from app.incidents import lifecycle, queries
@@ -26,6 +27,12 @@ LabelQuery = Annotated[
     list[str], Query(description="name=value; repeat for several (all must match)")
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
+# Opaque to clients; the document names its format so that generated examples
+# (tests/hostile/test_fuzz_api.py) draw numbers at the edges of the id column.
+CursorQuery = Annotated[
+    Annotated[str, WithJsonSchema({"type": "string", "format": "klaxon-cursor"})] | None,
+    Query(description="next_cursor of the previous page"),
+]
 
 
 @router.get("/incidents", response_model=Page[IncidentPublic])
@@ -36,7 +43,7 @@ async def list_incidents(
     severity: Severity | None = None,
     service: str | None = None,
     label: LabelQuery = [],  # noqa: B006 - FastAPI copies the default
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> Page[IncidentPublic]:
     """Incidents, newest first."""
@@ -130,7 +137,7 @@ async def list_alerts(
     severity: Severity | None = None,
     service: str | None = None,
     label: LabelQuery = [],  # noqa: B006
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> Page[AlertPublic]:
     """Alert episodes, newest first."""

@@ -245,7 +245,7 @@ async def _open_incident(
     # The worst alert names the incident.
     first = min(firing, key=lambda it: (it.severity, it.event.title))
     row = {
-        "title": first.event.title[:500],
+        "title": first.event.title,
         "status": "triggered",
         "severity": min(it.severity for it in firing),
         "service": first.service,

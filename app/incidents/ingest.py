@@ -36,6 +36,9 @@ from app.incidents.results import Classified, IngestResult
 from app.incidents.timeline import record
 from app.models import alerts_table
 from app.rules import RulesFile, classify, group_key, route
+from app.text import clip_key
+
+SERVICE_MAX = 200  # alerts.service, incidents.service
 
 
 @dataclass
@@ -55,7 +58,9 @@ def classify_events(rules: RulesFile, events: list[AlertEvent]) -> list[Classifi
             Classified(
                 event=event,
                 severity=classify(rules, event.labels),
-                service=routing.service,
+                # A label value can be any length; as a service it is an
+                # identity (stakeholders, schedules match it), cut with a hash.
+                service=clip_key(routing.service, SERVICE_MAX),
                 policy=routing.policy,
                 group_key=group_key(routing, event.labels, event.source_group_key),
             )
@@ -174,7 +179,7 @@ async def _insert_episodes(
             "source": i.event.source,
             "fingerprint": i.event.fingerprint,
             "status": i.event.status,
-            "name": i.event.name[:500],
+            "name": i.event.name,
             "severity": i.severity,
             "service": i.service,
             "group_key": i.group_key,

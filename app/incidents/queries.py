@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, Text, case, cast, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import Table
 
+from app.db import dialect_name
 from app.errors import KlaxonError, NotFound
 from app.models import alerts_table, incidents_table, timeline_table
+from app.models.types import ID_MAX
+from app.text import NUL
 
 MAX_LIMIT = 500
 
@@ -31,19 +34,37 @@ def parse_label_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
         name, sep, expected = value.partition("=")
         if not sep or not name:
             raise KlaxonError(f"label filter {value!r} must look like name=value")
+        if NUL in value:
+            raise KlaxonError(f"label filter {value!r} contains a NUL character; no label does")
         pairs.append((name, expected))
     return tuple(pairs)
 
 
+# A JSON text holding an escaped NUL (\u0000 after an even run of backslashes).
+_JSON_NUL = r"(^|[^\\])(\\\\)*\\u0000"
+
+
+def _label(labels: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[Any]:
+    """The label's value as text. PostgreSQL cannot turn a JSON \\u0000 into
+    text: labels stored with one (before NUL was refused at the door) read as
+    no value, instead of failing every label filter for everyone."""
+    value: ColumnElement[Any] = labels[name].as_string()
+    if dialect != "postgresql":
+        return value
+    return case((cast(labels, Text).regexp_match(_JSON_NUL), null()), else_=value)
+
+
 def parse_cursor(value: str | None) -> int | None:
+    """The number a cursor holds; one this API could not have given out (not
+    digits, or past the largest id) is a 400 naming it, never a driver overflow."""
     if value is None or value == "":
         return None
-    if not value.isdigit():
-        raise KlaxonError(f"cursor {value!r} is not one this API gave out")
+    if not (value.isascii() and value.isdigit()) or int(value) > ID_MAX:
+        raise KlaxonError(f"cursor {value[:40]!r} is not one this API gave out")
     return int(value)
 
 
-def _filtered(table: Table, key: str, filters: Filters) -> Select[Any]:
+def _filtered(table: Table, key: str, filters: Filters, dialect: str) -> Select[Any]:
     c = table.c
     stmt = select(table)
     if filters.status is not None:
@@ -53,7 +74,7 @@ def _filtered(table: Table, key: str, filters: Filters) -> Select[Any]:
     if filters.service is not None:
         stmt = stmt.where(c.service == filters.service)
     for name, expected in filters.labels:
-        stmt = stmt.where(c.labels[name].as_string() == expected)
+        stmt = stmt.where(_label(c.labels, name, dialect) == expected)
     if filters.cursor is not None:
         stmt = stmt.where(c[key] < filters.cursor)
     return stmt.order_by(c[key].desc()).limit(filters.limit + 1)
@@ -62,7 +83,8 @@ def _filtered(table: Table, key: str, filters: Filters) -> Select[Any]:
 async def _page(
     session: AsyncSession, table: Table, key: str, filters: Filters
 ) -> tuple[list[dict[str, Any]], str | None]:
-    rows = [dict(r._mapping) for r in await session.execute(_filtered(table, key, filters))]
+    stmt = _filtered(table, key, filters, dialect_name(session))
+    rows = [dict(r._mapping) for r in await session.execute(stmt)]
     if len(rows) > filters.limit:
         rows = rows[: filters.limit]
         return rows, str(rows[-1][key])

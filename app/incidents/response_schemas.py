@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.instants import Instant
 from app.oncall.schemas import RESPONDER_NAME_PATTERN, normalize_phone
 from app.rules import Severity
+from app.text import one_line
 
 Phase = Literal["investigating", "identified", "monitoring", "resolved"]
 PHASES: tuple[Phase, ...] = ("investigating", "identified", "monitoring", "resolved")
@@ -21,6 +23,18 @@ By = Annotated[
 ]
 
 
+def _one_line_title(value: str) -> str:
+    title = one_line(value)
+    if not title:
+        raise ValueError("a title needs a visible character")
+    return title
+
+
+# A title is one line: line breaks and control characters become one space, so
+# no title can add a line (a fake "Status: Resolved") to a text it is shown in.
+Title = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_one_line_title)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -28,7 +42,7 @@ class _Body(BaseModel):
 class IncidentReport(_Body):
     """An incident a person reports: a customer report, a failing synthetic check."""
 
-    title: str = Field(min_length=1, max_length=500, examples=["Payment Service Degraded"])
+    title: Title = Field(examples=["Payment Service Degraded"])
     severity: Severity
     service: ServiceName
     description: str | None = Field(default=None, max_length=10000)
@@ -39,14 +53,14 @@ class TriageUpdate(_Body):
     """What a responder learns. Fields left out stay as they are; ``null`` clears
     one (title and severity cannot be cleared)."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=500)
+    title: Title | None = None
     severity: Severity | None = None
     impact: str | None = Field(
         default=None, max_length=2000, examples=["50% of payment requests failing"]
     )
     affected_customers: int | None = Field(default=None, ge=0, le=2**31 - 1)
     affected_services: list[ServiceName] | None = Field(default=None, max_length=50)
-    started_at: AwareDatetime | None = Field(
+    started_at: Instant | None = Field(
         default=None, description="When the impact began; may be before the incident was opened"
     )
     recent_changes: str | None = Field(

@@ -9,6 +9,10 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import timeline_table
+from app.models.types import ACTOR_MAX
+from app.text import clip
+
+MESSAGE_MAX = 2000  # timeline_events.message
 
 
 def event_row(
@@ -23,9 +27,9 @@ def event_row(
     return {
         "incident_number": incident_number,
         "kind": kind,
-        "message": message[:2000],
+        "message": clip(message, MESSAGE_MAX),
         "at": at,
-        "actor": actor,
+        "actor": clip(actor, ACTOR_MAX),
         "data": data or {},
     }
 

@@ -31,6 +31,7 @@ from app.incidents.stakeholders import opted_in
 from app.incidents.timeline import event_row, record
 from app.models import notifications_table, status_updates_table
 from app.notify.response_texts import status_update_sms
+from app.text import continued, one_line
 
 #: The words of the Impact line while nobody has said what the impact is.
 IMPACT_UNKNOWN = "Being assessed"
@@ -66,12 +67,14 @@ def render_update(
     impact: str | None,
     started_at: datetime,
 ) -> str:
+    # Stored text is shown so it cannot forge the template's fields: the title
+    # on one line, the impact's further lines indented under it.
     return "\n".join(
         [
-            f"Incident #{number} - {title}",
+            f"Incident #{number} - {one_line(title)}",
             f"Status: {phase_label(phase)}",
             f"Severity: {severity_label(severity)}",
-            f"Impact: {impact or IMPACT_UNKNOWN}",
+            f"Impact: {continued(impact or IMPACT_UNKNOWN)}",
             f"Started: {started_at:%Y-%m-%d %H:%M} UTC",
         ]
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.types import UTCDateTime
@@ -34,7 +34,8 @@ class Alert(SQLModel, table=True):
     annotations: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
-    generator_url: str | None = Field(default=None, max_length=2000)
+    # Stored whole: Prometheus puts the alert's whole query in it.
+    generator_url: str | None = Field(default=None, sa_type=Text)
     starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     occurrences: int = 1

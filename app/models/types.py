@@ -9,6 +9,12 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+# Incident numbers and row ids are 32-bit integer columns on PostgreSQL (and
+# 64-bit on SQLite): the largest any of them can be.
+ID_MAX = 2**31 - 1
+# Who acted, in every column that says so (timeline actor, acknowledged_by, ...).
+ACTOR_MAX = 200
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every backend.

@@ -13,12 +13,13 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.auth import Principal
 from app.deps import ConfigPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
 from app.errors import KlaxonError, NotFound
 from app.escalation.policy import PolicySpec, Step
+from app.instants import Instant
 from app.oncall import rotation, store
 from app.oncall.public import (
     ApplyResult,
@@ -52,7 +53,7 @@ ResponderPath = Annotated[str, Path(min_length=1, max_length=200, pattern=RESPON
 SchedulePath = Annotated[str, Path(min_length=1, max_length=200, pattern=SCHEDULE_NAME_PATTERN)]
 PolicyPath = Annotated[str, Path(min_length=1, max_length=200, pattern=SCHEDULE_NAME_PATTERN)]
 AtQuery = Annotated[
-    AwareDatetime | None,
+    Instant | None,
     Query(description="An instant with its UTC offset (ISO 8601); default now"),
 ]
 
@@ -349,11 +350,11 @@ async def schedule_shifts(
     runtime: RuntimeDep,
     _: ReadPrincipal,
     start: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(alias="from", description="Range start, with its UTC offset; default now"),
     ] = None,
     end: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(alias="to", description="Range end, with its UTC offset; default from + 14 days"),
     ] = None,
 ) -> ShiftsPublic:

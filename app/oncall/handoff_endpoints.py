@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import AwareDatetime
 
 from app.deps import ReadPrincipal, RuntimeDep, SessionDep
 from app.errors import NotFound
+from app.instants import Instant
 from app.oncall.handoff import HandoffSummary, handoff_summary
 
 router = APIRouter(prefix="/api/v1", tags=["oncall"])
@@ -30,7 +30,7 @@ async def get_handoff(
     runtime: RuntimeDep,
     _: ReadPrincipal,
     at: Annotated[
-        AwareDatetime | None, Query(description="An instant with its UTC offset; default now")
+        Instant | None, Query(description="An instant with its UTC offset; default now")
     ] = None,
     format: Annotated[Literal["json", "text"], Query()] = "json",
 ) -> HandoffSummary | Response:

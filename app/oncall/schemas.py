@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import (
-    AwareDatetime,
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -32,6 +33,7 @@ from pydantic import (
 
 from app.escalation.policy import PolicySpec
 from app.heartbeats.schemas import HeartbeatSpec
+from app.instants import Instant, not_a_number, within_range
 from app.oncall import rotation
 from app.yamlfile import ItemError, YamlFileError, load_yaml, parse_yaml
 
@@ -236,7 +238,10 @@ class RestrictionSpec(_Spec):
 # An ISO 8601 date and time, with or without a UTC offset: not a JSON Schema
 # "date-time", which requires the offset, so a naive start comes back as sent.
 LocalOrAwareDateTime = Annotated[
-    datetime, WithJsonSchema({"type": "string", "examples": ["2026-11-01T09:00:00"]})
+    datetime,
+    BeforeValidator(not_a_number),
+    AfterValidator(within_range),
+    WithJsonSchema({"type": "string", "examples": ["2026-11-01T09:00:00"]}),
 ]
 
 
@@ -279,8 +284,8 @@ class LayerSpec(_Spec):
 class OverrideSpec(_Spec):
     """Someone on call instead of the layers over ``[start, end)``."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     responder: ResponderName
 
     @model_validator(mode="after")

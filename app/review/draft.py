@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.incidents.updates import severity_label
+from app.text import one_line
 
 BLAMELESS = "_Blameless: this review is about systems and processes, not individuals._"
 SOMEONE = "a responder"
@@ -141,7 +142,8 @@ def _timeline(facts: DraftFacts, scrub: _Scrubber) -> list[str]:
         if at.date() != day:
             day = at.date()
             lines.append(f"_{day:%Y-%m-%d}_")
-        lines.append(f"{_hhmm(at)} - {text}")
+        # One line per entry: a note or title cannot add a fake entry.
+        lines.append(f"{_hhmm(at)} - {one_line(text)}")
     return lines
 
 
@@ -152,7 +154,7 @@ def _summary(facts: DraftFacts) -> str:
     incident = facts.incident
     state = "still open" if incident["status"] != "resolved" else "resolved"
     return (
-        f"_Draft: {incident['title']} ({severity_label(incident['severity'])}, service "
+        f"_Draft: {one_line(incident['title'])} ({severity_label(incident['severity'])}, service "
         f"{incident['service']}), {state}. Replace this with what happened and why, in a "
         f"sentence or two._"
     )
@@ -172,7 +174,7 @@ def _impact(facts: DraftFacts) -> list[str]:
         lines.append(f"- Duration: ongoing since {start:%Y-%m-%d %H:%M} UTC")
     lines.append(f"- Severity: {severity_label(incident['severity'])}")
     if incident.get("impact"):
-        lines.append(f"- {incident['impact']}")
+        lines.append(f"- {one_line(incident['impact'])}")
     if incident.get("affected_customers") is not None:
         lines.append(f"- {incident['affected_customers']} affected customers")
     services = [incident["service"], *(incident.get("affected_services") or [])]

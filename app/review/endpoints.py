@@ -18,6 +18,7 @@ from app.deps import (
 )
 from app.errors import KlaxonError
 from app.incidents import queries
+from app.instants import LooseInstant
 from app.review import action_items, postmortem, reports
 from app.review.schemas import (
     ActionItemCreate,
@@ -195,9 +196,9 @@ async def response_report(
     runtime: RuntimeDep,
     _: ReadPrincipal,
     since: Annotated[
-        datetime | None, Query(description="Incidents opened at or after; default 30 days ago")
+        LooseInstant | None, Query(description="Incidents opened at or after; default 30 days ago")
     ] = None,
-    until: Annotated[datetime | None, Query(description="...and before; default now")] = None,
+    until: Annotated[LooseInstant | None, Query(description="...and before; default now")] = None,
     service: str | None = None,
 ) -> ResponseReport:
     """Incidents, mean and p90 time to acknowledge and to resolve by service and

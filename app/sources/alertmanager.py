@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.events import AlertEvent
+from app.sources.labels import Labels, NulFree
 
 SOURCE = "alertmanager"
 # Alertmanager sends Go's zero time for "no end" on firing alerts.
@@ -19,12 +20,13 @@ class AmAlert(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     status: Literal["firing", "resolved"]
-    labels: dict[str, str] = Field(min_length=1)
+    labels: Labels = Field(min_length=1)
     annotations: dict[str, str] = Field(default_factory=dict)
     startsAt: datetime
     endsAt: datetime | None = None
-    generatorURL: str | None = None
-    fingerprint: str | None = Field(default=None, max_length=255)
+    generatorURL: NulFree | None = None
+    # Longer ones are cut to the column with a hash of the whole (AlertEvent).
+    fingerprint: NulFree | None = None
 
 
 class AmWebhook(BaseModel):
@@ -34,12 +36,12 @@ class AmWebhook(BaseModel):
     receiver: str = ""
     status: Literal["firing", "resolved"]
     alerts: list[AmAlert]
-    groupLabels: dict[str, str] = Field(default_factory=dict)
+    groupLabels: Labels = Field(default_factory=dict)
     commonLabels: dict[str, str] = Field(default_factory=dict)
     commonAnnotations: dict[str, str] = Field(default_factory=dict)
     externalURL: str = ""
-    groupKey: str = ""
-    truncatedAlerts: int = Field(default=0, ge=0)
+    groupKey: NulFree = ""
+    truncatedAlerts: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 def labels_fingerprint(labels: dict[str, str]) -> str:

@@ -93,7 +93,7 @@ async def alertmanager_webhook(
         body = await read_body(request, runtime.settings.max_body_bytes)
         payload = validate(alertmanager.AmWebhook, parse_json(body))
         events = alertmanager.to_events(payload, received_at=runtime.clock.now())
-        result = await process(runtime, events, actor=f"alertmanager ({principal.name})")
+        result = await process(runtime, events, actor=principal.acting_as("alertmanager"))
     return WebhookAccepted.of(result)
 
 
@@ -114,5 +114,5 @@ async def healthcheck_webhook(
         check = validate(healthcheck.HealthCheck, parse_json(body))
         event = healthcheck.to_event(check, received_at=runtime.clock.now())
         events = await episodes.anchor(runtime, [event])
-        result = await process(runtime, events, actor=f"healthcheck ({principal.name})")
+        result = await process(runtime, events, actor=principal.acting_as("healthcheck"))
     return WebhookAccepted.of(result)

@@ -15,23 +15,24 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from app.events import AlertEvent
 from app.sources.alertmanager import labels_fingerprint
+from app.sources.labels import NulFree
 
 SOURCE = "healthcheck"
 RESERVED_LABELS = ("alertname", "source")
 
 LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
-LabelValue = Annotated[str, StringConstraints(max_length=1000)]
+LabelValue = Annotated[NulFree, StringConstraints(max_length=1000)]
 
 
 class HealthCheck(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1, max_length=200, description="The check's name")
+    name: NulFree = Field(min_length=1, max_length=200, description="The check's name")
     status: Literal["up", "down", "ok", "fail"] = Field(
         description="down or fail fires the check's alert; up or ok resolves it"
     )
     message: str | None = Field(default=None, max_length=4000, description="What the check saw")
-    url: str | None = Field(default=None, max_length=2000, description="Where to look")
+    url: NulFree | None = Field(default=None, max_length=2000, description="Where to look")
     labels: dict[LabelName, LabelValue] = Field(
         default_factory=dict,
         max_length=50,

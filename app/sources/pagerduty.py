@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from app.events import AlertEvent
+from app.sources.labels import NulFree
 
 SOURCE = "pagerduty"
 DEFAULT_ALERTNAME = "PagerDutyEvent"
 MAX_BODY_BYTES = 512 * 1024
+MAX_DETAILS_DEPTH = 64
 
 Action = Literal["trigger", "acknowledge", "resolve"]
 PdSeverity = Literal["critical", "error", "warning", "info"]
@@ -46,24 +48,43 @@ class Image(_Lenient):
     alt: str | None = None
 
 
+def _shallow(value: Any) -> Any:
+    """``value`` if it nests at most :data:`MAX_DETAILS_DEPTH` levels deep."""
+    level = [value]
+    for _ in range(MAX_DETAILS_DEPTH):
+        level = [
+            inner
+            for item in level
+            if isinstance(item, dict | list)
+            for inner in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return value
+    if any(isinstance(item, dict | list) for item in level):
+        raise ValueError(f"nests deeper than {MAX_DETAILS_DEPTH} levels")
+    return value
+
+
 class Payload(_Lenient):
+    # The fields that become labels are identities: no NUL (app.sources.labels).
     summary: str = Field(min_length=1, max_length=1024)
-    source: str = Field(min_length=1, max_length=1024)
+    source: NulFree = Field(min_length=1, max_length=1024)
     severity: PdSeverity
     timestamp: AwareDatetime | None = None
-    component: str | None = Field(default=None, max_length=1024)
-    group: str | None = Field(default=None, max_length=1024)
-    class_: str | None = Field(default=None, alias="class", max_length=1024)
-    custom_details: Any = None
+    component: NulFree | None = Field(default=None, max_length=1024)
+    group: NulFree | None = Field(default=None, max_length=1024)
+    class_: NulFree | None = Field(default=None, alias="class", max_length=1024)
+    # Stored as JSON text; nothing real nests deeper, and the JSON writer stops at 255.
+    custom_details: Annotated[Any, AfterValidator(_shallow)] = None
 
 
 class PdEvent(_Lenient):
     routing_key: str = Field(min_length=1, max_length=200)
     event_action: Action
-    dedup_key: str | None = Field(default=None, min_length=1, max_length=255)
+    dedup_key: NulFree | None = Field(default=None, min_length=1, max_length=255)
     payload: Payload | None = None
     client: str | None = Field(default=None, max_length=1024)
-    client_url: str | None = Field(default=None, max_length=2000)
+    client_url: NulFree | None = Field(default=None, max_length=2000)
     links: list[Link] = Field(default_factory=list, max_length=100)
     images: list[Image] = Field(default_factory=list, max_length=100)
 

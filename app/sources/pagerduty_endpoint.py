@@ -154,7 +154,7 @@ async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
     except ValidationError as exc:
         raise _invalid(_messages(exc)) from exc
 
-    actor = f"pagerduty ({principal.name})"
+    actor = principal.acting_as("pagerduty")
     now = runtime.clock.now()
     if event.event_action == "trigger":
         dedup_key = event.dedup_key or pagerduty.new_dedup_key()

@@ -182,9 +182,9 @@ def test_token_create_requires_a_scope() -> None:
 
 
 def test_token_create_refuses_an_overlong_name(klaxon_db: str) -> None:
-    result = run("token", "create", "--scope", "read", "--name", "x" * 201)
+    result = run("token", "create", "--scope", "read", "--name", "x" * 101)
     assert result.exit_code == 2
-    assert result.stderr == "--name must be 1 to 200 characters, not 201\n"
+    assert result.stderr == "--name must be 1 to 100 characters, not 101\n"
     assert run("token", "list").stdout == ""
 
 

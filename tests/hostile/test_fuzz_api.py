@@ -8,6 +8,12 @@ with the admin token. Twilio callbacks are signed as Twilio would sign them
 (the admin token signs when Twilio is not configured), so the form handling
 behind the signature check is fuzzed too, not only the 403.
 
+Values at the edges of their range are drawn often, since that is where a
+500 hides: date-times at the ends of the calendar (year 1 with a +14:00 offset,
+year 9999) and of Klaxon's own range, and cursors around the largest id. The
+document bounds every integer a request carries (checked below), and
+hypothesis draws a bounded integer's ends.
+
 Bounded and repeatable: a fixed number of examples per operation and mode,
 derandomized, no example database.
 """
@@ -15,6 +21,7 @@ derandomized, no example database.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -59,6 +67,35 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+EDGE_DATE_TIMES = [
+    "9999-12-31T23:59:59Z",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00Z",
+    "1969-12-31T23:59:59Z",
+    "1970-01-01T00:00:00Z",
+    "2999-12-31T23:59:59Z",
+    "3000-01-01T00:00:00Z",
+]
+OFFSETS = ["Z", "+14:00", "-12:00", "+05:45", "-00:30"]
+ID_MAX = 2**31 - 1
+EDGE_CURSORS = [str(ID_MAX), str(ID_MAX + 1), "9" * 20, "0", "00000000000000000001"]
+
+
+def _date_times() -> st.SearchStrategy[str]:
+    anywhere = st.builds(
+        lambda at, offset: at.isoformat(timespec="seconds") + offset,
+        st.datetimes(),
+        st.sampled_from(OFFSETS),
+    )
+    return st.one_of(st.sampled_from(EDGE_DATE_TIMES), anywhere)
+
+
+schemathesis.openapi.format("date-time", _date_times())
+schemathesis.openapi.format(
+    "klaxon-cursor",
+    st.one_of(st.sampled_from(EDGE_CURSORS), st.integers(0, 10**20).map(str)),
+)
 SCHEMA = schemathesis.openapi.from_path(OPENAPI)
 
 
@@ -160,3 +197,42 @@ def test_operation_answers_as_documented(operation: Any, klaxon: str, database_u
             except Exception as exc:
                 failures.append(f"{mode.value}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+def _unbounded_integers(node: Any, where: str, components: dict[str, Any]) -> Iterator[str]:
+    """Where an integer a request carries has no minimum or maximum."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name not in components["_seen"]:
+                components["_seen"].add(name)
+                yield from _unbounded_integers(components[name], name, components)
+        if node.get("type") == "integer" and not {"minimum", "maximum"} <= set(node):
+            yield where
+        for key, value in node.items():
+            yield from _unbounded_integers(value, f"{where}/{key}", components)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _unbounded_integers(value, f"{where}[{i}]", components)
+
+
+def test_every_integer_a_request_carries_is_bounded_in_the_document() -> None:
+    """So the fuzzer draws each at its ends (a number past a 32-bit column was
+    a 500 more than once)."""
+    document = json.loads(OPENAPI.read_text())
+    components = {**document["components"]["schemas"], "_seen": set()}
+    # Webhook bodies carry their own definitions, referred to as components.
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                components.update(media["schema"].get("$defs", {}))
+    unbounded: list[str] = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            request = {
+                "parameters": operation.get("parameters", []),
+                "body": operation.get("requestBody", {}),
+            }
+            unbounded += _unbounded_integers(request, f"{method.upper()} {path}", components)
+    assert unbounded == []
