@@ -4,8 +4,8 @@ Alertmanager's generatorURL carries the alert's whole PromQL expression and
 has no length limit; one over 2,000 characters made the whole notification a
 422 on PostgreSQL, losing the other alerts in it.
 
-Revision ID: 0006_hostile
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0006_hostile"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """who put each schedule override in place (the token's name)
 
-Revision ID: 0006_scopes
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0006_scopes"
+revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

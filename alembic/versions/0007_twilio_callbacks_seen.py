@@ -1,7 +1,7 @@
 """Twilio callbacks that acted, remembered so that a replay acts no more
 
-Revision ID: 0006_freeze
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.models.types
 
-revision: str = "0006_freeze"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
