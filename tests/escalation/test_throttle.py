@@ -140,3 +140,25 @@ async def test_notices_waiting_for_a_full_window_go_as_one_digest(paging: Paging
         f"[Klaxon] 3 notices: #{numbers[0]} resolved; #{numbers[1]} resolved; "
         f"#{numbers[2]} resolved."
     ]
+
+
+async def test_a_waiting_resolved_notice_is_not_sent_once_its_incident_reopened(
+    paging: Paging,
+) -> None:
+    _narrow_window(paging)
+    await _flap(paging, "cart", "down")
+    [disk] = await _flap(paging, "disk", "down")  # two pages: alice's window is full
+    await _flap(paging, "cart", "up")
+    await _flap(paging, "disk", "up")  # the resolved notices wait
+    await _flap(paging, "disk", "down")  # disk reopens
+    assert len(paging.texts_to(ALICE)) == 2
+    reopened = len(paging.texts_to(ALICE))
+    for _ in range(3):
+        await paging.tick(minutes=16)  # the window frees, and again
+    after = paging.texts_to(ALICE)[reopened:]
+    assert after, "disk's page went out once the window freed"
+    assert not any(f"#{disk} resolved" in t for t in after), after
+    events = (await _incident(paging, disk))["timeline"]
+    assert f"Resolved notice to alice not sent: #{disk} reopened since" in [
+        e["message"] for e in events
+    ]
