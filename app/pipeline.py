@@ -21,10 +21,11 @@ from datetime import timedelta
 
 from app.db import is_unavailable
 from app.errors import Unavailable
-from app.escalation.paging import begin_paging, notify_resolved, stop_paging
+from app.escalation.paging import begin_paging, stop_paging
 from app.events import AlertEvent
 from app.incidents.ingest import classify_events, ingest
 from app.incidents.repeats import Repeats, record_repeats
+from app.incidents.resolution import tell_resolved
 from app.incidents.results import Classified, IngestResult, episode_key
 from app.metrics import ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_STALE, INCIDENTS_OPENED
 from app.runtime import Runtime
@@ -75,7 +76,7 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
             )
             for number in result.resolved_incidents:
                 await stop_paging(session, number, now=now)
-                await notify_resolved(session, number, by=actor, now=now)
+                await tell_resolved(session, number, by=actor, now=now)
         if result.opened_incidents or result.resolved_incidents:
             runtime.wake_engine()
     else:

@@ -96,8 +96,12 @@ async def stop_paging(session: AsyncSession, number: int, *, now: datetime) -> t
     return len(steps.all()), len(pages.all())
 
 
-async def notify_resolved(session: AsyncSession, number: int, *, by: str, now: datetime) -> int:
-    """Tell everyone already paged for this incident, by SMS, that it is resolved."""
+async def notify_resolved(
+    session: AsyncSession, number: int, *, by: str, now: datetime
+) -> set[str]:
+    """Tell everyone paged for this incident, by SMS, that it is resolved: those
+    whose page went out and those whose page was in flight (claimed, being sent)
+    as it resolved. Returns the numbers told."""
     n, r = notifications_table.c, responders_table.c
     title = (
         await session.execute(
@@ -107,7 +111,13 @@ async def notify_resolved(session: AsyncSession, number: int, *, by: str, now: d
     paged = await session.execute(
         select(r.id, r.name, r.phone)
         .join(notifications_table, n.responder_id == r.id)
-        .where(and_(n.incident_number == number, n.kind == "page", n.state == "sent"))
+        .where(
+            and_(
+                n.incident_number == number,
+                n.kind == "page",
+                n.state.in_(("sent", "sending")),
+            )
+        )
         .distinct()
         .order_by(r.id)
     )
@@ -129,4 +139,4 @@ async def notify_resolved(session: AsyncSession, number: int, *, by: str, now: d
     ]
     if rows:
         await session.execute(insert_for(session, notifications_table).values(rows))
-    return len(rows)
+    return {str(row["to_number"]) for row in rows}

@@ -9,8 +9,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
-from app.escalation.paging import notify_resolved, stop_paging
+from app.escalation.paging import stop_paging
 from app.incidents.locks import locked_incident
+from app.incidents.resolution import tell_resolved
 from app.incidents.timeline import event_row, record
 from app.metrics import TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from app.models import incidents_table
@@ -70,7 +71,7 @@ async def resolve(
         .values(status="resolved", resolved_at=now, resolved_by=by, updated_at=now)
     )
     await stop_paging(session, number, now=now)
-    await notify_resolved(session, number, by=by, now=now)
+    await tell_resolved(session, number, by=by, now=now)
     TIME_TO_RESOLVE.labels(incident.severity).observe(
         max((now - incident.created_at).total_seconds(), 0.0)
     )

@@ -224,13 +224,14 @@ async def list_status_updates(
 async def latest_status_update(
     number: IncidentNumber, session: SessionDep, _: ReadPrincipal, format: FormatQuery = "json"
 ) -> StatusUpdatePublic | Response:
-    """The latest status update; ``?format=text`` renders it as people paste it
+    """The latest status update, with the incident's status as of now (an incident
+    resolved since says Resolved); ``?format=text`` renders it as people paste it
     into a channel."""
-    await queries.get_incident(session, number)
+    incident = await queries.get_incident(session, number)
     row = await updates.latest_update(session, number)
     if row is None:
         raise NotFound(f"#{number} has no status update yet")
-    public = updates.update_public(row)
+    public = updates.update_public(row, incident_status=incident["status"])
     if format == "text":
         return PlainTextResponse(public.text)
     return public

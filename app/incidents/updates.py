@@ -11,7 +11,10 @@ services, and renders as the text people paste into a channel::
     Impact: 50% of payment requests failing
     Started: 2024-01-15 14:30 UTC
 
-Phase ``resolved`` also resolves the incident.
+Phase ``resolved`` also resolves the incident; an incident with updates that
+is resolved any other way gets a ``resolved`` update by itself
+(:mod:`app.incidents.resolution`). The latest update's status line is the
+incident's status as of now.
 """
 
 from __future__ import annotations
@@ -19,50 +22,45 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import insert_for
 from app.errors import Conflict
 from app.incidents import lifecycle
 from app.incidents.locks import locked_incident
 from app.incidents.response_schemas import Phase, StatusUpdatePublic
 from app.incidents.stakeholders import opted_in
-from app.incidents.timeline import event_row, record
-from app.models import notifications_table, status_updates_table
-from app.notify.response_texts import status_update_sms
+from app.incidents.update_rows import (
+    IMPACT_UNKNOWN,
+    add_update,
+    impact_of,
+    phase_label,
+    severity_label,
+    text_update,
+)
+from app.models import status_updates_table
 from app.text import continued, one_line
 
-#: The words of the Impact line while nobody has said what the impact is.
-IMPACT_UNKNOWN = "Being assessed"
-
-
-def severity_label(severity: str) -> str:
-    """``SEV2`` as people write it: ``SEV 2``."""
-    if severity.startswith("SEV") and severity[3:].isdigit():
-        return f"SEV {severity[3:]}"
-    return severity
-
-
-def phase_label(phase: str) -> str:
-    return phase.capitalize()
-
-
-def impact_of(impact: str | None, affected_customers: int | None) -> str | None:
-    """The impact in words: the responders' text, else the count of customers."""
-    if impact:
-        return impact
-    if affected_customers is not None:
-        noun = "customer" if affected_customers == 1 else "customers"
-        return f"{affected_customers} {noun} affected"
-    return None
+__all__ = [
+    "IMPACT_UNKNOWN",
+    "current_status",
+    "get_update",
+    "impact_of",
+    "latest_update",
+    "list_updates",
+    "phase_label",
+    "post_update",
+    "render_update",
+    "severity_label",
+    "update_public",
+]
 
 
 def render_update(
     *,
     number: int,
     title: str,
-    phase: str,
+    status: str,
     severity: str,
     impact: str | None,
     started_at: datetime,
@@ -72,7 +70,7 @@ def render_update(
     return "\n".join(
         [
             f"Incident #{number} - {one_line(title)}",
-            f"Status: {phase_label(phase)}",
+            f"Status: {status}",
             f"Severity: {severity_label(severity)}",
             f"Impact: {continued(impact or IMPACT_UNKNOWN)}",
             f"Started: {started_at:%Y-%m-%d %H:%M} UTC",
@@ -80,13 +78,27 @@ def render_update(
     )
 
 
-def update_public(row: Row[Any]) -> StatusUpdatePublic:
+def current_status(phase: str, incident_status: str) -> str:
+    """What an update says the status is, as of now: an incident resolved since
+    says Resolved, one that reopened after a resolved update says Reopened."""
+    if incident_status == "resolved":
+        return "Resolved"
+    return "Reopened" if phase == "resolved" else phase_label(phase)
+
+
+def update_public(row: Row[Any], *, incident_status: str | None = None) -> StatusUpdatePublic:
+    """An update as stored; with ``incident_status``, its status as of now."""
+    status = (
+        phase_label(row.phase)
+        if incident_status is None
+        else current_status(row.phase, incident_status)
+    )
     return StatusUpdatePublic(
         id=row.id,
         incident=row.incident_number,
         title=row.title,
         phase=row.phase,
-        status=phase_label(row.phase),
+        status=status,
         severity=row.severity,
         impact=row.impact or IMPACT_UNKNOWN,
         started_at=row.started_at,
@@ -96,7 +108,7 @@ def update_public(row: Row[Any]) -> StatusUpdatePublic:
         text=render_update(
             number=row.incident_number,
             title=row.title,
-            phase=row.phase,
+            status=status,
             severity=row.severity,
             impact=row.impact,
             started_at=row.started_at,
@@ -119,72 +131,13 @@ async def post_update(
     incident = await locked_incident(session, number)
     if incident.status == "resolved" and phase != "resolved":
         raise Conflict(f"#{number} is resolved; only a 'resolved' update can follow")
-    impact = impact_of(incident.impact, incident.affected_customers)
-    started_at = incident.started_at or incident.created_at
-    update_id: int = (
-        await session.execute(
-            insert(status_updates_table)
-            .values(
-                incident_number=number,
-                phase=phase,
-                message=message,
-                title=incident.title,
-                severity=incident.severity,
-                impact=impact,
-                started_at=started_at,
-                author=by,
-                created_at=now,
-            )
-            .returning(status_updates_table.c.id)
-        )
-    ).scalar_one()
-    await record(
-        session,
-        [
-            event_row(
-                number,
-                "status_update",
-                f"Status update ({phase_label(phase)}): {message}",
-                at=now,
-                actor=by,
-                data={"phase": phase, "update": update_id},
-            )
-        ],
-    )
+    update_id = await add_update(session, incident, phase, message, by=by, now=now)
     if phase == "resolved":
+        # Stakeholders hear this update, not the automatic one of a resolution.
         await lifecycle.resolve(session, number, by=by, via="api", now=now)
     services = [incident.service, *(incident.affected_services or [])]
-    stakeholders = await opted_in(session, services)
-    if stakeholders:
-        body = status_update_sms(
-            number=number,
-            title=incident.title,
-            status=phase_label(phase),
-            severity=severity_label(incident.severity),
-            message=message,
-            impact=impact,
-        )
-        await session.execute(
-            insert_for(session, notifications_table).values(
-                [
-                    {
-                        "incident_number": number,
-                        "step_id": None,
-                        "responder_id": None,
-                        "responder_name": person.name,
-                        "kind": "update",
-                        "channel": "sms",
-                        "to_number": person.phone,
-                        "body": body,
-                        "state": "pending",
-                        "due_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for person in stakeholders
-                ]
-            )
-        )
+    stakeholders = [(p.name, p.phone) for p in await opted_in(session, services)]
+    await text_update(session, incident, phase, message, stakeholders, kind="update", now=now)
     return update_id, len(stakeholders)
 
 

@@ -17,9 +17,11 @@ a number has a send in flight, nothing more is claimed for it: its next
 messages are throttled and bundled knowing that send's outcome.
 
 Per destination number at most ``throttle_sms`` SMS and ``throttle_calls``
-calls go out per window (carriers block numbers that call too often).
-Throttled pages wait for the window to free up; they are never dropped. Two or
-more pages waiting for one number go out as one bundled SMS.
+calls go out per window (carriers block numbers that call too often), by the
+rule of :mod:`app.notify.throttle`: a SEV1/SEV2 page is never held back and
+takes what waits for the number along; lower pages wait for the window, never
+dropped; notices yield to pages. A notice that is no longer true (a
+"resolved" for an incident that reopened since) is not sent.
 """
 
 from __future__ import annotations
@@ -28,19 +30,21 @@ import asyncio
 import functools
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import is_unavailable
 from app.incidents.timeline import event_row, record
 from app.metrics import NOTIFICATIONS
 from app.models import incidents_table, notifications_table
 from app.notify.sender import Sender
-from app.notify.texts import bundle_sms
+from app.notify.texts import bundle_sms, notice_digest, with_more
+from app.notify.throttle import URGENT, Sent, label, plan
 from app.notify.twilio_client import SendResult
 from app.runtime import Runtime
 from app.settings import Settings
@@ -63,6 +67,39 @@ class _Claimed:
     attempts: int
     step_id: int | None  # None for a page a person asked for (and for notices)
     lease_until: datetime
+
+
+_CLAIMED_COLUMNS = tuple(
+    notifications_table.c[name]
+    for name in (
+        "id",
+        "incident_number",
+        "responder_name",
+        "kind",
+        "channel",
+        "to_number",
+        "body",
+        "attempts",
+        "step_id",
+        "lease_until",
+    )
+)
+
+
+def _sms_text(message: list[_Claimed], urgent: Callable[[_Claimed], bool]) -> str:
+    """One SMS for a message: a page (with what rides along), several pages as
+    one bundle, a notice, or several notices as one digest."""
+    first = message[0]
+    if len(message) == 1:
+        return first.body or ""
+    pages = list(dict.fromkeys(m.incident_number for m in message if m.kind == "page"))
+    notices = [label(m) for m in message if m.kind != "page"]
+    if not pages:
+        return notice_digest(notices)
+    leads = [m for m in message if m.kind == "page" and urgent(m)]
+    if len(pages) == 1 or len({m.incident_number for m in leads}) == 1:
+        return with_more(first.body or "", [f"#{p}" for p in pages[1:]] + notices)
+    return with_more(bundle_sms([p for p in pages if p is not None]), notices)
 
 
 def _on_incidents(items: list[_Claimed]) -> list[tuple[int, _Claimed]]:
@@ -199,46 +236,49 @@ class Dispatcher:
             if not ids:
                 return []
             lease = now + timedelta(seconds=self._settings.send_lease_seconds)
-            rows = await session.execute(
-                update(notifications_table)
-                .where(n.id.in_(ids))
-                .values(state="sending", lease_owner=self.owner, lease_until=lease, updated_at=now)
-                .returning(
-                    n.id,
-                    n.incident_number,
-                    n.responder_name,
-                    n.kind,
-                    n.channel,
-                    n.to_number,
-                    n.body,
-                    n.attempts,
-                    n.step_id,
-                    n.lease_until,
-                )
-            )
-            return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
+            return await self._take(session, ids, lease, now)
+
+    async def _take(
+        self, session: AsyncSession, ids: Sequence[int], lease: datetime, now: datetime
+    ) -> list[_Claimed]:
+        """Mark ``ids`` as being sent under this replica's lease; returns them."""
+        n = notifications_table.c
+        rows = await session.execute(
+            update(notifications_table)
+            .where(n.id.in_(ids))
+            .values(state="sending", lease_owner=self.owner, lease_until=lease, updated_at=now)
+            .returning(*_CLAIMED_COLUMNS)
+        )
+        return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
 
     async def _deliver(self, number: str, channel: str, items: list[_Claimed]) -> None:
         now = self.runtime.clock.now()
-        items = await self._drop_stale_pages(items, now)
-        if not items:
-            return
-        allowed, frees_at = await self._allowance(number, channel, now)
-        if channel == "sms":
-            pages = [i for i in items if i.kind == "page"]
-            others = [i for i in items if i.kind != "page"]
-            messages: list[list[_Claimed]] = [pages] if len(pages) > 1 else [[p] for p in pages]
-            messages += [[o] for o in others]
-        else:
-            messages = [[i] for i in items]
-        sending, waiting = messages[:allowed], messages[allowed:]
-        if waiting:
-            await self._release([i for m in waiting for i in m], frees_at, now)
-        for message in sending:
+        items, severity = await self._screen(items, now)
+        if any(severity.get(i.incident_number or 0) in URGENT for i in items if i.kind == "page"):
+            # A SEV1/SEV2 page goes now: what waits for this number goes with it.
+            more, more_severity = await self._screen(await self._claim_waiting(items, now), now)
+            items, severity = sorted(items + more, key=lambda i: i.id), severity | more_severity
+
+        def urgent(item: _Claimed) -> bool:
+            return severity.get(item.incident_number or 0) in URGENT
+
+        settings = self._settings
+        decided = plan(
+            # The most severe page leads its message.
+            sorted(items, key=lambda i: severity.get(i.incident_number or 0, "~")),
+            urgent=urgent,
+            sent=await self._sent_within_window(number, channel, now),
+            limit=settings.throttle_sms if channel == "sms" else settings.throttle_calls,
+            window=timedelta(minutes=settings.throttle_window_minutes),
+            now=now,
+        )
+        for waiting, due in decided.waiting:
+            await self._release(waiting, due, now)
+        for message in decided.messages:
             if not self._time_left_to_send(message):
                 await self._hand_back(message)
                 continue
-            result = await self._send(number, channel, message)
+            result = await self._send(number, channel, message, urgent)
             await self._record_while_claimed(message, result, channel)
 
     def _time_left_to_send(self, message: list[_Claimed]) -> bool:
@@ -296,61 +336,103 @@ class Dispatcher:
             await asyncio.sleep(pause)
             pause = min(pause * 2, _RECORD_RETRY_MAX)
 
-    async def _drop_stale_pages(self, items: list[_Claimed], now: datetime) -> list[_Claimed]:
-        """A page for an incident resolved meanwhile is not sent, nor an escalation
-        page for one acknowledged meanwhile (a responder a person added to an
-        acknowledged incident is still paged)."""
-        pages = [(number, i) for number, i in _on_incidents(items) if i.kind == "page"]
-        if not pages:
-            return items
+    async def _screen(
+        self, items: list[_Claimed], now: datetime
+    ) -> tuple[list[_Claimed], dict[int, str]]:
+        """Cancel what is no longer true and return the rest, with the severity of
+        each incident. Not sent: a page for an incident resolved meanwhile, an
+        escalation page for one acknowledged meanwhile (a responder a person added
+        to an acknowledged incident is still paged), a "resolved" notice for one
+        that reopened since, and a notice that a later one of its kind replaces."""
+        numbers = {number for number, _ in _on_incidents(items)}
+        if not numbers:
+            return items, {}
         inc = incidents_table.c
+        cancelled: list[tuple[_Claimed, str | None]] = []
         async with self.runtime.sessions() as session, session.begin():
-            status: dict[int, str] = {
-                row.number: row.status
-                for row in await session.execute(
-                    select(inc.number, inc.status).where(
-                        inc.number.in_({number for number, _ in pages}), inc.status != "triggered"
-                    )
-                )
-            }
-            stale = [
-                i.id
-                for number, i in pages
-                if status.get(number) == "resolved" or (number in status and i.step_id is not None)
-            ]
-            if stale:
+            rows = await session.execute(
+                select(inc.number, inc.status, inc.severity).where(inc.number.in_(numbers))
+            )
+            status: dict[int, str] = {}
+            severity: dict[int, str] = {}
+            for row in rows:
+                status[row.number], severity[row.number] = row.status, row.severity
+            latest = {(i.incident_number, i.kind): i.id for i in items if i.kind != "page"}
+            for number, i in _on_incidents(items):
+                if i.kind == "page":
+                    if status[number] == "resolved" or (
+                        status[number] == "acknowledged" and i.step_id is not None
+                    ):
+                        cancelled.append((i, None))
+                elif i.kind == "resolved" and status[number] != "resolved":
+                    cancelled.append((i, f"#{number} reopened since"))
+                elif latest[(number, i.kind)] != i.id:
+                    cancelled.append((i, f"a later {i.kind} notice replaces it"))
+            if cancelled:
                 await session.execute(
                     update(notifications_table)
-                    .where(notifications_table.c.id.in_(stale))
+                    .where(notifications_table.c.id.in_([i.id for i, _ in cancelled]))
                     .values(state="cancelled", lease_owner=None, lease_until=None, updated_at=now)
                 )
-        return [i for i in items if i.id not in stale]
+                await record(
+                    session,
+                    [
+                        event_row(
+                            i.incident_number or 0,
+                            "notice_dropped",
+                            f"{i.kind.capitalize()} notice to {i.responder_name} not sent: {why}",
+                            at=now,
+                            actor="klaxon",
+                            data={"notification": i.id},
+                        )
+                        for i, why in cancelled
+                        if why is not None
+                    ],
+                )
+        gone = {i.id for i, _ in cancelled}
+        return [i for i in items if i.id not in gone], severity
 
-    async def _allowance(self, number: str, channel: str, now: datetime) -> tuple[int, datetime]:
-        """How many messages may go to ``number`` now, and when the window next frees up."""
-        settings = self._settings
-        window = timedelta(minutes=settings.throttle_window_minutes)
-        limit = settings.throttle_sms if channel == "sms" else settings.throttle_calls
+    async def _claim_waiting(self, items: list[_Claimed], now: datetime) -> list[_Claimed]:
+        """Claim, under the claim ``items`` hold, what else waits for their number:
+        held back by the throttle or for a retry."""
+        first = items[0]
         n = notifications_table.c
-        async with self.runtime.sessions() as session:
-            sent = (
+        async with self.runtime.sessions() as session, session.begin():
+            ids = (
                 (
                     await session.execute(
-                        select(n.sent_at)
+                        select(n.id)
                         .where(
-                            n.to_number == number,
-                            n.channel == channel,
-                            n.sent_at > now - window,
-                            n.bundled_into.is_(None),
+                            n.state == "pending",
+                            n.to_number == first.to_number,
+                            n.channel == first.channel,
                         )
-                        .order_by(n.sent_at)
+                        .with_for_update(skip_locked=True)
                     )
                 )
                 .scalars()
                 .all()
             )
-        frees_at = (sent[0] + window) if sent else now
-        return max(limit - len(sent), 0), frees_at
+            if not ids:
+                return []
+            lease = min(i.lease_until for i in items)
+            return await self._take(session, ids, lease, now)
+
+    async def _sent_within_window(self, number: str, channel: str, now: datetime) -> list[Sent]:
+        """The messages that went to ``number`` within the throttle's window (an item
+        bundled into another's message is not a message of its own)."""
+        window = timedelta(minutes=self._settings.throttle_window_minutes)
+        n = notifications_table.c
+        async with self.runtime.sessions() as session:
+            rows = await session.execute(
+                select(n.sent_at, n.kind).where(
+                    n.to_number == number,
+                    n.channel == channel,
+                    n.sent_at > now - window,
+                    n.bundled_into.is_(None),
+                )
+            )
+            return [Sent(at=row.sent_at, kind=row.kind) for row in rows]
 
     async def _release(self, items: list[_Claimed], due: datetime, now: datetime) -> None:
         n = notifications_table.c
@@ -378,19 +460,23 @@ class Dispatcher:
                 ],
             )
 
-    async def _send(self, number: str, channel: str, message: list[_Claimed]) -> SendResult:
+    async def _send(
+        self,
+        number: str,
+        channel: str,
+        message: list[_Claimed],
+        urgent: Callable[[_Claimed], bool],
+    ) -> SendResult:
         first = message[0]
         status_callback = self.callback_url("status", first.id)
         if channel == "voice":
+            # A call about several incidents announces them all (app/replies).
             return await self.sender.place_call(
                 to=number,
                 twiml_url=self.callback_url("voice", first.id),
                 status_callback=status_callback,
             )
-        if len(message) > 1:
-            body = bundle_sms(sorted({number for number, _ in _on_incidents(message)}))
-        else:
-            body = first.body or ""
+        body = _sms_text(message, urgent)
         return await self.sender.send_sms(to=number, body=body, status_callback=status_callback)
 
     async def _record(self, message: list[_Claimed], result: SendResult, channel: str) -> None:

@@ -20,10 +20,12 @@ __all__ = [
     "bundle_sms",
     "gsm7_segments",
     "is_gsm7",
+    "notice_digest",
     "page_sms",
     "resolved_sms",
     "runbook_lines",
     "to_gsm7",
+    "with_more",
 ]
 
 # GSM 03.38 default alphabet (ESC excluded: it only introduces an extension char).
@@ -373,3 +375,44 @@ def resolved_sms(number: int, title: str, by: str) -> str:
 
     kept = longest_fitting(_clean(title), lambda t: gsm7_segments(render(t)) <= 1, _MIN_TITLE)
     return render(kept if kept is not None else "")
+
+
+def _listing(count: int, render: Callable[[int, str], str], fallback: str, *, sep: str) -> str:
+    """``render(shown, rest)`` for the most items that fit a page's two segments,
+    where ``rest`` says how many more are not shown; else ``fallback``."""
+    for shown in range(count, 0, -1):
+        rest = f"{sep}and {count - shown} more" if shown < count else ""
+        if _fits_page(text := render(shown, rest)):
+            return text
+    return fallback
+
+
+def with_more(text: str, more: list[str]) -> str:
+    """A page with what rode along in its SMS: ``... (+3 more: #4 #6 #7 resolved)``.
+
+    The list is cut to what two segments hold (then to its count); a page is never
+    shortened for it, so a long page with a long tail may take a third segment.
+    """
+    if not more:
+        return text
+    count = len(more)
+    return _listing(
+        count,
+        lambda shown, rest: f"{text} (+{count} more: {' '.join(more[:shown])}{rest})",
+        f"{text} (+{count} more)",
+        sep=" ",
+    )
+
+
+def notice_digest(labels: list[str]) -> str:
+    """Several notices for one phone in one SMS: ``[Klaxon] 3 notices: #4 resolved; ...``."""
+    if not labels:
+        raise ValueError("notice_digest needs at least one notice")
+    count = len(labels)
+    head = f"[Klaxon] {count} {'notice' if count == 1 else 'notices'}"
+    return _listing(
+        count,
+        lambda shown, rest: f"{head}: {'; '.join(labels[:shown])}{rest}.",
+        f"{head}.",
+        sep="; ",
+    )

@@ -11,10 +11,12 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from app.notify.texts import PageInfo, longest_fitting, runbook_lines
 
 __all__ = [
+    "BUNDLE_PROMPT",
     "NO_INPUT",
     "PROMPT",
     "PROMPT_WITH_RUNBOOK",
     "RUNBOOK_KEY",
+    "bundle_call",
     "call_result",
     "page_call",
     "redirect",
@@ -30,6 +32,7 @@ PROMPT: Final = "Press 4 to acknowledge, 6 to resolve, star to repeat."
 PROMPT_WITH_RUNBOOK: Final = (
     f"Press 4 to acknowledge, 6 to resolve, {RUNBOOK_KEY} to hear the runbook, star to repeat."
 )
+BUNDLE_PROMPT: Final = "Press 4 to acknowledge them all, 6 to resolve them all, star to repeat."
 NO_INPUT: Final = "No input received. The incident is not acknowledged. Goodbye."
 
 # Text-to-speech reads this aloud for about half a minute, already long for a page.
@@ -138,6 +141,7 @@ def _runbook_speech(info: PageInfo) -> str:
 
 
 def _gathering(speech: str, gather_action: str) -> str:
+    """Say ``speech`` while waiting for one key."""
     response: VoiceResponse = VoiceResponse()
     gather: Gather = response.gather(
         num_digits=1, action=gather_action, method="POST", timeout=_GATHER_TIMEOUT
@@ -162,6 +166,35 @@ def runbook_call(info: PageInfo, *, gather_action: str) -> str:
     """The answer to RUNBOOK_KEY: the text runbook read aloud (its first two
     minutes or so), then the same keys as the page."""
     return _gathering(_runbook_speech(info), gather_action)
+
+
+def _bundle_speech(infos: list[PageInfo]) -> str:
+    count = len(infos)
+    intro = f"Klaxon page. {count} incidents."
+
+    def line(info: PageInfo) -> str:
+        severity = _spoken_severity(info.severity)
+        what = " on ".join(
+            p for p in (_speakable(info.title), _clip_words(_speakable(info.service), 40)) if p
+        )
+        head = f"Incident {info.number}" + (f", severity {severity}" if severity else "")
+        return _sentence(f"{head}: {what}" if what else head)
+
+    def render(shown: int) -> str:
+        more = f"And {count - shown} more." if shown < count else ""
+        lines = [line(info) for info in infos[:shown]]
+        return " ".join(p for p in (intro, *lines, more, BUNDLE_PROMPT) if p)
+
+    for shown in range(count, 0, -1):
+        if len(text := render(shown)) <= 2 * _MAX_SPEECH:
+            return text
+    return render(0)
+
+
+def bundle_call(infos: list[PageInfo], *, gather_action: str) -> str:
+    """One call for several incidents waiting for one person: it names them
+    (as many as half a minute or so holds) and one key acts on them all."""
+    return _gathering(_bundle_speech(infos), gather_action)
 
 
 def call_result(text: str) -> str:

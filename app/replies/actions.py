@@ -29,19 +29,26 @@ async def _latest_page(session: AsyncSession, phone: str) -> Any:
             .where(
                 and_(n.to_number == phone, n.kind == "page", n.channel == "sms", n.state == "sent")
             )
-            .order_by(n.sent_at.desc(), n.id.desc())
+            # Of one message, the page it leads with (the most severe).
+            .order_by(n.sent_at.desc(), n.bundled_into.is_not(None), n.id.desc())
             .limit(1)
         )
     ).first()
 
 
-async def _bundle_numbers(session: AsyncSession, latest: Any) -> list[int]:
+async def bundle_numbers(session: AsyncSession, notification_id: int) -> list[int]:
+    """The incidents paged in one message (an SMS or a call, with what was bundled
+    into it), the one it leads with first; notices that rode along are not paged."""
     n = notifications_table.c
-    primary = latest.bundled_into or latest.id
     rows = await session.execute(
-        select(n.incident_number).where((n.id == primary) | (n.bundled_into == primary))
+        select(n.incident_number)
+        .where(
+            (n.id == notification_id) | (n.bundled_into == notification_id),
+            n.kind == "page",
+        )
+        .order_by((n.id != notification_id), n.id)
     )
-    return sorted(set(rows.scalars()))
+    return [int(number) for number in dict.fromkeys(rows.scalars()) if number is not None]
 
 
 def _too_old(latest: Any, numbers: list[int], *, now: datetime, window: timedelta) -> str | None:
@@ -116,7 +123,7 @@ async def handle_sms(
         latest = await _latest_page(session, from_number)
         if latest is None:
             return "No recent page to acknowledge"
-        numbers = await _bundle_numbers(session, latest)
+        numbers = sorted(await bundle_numbers(session, latest.bundled_into or latest.id))
         refused = _too_old(latest, numbers, now=now, window=bare_window)
         if refused is not None:
             return refused
@@ -136,10 +143,11 @@ async def handle_sms(
 
 
 async def handle_digit(
-    session: AsyncSession, *, number: int, by: str, digit: str, now: datetime
+    session: AsyncSession, *, numbers: list[int], by: str, digit: str, now: datetime
 ) -> str:
-    if digit == "4":
-        return (await _ack(session, number, by, "voice", now)).replace("#", "Incident ")
-    if digit == "6":
-        return (await _resolve(session, number, by, "voice", now)).replace("#", "Incident ")
-    return "Unknown choice."
+    """4 acknowledges, 6 resolves every incident the call announced."""
+    if digit not in ("4", "6"):
+        return "Unknown choice."
+    act = _ack if digit == "4" else _resolve
+    said = [await act(session, number, by, "voice", now) for number in numbers]
+    return ". ".join(said).replace("#", "Incident ")

@@ -19,7 +19,7 @@ from app.models import incidents_table, notifications_table
 from app.notify import twiml
 from app.notify.delivery import apply_status
 from app.replies import replays
-from app.replies.actions import handle_digit, handle_sms
+from app.replies.actions import bundle_numbers, handle_digit, handle_sms
 from app.replies.signature import signed_form
 
 log = logging.getLogger(__name__)
@@ -122,16 +122,28 @@ async def voice_call(
     """The TwiML of a page call: it reads the incident and gathers one digit."""
     await signed_form(request, runtime.settings)
     call = await _voice_notification(session, notification_id)
-    incident = await _incident(session, call.incident_number)
-    if incident.status != "triggered":
+    inc = incidents_table.c
+    numbers = await bundle_numbers(session, call.id) or [call.incident_number]
+    rows = {
+        row.number: row
+        for row in await session.execute(select(incidents_table).where(inc.number.in_(numbers)))
+    }
+    still_open = [rows[n] for n in numbers if n in rows and rows[n].status == "triggered"]
+    if not still_open:
+        first = rows[numbers[0]]
         return _xml(
-            twiml.call_result(f"Incident {incident.number} is already {incident.status}. Goodbye.")
+            twiml.call_result(f"Incident {first.number} is already {first.status}. Goodbye.")
         )
-    info = await page_info(session, incident, runtime.rules.current)
+    gather_action = _voice_url(runtime, notification_id, "/gather")
+    rules = runtime.rules.current
+    if len(still_open) > 1:
+        infos = [await page_info(session, incident, rules) for incident in still_open]
+        return _xml(twiml.bundle_call(infos, gather_action=gather_action))
+    info = await page_info(session, still_open[0], rules)
     return _xml(
         twiml.page_call(
             info,
-            gather_action=_voice_url(runtime, notification_id, "/gather"),
+            gather_action=gather_action,
             repeat_url=_voice_url(runtime, notification_id),
         )
     )
@@ -169,7 +181,7 @@ async def voice_gather(
             return _xml(twiml.call_result("Your choice was already taken. Goodbye."))
         said = await handle_digit(
             session,
-            number=call.incident_number,
+            numbers=await bundle_numbers(session, call.id) or [call.incident_number],
             by=call.responder_name,
             digit=digit,
             now=runtime.clock.now(),

@@ -11,16 +11,24 @@ from app.main import create_app
 from tests.escalation.conftest import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
 from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.incidents.helpers import am_alert, am_payload
 
 
-async def test_throttled_pages_wait_for_the_window_and_are_never_dropped(
+def _low(fp: str) -> dict[str, object]:
+    """A SEV3 checkout alert: paged to alice by SMS, and throttled."""
+    return am_payload(
+        [am_alert(fp, service="checkout", severity="warning")], group_key=f"{{}}:{{low={fp}}}"
+    )
+
+
+async def test_throttled_low_severity_pages_wait_for_the_window_and_are_never_dropped(
     paging: Paging,
 ) -> None:
     settings = paging.app.state.runtime.settings
     paging.app.state.runtime.settings = settings.model_copy(update={"throttle_sms": 2})
     numbers = []
     for i in range(4):
-        numbers.append(await _open(paging, _checkout_alert(f"f00000000000000{i}")))
+        numbers.append(await _open(paging, _low(f"f00000000000000{i}")))
         # Acknowledge at once so only step 1 (alice) matters.
         await paging.tick()
         await paging.api.post(f"/api/v1/incidents/{numbers[-1]}/acknowledge")
@@ -29,7 +37,7 @@ async def test_throttled_pages_wait_for_the_window_and_are_never_dropped(
     # cancelled by the acknowledgements, as pages for acknowledged incidents are.
     assert len(paging.texts_to(ALICE)) == 2
     # Now pages that stay wanted: two incidents left unacknowledged.
-    later = [await _open(paging, _checkout_alert(f"f10000000000000{i}")) for i in range(2)]
+    later = [await _open(paging, _low(f"f10000000000000{i}")) for i in range(2)]
     await paging.tick()
     assert len(paging.texts_to(ALICE)) == 2, "the window still holds two SMS"
     timeline = (await paging.api.get(f"/api/v1/incidents/{later[0]}")).json()["timeline"]

@@ -13,13 +13,15 @@ from tests.escalation.conftest import ALICE, BOB, CAROL, PUBLIC_URL, Paging
 from tests.incidents.helpers import am_alert, am_payload
 
 
-def _checkout_alert(fp: str = "c0ffee0000000001", **labels: str) -> dict[str, Any]:
+def _checkout_alert(
+    fp: str = "c0ffee0000000001", severity: str = "critical", **labels: str
+) -> dict[str, Any]:
     return am_payload(
         [
             am_alert(
                 fp,
                 service="checkout",
-                severity="critical",
+                severity=severity,
                 annotations={
                     "summary": "checkout errors",
                     "description": "50% of requests failing",
