@@ -66,7 +66,7 @@ async def test_a_sev1_page_goes_out_at_once_through_a_window_full_of_flapping_no
     await paging.tick()
     texts = paging.texts_to(ALICE)
     assert len(texts) == waiting + 1, "the SEV1 page went out when its step fired"
-    assert texts[-1].startswith(f"[Klaxon] SEV1 #{sev1} DatabaseDown"), texts[-1]
+    assert texts[-1].startswith(f"[Klaxon] SEV1 #{sev1} PostgresDown"), texts[-1]
     assert f"#{disk}" in texts[-1], "what was waiting rides along with the SEV1 page"
     detail = await _incident(paging, sev1)
     assert not any(e["kind"] == "throttled" for e in detail["timeline"])
