@@ -24,14 +24,69 @@ if TYPE_CHECKING:
 # commands that only talk to the API start quickly.
 
 
-def check_config(path: Annotated[Path, typer.Argument(help="Rules file to validate")]) -> None:
-    """Validate a rules file; print each error with its line."""
+async def _stored_policy_names(settings: Settings) -> set[str]:
+    from app.db import make_engine, make_sessionmaker
+    from app.oncall import store as oncall_store
+
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await oncall_store.policy_names(session)
+    finally:
+        await engine.dispose()
+
+
+def check_config(
+    path: Annotated[Path, typer.Argument(help="Rules file to validate")],
+    oncall: Annotated[
+        Path | None,
+        typer.Option(
+            "--oncall",
+            help="On-call file whose escalation policies the routes may name (as applied)",
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="KLAXON_DATABASE_URL",
+            help="Check the routes' policies against this database's",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Validate a rules file; print each error with its line.
+
+    With --oncall FILE or --database-url (or KLAXON_DATABASE_URL), every policy a
+    route names must exist in the file or the database; without either, the
+    policies are not checked and a warning says so."""
+    from app.oncall import schemas as oncall_schemas
     from app.rules import RulesError, load_rules
+    from app.rules.policies import unknown_policies
 
     try:
         rules = load_rules(path)
     except RulesError as exc:
         fail("\n".join(exc.errors), EXIT_REFUSED)
+    known: set[str] = set()
+    if oncall is not None:
+        try:
+            known |= {p.name for p in oncall_schemas.load_config(oncall).policies}
+        except oncall_schemas.ConfigError as exc:
+            fail("\n".join(exc.errors))
+    if database_url is not None:
+        settings = get_settings().model_copy(update={"database_url": database_url})
+        with database_errors(settings, "; the policies were not checked"):
+            known |= asyncio.run(_stored_policy_names(settings))
+    if oncall is not None or database_url is not None:
+        problems = unknown_policies(rules, known)
+        if problems:
+            fail("\n".join(problems), EXIT_REFUSED)
+    else:
+        typer.echo(
+            "warning: escalation policies were not checked: routes may name policies that"
+            " do not exist (give --oncall FILE or --database-url)",
+            err=True,
+        )
     typer.echo(
         f"{path}: OK ({len(rules.severity_rules)} severity rules, {len(rules.routes)} routes)"
     )

@@ -44,6 +44,7 @@ __all__ = [
     "list_schedules",
     "load_schedule",
     "oncall_now",
+    "policy_names",
     "stretch_warnings",
     "upsert_policy",
     "upsert_responder",
@@ -399,6 +400,11 @@ async def get_policy(session: AsyncSession, name: str) -> PolicySpec | None:
     p = policies_table.c
     row = (await session.execute(select(policies_table).where(p.name == name))).first()
     return None if row is None else PolicySpec.from_row(row.name, row.steps, row.repeat)
+
+
+async def policy_names(session: AsyncSession) -> set[str]:
+    """The names of every escalation policy (what a rules file may route to)."""
+    return set((await session.execute(select(policies_table.c.name))).scalars())
 
 
 async def list_policies(session: AsyncSession) -> list[PolicySpec]:
