@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from app.deps import AdminPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
 from app.errors import KlaxonError, NotFound
-from app.escalation.policy import PolicySpec, Step
+from app.escalation.policy import AckRule, PolicySpec, Step
 from app.oncall import rotation, store
 from app.oncall.schemas import (
     RESPONDER_NAME_PATTERN,
@@ -92,6 +92,11 @@ class PolicyBody(BaseModel):
     name: str | None = None
     steps: list[Step] = Field(min_length=1)
     repeat: int = Field(default=0, ge=0, le=10)
+    ack: AckRule = Field(
+        default="anyone",
+        description="Who may acknowledge or resolve by SMS or call: any responder, or only"
+        " those paged for the incident (API tokens always may)",
+    )
 
 
 class OnCallResponder(BaseModel):
@@ -446,7 +451,12 @@ async def put_policy(
     _same_name(body.name, name, "policy")
     spec = _validated(
         PolicySpec.model_validate,
-        {"name": name, "steps": [s.model_dump() for s in body.steps], "repeat": body.repeat},
+        {
+            "name": name,
+            "steps": [s.model_dump() for s in body.steps],
+            "repeat": body.repeat,
+            "ack": body.ack,
+        },
     )
     async with session.begin():
         change = await store.upsert_policy(session, spec, now=runtime.clock.now())

@@ -35,6 +35,7 @@ __all__ = [
     "delete_override",
     "get_policy",
     "get_responder",
+    "get_responder_by_id",
     "get_responder_by_phone",
     "get_responders_by_name",
     "get_schedule",
@@ -80,6 +81,11 @@ def _names(items: Iterable[str]) -> str:
 async def get_responder(session: AsyncSession, name: str) -> Row[Any] | None:
     r = responders_table.c
     return (await session.execute(select(responders_table).where(r.name == name))).first()
+
+
+async def get_responder_by_id(session: AsyncSession, responder_id: int) -> Row[Any] | None:
+    r = responders_table.c
+    return (await session.execute(select(responders_table).where(r.id == responder_id))).first()
 
 
 async def get_responder_by_phone(session: AsyncSession, phone: str) -> Row[Any] | None:
@@ -379,19 +385,16 @@ async def upsert_policy(session: AsyncSession, spec: PolicySpec, *, now: datetim
     p = policies_table.c
     steps = [step.model_dump(mode="json") for step in spec.steps]
     existing = (await session.execute(select(policies_table).where(p.name == spec.name))).first()
+    values = {"steps": steps, "repeat": spec.repeat, "ack": spec.ack}
     if existing is None:
         await session.execute(
-            insert(policies_table).values(
-                name=spec.name, steps=steps, repeat=spec.repeat, created_at=now, updated_at=now
-            )
+            insert(policies_table).values(name=spec.name, created_at=now, updated_at=now, **values)
         )
         return Change.CREATED
-    if existing.steps == steps and existing.repeat == spec.repeat:
+    if all(getattr(existing, key) == value for key, value in values.items()):
         return Change.UNCHANGED
     await session.execute(
-        update(policies_table)
-        .where(p.id == existing.id)
-        .values(steps=steps, repeat=spec.repeat, updated_at=now)
+        update(policies_table).where(p.id == existing.id).values(updated_at=now, **values)
     )
     return Change.UPDATED
 
@@ -399,7 +402,7 @@ async def upsert_policy(session: AsyncSession, spec: PolicySpec, *, now: datetim
 async def get_policy(session: AsyncSession, name: str) -> PolicySpec | None:
     p = policies_table.c
     row = (await session.execute(select(policies_table).where(p.name == name))).first()
-    return None if row is None else PolicySpec.from_row(row.name, row.steps, row.repeat)
+    return None if row is None else PolicySpec.from_row(row)
 
 
 async def policy_names(session: AsyncSession) -> set[str]:
@@ -410,7 +413,7 @@ async def policy_names(session: AsyncSession) -> set[str]:
 async def list_policies(session: AsyncSession) -> list[PolicySpec]:
     p = policies_table.c
     rows = await session.execute(select(policies_table).order_by(p.name))
-    return [PolicySpec.from_row(row.name, row.steps, row.repeat) for row in rows]
+    return [PolicySpec.from_row(row) for row in rows]
 
 
 # --------------------------------------------------------------------------------------

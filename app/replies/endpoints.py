@@ -133,7 +133,7 @@ async def voice_gather(
         said = await handle_digit(
             session,
             number=call.incident_number,
-            by=call.responder_name,
+            responder_id=call.responder_id,
             digit=digits[:1],
             now=runtime.clock.now(),
         )
