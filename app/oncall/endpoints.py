@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from app.deps import AdminPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
 from app.errors import KlaxonError, NotFound
 from app.escalation.policy import AckRule, PolicySpec, Step
-from app.oncall import rotation, store
+from app.oncall import document, rotation, store
 from app.oncall.schemas import (
     RESPONDER_NAME_PATTERN,
     SCHEDULE_NAME_PATTERN,
@@ -132,10 +132,19 @@ class ShiftsPublic(BaseModel):
     warnings: list[str]
 
 
+class ItemChangePublic(BaseModel):
+    kind: str = Field(description="responder, schedule, policy or heartbeat")
+    name: str
+    change: str = Field(description="created, updated, unchanged or removed")
+
+
 class ApplyResult(BaseModel):
     created: int
     updated: int
     unchanged: int
+    removed: int = Field(description="Removed by prune (0 without it)")
+    dry_run: bool = Field(description="Nothing was written")
+    changes: list[ItemChangePublic]
 
 
 # --------------------------------------------------------------------------------------
@@ -487,15 +496,40 @@ async def get_policy(name: str, session: SessionDep, _: ReadPrincipal) -> Policy
     "/oncall-config",
     response_model=ApplyResult,
     responses={
-        400: {"description": "Unknown reference; nothing written"},
-        409: {"description": "Phone in use"},
+        400: {"description": "Unknown reference, or prune would leave one; nothing written"},
+        409: {"description": "Phone in use, or prune would remove what open incidents page"},
     },
 )
 async def apply_oncall_config(
-    body: OnCallConfig, session: SessionDep, runtime: RuntimeDep, _: AdminPrincipal
+    body: OnCallConfig,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    _: AdminPrincipal,
+    prune: Annotated[
+        bool,
+        Query(
+            description="Also remove the responders, schedules, policies and heartbeats the"
+            " document does not name (of each kind it has a key for)"
+        ),
+    ] = False,
+    dry_run: Annotated[bool, Query(description="Answer what would change; write nothing")] = False,
 ) -> ApplyResult:
-    """Apply an on-call document (responders, schedules, policies), like
-    ``klaxon apply``: all of it or, on any error, nothing."""
-    async with session.begin():
-        counts = await store.apply_config(session, body, now=runtime.clock.now())
-    return ApplyResult.model_validate(counts)
+    """Apply an on-call document (responders, schedules, policies, heartbeats), like
+    ``klaxon apply``: all of it or, on any error, nothing. With ``prune``, what it no
+    longer names is removed, unless an open incident pages through it (409, naming
+    them) or something kept names it; with ``dry_run``, nothing is written."""
+    async with session.begin() as transaction:
+        changes = await document.apply_document(
+            session,
+            body,
+            now=runtime.clock.now(),
+            prune_missing=prune,
+            rules=runtime.rules.current,
+        )
+        if dry_run:
+            await transaction.rollback()
+    return ApplyResult(
+        **document.counted(changes),
+        dry_run=dry_run,
+        changes=[ItemChangePublic(kind=c.kind, name=c.name, change=c.change) for c in changes],
+    )
