@@ -30,7 +30,6 @@ from app.oncall import endpoints as oncall
 from app.oncall import handoff_endpoints as handoffs
 from app.replies import endpoints as replies
 from app.review import endpoints as review
-from app.rules import RulesError
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 from app.sources import endpoints as sources
@@ -39,13 +38,45 @@ from app.sources import pagerduty_endpoint as pagerduty
 log = logging.getLogger(__name__)
 
 
-def _install_sighup(runtime: Runtime) -> None:
+async def _reload_logged(runtime: Runtime) -> None:
+    try:
+        await ops.reload_checked(runtime)
+    except KlaxonError:
+        pass  # logged; the old rules stay
+    except Exception:
+        log.exception("rules reload failed, keeping the old rules")
+
+
+def _install_sighup(runtime: Runtime) -> set[asyncio.Task[None]]:
+    """Reload on SIGHUP, as a task (the check asks the database); the tasks under
+    way, for the lifespan to finish at shutdown."""
+    pending: set[asyncio.Task[None]] = set()
+
     def reload() -> None:
-        with contextlib.suppress(RulesError):  # logged; the old rules stay
-            runtime.rules.reload()
+        task = asyncio.create_task(_reload_logged(runtime), name="klaxon-rules-reload")
+        pending.add(task)
+        task.add_done_callback(pending.discard)
 
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+    return pending
+
+
+async def _warn_unknown_policies(runtime: Runtime) -> None:
+    """At start, routes naming a policy that does not exist are logged, not refused:
+    a pager that does not start pages nobody, while the engine pages such
+    incidents through ``default`` and says so on their timelines."""
+    try:
+        problems = await ops.unknown_route_policies(runtime, runtime.rules.current)
+    except Exception as exc:
+        log.warning("escalation policies not checked at start: %s", type(exc).__name__)
+        return
+    if problems:
+        log.error(
+            "the rules name escalation policies that do not exist; their incidents page"
+            " through 'default' (if it exists) until they do:\n%s",
+            "\n".join(problems),
+        )
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -59,7 +90,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         runtime = Runtime.create(settings, clock)
         runtime.engine_ref = Engine(runtime, make_sender(settings))
         app.state.runtime = runtime
-        _install_sighup(runtime)
+        reloads = _install_sighup(runtime)
+        await _warn_unknown_policies(runtime)
         if settings.engine_enabled:
             runtime.escalation.start()
         try:
@@ -67,6 +99,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            for task in list(reloads):
+                task.cancel()
+            await asyncio.gather(*reloads, return_exceptions=True)
             await runtime.aclose()
 
     docs = settings.docs_enabled  # off: /docs, /redoc and /openapi.json are 404s

@@ -59,6 +59,11 @@ INGEST_THROTTLED = Counter(
     "Requests refused by the per-token ingest rate limit (the sender retries them)",
     ["endpoint"],
 )
+POLICY_MISSING = Counter(
+    "klaxon_escalation_policy_missing_total",
+    "Escalations whose policy does not exist (paged through 'default' instead, if it exists)",
+    ["policy"],
+)
 UNPAGED = Counter(
     "klaxon_unpaged_incidents_total",
     "Escalation steps that paged nobody (no policy, nobody on call, no channel)",

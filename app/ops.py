@@ -15,7 +15,10 @@ from app.deps import AdminPrincipal, RuntimeDep, metrics_access
 from app.errors import KlaxonError, Unavailable
 from app.metrics import OPEN_INCIDENTS
 from app.models import incidents_table
-from app.rules import RulesError
+from app.oncall.store import policy_names
+from app.rules import RulesError, RulesFile
+from app.rules.policies import unknown_policies
+from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -91,13 +94,36 @@ async def metrics(runtime: RuntimeDep) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.post("/-/reload", response_model=Reloaded, responses={400: {"description": "Invalid"}})
-async def reload_rules(runtime: RuntimeDep, _: AdminPrincipal) -> Reloaded:
-    """Reload the rules file; an invalid file keeps the old rules and says why."""
+async def unknown_route_policies(runtime: Runtime, rules: RulesFile) -> list[str]:
+    """The routes of ``rules`` that name an escalation policy the database lacks."""
+    async with runtime.sessions() as session:
+        known = await policy_names(session)
+    return unknown_policies(rules, known)
+
+
+async def reload_checked(runtime: Runtime) -> RulesFile:
+    """Read the rules file and put it in force, unless it is invalid or a route
+    names an unknown policy: then the old rules stay and ``KlaxonError`` says why."""
     try:
-        rules = runtime.rules.reload()
+        rules = runtime.rules.read()
     except RulesError as exc:
         raise KlaxonError("rules file invalid, old rules kept:\n" + str(exc)) from exc
+    problems = await unknown_route_policies(runtime, rules)
+    if problems:
+        log.error("rules reload refused, keeping the old rules:\n%s", "\n".join(problems))
+        raise KlaxonError("rules file refused, old rules kept:\n" + "\n".join(problems))
+    return runtime.rules.use(rules)
+
+
+@router.post(
+    "/-/reload",
+    response_model=Reloaded,
+    responses={400: {"description": "Invalid, or a route names an unknown policy"}},
+)
+async def reload_rules(runtime: RuntimeDep, _: AdminPrincipal) -> Reloaded:
+    """Reload the rules file; an invalid file, or one whose routes name an escalation
+    policy that does not exist, keeps the old rules and says why."""
+    rules = await reload_checked(runtime)
     return Reloaded(
         status="reloaded", severity_rules=len(rules.severity_rules), routes=len(rules.routes)
     )

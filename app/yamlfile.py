@@ -103,6 +103,14 @@ def parse_yaml(
     model: type[ModelT], text: str, source: str, *, what: str, error: type[YamlFileError]
 ) -> ModelT:
     """Parse and validate ``text``; ``error`` carries each problem with its line."""
+    return parse_yaml_lines(model, text, source, what=what, error=error)[0]
+
+
+def parse_yaml_lines(
+    model: type[ModelT], text: str, source: str, *, what: str, error: type[YamlFileError]
+) -> tuple[ModelT, Lines]:
+    """:func:`parse_yaml`, with the line of each path (``("routes", 0, "policy")``),
+    for checks that come after validation and must name a line too."""
     loader = _Loader(text)
     lines: Lines = {}
     try:
@@ -115,7 +123,7 @@ def parse_yaml(
     if not isinstance(data, dict):
         raise error([f"{source}:{lines.get((), 1)}: the {what} must be a mapping"])
     try:
-        return model.model_validate(data)
+        return model.model_validate(data), lines
     except ValidationError as exc:
         errors = []
         for loc, message in validation_messages(exc):
@@ -125,6 +133,12 @@ def parse_yaml(
 
 
 def load_yaml(model: type[ModelT], path: Path, *, what: str, error: type[YamlFileError]) -> ModelT:
+    return load_yaml_lines(model, path, what=what, error=error)[0]
+
+
+def load_yaml_lines(
+    model: type[ModelT], path: Path, *, what: str, error: type[YamlFileError]
+) -> tuple[ModelT, Lines]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -132,4 +146,4 @@ def load_yaml(model: type[ModelT], path: Path, *, what: str, error: type[YamlFil
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
         raise error([f"{path}:{line}: the {what} is not valid UTF-8"]) from exc
-    return parse_yaml(model, text, str(path), what=what, error=error)
+    return parse_yaml_lines(model, text, str(path), what=what, error=error)

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,15 @@ from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN, RULES, load_fixture, make_settings
 from tests.incidents.helpers import post
+
+STEP = {"targets": {"responders": ["alice"]}, "channels": ["sms"], "delay_minutes": 5}
+#: The policies tests/fixtures/rules.yaml routes to.
+FIXTURE_POLICIES: dict[str, Any] = {
+    "responders": [{"name": "alice", "phone": "+15551230001"}],
+    "policies": [
+        {"name": name, "steps": [STEP]} for name in ("checkout-oncall", "storage-oncall", "default")
+    ],
+}
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
@@ -139,6 +149,8 @@ async def test_reload_applies_new_rules_and_keeps_old_ones_when_invalid(
 ) -> None:
     app, client = reloadable
     async with app.router.lifespan_context(app), client:
+        applied = await client.post("/api/v1/oncall-config", json=FIXTURE_POLICIES)
+        assert applied.status_code == 200, applied.text
         rules_file.write_text(rules_file.read_text() + "\n  # nothing\n")
         ok = await client.post("/-/reload")
         assert ok.status_code == 200
@@ -158,8 +170,9 @@ async def test_sighup_reloads_the_rules(
     async with app.router.lifespan_context(app), client:
         rules_file.write_text("routes: []\n")
         os.kill(os.getpid(), signal.SIGHUP)
-        for _ in range(100):
-            await asyncio.sleep(0)  # the handler runs on the next loop turn
+        for _ in range(500):
+            # The reload runs as a task: it asks the database for the policies.
+            await asyncio.sleep(0.01)
             if not app.state.runtime.rules.current.routes:
                 break
         assert app.state.runtime.rules.current.routes == []

@@ -18,7 +18,9 @@ from app.clock import SystemClock
 from app.settings import Settings, StartupRefused, get_settings
 
 if TYPE_CHECKING:
+    from app.oncall.document import ItemChange
     from app.oncall.schemas import OnCallConfig
+    from app.rules import RulesFile
 
 # Klaxon's own modules are imported by the commands that use them, so that the
 # commands that only talk to the API start quickly.
@@ -27,14 +29,69 @@ if TYPE_CHECKING:
 APPLY_ACTOR = "klaxon apply"
 
 
-def check_config(path: Annotated[Path, typer.Argument(help="Rules file to validate")]) -> None:
-    """Validate a rules file; print each error with its line."""
+async def _stored_policy_names(settings: Settings) -> set[str]:
+    from app.db import make_engine, make_sessionmaker
+    from app.oncall import store as oncall_store
+
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await oncall_store.policy_names(session)
+    finally:
+        await engine.dispose()
+
+
+def check_config(
+    path: Annotated[Path, typer.Argument(help="Rules file to validate")],
+    oncall: Annotated[
+        Path | None,
+        typer.Option(
+            "--oncall",
+            help="On-call file whose escalation policies the routes may name (as applied)",
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="KLAXON_DATABASE_URL",
+            help="Check the routes' policies against this database's",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Validate a rules file; print each error with its line.
+
+    With --oncall FILE or --database-url (or KLAXON_DATABASE_URL), every policy a
+    route names must exist in the file or the database; without either, the
+    policies are not checked and a warning says so."""
+    from app.oncall import schemas as oncall_schemas
     from app.rules import RulesError, load_rules
+    from app.rules.policies import unknown_policies
 
     try:
         rules = load_rules(path)
     except RulesError as exc:
         fail("\n".join(exc.errors), EXIT_REFUSED)
+    known: set[str] = set()
+    if oncall is not None:
+        try:
+            known |= {p.name for p in oncall_schemas.load_config(oncall).policies}
+        except oncall_schemas.ConfigError as exc:
+            fail("\n".join(exc.errors))
+    if database_url is not None:
+        settings = get_settings().model_copy(update={"database_url": database_url})
+        with database_errors(settings, "; the policies were not checked"):
+            known |= asyncio.run(_stored_policy_names(settings))
+    if oncall is not None or database_url is not None:
+        problems = unknown_policies(rules, known)
+        if problems:
+            fail("\n".join(problems), EXIT_REFUSED)
+    else:
+        typer.echo(
+            "warning: escalation policies were not checked: routes may name policies that"
+            " do not exist (give --oncall FILE or --database-url)",
+            err=True,
+        )
     typer.echo(
         f"{path}: OK ({len(rules.severity_rules)} severity rules, {len(rules.routes)} routes)"
     )
@@ -125,21 +182,41 @@ def serve(
     )
 
 
+def _rules_in_force(settings: Settings) -> RulesFile | None:
+    """The rules file of the settings, whose routes' policies --prune keeps; None
+    (with a warning) if it cannot be read."""
+    from app.rules import RulesError, load_rules
+
+    try:
+        return load_rules(settings.config)
+    except RulesError as exc:
+        typer.echo(
+            f"warning: the rules file could not be read ({exc.errors[0]}): --prune does not"
+            " know which policies the routes name",
+            err=True,
+        )
+        return None
+
+
 async def _apply_oncall(
-    settings: Settings, config: OnCallConfig, *, dry_run: bool
-) -> tuple[dict[str, int], list[str]]:
-    """Apply in one transaction (rolled back for a dry run); the counts and the
+    settings: Settings, config: OnCallConfig, *, dry_run: bool, prune: bool
+) -> tuple[list[ItemChange], list[str]]:
+    """Apply in one transaction (rolled back for a dry run); the changes and the
     7-day warnings of the schedules in the document."""
     from app.db import make_engine, make_sessionmaker
+    from app.oncall import document
     from app.oncall import store as oncall_store
 
+    rules = _rules_in_force(settings) if prune else None
     engine = make_engine(settings)
     try:
         async with make_sessionmaker(engine)() as session:
             now = SystemClock().now()
             await session.begin()
             try:
-                counts = await oncall_store.apply_config(session, config, now=now, by=APPLY_ACTOR)
+                changes = await document.apply_document(
+                    session, config, now=now, by=APPLY_ACTOR, prune_missing=prune, rules=rules
+                )
                 warnings = []
                 for spec in config.schedules:
                     schedule = await oncall_store.load_schedule(
@@ -157,7 +234,7 @@ async def _apply_oncall(
                 await session.rollback()
             else:
                 await session.commit()
-            return counts, warnings
+            return changes, warnings
     finally:
         await engine.dispose()
 
@@ -170,13 +247,26 @@ def apply(
         ),
     ],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check against the database, write nothing")
+        bool,
+        typer.Option(
+            "--dry-run", help="Print what would be added, changed, removed; write nothing"
+        ),
+    ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Also remove what the file no longer names (of each kind it has a key for)",
+        ),
     ] = False,
 ) -> None:
     """Apply an on-call file (responders, schedules, escalation policies), all or nothing.
 
-    Applying the same file again changes nothing."""
+    Applying the same file again changes nothing. --prune removes what the file no
+    longer names, refusing (and changing nothing) while open incidents page through
+    it; --dry-run prints each change and writes nothing."""
     from app.errors import KlaxonError
+    from app.oncall import document
     from app.oncall import schemas as oncall_schemas
 
     try:
@@ -186,16 +276,29 @@ def apply(
     settings = get_settings()
     try:
         with database_errors(settings, "; nothing was written"):
-            counts, warnings = asyncio.run(_apply_oncall(settings, config, dry_run=dry_run))
+            changes, warnings = asyncio.run(
+                _apply_oncall(settings, config, dry_run=dry_run, prune=prune)
+            )
     except KlaxonError as exc:
         fail(f"{file}: {exc.message}; nothing was written")
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
+    if dry_run or prune:
+        for item in changes:
+            if item.change != "unchanged":
+                typer.echo(f"{item.kind}/{item.name} {_SAID[item.change]}")
+    counts = document.counted(changes)
     summary = (
         f"{len(config.responders)} responders, {len(config.schedules)} schedules,"
         f" {len(config.policies)} policies: {counts['created']} created,"
         f" {counts['updated']} updated, {counts['unchanged']} unchanged"
     )
+    if prune:
+        summary += f", {counts['removed']} removed"
     if dry_run:
         summary += " (dry run, nothing written)"
     typer.echo(f"{file}: {summary}")
+
+
+#: How ``apply --dry-run`` and ``--prune`` name each change, one line per item.
+_SAID = {"created": "added", "updated": "changed", "removed": "removed"}

@@ -28,9 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for, is_unavailable
 from app.escalation.housekeeping import Housekeeping
+from app.escalation.policy import PolicySpec
 from app.heartbeats import expiry as heartbeats
 from app.incidents.timeline import event_row, record
-from app.metrics import STEP_LAG, UNPAGED
+from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, notifications_table, steps_table
 from app.notify.dispatch import Dispatcher
 from app.notify.sender import Sender
@@ -180,10 +181,10 @@ class Engine:
         if incident.status != "triggered":
             await self._finish(session, step, "cancelled", now)
             return
-        policy = await store.get_policy(session, step.policy)
-        if policy is None and step.policy != "default":
-            policy = await store.get_policy(session, "default")
         timeline: list[dict[str, Any]] = []
+        policy = await store.get_policy(session, step.policy)
+        if policy is None:
+            policy = await self._instead_of_missing(session, step, now, timeline)
         if policy is None or step.step_index >= len(policy.steps):
             UNPAGED.labels("no_policy").inc()
             timeline.append(
@@ -252,7 +253,8 @@ class Engine:
                 insert_for(session, steps_table)
                 .values(
                     incident_number=number,
-                    policy=step.policy,
+                    # The policy that paged: a missing one is reported once.
+                    policy=policy.name,
                     round=following[0],
                     step_index=following[1],
                     due_at=due,
@@ -273,6 +275,29 @@ class Engine:
             )
         await record(session, timeline)
         await self._finish(session, step, "done" if paged else "skipped", now)
+
+    async def _instead_of_missing(
+        self, session: AsyncSession, step: Any, now: datetime, timeline: list[dict[str, Any]]
+    ) -> PolicySpec | None:
+        """The policy that pages when the step's own no longer exists (deleted after
+        the rules that name it were loaded): ``default``, said on the timeline."""
+        POLICY_MISSING.labels(step.policy).inc()
+        if step.policy == "default":
+            return None
+        policy = await store.get_policy(session, "default")
+        if policy is not None:
+            timeline.append(
+                event_row(
+                    step.incident_number,
+                    "warning",
+                    f"Escalation policy {step.policy} does not exist: paging through policy "
+                    f"{policy.name} instead",
+                    at=now,
+                    actor="klaxon",
+                    data={"missing_policy": step.policy, "policy": policy.name},
+                )
+            )
+        return policy
 
     async def _targets(
         self,

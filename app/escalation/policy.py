@@ -9,6 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Channel = Literal["sms", "voice"]
+#: Who may acknowledge or resolve an incident from a phone: any responder (one
+#: not paged for it is named so on the timeline), or only those it paged.
+AckRule = Literal["anyone", "paged-only"]
 
 
 class Targets(BaseModel):
@@ -42,10 +45,18 @@ class PolicySpec(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
     steps: list[Step] = Field(min_length=1)
     repeat: int = Field(default=0, ge=0, le=10)
+    ack: AckRule = Field(
+        default="anyone",
+        description="Who may acknowledge or resolve by SMS or call: any responder, or only"
+        " those paged for the incident (API tokens always may)",
+    )
 
     @classmethod
-    def from_row(cls, name: str, steps: list[dict[str, Any]], repeat: int) -> PolicySpec:
-        return cls.model_validate({"name": name, "steps": steps, "repeat": repeat})
+    def from_row(cls, row: Any) -> PolicySpec:
+        """From an ``escalation_policies`` row."""
+        return cls.model_validate(
+            {"name": row.name, "steps": row.steps, "repeat": row.repeat, "ack": row.ack}
+        )
 
     def position_after(self, round_: int, step_index: int) -> tuple[int, int] | None:
         """The step that follows, or None when the policy is exhausted."""

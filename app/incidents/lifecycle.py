@@ -19,6 +19,10 @@ from app.models import incidents_table
 Channel = Literal["api", "sms", "voice", "cli"]
 
 
+def _unpaged(number: int, paged: bool) -> str:
+    return "" if paged else f" (not paged for #{number})"
+
+
 async def acknowledge(
     session: AsyncSession,
     number: int,
@@ -27,8 +31,10 @@ async def acknowledge(
     via: Channel,
     now: datetime,
     note: str | None = None,
+    paged: bool = True,
 ) -> bool:
-    """Acknowledge; False when it already was. A resolved incident is a conflict."""
+    """Acknowledge; False when it already was. A resolved incident is a conflict.
+    ``paged=False``: a responder not paged for it, named so on the timeline."""
     incident = await locked_incident(session, number)
     if incident.status == "resolved":
         raise Conflict(f"#{number} is already resolved")
@@ -43,11 +49,11 @@ async def acknowledge(
     TIME_TO_ACKNOWLEDGE.labels(incident.severity).observe(
         max((now - incident.created_at).total_seconds(), 0.0)
     )
-    message = f"Acknowledged by {by} via {via}" + (f": {note}" if note else "")
-    await record(
-        session,
-        [event_row(number, "acknowledged", message, at=now, actor=by, data={"via": via})],
+    message = f"Acknowledged by {by}{_unpaged(number, paged)} via {via}" + (
+        f": {note}" if note else ""
     )
+    data = {"via": via} if paged else {"via": via, "paged": False}
+    await record(session, [event_row(number, "acknowledged", message, at=now, actor=by, data=data)])
     return True
 
 
@@ -59,9 +65,11 @@ async def resolve(
     via: Channel,
     now: datetime,
     note: str | None = None,
+    paged: bool = True,
 ) -> bool:
     """Resolve; False when it already was. Alerts still firing stay attached to
-    this incident and do not reopen it; a new episode opens a new incident."""
+    this incident and do not reopen it; a new episode opens a new incident.
+    ``paged`` as for :func:`acknowledge`."""
     incident = await locked_incident(session, number)
     if incident.status == "resolved":
         return False
@@ -75,8 +83,7 @@ async def resolve(
     TIME_TO_RESOLVE.labels(incident.severity).observe(
         max((now - incident.created_at).total_seconds(), 0.0)
     )
-    message = f"Resolved by {by} via {via}" + (f": {note}" if note else "")
-    await record(
-        session, [event_row(number, "resolved", message, at=now, actor=by, data={"via": via})]
-    )
+    message = f"Resolved by {by}{_unpaged(number, paged)} via {via}" + (f": {note}" if note else "")
+    data = {"via": via} if paged else {"via": via, "paged": False}
+    await record(session, [event_row(number, "resolved", message, at=now, actor=by, data=data)])
     return True

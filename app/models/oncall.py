@@ -68,5 +68,8 @@ class EscalationPolicy(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     repeat: int = 0
+    # Who may acknowledge or resolve its incidents from a phone: "anyone" (any
+    # responder, recorded as not paged) or "paged-only".
+    ack: str = Field(default="anyone", max_length=16, sa_column_kwargs={"server_default": "anyone"})
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -18,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.auth import Principal
 from app.deps import ConfigPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
 from app.errors import KlaxonError, NotFound
-from app.escalation.policy import PolicySpec, Step
+from app.escalation.policy import AckRule, PolicySpec, Step
 from app.instants import Instant
-from app.oncall import rotation, store
+from app.oncall import document, rotation, store
 from app.oncall.public import (
     ApplyResult,
+    ItemChangePublic,
     OnCallPublic,
     OnCallResponder,
     OverridePublic,
@@ -72,6 +73,11 @@ class PolicyBody(BaseModel):
     name: str | None = None
     steps: list[Step] = Field(min_length=1)
     repeat: int = Field(default=0, ge=0, le=10)
+    ack: AckRule = Field(
+        default="anyone",
+        description="Who may acknowledge or resolve by SMS or call: any responder, or only"
+        " those paged for the incident (API tokens always may)",
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -409,7 +415,12 @@ async def put_policy(
     _same_name(body.name, name, "policy")
     spec = _validated(
         PolicySpec.model_validate,
-        {"name": name, "steps": [s.model_dump() for s in body.steps], "repeat": body.repeat},
+        {
+            "name": name,
+            "steps": [s.model_dump() for s in body.steps],
+            "repeat": body.repeat,
+            "ack": body.ack,
+        },
     )
     async with session.begin():
         change = await store.upsert_policy(session, spec, now=runtime.clock.now())
@@ -440,15 +451,41 @@ async def get_policy(name: str, session: SessionDep, _: ReadPrincipal) -> Policy
     "/oncall-config",
     response_model=ApplyResult,
     responses={
-        400: {"description": "Unknown reference; nothing written"},
-        409: {"description": "Phone in use"},
+        400: {"description": "Unknown reference, or prune would leave one; nothing written"},
+        409: {"description": "Phone in use, or prune would remove what open incidents page"},
     },
 )
 async def apply_oncall_config(
-    body: OnCallConfig, session: SessionDep, runtime: RuntimeDep, principal: ConfigPrincipal
+    body: OnCallConfig,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: ConfigPrincipal,
+    prune: Annotated[
+        bool,
+        Query(
+            description="Also remove the responders, schedules, policies and heartbeats the"
+            " document does not name (of each kind it has a key for)"
+        ),
+    ] = False,
+    dry_run: Annotated[bool, Query(description="Answer what would change; write nothing")] = False,
 ) -> ApplyResult:
-    """Apply an on-call document (responders, schedules, policies), like
-    ``klaxon apply``: all of it or, on any error, nothing."""
-    async with session.begin():
-        counts = await store.apply_config(session, body, now=runtime.clock.now(), by=principal.name)
-    return ApplyResult.model_validate(counts)
+    """Apply an on-call document (responders, schedules, policies, heartbeats), like
+    ``klaxon apply``: all of it or, on any error, nothing. With ``prune``, what it no
+    longer names is removed, unless an open incident pages through it (409, naming
+    them) or something kept names it; with ``dry_run``, nothing is written."""
+    async with session.begin() as transaction:
+        changes = await document.apply_document(
+            session,
+            body,
+            now=runtime.clock.now(),
+            by=principal.name,
+            prune_missing=prune,
+            rules=runtime.rules.current,
+        )
+        if dry_run:
+            await transaction.rollback()
+    return ApplyResult(
+        **document.counted(changes),
+        dry_run=dry_run,
+        changes=[ItemChangePublic(kind=c.kind, name=c.name, change=c.change) for c in changes],
+    )

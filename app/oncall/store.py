@@ -1,4 +1,5 @@
-"""Responders, schedules, overrides and escalation policies in the database.
+"""Responders, schedules, overrides and escalation policies in the database
+(the whole on-call document at once: app/oncall/document.py).
 
 Core statements on the tables; every function runs inside the caller's
 transaction and never commits. Upserts are idempotent: writing what is already
@@ -11,7 +12,6 @@ defined in the same document) or a :class:`KlaxonError` names them.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,19 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Forbidden, KlaxonError, NotFound
 from app.escalation.policy import PolicySpec
-from app.heartbeats.store import upsert_heartbeat
 from app.models import overrides_table, policies_table, responders_table, schedules_table
 from app.oncall import rotation
-from app.oncall.schemas import OnCallConfig, OverrideSpec, ResponderSpec, ScheduleSpec, to_rotation
+from app.oncall.schemas import OverrideSpec, ResponderSpec, ScheduleSpec, to_rotation
 
 __all__ = [
     "WARNING_HORIZON",
     "Change",
     "add_override",
-    "apply_config",
     "delete_override",
+    "existing_schedules",
     "get_policy",
     "get_responder",
+    "get_responder_by_id",
     "get_responder_by_phone",
     "get_responders_by_name",
     "get_schedule",
@@ -44,6 +44,7 @@ __all__ = [
     "list_schedules",
     "load_schedule",
     "oncall_now",
+    "policy_names",
     "stretch_warnings",
     "upsert_policy",
     "upsert_responder",
@@ -79,6 +80,11 @@ def _names(items: Iterable[str]) -> str:
 async def get_responder(session: AsyncSession, name: str) -> Row[Any] | None:
     r = responders_table.c
     return (await session.execute(select(responders_table).where(r.name == name))).first()
+
+
+async def get_responder_by_id(session: AsyncSession, responder_id: int) -> Row[Any] | None:
+    r = responders_table.c
+    return (await session.execute(select(responders_table).where(r.id == responder_id))).first()
 
 
 async def get_responder_by_phone(session: AsyncSession, phone: str) -> Row[Any] | None:
@@ -380,7 +386,7 @@ def _policy_targets(spec: PolicySpec) -> tuple[set[str], set[str]]:
     return responders, schedules
 
 
-async def _existing_schedules(session: AsyncSession, names: Iterable[str]) -> set[str]:
+async def existing_schedules(session: AsyncSession, names: Iterable[str]) -> set[str]:
     wanted = sorted(set(names))
     if not wanted:
         return set()
@@ -391,25 +397,22 @@ async def _existing_schedules(session: AsyncSession, names: Iterable[str]) -> se
 async def upsert_policy(session: AsyncSession, spec: PolicySpec, *, now: datetime) -> Change:
     responders, schedules = _policy_targets(spec)
     await _require_responders(session, responders, f"policy {spec.name!r}")
-    missing = schedules - await _existing_schedules(session, schedules)
+    missing = schedules - await existing_schedules(session, schedules)
     if missing:
         raise KlaxonError(f"policy {spec.name!r}: unknown schedule {_names(missing)}")
     p = policies_table.c
     steps = [step.model_dump(mode="json") for step in spec.steps]
     existing = (await session.execute(select(policies_table).where(p.name == spec.name))).first()
+    values = {"steps": steps, "repeat": spec.repeat, "ack": spec.ack}
     if existing is None:
         await session.execute(
-            insert(policies_table).values(
-                name=spec.name, steps=steps, repeat=spec.repeat, created_at=now, updated_at=now
-            )
+            insert(policies_table).values(name=spec.name, created_at=now, updated_at=now, **values)
         )
         return Change.CREATED
-    if existing.steps == steps and existing.repeat == spec.repeat:
+    if all(getattr(existing, key) == value for key, value in values.items()):
         return Change.UNCHANGED
     await session.execute(
-        update(policies_table)
-        .where(p.id == existing.id)
-        .values(steps=steps, repeat=spec.repeat, updated_at=now)
+        update(policies_table).where(p.id == existing.id).values(updated_at=now, **values)
     )
     return Change.UPDATED
 
@@ -417,80 +420,15 @@ async def upsert_policy(session: AsyncSession, spec: PolicySpec, *, now: datetim
 async def get_policy(session: AsyncSession, name: str) -> PolicySpec | None:
     p = policies_table.c
     row = (await session.execute(select(policies_table).where(p.name == name))).first()
-    return None if row is None else PolicySpec.from_row(row.name, row.steps, row.repeat)
+    return None if row is None else PolicySpec.from_row(row)
+
+
+async def policy_names(session: AsyncSession) -> set[str]:
+    """The names of every escalation policy (what a rules file may route to)."""
+    return set((await session.execute(select(policies_table.c.name))).scalars())
 
 
 async def list_policies(session: AsyncSession) -> list[PolicySpec]:
     p = policies_table.c
     rows = await session.execute(select(policies_table).order_by(p.name))
-    return [PolicySpec.from_row(row.name, row.steps, row.repeat) for row in rows]
-
-
-# --------------------------------------------------------------------------------------
-# The whole document
-# --------------------------------------------------------------------------------------
-
-
-async def _check_references(session: AsyncSession, config: OnCallConfig) -> None:
-    """Every reference resolves to the document or the database; else one error
-    naming every unknown name and where it is used."""
-    responders_used: dict[str, list[str]] = {}
-    schedules_used: dict[str, list[str]] = {}
-    for i, sched in enumerate(config.schedules):
-        for j, layer in enumerate(sched.layers):
-            for who in layer.participants:
-                responders_used.setdefault(who, []).append(
-                    f"schedules[{i}] ({sched.name!r}) layers[{j}] ({layer.name!r})"
-                )
-        for j, o in enumerate(sched.overrides):
-            responders_used.setdefault(o.responder, []).append(
-                f"schedules[{i}] ({sched.name!r}) overrides[{j}]"
-            )
-    for i, policy in enumerate(config.policies):
-        for j, step in enumerate(policy.steps):
-            where = f"policies[{i}] ({policy.name!r}) steps[{j}]"
-            for who in step.targets.responders:
-                responders_used.setdefault(who, []).append(where)
-            for name in step.targets.schedules:
-                schedules_used.setdefault(name, []).append(where)
-
-    problems: list[str] = []
-    defined = {r.name for r in config.responders}
-    outside = set(responders_used) - defined
-    unknown = outside - set(await get_responders_by_name(session, outside))
-    for who in sorted(unknown):
-        places = "; ".join(dict.fromkeys(responders_used[who]))
-        problems.append(f"unknown responder {who!r} (used in {places})")
-    defined = {s.name for s in config.schedules}
-    outside = set(schedules_used) - defined
-    unknown = outside - await _existing_schedules(session, outside)
-    for name in sorted(unknown):
-        places = "; ".join(dict.fromkeys(schedules_used[name]))
-        problems.append(f"unknown schedule {name!r} (used in {places})")
-    if problems:
-        raise KlaxonError("; ".join(problems))
-
-
-async def apply_config(
-    session: AsyncSession, config: OnCallConfig, *, now: datetime, by: str
-) -> dict[str, int]:
-    """Upsert everything in ``config``: responders, then schedules, then policies,
-    then heartbeats; new overrides are recorded as made ``by`` this actor.
-
-    Checks every reference first and raises ``KlaxonError`` naming each unknown
-    responder or schedule before writing anything; the caller's transaction makes
-    the whole document apply or nothing. Returns ``{"created": n, "updated": n,
-    "unchanged": n}``; applying the same document twice reports everything
-    unchanged the second time.
-    """
-    await _check_references(session, config)
-    counts: Counter[str] = Counter({change.value: 0 for change in Change})
-    for responder in config.responders:
-        counts[(await upsert_responder(session, responder, now=now)).value] += 1
-    for schedule in config.schedules:
-        counts[(await upsert_schedule(session, schedule, now=now, by=by)).value] += 1
-    for policy in config.policies:
-        counts[(await upsert_policy(session, policy, now=now)).value] += 1
-    for heartbeat in config.heartbeats:
-        counts[await upsert_heartbeat(session, heartbeat, now=now)] += 1
-    return dict(counts)
+    return [PolicySpec.from_row(row) for row in rows]

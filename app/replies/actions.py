@@ -14,9 +14,10 @@ from app.incidents import lifecycle
 from app.metrics import SMS_REPLIES_SUPPRESSED
 from app.models import incidents_table, notifications_table
 from app.notify.twilio_client import mask_phone
-from app.oncall.store import get_responder_by_phone
+from app.oncall.store import get_responder_by_id, get_responder_by_phone
 from app.replies import limits
 from app.replies.grammar import HELP_TEXT, parse_reply
+from app.replies.standing import refusal, standing
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,25 @@ def _too_old(latest: Any, numbers: list[int], *, now: datetime, window: timedelt
     )
 
 
-async def _ack(session: AsyncSession, number: int, by: str, via: Any, now: datetime) -> str:
+async def _may_act(session: AsyncSession, number: int, by: Any) -> tuple[str | None, bool]:
+    """(What to answer instead of acting, or None; whether ``by`` was paged for it.)"""
+    i = incidents_table.c
+    if (await session.execute(select(i.number).where(i.number == number))).first() is None:
+        return f"No incident #{number}", False
+    allowed = await standing(session, number, by.id)
+    if allowed.refused_by is not None:
+        return refusal(number, allowed.refused_by), False
+    return None, allowed.paged
+
+
+async def _ack(session: AsyncSession, number: int, by: Any, via: Any, now: datetime) -> str:
+    refused, paged = await _may_act(session, number, by)
+    if refused is not None:
+        return refused
     try:
-        changed = await lifecycle.acknowledge(session, number, by=by, via=via, now=now)
+        changed = await lifecycle.acknowledge(
+            session, number, by=by.name, via=via, now=now, paged=paged
+        )
     except NotFound:
         return f"No incident #{number}"
     except Conflict:
@@ -82,9 +99,14 @@ async def _ack(session: AsyncSession, number: int, by: str, via: Any, now: datet
     return f"#{number} was already acknowledged by {who}"
 
 
-async def _resolve(session: AsyncSession, number: int, by: str, via: Any, now: datetime) -> str:
+async def _resolve(session: AsyncSession, number: int, by: Any, via: Any, now: datetime) -> str:
+    refused, paged = await _may_act(session, number, by)
+    if refused is not None:
+        return refused
     try:
-        changed = await lifecycle.resolve(session, number, by=by, via=via, now=now)
+        changed = await lifecycle.resolve(
+            session, number, by=by.name, via=via, now=now, paged=paged
+        )
     except NotFound:
         return f"No incident #{number}"
     return f"#{number} resolved" if changed else f"#{number} is already resolved"
@@ -118,7 +140,7 @@ async def handle_sms(
             limits.WINDOW,
         )
         return None
-    by = responder.name
+    by = responder
     if reply.action == "ack_all":
         latest = await _latest_page(session, from_number)
         if latest is None:
@@ -143,11 +165,21 @@ async def handle_sms(
 
 
 async def handle_digit(
-    session: AsyncSession, *, numbers: list[int], by: str, digit: str, now: datetime
+    session: AsyncSession,
+    *,
+    numbers: list[int],
+    responder_id: int | None,
+    digit: str,
+    now: datetime,
 ) -> str:
-    """4 acknowledges, 6 resolves every incident the call announced."""
+    """A key pressed on a page call to the responder ``responder_id``: 4
+    acknowledges, 6 resolves every incident the call announced."""
     if digit not in ("4", "6"):
         return "Unknown choice."
+    by = None if responder_id is None else await get_responder_by_id(session, responder_id)
+    if by is None:
+        listed = ", ".join(f"Incident {n}" for n in numbers)
+        return f"The responder of this call no longer exists; {listed} unchanged"
     act = _ack if digit == "4" else _resolve
     said = [await act(session, number, by, "voice", now) for number in numbers]
     return ". ".join(said).replace("#", "Incident ")

@@ -182,7 +182,7 @@ async def voice_gather(
         said = await handle_digit(
             session,
             numbers=await bundle_numbers(session, call.id) or [call.incident_number],
-            by=call.responder_name,
+            responder_id=call.responder_id,
             digit=digit,
             now=runtime.clock.now(),
         )

@@ -9,12 +9,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
 
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
-from app.yamlfile import ItemError, YamlFileError, load_yaml, parse_yaml
+from app.yamlfile import ItemError, Lines, YamlFileError, load_yaml_lines, parse_yaml_lines
 
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 SEVERITIES: tuple[Severity, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -108,6 +109,13 @@ class RulesFile(_Strict):
     # channels it names that its incident's severity allows. An empty list
     # records the incident without paging anyone.
     paging: dict[Severity, list[PagingChannel]] = Field(default_factory=_default_paging)
+    # Where it was read from, so that checks after loading name a line too.
+    _source: str = PrivateAttr(default="<rules>")
+    _lines: Lines = PrivateAttr(default_factory=dict)
+
+    def where(self, *path: str | int) -> str:
+        """``file:line`` of ``path`` (``"routes", 0, "policy"``) in the file read."""
+        return f"{self._source}:{self._lines.get(path, 1)}"
 
     @field_validator("paging")
     @classmethod
@@ -130,9 +138,16 @@ class RulesFile(_Strict):
         return routes
 
 
+def _located(rules: RulesFile, source: str, lines: Lines) -> RulesFile:
+    rules._source, rules._lines = source, lines
+    return rules
+
+
 def parse_rules(text: str, source: str = "<rules>") -> RulesFile:
-    return parse_yaml(RulesFile, text, source, what="rules file", error=RulesError)
+    rules, lines = parse_yaml_lines(RulesFile, text, source, what="rules file", error=RulesError)
+    return _located(rules, source, lines)
 
 
 def load_rules(path: Path) -> RulesFile:
-    return load_yaml(RulesFile, path, what="rules file", error=RulesError)
+    rules, lines = load_yaml_lines(RulesFile, path, what="rules file", error=RulesError)
+    return _located(rules, str(path), lines)

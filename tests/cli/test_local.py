@@ -29,7 +29,7 @@ def run(*args: str) -> Result:
 
 
 def test_check_config_accepts_the_example() -> None:
-    result = run("check-config", str(EXAMPLE))
+    result = run("check-config", str(EXAMPLE), "--oncall", str(ONCALL_EXAMPLE))
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{EXAMPLE}: OK (3 severity rules, 2 routes)\n"
     assert result.stderr == ""

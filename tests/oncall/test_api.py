@@ -578,6 +578,7 @@ async def test_policy_round_trip(client: httpx.AsyncClient) -> None:
             },
         ],
         "repeat": 1,
+        "ack": "anyone",
     }
     assert await get(client, "/escalation-policies/pay-oncall") == created
     assert await get(client, "/escalation-policies") == [created]
