@@ -18,9 +18,17 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from app.events import AlertEvent
+from app.events import AlertEvent, utc_alert_time
 
 SOURCE = "pagerduty"
 DEFAULT_ALERTNAME = "PagerDutyEvent"
@@ -55,6 +63,16 @@ class Payload(_Lenient):
     group: str | None = Field(default=None, max_length=1024)
     class_: str | None = Field(default=None, alias="class", max_length=1024)
     custom_details: Any = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _within_the_window(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """Only an annotation, but held to the window every alert time is
+        (``app.events``) around the time of receipt (``context["now"]``)."""
+        if value is None:
+            return None
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        return utc_alert_time(value, now=now)
 
 
 class PdEvent(_Lenient):
