@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,6 +20,21 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.schema import Table
 
 from app.settings import Settings
+
+T = TypeVar("T")
+
+#: Rows or keys per statement when a request carries thousands (an alert
+#: storm). PostgreSQL's protocol takes at most 32,767 bound values per
+#: statement and SQLite 32,766; a ``(a, b) IN (…)`` list of some thousand
+#: tuples also exhausts PostgreSQL's stack depth. 500 keys of 3 values, or
+#: 500 rows of 16 columns, stay far below all three.
+CHUNK = 500
+
+
+def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``, in order."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class _NoValues(logging.Filter):
@@ -123,12 +138,20 @@ def refused_value(exc: Exception) -> str | None:
     return _REFUSED_VALUES.get(code) if isinstance(code, str) else None
 
 
+# SQLite reports a busy or unreachable database file, and a statement it
+# cannot run (too many bound values, a syntax error), with one exception type.
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o", "readonly")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether a database error means "try again later" rather than a bug of ours.
 
     Connection failures and timeouts, and on PostgreSQL deadlocks, serialization
-    failures and a server shutting down.
+    failures and a server shutting down. A statement the driver refuses (too
+    many bound values, say) is a bug of ours: retrying it cannot help.
     """
+    if isinstance(exc, OperationalError) and _is_sqlite_error(exc.orig):
+        return any(word in str(exc.orig).lower() for word in _SQLITE_UNAVAILABLE)
     if isinstance(exc, OperationalError | TimeoutError | ConnectionError | OSError):
         return True
     if _is_unavailable_driver_error(exc):  # asyncpg, when used directly
@@ -146,10 +169,13 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _is_sqlite_error(orig: BaseException | None) -> bool:
+    return orig is not None and type(orig).__module__.startswith("sqlite3")
+
+
 _UNAVAILABLE_DRIVER_ERRORS = {
     "ConnectionDoesNotExistError",
     "CannotConnectNowError",
-    "InterfaceError",
     "AdminShutdownError",
     "DeadlockDetectedError",
     "SerializationError",
@@ -159,7 +185,13 @@ _UNAVAILABLE_DRIVER_ERRORS = {
 
 
 def _is_unavailable_driver_error(exc: BaseException) -> bool:
-    if type(exc).__name__ in _UNAVAILABLE_DRIVER_ERRORS:
+    name = type(exc).__name__
+    if name in _UNAVAILABLE_DRIVER_ERRORS:
         return True
+    if name == "InterfaceError":
+        # asyncpg's: a closed connection ("connection is closed"), or a
+        # statement it refuses to send ("the number of query arguments
+        # cannot exceed 32767"), which no retry can fix.
+        return "closed" in str(exc)
     code = getattr(exc, "sqlstate", None)
     return isinstance(code, str) and code[:2] in {"08", "40", "53", "57"}

@@ -9,7 +9,7 @@ with ``…`` (app.text). Nothing about one long value refuses a notification.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from app.text import clip, clip_key, one_line
@@ -52,3 +52,32 @@ def _line(*choices: str | None) -> str:
         if line:
             return clip(line, NAME_MAX)
     return "(no name)"
+
+
+#: The times an alert may carry. A start or end outside them is refused (a
+#: 422 naming the field): before 2000 it is a broken clock or a zero value,
+#: and more than a day ahead it cannot be clock skew. Within the window, a
+#: stored start that is still in the future never makes a notification of the
+#: present stale (``app.incidents.episode_rule``).
+EARLIEST_ALERT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+ALERT_TIME_AHEAD = timedelta(hours=24)
+
+
+def utc_alert_time(value: datetime, *, now: datetime | None) -> datetime:
+    """``value`` in UTC (naive means UTC), or ValueError saying why it is
+    refused: unrepresentable in UTC, or outside the window around ``now``
+    (not checked when ``now`` is None)."""
+    try:
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of dates") from None
+    if now is None:
+        return utc
+    if utc < EARLIEST_ALERT_TIME:
+        raise ValueError(f"is before {EARLIEST_ALERT_TIME:%Y-%m-%d}, the earliest time accepted")
+    if utc > now + ALERT_TIME_AHEAD:
+        raise ValueError(
+            f"is more than {ALERT_TIME_AHEAD.total_seconds() / 3600:g} hours after now "
+            f"({now:%Y-%m-%dT%H:%M:%SZ}); a clock is wrong"
+        )
+    return utc

@@ -2,9 +2,11 @@
 
     source payload ─► normalize (app.sources.*)       AlertEvents
                    ─► classify + route (app.rules)     severity, service, policy, group key
-                   ─► count repeats (app.incidents)    one statement for known firing alerts
-                   ─► dedupe + group (app.incidents)   new episodes, resolutions, incidents,
-                                                       timeline: one transaction
+                   ─► count repeats (app.incidents)    one statement, when the delivery
+                                                       only repeats firing alerts
+                   ─► dedupe + group (app.incidents)   anything else: repeats, new episodes,
+                                                       resolutions, incidents, timeline:
+                                                       one transaction
                    ─► commit                           only now is the sender answered
                    ─► start paging (same transaction)  step 1 of the policy, due now
                    ─► wake the engine (after commit)   app.escalation.engine
@@ -24,7 +26,7 @@ from app.errors import Unavailable
 from app.escalation.paging import begin_paging, stop_paging
 from app.events import AlertEvent
 from app.incidents.ingest import classify_events, ingest
-from app.incidents.repeats import Repeats, record_repeats
+from app.incidents.repeats import record_repeats
 from app.incidents.resolution import tell_resolved
 from app.incidents.results import Classified, IngestResult, episode_key
 from app.metrics import ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_STALE, INCIDENTS_OPENED
@@ -54,15 +56,10 @@ async def process(runtime: Runtime, events: list[AlertEvent], *, actor: str) -> 
 
 async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) -> IngestResult:
     now = runtime.clock.now()
-    repeats = Repeats()
-    if any(item.event.status == "firing" for item in classified):
-        async with runtime.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                # Autocommit: the statement's row locks end with the statement.
-                repeats = await record_repeats(conn, classified, now=now)
-            else:
-                async with conn.begin():
-                    repeats = await record_repeats(conn, classified, now=now)
+    # Autocommit on PostgreSQL: the statement's row locks end with the
+    # statement. It writes only if the delivery is nothing but repeats.
+    async with runtime.engine.connect() as conn:
+        repeats = await record_repeats(conn, classified, now=now)
     rest = [item for item in classified if episode_key(item.event) not in repeats.matched]
     if rest:
         async with runtime.sessions() as session, session.begin():

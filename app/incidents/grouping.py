@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import insert_for
+from app.db import CHUNK, chunked, insert_for
 from app.incidents.results import Classified, IngestResult, Opened
 from app.incidents.timeline import describe_alerts, event_row
 from app.metrics import TIME_TO_RESOLVE
@@ -28,6 +28,19 @@ async def _lock_open_incidents(
     session: AsyncSession, group_keys: list[str], numbers: list[int]
 ) -> list[Any]:
     i = incidents_table.c
+    if len(group_keys) + len(numbers) > CHUNK:
+        # A storm of distinct group keys: more than one statement takes. Find
+        # the numbers first, then lock them in chunks in ascending order, the
+        # same order as one statement would.
+        for keys in chunked(group_keys):
+            found = await session.execute(
+                select(i.number).where(i.group_key.in_(keys), text(OPEN_INCIDENT_PREDICATE))
+            )
+            numbers = [*numbers, *found.scalars()]
+        locked = []
+        for chunk in chunked(sorted(set(numbers))):
+            locked += await _lock(session, i.number.in_(chunk))
+        return locked
     conditions = []
     if group_keys:
         conditions.append(and_(i.group_key.in_(group_keys), text(OPEN_INCIDENT_PREDICATE)))
@@ -35,10 +48,14 @@ async def _lock_open_incidents(
         conditions.append(i.number.in_(numbers))
     if not conditions:
         return []
+    return await _lock(session, or_(*conditions))
+
+
+async def _lock(session: AsyncSession, condition: ColumnElement[bool]) -> list[Any]:
     rows = await session.execute(
         select(incidents_table)
-        .where(or_(*conditions))
-        .order_by(i.number)
+        .where(condition)
+        .order_by(incidents_table.c.number)
         .with_for_update(key_share=True)
     )
     return list(rows)
@@ -123,10 +140,12 @@ async def attach_and_resolve(
             continue  # resolved alerts never seen firing, and no open incident
         number = incident.number
         result.touched.add(number)
-        ids = sorted(aid for aid, _ in members)
-        await session.execute(
-            update(alerts_table).where(alerts_table.c.id.in_(ids)).values(incident_number=number)
-        )
+        for ids in chunked(sorted(aid for aid, _ in members)):
+            await session.execute(
+                update(alerts_table)
+                .where(alerts_table.c.id.in_(ids))
+                .values(incident_number=number)
+            )
         if number not in result.opened:
             new_severity = min([incident.severity, *(it.severity for _, it in firing)])
             await session.execute(

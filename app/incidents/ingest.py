@@ -29,8 +29,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import insert_for
+from app.db import chunked, insert_for
 from app.events import AlertEvent
+from app.incidents.episode_rule import decide
 from app.incidents.grouping import attach_and_resolve
 from app.incidents.results import Classified, IngestResult
 from app.incidents.timeline import record
@@ -45,6 +46,7 @@ SERVICE_MAX = 200  # alerts.service, incidents.service
 class _Stored:
     id: int
     starts_at: datetime
+    ends_at: datetime | None
     status: str
     incident_number: int | None
     annotations: dict[str, Any]
@@ -97,25 +99,18 @@ async def ingest(
         item = by_key[key]
         event = item.event
         episodes = stored.get((event.source, event.fingerprint), [])
-        same = next((ep for ep in episodes if ep.starts_at == event.starts_at), None)
-        newer = any(ep.starts_at > event.starts_at for ep in episodes)
-        if same is not None:
-            if same.status == "firing" and event.status == "resolved":
-                assert event.ends_at is not None
-                resolutions.append((same, event.ends_at, item))
-            elif same.status == "firing":
-                repeats.append((same, item))
-            else:
-                # Already resolved: a retry or a late copy; never undo it.
-                result.stale += 1
-        elif newer:
+        verdict = decide(event.status, event.starts_at, event.ends_at, episodes, now=now)
+        if verdict.stale:
             result.stale += 1
-        else:
-            # A new episode ends every older one still open: the source saw
-            # it resolve even if we missed that notification.
-            for ep in episodes:
-                if ep.status == "firing":
-                    resolutions.append((ep, event.starts_at, None))
+        if verdict.repeat is not None:
+            repeats.append((verdict.repeat, item))
+        for ep in verdict.resolve:
+            assert event.ends_at is not None
+            resolutions.append((ep, event.ends_at, item))
+        # A new episode ends every older one still open: the source saw it
+        # resolve even if we missed that notification.
+        resolutions.extend((ep, event.starts_at, None) for ep in verdict.end)
+        if verdict.insert:
             to_insert.append(item)
 
     inserted = await _insert_episodes(session, to_insert, now=now)
@@ -156,16 +151,31 @@ async def _load_episodes(
 ) -> dict[tuple[str, str], list[_Stored]]:
     a = alerts_table.c
     wanted = sorted({(i.event.source, i.event.fingerprint) for i in items})
-    rows = await session.execute(
-        select(
-            a.id, a.source, a.fingerprint, a.starts_at, a.status, a.incident_number, a.annotations
-        ).where(tuple_(a.source, a.fingerprint).in_(wanted))
-    )
     stored: dict[tuple[str, str], list[_Stored]] = defaultdict(list)
-    for row in rows:
-        stored[(row.source, row.fingerprint)].append(
-            _Stored(row.id, row.starts_at, row.status, row.incident_number, row.annotations)
+    for chunk in chunked(wanted):
+        rows = await session.execute(
+            select(
+                a.id,
+                a.source,
+                a.fingerprint,
+                a.starts_at,
+                a.ends_at,
+                a.status,
+                a.incident_number,
+                a.annotations,
+            ).where(tuple_(a.source, a.fingerprint).in_(chunk))
         )
+        for row in rows:
+            stored[(row.source, row.fingerprint)].append(
+                _Stored(
+                    row.id,
+                    row.starts_at,
+                    row.ends_at,
+                    row.status,
+                    row.incident_number,
+                    row.annotations,
+                )
+            )
     return stored
 
 
@@ -195,9 +205,11 @@ async def _insert_episodes(
         }
         for i in items
     ]
+    # Executed with the rows as parameters, SQLAlchemy compiles the statement
+    # once and sends it in batches under the driver's limit of bound values
+    # ("insertmanyvalues"): a storm of thousands lands, and fast.
     stmt = (
         insert_for(session, alerts_table)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["source", "fingerprint", "starts_at"])
         .returning(
             alerts_table.c.id,
@@ -206,8 +218,9 @@ async def _insert_episodes(
             alerts_table.c.starts_at,
         )
     )
-    returned = await session.execute(stmt)
-    return {(r.source, r.fingerprint, r.starts_at): r.id for r in returned}
+    returned = await session.execute(stmt, rows)
+    inserted = {(r.source, r.fingerprint, r.starts_at): r.id for r in returned}
+    return inserted
 
 
 async def _count_lost_races(
@@ -223,10 +236,10 @@ async def _count_lost_races(
         for i in to_insert
         if (i.event.source, i.event.fingerprint, i.event.starts_at) not in inserted
     ]
-    if lost:
+    for chunk in chunked(lost):
         await session.execute(
             update(alerts_table)
-            .where(tuple_(a.source, a.fingerprint, a.starts_at).in_(lost))
+            .where(tuple_(a.source, a.fingerprint, a.starts_at).in_(chunk))
             .values(occurrences=a.occurrences + 1, last_seen_at=now)
         )
 
@@ -237,12 +250,12 @@ async def _update_repeats(
     if not repeats:
         return
     a = alerts_table.c
-    ids = sorted(stored.id for stored, _ in repeats)
-    await session.execute(
-        update(alerts_table)
-        .where(a.id.in_(ids))
-        .values(occurrences=a.occurrences + 1, last_seen_at=now)
-    )
+    for ids in chunked(sorted(stored.id for stored, _ in repeats)):
+        await session.execute(
+            update(alerts_table)
+            .where(a.id.in_(ids))
+            .values(occurrences=a.occurrences + 1, last_seen_at=now)
+        )
     changed = [
         {"b_id": stored.id, "b_annotations": item.event.annotations}
         for stored, item in sorted(repeats, key=lambda r: r[0].id)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.events import AlertEvent
+from app.events import AlertEvent, utc_alert_time
 from app.sources.labels import Labels, NulFree
 
 SOURCE = "alertmanager"
 # Alertmanager sends Go's zero time for "no end" on firing alerts.
 _GO_ZERO_YEAR = 1
+_NUL = "contains a NUL character (\\u0000), which cannot be stored"
 
 
 class AmAlert(BaseModel):
@@ -27,6 +28,32 @@ class AmAlert(BaseModel):
     generatorURL: NulFree | None = None
     # Longer ones are cut to the column with a hash of the whole (AlertEvent).
     fingerprint: NulFree | None = None
+
+    @field_validator("startsAt", "endsAt")
+    @classmethod
+    def _within_the_window(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """Times in UTC, within ``app.events``' window around the time of
+        receipt (``context["now"]``); ``endsAt`` may be Go's zero time, which
+        Alertmanager sends for "no end"."""
+        if value is None:
+            return None
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        if info.field_name == "endsAt" and _is_go_zero(value):
+            return None
+        return utc_alert_time(value, now=now)
+
+    @field_validator("annotations")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL cannot store a NUL; refused here, before anything is written
+        (labels, fingerprint and generatorURL are ``NulFree`` by their types)."""
+        if isinstance(value, dict):
+            for key, text in value.items():
+                if "\x00" in key or "\x00" in text:
+                    raise ValueError(f"{key[:100]!r} {_NUL}")
+        elif isinstance(value, str) and "\x00" in value:
+            raise ValueError(_NUL)
+        return value
 
 
 class AmWebhook(BaseModel):
@@ -52,6 +79,13 @@ def labels_fingerprint(labels: dict[str, str]) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _is_go_zero(value: datetime) -> bool:
+    try:
+        return _aware(value).year <= _GO_ZERO_YEAR
+    except OverflowError:
+        return False
 
 
 def _end(value: datetime | None) -> datetime | None:

@@ -91,8 +91,9 @@ async def alertmanager_webhook(
     alert it carried is committed."""
     async with timed(alertmanager.SOURCE):
         body = await read_body(request, runtime.settings.max_body_bytes)
-        payload = validate(alertmanager.AmWebhook, parse_json(body))
-        events = alertmanager.to_events(payload, received_at=runtime.clock.now())
+        now = runtime.clock.now()
+        payload = validate(alertmanager.AmWebhook, parse_json(body), context={"now": now})
+        events = alertmanager.to_events(payload, received_at=now)
         result = await process(runtime, events, actor=principal.acting_as("alertmanager"))
     return WebhookAccepted.of(result)
 

@@ -18,9 +18,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from app.events import AlertEvent
+from app.events import AlertEvent, utc_alert_time
 from app.sources.labels import NulFree
 
 SOURCE = "pagerduty"
@@ -76,6 +85,16 @@ class Payload(_Lenient):
     class_: NulFree | None = Field(default=None, alias="class", max_length=1024)
     # Stored as JSON text; nothing real nests deeper, and the JSON writer stops at 255.
     custom_details: Annotated[Any, AfterValidator(_shallow)] = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _within_the_window(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """Only an annotation, but held to the window every alert time is
+        (``app.events``) around the time of receipt (``context["now"]``)."""
+        if value is None:
+            return None
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        return utc_alert_time(value, now=now)
 
 
 class PdEvent(_Lenient):

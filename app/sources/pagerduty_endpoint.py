@@ -149,13 +149,13 @@ async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
             message="Requests for this service are arriving too quickly. Please retry later.",
             headers={"Retry-After": str(wait)},
         )
+    now = runtime.clock.now()
     try:
-        event = pagerduty.PdEvent.model_validate(data)
+        event = pagerduty.PdEvent.model_validate(data, context={"now": now})
     except ValidationError as exc:
         raise _invalid(_messages(exc)) from exc
 
     actor = principal.acting_as("pagerduty")
-    now = runtime.clock.now()
     if event.event_action == "trigger":
         dedup_key = event.dedup_key or pagerduty.new_dedup_key()
         fired = pagerduty.trigger_event(event, dedup_key, received_at=now)

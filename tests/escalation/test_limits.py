@@ -101,7 +101,9 @@ async def test_page_goes_to_whoever_is_on_call_in_local_time_across_dst(
     resp = await paging.api.put("/api/v1/schedules/checkout-primary", json=schedule)
     assert resp.status_code in (200, 201), resp.text
     paging.clock.set(at)
-    await _open(paging, _checkout_alert())
+    alert = _checkout_alert()
+    alert["alerts"][0]["startsAt"] = at.isoformat()  # an alert can't start 8 months ahead
+    await _open(paging, alert)
     await paging.tick()
     assert [m["to"] for m in paging.fake.messages] == [expected]
 

@@ -248,12 +248,21 @@ async def test_late_firing_retry_never_undoes_a_resolution(client: httpx.AsyncCl
     assert alert["status"] == "resolved"
 
 
-async def test_older_episode_arriving_after_a_newer_one_is_ignored(
+async def test_older_episode_arriving_after_a_newer_one_resolved_is_ignored(
     client: httpx.AsyncClient,
 ) -> None:
-    newer = am_alert("cccc000000000001", starts_at="2026-11-26T12:00:00Z")
+    """(While the newer one fires, an older start is the same episode:
+    Alertmanager's merge keeps the earliest start; see test_episodes.py.)"""
+    newer = am_alert("cccc000000000001", starts_at="2026-11-26T11:50:00Z")
+    done = am_alert(
+        "cccc000000000001",
+        status="resolved",
+        starts_at="2026-11-26T11:50:00Z",
+        ends_at="2026-11-26T11:55:00Z",
+    )
     older = am_alert("cccc000000000001", starts_at="2026-11-26T10:00:00Z")
     await post(client, am_payload([newer]))
+    await post(client, am_payload([done]))
     resp = (await post(client, am_payload([older]))).json()
     assert resp["stale"] == 1
     assert len(await _alert_rows(client)) == 1

@@ -50,7 +50,10 @@ def _label_key(labels: Mapping[str, str]) -> frozenset[tuple[str, str]]:
 
 
 def build_config(
-    webhook_url: str, bearer_token: str, group_by: list[str] | None = None
+    webhook_url: str,
+    bearer_token: str,
+    group_by: list[str] | None = None,
+    repeat_interval: str = "1h",
 ) -> dict[str, Any]:
     return {
         "route": {
@@ -58,7 +61,7 @@ def build_config(
             "group_by": list(DEFAULT_GROUP_BY) if group_by is None else group_by,
             "group_wait": "1s",
             "group_interval": "1s",
-            "repeat_interval": "1h",
+            "repeat_interval": repeat_interval,
         },
         "receivers": [
             {
@@ -81,7 +84,12 @@ class PrivateAlertmanager:
     """One Alertmanager process. Use via ``private_alertmanager()``."""
 
     def __init__(
-        self, webhook_url: str, bearer_token: str, *, group_by: list[str] | None = None
+        self,
+        webhook_url: str,
+        bearer_token: str,
+        *,
+        group_by: list[str] | None = None,
+        repeat_interval: str = "1h",
     ) -> None:
         for binary in (ALERTMANAGER_BIN, AMTOOL_BIN):
             if shutil.which(binary) is None:
@@ -94,7 +102,7 @@ class PrivateAlertmanager:
         self._fired: dict[frozenset[tuple[str, str]], dict[str, Any]] = {}
         # JSON is valid YAML, and json.dumps quotes URLs and tokens safely.
         self.config_file.write_text(
-            json.dumps(build_config(webhook_url, bearer_token, group_by), indent=2)
+            json.dumps(build_config(webhook_url, bearer_token, group_by, repeat_interval), indent=2)
         )
 
     @property
@@ -230,10 +238,17 @@ class PrivateAlertmanager:
 
 @contextmanager
 def private_alertmanager(
-    webhook_url: str, bearer_token: str, *, group_by: list[str] | None = None
+    webhook_url: str,
+    bearer_token: str,
+    *,
+    group_by: list[str] | None = None,
+    repeat_interval: str = "1h",
 ) -> Iterator[PrivateAlertmanager]:
-    """Run Alertmanager routing every alert to ``webhook_url`` with a bearer token."""
-    am = PrivateAlertmanager(webhook_url, bearer_token, group_by=group_by)
+    """Run Alertmanager routing every alert to ``webhook_url`` with a bearer token;
+    a short ``repeat_interval`` makes it resend a firing group that soon."""
+    am = PrivateAlertmanager(
+        webhook_url, bearer_token, group_by=group_by, repeat_interval=repeat_interval
+    )
     try:
         am.check_config()
         am.start()

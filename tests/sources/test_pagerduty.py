@@ -267,6 +267,13 @@ async def test_payload_fields_are_labels_the_rules_route_by(client: httpx.AsyncC
             {"payload": {"summary": "x", "source": "y", "severity": "info", "timestamp": "soon"}},
             "'payload.timestamp' is invalid",
         ),
+        *(
+            (
+                {"payload": {"summary": "x", "source": "y", "severity": "info", "timestamp": t}},
+                "'payload.timestamp' is invalid",
+            )
+            for t in ("2099-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00")
+        ),
         ({"dedup_key": "k" * 256}, "'dedup_key' is invalid"),
         ({"event_action": "snooze"}, "'event_action' is invalid"),
         ({"event_action": "resolve"}, "'dedup_key' is required to resolve"),
