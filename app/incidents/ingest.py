@@ -4,7 +4,8 @@ The statements run in a fixed order so that concurrent deliveries (an
 Alertmanager HA pair posting the same group at once) wait for each other
 instead of deadlocking or doubling anything:
 
-1. read the stored episodes of the delivery's fingerprints (no locks);
+1. read what deciding needs of the delivery's fingerprints (no locks): their
+   firing episodes, the episodes it names, and the latest of each;
 2. insert the new episodes, sorted, ``ON CONFLICT DO NOTHING``: an episode
    another delivery inserted first becomes a repeat here;
 3. update repeats and firing → resolved transitions, the latter guarded by
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, tuple_, update
+from sqlalchemy import and_, bindparam, select, text, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
@@ -34,7 +35,7 @@ from app.events import AlertEvent
 from app.incidents.grouping import attach_and_resolve
 from app.incidents.results import Classified, IngestResult
 from app.incidents.timeline import record
-from app.models import alerts_table
+from app.models import FIRING_PREDICATE, alerts_table
 from app.rules import RulesFile, classify, group_key, route
 
 
@@ -149,18 +150,39 @@ async def ingest(
 async def _load_episodes(
     session: AsyncSession, items: list[Classified]
 ) -> dict[tuple[str, str], list[_Stored]]:
+    """What deciding needs of each fingerprint's history, not all of it (a
+    flapping alert has thousands of episodes): its firing episodes (a partial
+    index), the episodes the delivery names (the unique key), and its latest
+    one (to tell a stale update), each read through an index."""
     a = alerts_table.c
-    wanted = sorted({(i.event.source, i.event.fingerprint) for i in items})
-    rows = await session.execute(
-        select(
-            a.id, a.source, a.fingerprint, a.starts_at, a.status, a.incident_number, a.annotations
-        ).where(tuple_(a.source, a.fingerprint).in_(wanted))
+    columns = (a.id, a.source, a.fingerprint, a.starts_at, a.status, a.incident_number)
+    exact = sorted({(i.event.source, i.event.fingerprint, i.event.starts_at) for i in items})
+    wanted = sorted({(source, fingerprint) for source, fingerprint, _ in exact})
+    latest = [
+        select(*columns, a.annotations)
+        .where(a.source == source, a.fingerprint == fingerprint)
+        .order_by(a.starts_at.desc())
+        .limit(1)
+        .subquery()
+        for source, fingerprint in wanted
+    ]
+    stmt = union_all(
+        select(*columns, a.annotations).where(
+            tuple_(a.source, a.fingerprint).in_(wanted), text(FIRING_PREDICATE)
+        ),
+        select(*columns, a.annotations).where(
+            tuple_(a.source, a.fingerprint, a.starts_at).in_(exact)
+        ),
+        *(select(*sub.c) for sub in latest),
     )
     stored: dict[tuple[str, str], list[_Stored]] = defaultdict(list)
-    for row in rows:
-        stored[(row.source, row.fingerprint)].append(
-            _Stored(row.id, row.starts_at, row.status, row.incident_number, row.annotations)
-        )
+    seen: set[int] = set()
+    for row in await session.execute(stmt):
+        if row.id not in seen:
+            seen.add(row.id)
+            stored[(row.source, row.fingerprint)].append(
+                _Stored(row.id, row.starts_at, row.status, row.incident_number, row.annotations)
+            )
     return stored
 
 
