@@ -23,6 +23,7 @@ from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
 from app.incidents import response_endpoints as incident_response
+from app.metrics import forget_this_process
 from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
 from app.oncall import handoff_endpoints as handoffs
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             await runtime.aclose()
+            forget_this_process()
 
     app = FastAPI(
         title="Klaxon",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
 from app.deps import AdminPrincipal, RuntimeDep
 from app.errors import KlaxonError, Unavailable
-from app.metrics import OPEN_INCIDENTS
+from app.metrics import OPEN_INCIDENTS, exposition
 from app.models import incidents_table
 from app.rules import RulesError
 
@@ -60,7 +60,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
             OPEN_INCIDENTS.labels(status).set(counts.get(status, 0))
     except Exception as exc:  # metrics must answer even when the database does not
         log.warning("open incident count unavailable: %s", type(exc).__name__)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.post("/-/reload", response_model=Reloaded, responses={400: {"description": "Invalid"}})

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,6 +51,22 @@ def migrate() -> None:
     typer.echo("database schema is up to date")
 
 
+@contextlib.contextmanager
+def _shared_metrics_dir() -> Iterator[None]:
+    """A fresh directory where the workers keep their metrics (app.metrics), named
+    in the environment before they start, removed when the server stops: values
+    left from an earlier run would be counted again."""
+    from app.metrics import MULTIPROC_DIR_ENV
+
+    path = tempfile.mkdtemp(prefix="klaxon-metrics-")
+    os.environ[MULTIPROC_DIR_ENV] = path
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_DIR_ENV]
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def serve(
     dev: Annotated[bool, typer.Option(help="Generate an admin token if none is set")] = False,
 ) -> None:
@@ -83,14 +103,15 @@ def serve(
         # environment; pass on what was generated here.
         if settings.admin_token:
             os.environ["KLAXON_ADMIN_TOKEN"] = settings.admin_token
-        uvicorn.run(
-            "app.asgi:app",
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_level=settings.log_level,
-            access_log=False,
-        )
+        with _shared_metrics_dir():
+            uvicorn.run(
+                "app.asgi:app",
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                log_level=settings.log_level,
+                access_log=False,
+            )
         return
     uvicorn.run(
         create_app(settings),
