@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -50,6 +51,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_connect_timeout,
         pool_pre_ping=False,
         connect_args={"timeout": settings.db_connect_timeout, "command_timeout": 30},
+        # Labels and annotations are JSON columns: orjson reads them several
+        # times faster (an incident of thousands of alerts, every ingest).
+        json_deserializer=orjson.loads,
     )
 
 
