@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=10.0, ge=0)
     # Inbound rate limit per ingest token, a token bucket in each process (every
     # replica and worker limits on its own). Above what one worker can ingest
-    # (500-600 webhooks/s of ten alerts each, `make bench`), so that the limit
+    # (issue 13 aims at 500 webhooks/s of ten alerts; `make bench`), so that the limit
     # turns away a runaway sender, never one the server could have served; a
     # storm is deduped, not turned away. Sizing: README "Inbound rate limits".
     ingest_rate: float = Field(
