@@ -151,38 +151,52 @@ async def _load_episodes(
     session: AsyncSession, items: list[Classified]
 ) -> dict[tuple[str, str], list[_Stored]]:
     """What deciding needs of each fingerprint's history, not all of it (a
-    flapping alert has thousands of episodes): its firing episodes (a partial
-    index), the episodes the delivery names (the unique key), and its latest
-    one (to tell a stale update), each read through an index."""
+    flapping alert has thousands of episodes), each read through an index: its
+    firing episodes (a partial index) and the episodes the delivery names (the
+    unique key); then, only for a fingerprint whose named episode is not stored
+    (a new episode, or a stale one), its latest episode. Alertmanager resending
+    its groups, the steady state, takes one statement."""
     a = alerts_table.c
     columns = (a.id, a.source, a.fingerprint, a.starts_at, a.status, a.incident_number)
     exact = sorted({(i.event.source, i.event.fingerprint, i.event.starts_at) for i in items})
     wanted = sorted({(source, fingerprint) for source, fingerprint, _ in exact})
-    latest = [
-        select(*columns, a.annotations)
-        .where(a.source == source, a.fingerprint == fingerprint)
-        .order_by(a.starts_at.desc())
-        .limit(1)
-        .subquery()
-        for source, fingerprint in wanted
-    ]
-    stmt = union_all(
-        select(*columns, a.annotations).where(
-            tuple_(a.source, a.fingerprint).in_(wanted), text(FIRING_PREDICATE)
-        ),
-        select(*columns, a.annotations).where(
-            tuple_(a.source, a.fingerprint, a.starts_at).in_(exact)
-        ),
-        *(select(*sub.c) for sub in latest),
-    )
     stored: dict[tuple[str, str], list[_Stored]] = defaultdict(list)
     seen: set[int] = set()
-    for row in await session.execute(stmt):
-        if row.id not in seen:
-            seen.add(row.id)
-            stored[(row.source, row.fingerprint)].append(
-                _Stored(row.id, row.starts_at, row.status, row.incident_number, row.annotations)
+
+    def keep(rows: Any) -> None:
+        for row in rows:
+            if row.id not in seen:
+                seen.add(row.id)
+                stored[(row.source, row.fingerprint)].append(
+                    _Stored(row.id, row.starts_at, row.status, row.incident_number, row.annotations)
+                )
+
+    keep(
+        await session.execute(
+            union_all(
+                select(*columns, a.annotations).where(
+                    tuple_(a.source, a.fingerprint).in_(wanted), text(FIRING_PREDICATE)
+                ),
+                select(*columns, a.annotations).where(
+                    tuple_(a.source, a.fingerprint, a.starts_at).in_(exact)
+                ),
             )
+        )
+    )
+    found = {(source, fp, ep.starts_at) for (source, fp), eps in stored.items() for ep in eps}
+    unknown = sorted(
+        {(source, fp) for source, fp, starts in exact if (source, fp, starts) not in found}
+    )
+    if unknown:
+        latest = [
+            select(*columns, a.annotations)
+            .where(a.source == source, a.fingerprint == fingerprint)
+            .order_by(a.starts_at.desc())
+            .limit(1)
+            .subquery()
+            for source, fingerprint in unknown
+        ]
+        keep(await session.execute(union_all(*(select(*sub.c) for sub in latest))))
     return stored
 
 
