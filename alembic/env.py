@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
+from app.migrate import compared
 from app.models import metadata
 from app.settings import get_settings
 
@@ -46,6 +47,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=compared,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

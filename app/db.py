@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -73,6 +74,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
             "timeout": settings.db_connect_timeout,
             "command_timeout": settings.db_statement_timeout,
         },
+        # Labels and annotations are JSON columns: orjson reads them several
+        # times faster (an incident of thousands of alerts, every ingest).
+        json_deserializer=orjson.loads,
     )
 
 

@@ -25,6 +25,7 @@ from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
 from app.incidents import response_endpoints as incident_response
+from app.metrics import forget_this_process
 from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
 from app.oncall import handoff_endpoints as handoffs
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 task.cancel()
             await asyncio.gather(*reloads, return_exceptions=True)
             await runtime.aclose()
+            forget_this_process()
 
     docs = settings.docs_enabled  # off: /docs, /redoc and /openapi.json are 404s
     app = FastAPI(

@@ -1,8 +1,29 @@
-"""Prometheus metrics, exported at /metrics."""
+"""Prometheus metrics, exported at /metrics.
+
+With several uvicorn workers (``KLAXON_WORKERS`` > 1) each worker counts in
+its own process. ``klaxon serve`` then gives them a fresh shared directory
+(``PROMETHEUS_MULTIPROC_DIR``, set before the workers start, as
+prometheus-client requires) where every worker keeps its values, and a scrape
+answered by any worker adds them all up (:func:`exposition`): one scrape shows
+the whole server. A worker that stops takes its live gauges with it
+(:func:`forget_this_process`); its counters stay counted.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+#: Where the workers of one server keep their values (prometheus-client's name).
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 ALERTS_RECEIVED = Counter(
     "klaxon_alerts_received_total", "Alerts received, by source and status", ["source", "status"]
@@ -20,7 +41,14 @@ ALERTS_STALE = Counter(
 INCIDENTS_OPENED = Counter(
     "klaxon_incidents_opened_total", "Incidents opened, by severity", ["severity"]
 )
-OPEN_INCIDENTS = Gauge("klaxon_open_incidents", "Incidents not resolved, by status", ["status"])
+# Read from the database at each scrape by whichever worker answers it: the
+# latest value of a live worker is the server's.
+OPEN_INCIDENTS = Gauge(
+    "klaxon_open_incidents",
+    "Incidents not resolved, by status",
+    ["status"],
+    multiprocess_mode="livemostrecent",
+)
 WEBHOOK_LATENCY = Histogram(
     "klaxon_webhook_duration_seconds",
     "Time to accept a webhook, from request to committed answer",
@@ -81,3 +109,23 @@ REPLAYED_CALLBACKS = Counter(
     "Texts and keypresses from Twilio already acted on (a retry or a replay), answered without"
     " acting again",
 )
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_DIR_ENV) or None
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus's text format: this process's, or with several
+    workers every worker's, summed (counters, histograms) or latest (gauges)."""
+    if multiprocess_dir() is None:
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def forget_this_process() -> None:
+    """Drop this worker's live gauges as it stops (its counters stay counted)."""
+    if multiprocess_dir() is not None:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 
 from alembic import command
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def compared(_obj: Any, name: str | None, type_: str, reflected: bool, _to: Any) -> bool:
+    """Alembic's ``include_object`` when comparing the database with the models:
+    PostgreSQL's own indexes are made by the migrations only, not the models."""
+    from app.models import POSTGRESQL_ONLY_INDEXES
+
+    return not (type_ == "index" and reflected and name in POSTGRESQL_ONLY_INDEXES)
 
 
 def alembic_config(url: str) -> Config:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Depends, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
@@ -13,7 +13,7 @@ from app.api_errors import ErrorDetail
 from app.deadline import within
 from app.deps import AdminPrincipal, RuntimeDep, metrics_access
 from app.errors import KlaxonError, Unavailable
-from app.metrics import OPEN_INCIDENTS
+from app.metrics import OPEN_INCIDENTS, exposition
 from app.models import incidents_table
 from app.oncall.store import policy_names
 from app.rules import RulesError, RulesFile
@@ -91,7 +91,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
             OPEN_INCIDENTS.labels(status).set(counts.get(status, 0))
     except Exception as exc:  # metrics must answer even when the database does not
         log.warning("open incident count unavailable: %s", type(exc).__name__)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def unknown_route_policies(runtime: Runtime, rules: RulesFile) -> list[str]:

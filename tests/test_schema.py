@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.migrate import alembic_config
+from app.migrate import alembic_config, compared
 from app.models import metadata
 from app.openapi import render
 from tests.services.postgres import PrivatePostgres
@@ -27,7 +27,9 @@ OPENAPI = ROOT / "openapi" / "openapi.json"
 
 
 def _diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": compared}
+    )
     return list(compare_metadata(context, metadata))
 
 

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -107,6 +111,22 @@ def migrate() -> None:
     typer.echo("database schema is up to date")
 
 
+@contextlib.contextmanager
+def _shared_metrics_dir() -> Iterator[None]:
+    """A fresh directory where the workers keep their metrics (app.metrics), named
+    in the environment before they start, removed when the server stops: values
+    left from an earlier run would be counted again."""
+    from app.metrics import MULTIPROC_DIR_ENV
+
+    path = tempfile.mkdtemp(prefix="klaxon-metrics-")
+    os.environ[MULTIPROC_DIR_ENV] = path
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_DIR_ENV]
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def serve(
     dev: Annotated[
         bool,
@@ -164,14 +184,15 @@ def serve(
             os.environ["KLAXON_ADMIN_TOKEN"] = settings.admin_token
         if settings.public_url:
             os.environ["KLAXON_PUBLIC_URL"] = settings.public_url
-        uvicorn.run(
-            "app.asgi:app",
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_level=settings.log_level,
-            access_log=False,
-        )
+        with _shared_metrics_dir():
+            uvicorn.run(
+                "app.asgi:app",
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                log_level=settings.log_level,
+                access_log=False,
+            )
         return
     uvicorn.run(
         create_app(settings),

@@ -17,7 +17,6 @@ from app.incidents.schemas import (
     IncidentPublic,
     IncidentStatus,
     Page,
-    TimelineEventPublic,
 )
 from app.rules import Severity
 
@@ -67,16 +66,14 @@ async def get_incident(
 ) -> IncidentDetail:
     """One incident with its alerts, timeline and runbook."""
     incident = await queries.get_incident(session, number)
-    return IncidentDetail(
-        **incident,
-        alerts=[
-            AlertPublic.model_validate(a) for a in await queries.incident_alerts(session, number)
-        ],
-        timeline=[
-            TimelineEventPublic.model_validate(t)
-            for t in await queries.incident_timeline(session, number)
-        ],
-        runbook=await incident_runbook(session, runtime.rules.current, incident),
+    # Validated in one go (an alert storm's incident holds thousands of alerts).
+    return IncidentDetail.model_validate(
+        {
+            **incident,
+            "alerts": await queries.incident_alerts(session, number),
+            "timeline": await queries.incident_timeline(session, number),
+            "runbook": await incident_runbook(session, runtime.rules.current, incident),
+        }
     )
 
 

@@ -4,7 +4,8 @@ The statements run in a fixed order so that concurrent deliveries (an
 Alertmanager HA pair posting the same group at once) wait for each other
 instead of deadlocking or doubling anything:
 
-1. read the stored episodes of the delivery's fingerprints (no locks);
+1. read what deciding needs of the delivery's fingerprints (no locks): their
+   firing episodes, the episodes it names, and the latest of each;
 2. insert the new episodes, sorted, ``ON CONFLICT DO NOTHING``: an episode
    another delivery inserted first becomes a repeat here;
 3. update repeats and firing → resolved transitions, the latter guarded by
@@ -24,9 +25,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, tuple_, update
+from sqlalchemy import and_, bindparam, select, text, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import chunked, insert_for
@@ -35,11 +37,16 @@ from app.incidents.episode_rule import decide
 from app.incidents.grouping import attach_and_resolve
 from app.incidents.results import Classified, IngestResult
 from app.incidents.timeline import record
-from app.models import alerts_table
+from app.models import FIRING_PREDICATE, alerts_table
 from app.rules import RulesFile, classify, group_key, route
 from app.text import clip_key
 
 SERVICE_MAX = 200  # alerts.service, incidents.service
+
+
+#: Fingerprints whose latest episode one statement reads (a UNION of as many
+#: index lookups).
+_LATEST_PER_STATEMENT = 200
 
 
 @dataclass
@@ -149,33 +156,73 @@ async def ingest(
 async def _load_episodes(
     session: AsyncSession, items: list[Classified]
 ) -> dict[tuple[str, str], list[_Stored]]:
+    """What deciding needs of each fingerprint's history, not all of it (a
+    flapping alert has thousands of episodes), each read through an index: its
+    firing episodes (a partial index) and the episodes the delivery names (the
+    unique key); then, only for a fingerprint whose named episode is not stored
+    (a new episode, or a stale one), its latest episode. Alertmanager resending
+    its groups, the steady state, takes one statement."""
     a = alerts_table.c
-    wanted = sorted({(i.event.source, i.event.fingerprint) for i in items})
+    columns = (
+        a.id,
+        a.source,
+        a.fingerprint,
+        a.starts_at,
+        a.ends_at,
+        a.status,
+        a.incident_number,
+        a.annotations,
+    )
+    exact = sorted({(i.event.source, i.event.fingerprint, i.event.starts_at) for i in items})
+    wanted = sorted({(source, fingerprint) for source, fingerprint, _ in exact})
     stored: dict[tuple[str, str], list[_Stored]] = defaultdict(list)
-    for chunk in chunked(wanted):
-        rows = await session.execute(
-            select(
-                a.id,
-                a.source,
-                a.fingerprint,
-                a.starts_at,
-                a.ends_at,
-                a.status,
-                a.incident_number,
-                a.annotations,
-            ).where(tuple_(a.source, a.fingerprint).in_(chunk))
-        )
+    seen: set[int] = set()
+
+    def keep(rows: Any) -> None:
         for row in rows:
-            stored[(row.source, row.fingerprint)].append(
-                _Stored(
-                    row.id,
-                    row.starts_at,
-                    row.ends_at,
-                    row.status,
-                    row.incident_number,
-                    row.annotations,
+            if row.id not in seen:
+                seen.add(row.id)
+                stored[(row.source, row.fingerprint)].append(
+                    _Stored(
+                        row.id,
+                        row.starts_at,
+                        row.ends_at,
+                        row.status,
+                        row.incident_number,
+                        row.annotations,
+                    )
+                )
+
+    # In chunks: a storm names thousands of fingerprints, more than one
+    # statement may bind (and than PostgreSQL's parser nests in one IN list).
+    # The steady state, one chunk of each, is one statement.
+    for fingerprints, episodes in zip_longest(chunked(wanted), chunked(exact)):
+        parts = []
+        if fingerprints:
+            parts.append(
+                select(*columns).where(
+                    tuple_(a.source, a.fingerprint).in_(fingerprints), text(FIRING_PREDICATE)
                 )
             )
+        if episodes:
+            parts.append(
+                select(*columns).where(tuple_(a.source, a.fingerprint, a.starts_at).in_(episodes))
+            )
+        keep(await session.execute(union_all(*parts)))
+    found = {(source, fp, ep.starts_at) for (source, fp), eps in stored.items() for ep in eps}
+    unknown = sorted(
+        {(source, fp) for source, fp, starts in exact if (source, fp, starts) not in found}
+    )
+    for chunk in chunked(unknown, _LATEST_PER_STATEMENT):
+        latest = [
+            select(*columns)
+            .where(a.source == source, a.fingerprint == fingerprint)
+            .order_by(a.starts_at.desc())
+            .limit(1)
+            .subquery()
+            for source, fingerprint in chunk
+        ]
+        keep(await session.execute(union_all(*(select(*sub.c) for sub in latest))))
     return stored
 
 

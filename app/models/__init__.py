@@ -4,7 +4,7 @@ from sqlalchemy import Table
 from sqlmodel import SQLModel
 
 from app.models.action_item import ActionItem
-from app.models.alert import Alert
+from app.models.alert import FIRING_PREDICATE, Alert
 from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
@@ -44,8 +44,15 @@ repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-def
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 
+#: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
+#: ``labels::jsonb`` for the label filters, 0010_history_indexes): SQLAlchemy's
+#: metadata cannot say "this dialect only", so the schema comparison skips them.
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_alerts_labels", "ix_incidents_labels"})
+
 __all__ = [
+    "FIRING_PREDICATE",
     "OPEN_INCIDENT_PREDICATE",
+    "POSTGRESQL_ONLY_INDEXES",
     "ActionItem",
     "Alert",
     "ApiToken",

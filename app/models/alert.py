@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.models.types import UTCDateTime
+
+FIRING_PREDICATE = "status = 'firing'"
 
 
 class Alert(SQLModel, table=True):
@@ -20,6 +22,19 @@ class Alert(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "fingerprint", "starts_at", name="uq_alerts_episode"),
         Index("ix_alerts_incident", "incident_number"),
+        # The list filters, newest first: equality then the key, so that a
+        # filter matching little stops at once (and a generic plan is as good).
+        Index("ix_alerts_service_id", "service", "id"),
+        Index("ix_alerts_severity_id", "severity", "id"),
+        Index("ix_alerts_status_id", "status", "id"),
+        # Ingest reads the firing episode of a fingerprint, not its whole history.
+        Index(
+            "ix_alerts_firing_identity",
+            "source",
+            "fingerprint",
+            postgresql_where=text(FIRING_PREDICATE),
+            sqlite_where=text(FIRING_PREDICATE),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

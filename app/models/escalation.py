@@ -45,6 +45,7 @@ class Notification(SQLModel, table=True):
         Index("ix_notifications_to_sent", "to_number", "sent_at"),
         Index("ix_notifications_incident", "incident_number"),
         Index("ix_notifications_sid", "twilio_sid"),
+        Index("ix_notifications_sent_at", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -24,13 +24,18 @@ class Incident(SQLModel, table=True):
             sqlite_where=text(OPEN_INCIDENT_PREDICATE),
         ),
         Index("ix_incidents_status_number", "status", "number"),
+        Index("ix_incidents_severity_number", "severity", "number"),
+        Index("ix_incidents_service_number", "service", "number"),
+        Index("ix_incidents_created_at", "created_at"),
+        # A flapping group's last incident, whether open or resolved.
+        Index("ix_incidents_group_key_number", "group_key", "number"),
     )
 
     number: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=500)
     status: str = Field(max_length=16)
-    severity: str = Field(max_length=4, index=True)
-    service: str = Field(max_length=200, index=True)
+    severity: str = Field(max_length=4)
+    service: str = Field(max_length=200)
     policy: str | None = Field(default=None, max_length=200)
     group_key: str = Field(max_length=1000)
     labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -17,6 +17,8 @@ from typing import Any
 
 from app.migrate import upgrade
 from tests.perf import paging, real
+from tests.perf.history import YEAR, HistorySize
+from tests.perf.history_run import history_lines, history_run
 from tests.perf.ingest import PER_PAYLOAD, prefill, run_load
 from tests.perf.report import table, write_json
 from tests.perf.server import ROOT, klaxon_process, klaxon_replicas
@@ -40,6 +42,10 @@ def options() -> argparse.Namespace:
     add("--no-storm", action="store_true", help="skip the storm")
     add("--legacy-seconds", type=float, default=10, help="today's bench per run (10; 0 skips)")
     add("--legacy-full", action="store_true", help="also today's replicas and paging runs")
+    add("--history", action="store_true", help="also measure on a year of history (1M alerts)")
+    add("--history-only", action="store_true", help="only the history run (and its baseline)")
+    add("--history-alerts", type=int, default=YEAR.alerts, help="alerts of the history (1M)")
+    add("--history-incidents", type=int, default=YEAR.incidents, help="its incidents (100k)")
     add("--json", type=Path, help="where to write the figures (.bench/bench-<time>.json)")
     return parser.parse_args()
 
@@ -56,6 +62,8 @@ def counts(text: str) -> list[int]:
 
 
 def real_case(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    if args.history_only:
+        args.workers, args.resolve_share, args.no_storm, args.legacy_seconds = "", 0.0, True, 0
     for workers in counts(args.workers):
         progress(f"ceiling, {workers} worker(s)")
         figures["ceiling"][str(workers)] = {
@@ -86,7 +94,18 @@ def real_case(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         if not args.no_storm:
             progress("storm")
             figures["storm"] = real.storm_run(pg, fake)
-        if args.paging_seconds:
+        if args.history or args.history_only:
+            progress("history")
+            size = HistorySize(incidents=args.history_incidents, alerts=args.history_alerts)
+            figures["history"] = history_run(
+                pg,
+                fake,
+                size,
+                seconds=args.seconds,
+                connections=args.connections,
+                empty=figures["klaxon"].get("1w"),
+            )
+        if args.paging_seconds and not args.history_only:
             progress("paging")
             figures["paging"] = real.paging_run(
                 pg,
@@ -170,6 +189,8 @@ def main() -> None:
     print(table(figures))
     for line in figures.get("legacy_reports", []):
         print(line)
+    if "history" in figures:
+        print("\n".join(history_lines(figures["history"])))
     print(f"PostgreSQL: {figures.get('postgres')}")
     print(f"every figure: {path}", flush=True)
 

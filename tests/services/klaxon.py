@@ -20,7 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -87,8 +87,18 @@ class SharedClock:
 class KlaxonProcess:
     """One Klaxon replica: ``uvicorn app.asgi:app`` on its own port."""
 
-    def __init__(self, name: str, env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: Mapping[str, str],
+        log_dir: Path,
+        *,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        """``command`` replaces ``uvicorn app.asgi:app`` (e.g. ``klaxon serve``,
+        which reads its port from ``KLAXON_PORT``)."""
         self.name = name
+        self.command = list(command) if command is not None else None
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{name}.log"
@@ -115,7 +125,7 @@ class KlaxonProcess:
     def launch(self) -> None:
         if self._proc is not None:
             raise RuntimeError(f"{self.name} was already launched")
-        cmd = uvicorn_command(self.port)
+        cmd = self.command or uvicorn_command(self.port)
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 cmd, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log

@@ -325,6 +325,22 @@ def test_the_default_limit_accepts_a_storm() -> None:
         assert take(t0 + timedelta(seconds=tick / 150)) is None
 
 
+def test_the_default_limit_accepts_what_one_worker_can_ingest() -> None:
+    """Issue 13 asks one worker for 500 webhooks/s and two for 800: one
+    Alertmanager sending that fast is never refused by the default limit, even
+    when every post lands on one worker; a sender twice that fast is."""
+    defaults = Settings()
+    limits = IngestLimiter()
+    t0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    def take(key: str, at: datetime) -> int | None:
+        return limits.take(key, rate=defaults.ingest_rate, burst=defaults.ingest_burst, now=at)
+
+    assert all(take("am", t0 + timedelta(seconds=n / 800)) is None for n in range(800 * 60))
+    runaway = [take("runaway", t0 + timedelta(seconds=n / 2000)) for n in range(2000 * 60)]
+    assert any(wait is not None for wait in runaway)
+
+
 def test_token_bucket_refills_at_the_rate_up_to_the_burst() -> None:
     limits = IngestLimiter()
     t0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
