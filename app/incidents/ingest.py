@@ -22,7 +22,7 @@ Nothing here commits: the caller commits once, then answers the sender.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import zip_longest
@@ -44,9 +44,9 @@ from app.text import clip_key
 SERVICE_MAX = 200  # alerts.service, incidents.service
 
 
-#: Fingerprints whose latest episode one statement reads (a UNION of as many
-#: index lookups).
-_LATEST_PER_STATEMENT = 200
+#: Unstored episodes whose neighbours one statement reads (a UNION of three
+#: index lookups each).
+_LATEST_PER_STATEMENT = 100
 
 
 @dataclass
@@ -97,7 +97,7 @@ async def ingest(
     for item in items:
         e = item.event
         by_key[(e.source, e.fingerprint, e.starts_at)] = item
-    stored = await _load_episodes(session, list(by_key.values()))
+    stored = await _load_episodes(session, list(by_key.values()), now=now)
 
     to_insert: list[Classified] = []
     repeats: list[tuple[_Stored, Classified]] = []
@@ -154,7 +154,7 @@ async def ingest(
 
 
 async def _load_episodes(
-    session: AsyncSession, items: list[Classified]
+    session: AsyncSession, items: list[Classified], *, now: datetime
 ) -> dict[tuple[str, str], list[_Stored]]:
     """What deciding needs of each fingerprint's history, not all of it (a
     flapping alert has thousands of episodes), each read through an index: its
@@ -210,20 +210,38 @@ async def _load_episodes(
             )
         keep(await session.execute(union_all(*parts)))
     found = {(source, fp, ep.starts_at) for (source, fp), eps in stored.items() for ep in eps}
-    unknown = sorted(
-        {(source, fp) for source, fp, starts in exact if (source, fp, starts) not in found}
-    )
+    unknown = [episode for episode in exact if episode not in found]
     for chunk in chunked(unknown, _LATEST_PER_STATEMENT):
-        latest = [
-            select(*columns)
-            .where(a.source == source, a.fingerprint == fingerprint)
-            .order_by(a.starts_at.desc())
-            .limit(1)
-            .subquery()
-            for source, fingerprint in chunk
-        ]
-        keep(await session.execute(union_all(*(select(*sub.c) for sub in latest))))
+        keep(await session.execute(union_all(*_neighbours(chunk, now=now))))
     return stored
+
+
+def _neighbours(episodes: Sequence[tuple[str, str, datetime]], *, now: datetime) -> list[Any]:
+    """For each episode a notification names that is not stored, the stored
+    episodes deciding needs (``app.incidents.episode_rule``): the one before
+    it (whose span it may fall inside), the one after it (a firing one is the
+    same episode, its start merged earlier), and the latest of the present
+    (which makes an older start stale). Each is one index lookup."""
+    a = alerts_table.c
+    columns = (
+        a.id,
+        a.source,
+        a.fingerprint,
+        a.starts_at,
+        a.ends_at,
+        a.status,
+        a.incident_number,
+        a.annotations,
+    )
+    lookups = []
+    for source, fingerprint, starts_at in episodes:
+        mine = select(*columns).where(a.source == source, a.fingerprint == fingerprint)
+        lookups += [
+            mine.where(a.starts_at < starts_at).order_by(a.starts_at.desc()),
+            mine.where(a.starts_at > starts_at).order_by(a.starts_at),
+            mine.where(a.starts_at <= now).order_by(a.starts_at.desc()),
+        ]
+    return [select(*sub.c) for sub in (q.limit(1).subquery() for q in lookups)]
 
 
 async def _insert_episodes(
