@@ -15,6 +15,14 @@ Phase = Literal["investigating", "identified", "monitoring", "resolved"]
 PHASES: tuple[Phase, ...] = ("investigating", "identified", "monitoring", "resolved")
 
 ServiceName = Annotated[str, Field(min_length=1, max_length=200, examples=["payments"])]
+Region = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["eu-west-1"])
+]
+AffectedCustomers = Annotated[
+    Annotated[int, Field(ge=0, le=2**31 - 1)]
+    | Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")],
+    Field(union_mode="left_to_right"),
+]
 By = Annotated[
     str | None,
     Field(max_length=200, description="Who acts; defaults to the token's name"),
@@ -44,8 +52,18 @@ class TriageUpdate(_Body):
     impact: str | None = Field(
         default=None, max_length=2000, examples=["50% of payment requests failing"]
     )
-    affected_customers: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    affected_services: list[ServiceName] | None = Field(default=None, max_length=50)
+    affected_customers: AffectedCustomers | None = Field(
+        default=None,
+        description="A count (1200) or a range or estimate as text (\"1000-5000\", \"~3k\");"
+        " up to 100 characters",
+        examples=[1200, "1000-5000", "~3k"],
+    )
+    affected_services: list[ServiceName] | None = Field(
+        default=None, max_length=50, description="Other services affected, besides its own"
+    )
+    regions: list[Region] | None = Field(
+        default=None, max_length=50, description="Regions affected", examples=[["eu-west-1"]]
+    )
     started_at: AwareDatetime | None = Field(
         default=None, description="When the impact began; may be before the incident was opened"
     )
@@ -63,8 +81,13 @@ class TriageUpdate(_Body):
         return self
 
     def changes(self) -> dict[str, object]:
-        """The fields the request sets, ``by`` aside."""
-        return {name: getattr(self, name) for name in sorted(self.model_fields_set) if name != "by"}
+        """The fields the request sets, ``by`` aside, as stored (a count of
+        affected customers as its text)."""
+        found = {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+        found.pop("by", None)
+        if isinstance(found.get("affected_customers"), int):
+            found["affected_customers"] = str(found["affected_customers"])
+        return found
 
 
 class NoteCreate(_Body):

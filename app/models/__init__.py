@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from app.models.action_item import ActionItem
 from app.models.alert import Alert
+from app.models.change_event import ChangeEvent
 from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
@@ -41,12 +42,14 @@ action_items_table: Table = ActionItem.__table__  # type: ignore[attr-defined]
 handoff_marks_table: Table = HandoffMark.__table__  # type: ignore[attr-defined]
 repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-defined]
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
+change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
 
 __all__ = [
     "OPEN_INCIDENT_PREDICATE",
     "ActionItem",
     "Alert",
     "ApiToken",
+    "ChangeEvent",
     "EscalationPolicy",
     "EscalationStep",
     "HandoffMark",
@@ -65,6 +68,7 @@ __all__ = [
     "UTCDateTime",
     "action_items_table",
     "alerts_table",
+    "change_events_table",
     "handoff_marks_table",
     "heartbeats_table",
     "incidents_table",

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
+from app.auth import Principal
 from app.deps import RuntimeDep, check_ingest_rate
 from app.errors import Conflict, KlaxonError, PayloadTooLarge
 from app.http import parse_json, read_body
@@ -122,7 +123,11 @@ async def enqueue(request: Request, runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(accepted.model_dump(), status_code=202)
 
 
-async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
+async def read_event(
+    request: Request, runtime: Runtime, path: str
+) -> tuple[dict[str, Any], Principal]:
+    """The event's JSON object and the principal of its ``routing_key`` (an
+    ingest token within its rate limit); else :class:`_Refused` as PagerDuty's."""
     try:
         body = await read_body(request, pagerduty.MAX_BODY_BYTES)
     except PayloadTooLarge as exc:
@@ -141,7 +146,7 @@ async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
     principal = await runtime.tokens.verify(runtime.sessions, routing_key)
     if principal is None or not principal.allows("ingest"):
         raise _invalid(["'routing_key' is invalid: it is not an active Klaxon ingest token"])
-    wait = check_ingest_rate(runtime, routing_key, PATH)
+    wait = check_ingest_rate(runtime, routing_key, path)
     if wait is not None:
         raise _Refused(
             429,
@@ -149,6 +154,11 @@ async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
             message="Requests for this service are arriving too quickly. Please retry later.",
             headers={"Retry-After": str(wait)},
         )
+    return data, principal
+
+
+async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
+    data, principal = await read_event(request, runtime, PATH)
     try:
         event = pagerduty.PdEvent.model_validate(data)
     except ValidationError as exc:
