@@ -19,7 +19,7 @@ Region = Annotated[
     str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["eu-west-1"])
 ]
 AffectedCustomers = Annotated[
-    Annotated[int, Field(ge=0, le=2**31 - 1)]
+    Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)]
     | Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")],
     Field(union_mode="left_to_right"),
 ]
