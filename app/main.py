@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, exempt=("/v2/enqueue", "/v2/change/enqueue"))
+    app.add_middleware(
+        BodySizeLimit, limit=settings.max_body_bytes, exempt=("/v2/enqueue", "/v2/change/enqueue")
+    )
     app.include_router(sources.router)
     app.include_router(pagerduty.router)
     app.include_router(change_events.router)

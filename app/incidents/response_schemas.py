@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from app.oncall.schemas import RESPONDER_NAME_PATTERN, normalize_phone
 from app.rules import Severity
@@ -18,11 +26,26 @@ ServiceName = Annotated[str, Field(min_length=1, max_length=200, examples=["paym
 Region = Annotated[
     str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["eu-west-1"])
 ]
-AffectedCustomers = Annotated[
-    Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)]
-    | Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")],
-    Field(union_mode="left_to_right"),
-]
+MAX_CUSTOMERS = 2**31 - 1
+
+
+def _affected_customers(value: object) -> object:
+    """A count (0 to 2^31-1), or a range or estimate as text, up to 100
+    characters on one line; anything else is refused naming the field."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= MAX_CUSTOMERS:
+            raise ValueError(f"a count must be between 0 and {MAX_CUSTOMERS}")
+        return value
+    if isinstance(value, str):
+        if not value.strip() or len(value) > 100:
+            raise ValueError("a text must have 1 to 100 characters")
+        if any(ord(c) < 32 or c == "\x7f" for c in value):
+            raise ValueError("a text must be one line, without control characters")
+        return value
+    raise ValueError('must be a count (1200) or a text such as "1000-5000" or "~3k"')
+
+
+AffectedCustomers = Annotated[int | str, BeforeValidator(_affected_customers)]
 By = Annotated[
     str | None,
     Field(max_length=200, description="Who acts; defaults to the token's name"),
@@ -54,7 +77,7 @@ class TriageUpdate(_Body):
     )
     affected_customers: AffectedCustomers | None = Field(
         default=None,
-        description="A count (1200) or a range or estimate as text (\"1000-5000\", \"~3k\");"
+        description='A count (1200) or a range or estimate as text ("1000-5000", "~3k");'
         " up to 100 characters",
         examples=[1200, "1000-5000", "~3k"],
     )

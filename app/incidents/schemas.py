@@ -39,7 +39,7 @@ class IncidentPublic(BaseModel):
     impact: str | None = None
     affected_customers: int | str | None = Field(
         default=None,
-        description="A count (a number), or a range or estimate as written (\"1000-5000\", \"~3k\")",
+        description='A count (a number), or a range or estimate as written ("1000-5000", "~3k")',
     )
     affected_services: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list, description="Regions affected")

@@ -127,9 +127,7 @@ async def list_changes(
     runtime: RuntimeDep,
     _: ReadPrincipal,
     service: ServiceQuery = [],  # noqa: B006 - FastAPI copies the default
-    since: Annotated[
-        AwareDatetime | None, Query(description="Default: 24 hours ago")
-    ] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Default: 24 hours ago")] = None,
     until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=changes.MAX_LIMIT)] = 100,
 ) -> ChangeList:
@@ -167,5 +165,3 @@ async def incident_changes(
         items=[ChangePublic.model_validate(r) for r in rows],
         text=[changes.change_line(r) for r in rows],
     )
-
-

@@ -63,9 +63,7 @@ class DeployChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     service: str = Field(min_length=1, max_length=200, examples=["payments"])
-    summary: str = Field(
-        min_length=1, max_length=1024, examples=["Deployment #5678 to production"]
-    )
+    summary: str = Field(min_length=1, max_length=1024, examples=["Deployment #5678 to production"])
     version: str | None = Field(default=None, max_length=200, examples=["v2.14.1"])
     link: str | None = Field(
         default=None,

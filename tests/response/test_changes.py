@@ -185,9 +185,15 @@ async def test_an_incidents_changes_are_its_services_from_the_hour_before_it(
 ) -> None:
     token = await ingest_token(client)
     await deploy(client, token, summary="Too early", when="2026-11-26T10:59:00Z")
-    await deploy(client, token, summary="Deployment #5678 to production", when="2026-11-26T11:30:00Z")
-    await deploy(client, token, service="search", summary="Search deploy", when="2026-11-26T11:40:00Z")
-    await deploy(client, token, service="ledger", summary="Ledger migration", when="2026-11-26T11:45:00Z")
+    await deploy(
+        client, token, summary="Deployment #5678 to production", when="2026-11-26T11:30:00Z"
+    )
+    await deploy(
+        client, token, service="search", summary="Search deploy", when="2026-11-26T11:40:00Z"
+    )
+    await deploy(
+        client, token, service="ledger", summary="Ledger migration", when="2026-11-26T11:45:00Z"
+    )
     number = (await report(client))["number"]  # payments, opened 12:00
     clock.advance(minutes=5)
     await deploy(client, token, summary="Rollback to #5677", version="v5677", who="bob")
