@@ -23,7 +23,6 @@ from app.notify.texts import page_sms
 from app.oncall.store import get_responder
 from app.rules import RulesFile
 
-
 _LISTS = ("affected_services", "regions")
 
 

@@ -5,7 +5,6 @@ an incident's changes. Each test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-
 from typing import Any
 
 import httpx
