@@ -16,7 +16,13 @@ HEADER = ["AT", "SERVICE", "CHANGE", "VERSION", "BY"]
 
 def _rows(items: list[dict[str, Any]]) -> list[list[str]]:
     return [
-        [utc(c["at"]), c["service"], " ".join(c["summary"].split()), c["version"] or "", c["who"] or ""]
+        [
+            utc(c["at"]),
+            c["service"],
+            " ".join(c["summary"].split()),
+            c["version"] or "",
+            c["who"] or "",
+        ]
         for c in items
     ]
 
