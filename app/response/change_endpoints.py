@@ -26,7 +26,13 @@ from app.rules.classify import route
 from app.runtime import Runtime
 from app.sources import change_events
 from app.sources.endpoints import timed
-from app.sources.pagerduty_endpoint import PdRejected, _invalid, _messages, _Refused, read_event
+from app.sources.pagerduty_endpoint import (
+    PD_RESPONSES,
+    _invalid,
+    _messages,
+    _Refused,
+    read_event,
+)
 
 router = APIRouter(tags=["changes"])
 PD_PATH = "/v2/change/enqueue"
@@ -47,12 +53,7 @@ def _body(model: type[Any]) -> dict[str, Any]:
     status_code=202,
     response_model=PdChangeAccepted,
     openapi_extra={"requestBody": _body(change_events.PdChangeEvent)},
-    responses={
-        400: {"model": PdRejected, "description": "Invalid event or routing key; nothing written"},
-        413: {"model": PdRejected, "description": "Event over 512 KB"},
-        429: {"model": PdRejected, "description": "Over the token's rate limit; retry later"},
-        503: {"description": "Database unavailable; retry later"},
-    },
+    responses=PD_RESPONSES,
 )
 async def enqueue_change(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Accept a change event of PagerDuty's Events API v2, authenticated by its

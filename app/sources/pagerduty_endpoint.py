@@ -100,17 +100,21 @@ _REQUEST_BODY = {
 }
 
 
+#: PagerDuty's refusals, for the OpenAPI document of every PagerDuty route.
+PD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": PdRejected, "description": "Invalid event or routing key; nothing written"},
+    413: {"model": PdRejected, "description": "Event over 512 KB"},
+    429: {"model": PdRejected, "description": "Over the token's rate limit; retry later"},
+    503: {"description": "Database unavailable; retry later"},
+}
+
+
 @router.post(
     PATH,
     status_code=202,
     response_model=PdAccepted,
     openapi_extra={"requestBody": _REQUEST_BODY},
-    responses={
-        400: {"model": PdRejected, "description": "Invalid event or routing key; nothing written"},
-        413: {"model": PdRejected, "description": "Event over 512 KB"},
-        429: {"model": PdRejected, "description": "Over the token's rate limit; retry later"},
-        503: {"description": "Database unavailable; retry later"},
-    },
+    responses=PD_RESPONSES,
 )
 async def enqueue(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Accept an event of PagerDuty's Events API v2 (trigger, acknowledge,

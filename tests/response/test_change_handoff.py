@@ -7,20 +7,8 @@ from __future__ import annotations
 import httpx
 
 from app.clock import ManualClock
+from tests.oncall.test_handoff import ROTATION as SCHEDULE
 from tests.sources.test_pagerduty import ingest_token
-
-SCHEDULE = {
-    "time_zone": "UTC",
-    "services": ["checkout"],
-    "layers": [
-        {
-            "name": "daily",
-            "participants": ["alice", "bob"],
-            "shift": "1d",
-            "start": "2026-11-01T09:00:00",
-        }
-    ],
-}
 
 
 async def test_handoff_lists_changes_on_its_services_during_the_last_shift(
