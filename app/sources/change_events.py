@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.sources.pagerduty import Link
 
@@ -50,6 +50,14 @@ class PdChangeEvent(BaseModel):
     payload: PdChangePayload
     links: list[Link] = Field(default_factory=list, max_length=100)
 
+    @model_validator(mode="after")
+    def _storable(self) -> PdChangeEvent:
+        texts = [self.payload.summary, self.payload.source or ""]
+        texts += [part for link in self.links for part in (link.href, link.text or "")]
+        if any("\x00" in text for text in texts):
+            raise ValueError("texts must not contain NUL characters (\\u0000)")
+        return self
+
 
 def _no_control(value: str | None) -> str | None:
     if value is not None and any(ord(c) < 32 or c == "\x7f" for c in value):
@@ -68,7 +76,7 @@ class DeployChange(BaseModel):
     link: str | None = Field(
         default=None,
         max_length=2000,
-        pattern=r"^https?://\S+$",
+        pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
         description="http(s) URL: the pipeline run, the pull request, the diff",
     )
     who: str | None = Field(default=None, max_length=200, description="Who made the change")

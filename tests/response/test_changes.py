@@ -96,6 +96,10 @@ async def test_change_enqueue_answers_in_pagerdutys_words(client: httpx.AsyncCli
     ]
     long = {**event, "payload": {"summary": "x" * 1025}}
     assert (await client.post(CHANGE, json=long, headers=no_auth)).status_code == 400
+    nul = {**event, "payload": {"summary": "Deploy\u0000"}}
+    refused = await client.post(CHANGE, json=nul, headers=no_auth)
+    assert refused.status_code == 400
+    assert "NUL" in refused.json()["errors"][0]
     assert len(await changes(client)) == 1  # only the good one
 
 
@@ -144,6 +148,8 @@ async def test_deploy_webhook_records_a_change_once_per_delivery_time(
         ({"version": "v" * 201}, "version"),
         ({"who": "alice\nbob"}, "who"),
         ({"link": "javascript:alert(1)"}, "link"),
+        ({"link": "https://ci.example.com/\u0000"}, "link"),
+        ({"summary": "Deploy\u0000"}, "summary"),
         ({"when": "2026-11-26T12:06:00Z"}, "when"),
         ({"when": "2026-08-01T00:00:00Z"}, "when"),
         ({"when": "2026-11-26T11:00:00"}, "when"),  # no time zone
