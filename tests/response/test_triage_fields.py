@@ -118,3 +118,19 @@ async def test_counts_stored_before_the_migration_stay_readable(fresh_url: str) 
             assert old["affected_customers"] == 200
             assert old["regions"] == []
             assert (await client.get("/api/v1/incidents/2")).json()["affected_customers"] is None
+
+
+@pytest.mark.parametrize(
+    ("given", "impact"),
+    [(1, "1 customer affected"), ("1", "1 customer affected"), ("~3k", "~3k customers affected")],
+)
+async def test_a_status_update_says_the_customers_in_words(
+    client: httpx.AsyncClient, given: Any, impact: str
+) -> None:
+    number = (await report(client))["number"]
+    await patch(client, number, affected_customers=given)
+    resp = await client.post(
+        f"/api/v1/incidents/{number}/updates", json={"phase": "investigating", "message": "Looking"}
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["impact"] == impact
