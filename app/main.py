@@ -30,6 +30,7 @@ from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
 from app.oncall import handoff_endpoints as handoffs
 from app.replies import endpoints as replies
+from app.response import change_endpoints as change_events
 from app.review import endpoints as review
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
@@ -116,7 +117,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, exempt=("/v2/enqueue",))
+    app.add_middleware(
+        BodySizeLimit, limit=settings.max_body_bytes, exempt=("/v2/enqueue", "/v2/change/enqueue")
+    )
     # Outermost, so that it bounds everything else (app/deadline.py).
     app.add_middleware(
         RequestDeadline,
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.include_router(sources.router)
     app.include_router(pagerduty.router)
+    app.include_router(change_events.router)
     app.include_router(heartbeats.router)
     app.include_router(incidents.router)
     app.include_router(incident_response.router)

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # A health check down again this soon after its incident resolved itself
     # reopens that incident (0 turns this off).
     healthcheck_flap_minutes: float = Field(default=10, ge=0)
+    # An incident's changes (app.response.changes) start this long before its
+    # impact began: "what changed recently?".
+    changes_window_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
 
     # The escalation engine.
     engine_enabled: bool = True

@@ -46,7 +46,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/webhooks/healthcheck"): "ingest",
     ("GET", "/api/v1/heartbeats/{name}/ping"): "ingest",
     ("POST", "/api/v1/heartbeats/{name}/ping"): "ingest",
+    ("POST", "/api/v1/webhooks/change"): "ingest",
     ("POST", "/v2/enqueue"): OWN,
+    ("POST", "/v2/change/enqueue"): OWN,
     ("POST", "/api/v1/twilio/sms"): OWN,
     ("POST", "/api/v1/twilio/status/{notification_id}"): OWN,
     ("POST", "/api/v1/twilio/voice/{notification_id}"): OWN,
@@ -71,6 +73,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/action-items"): "read",
     ("PATCH", "/api/v1/action-items/{item_id}"): "write",
     ("GET", "/api/v1/alerts"): "read",
+    ("GET", "/api/v1/changes"): "read",
+    ("GET", "/api/v1/incidents/{number}/changes"): "read",
     ("GET", "/api/v1/reports/response"): "read",
     # Who gets paged: config to change, read to look.
     ("GET", "/api/v1/responders"): "read",

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from app.cli import local
+from app.cli import changes, local
 from app.cli._common import CliError
 from app.cli.incidents import incidents_cli
 from app.cli.oncall import oncall
@@ -46,7 +46,9 @@ cli.command()(local.migrate)
 cli.command("check-config")(local.check_config)
 cli.command("apply")(local.apply)
 cli.add_typer(token_cli, name="token")
+incidents_cli.command("changes")(changes.incident_changes)
 cli.add_typer(incidents_cli, name="incidents")
+cli.command("changes")(changes.list_changes)
 cli.command("oncall")(oncall)
 cli.command("reply")(reply)
 

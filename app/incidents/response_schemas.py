@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from app.instants import Instant
 from app.oncall.schemas import RESPONDER_NAME_PATTERN, normalize_phone
@@ -17,6 +25,29 @@ Phase = Literal["investigating", "identified", "monitoring", "resolved"]
 PHASES: tuple[Phase, ...] = ("investigating", "identified", "monitoring", "resolved")
 
 ServiceName = Annotated[str, Field(min_length=1, max_length=200, examples=["payments"])]
+Region = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["eu-west-1"])
+]
+MAX_CUSTOMERS = 2**31 - 1
+
+
+def _affected_customers(value: object) -> object:
+    """A count (0 to 2^31-1), or a range or estimate as text, up to 100
+    characters on one line; anything else is refused naming the field."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= MAX_CUSTOMERS:
+            raise ValueError(f"a count must be between 0 and {MAX_CUSTOMERS}")
+        return value
+    if isinstance(value, str):
+        if not value.strip() or len(value) > 100:
+            raise ValueError("a text must have 1 to 100 characters")
+        if any(ord(c) < 32 or c == "\x7f" for c in value):
+            raise ValueError("a text must be one line, without control characters")
+        return value
+    raise ValueError('must be a count (1200) or a text such as "1000-5000" or "~3k"')
+
+
+AffectedCustomers = Annotated[int | str, BeforeValidator(_affected_customers)]
 By = Annotated[
     str | None,
     Field(max_length=200, description="Who acts; defaults to the token's name"),
@@ -58,8 +89,18 @@ class TriageUpdate(_Body):
     impact: str | None = Field(
         default=None, max_length=2000, examples=["50% of payment requests failing"]
     )
-    affected_customers: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    affected_services: list[ServiceName] | None = Field(default=None, max_length=50)
+    affected_customers: AffectedCustomers | None = Field(
+        default=None,
+        description='A count (1200) or a range or estimate as text ("1000-5000", "~3k");'
+        " up to 100 characters",
+        examples=[1200, "1000-5000", "~3k"],
+    )
+    affected_services: list[ServiceName] | None = Field(
+        default=None, max_length=50, description="Other services affected, besides its own"
+    )
+    regions: list[Region] | None = Field(
+        default=None, max_length=50, description="Regions affected", examples=[["eu-west-1"]]
+    )
     started_at: Instant | None = Field(
         default=None, description="When the impact began; may be before the incident was opened"
     )
@@ -77,8 +118,13 @@ class TriageUpdate(_Body):
         return self
 
     def changes(self) -> dict[str, object]:
-        """The fields the request sets, ``by`` aside."""
-        return {name: getattr(self, name) for name in sorted(self.model_fields_set) if name != "by"}
+        """The fields the request sets, ``by`` aside, as stored (a count of
+        affected customers as its text)."""
+        found = {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+        found.pop("by", None)
+        if isinstance(found.get("affected_customers"), int):
+            found["affected_customers"] = str(found["affected_customers"])
+        return found
 
 
 class NoteCreate(_Body):

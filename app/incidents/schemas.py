@@ -37,8 +37,12 @@ class IncidentPublic(BaseModel):
     # Triage (PATCH /incidents/{number}).
     description: str | None = None
     impact: str | None = None
-    affected_customers: int | None = None
+    affected_customers: int | str | None = Field(
+        default=None,
+        description='A count (a number), or a range or estimate as written ("1000-5000", "~3k")',
+    )
     affected_services: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list, description="Regions affected")
     started_at: datetime | None = Field(
         default=None,
         description="When the impact began: when the incident was opened, unless corrected",
@@ -46,10 +50,18 @@ class IncidentPublic(BaseModel):
     recent_changes: str | None = None
     workaround: str | None = None
 
-    @field_validator("affected_services", mode="before")
+    @field_validator("affected_services", "regions", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @field_validator("affected_customers", mode="before")
+    @classmethod
+    def _count_is_a_number(cls, value: Any) -> Any:
+        # Stored as text; a plain count reads back as the number it was.
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 16:
+            return int(value)
+        return value
 
     @model_validator(mode="after")
     def _started_when_opened(self) -> IncidentPublic:

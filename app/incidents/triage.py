@@ -23,6 +23,8 @@ from app.notify.texts import page_sms
 from app.oncall.store import get_responder
 from app.rules import RulesFile
 
+_LISTS = ("affected_services", "regions")
+
 
 def _utc(at: datetime) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC"
@@ -34,12 +36,13 @@ def _describe(field: str, value: Any) -> str:
         "impact": "Impact",
         "affected_customers": "Affected customers",
         "affected_services": "Affected services",
+        "regions": "Regions",
         "recent_changes": "Recent changes",
         "workaround": "Workaround",
     }.get(field, field)
     if value is None or value == []:
         return f"{label} cleared"
-    if field == "affected_services":
+    if field in _LISTS:
         return f"{label}: {', '.join(value)}"
     return f"{label}: {value}"
 
@@ -54,7 +57,7 @@ async def update_triage(
     events: list[dict[str, Any]] = []
     for field, value in changes.items():
         current = getattr(incident, field)
-        if field == "affected_services":
+        if field in _LISTS:
             value = list(dict.fromkeys(value)) if value else None
             current = current or None
         if value == current:

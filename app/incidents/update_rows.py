@@ -30,12 +30,13 @@ def phase_label(phase: str) -> str:
     return phase.capitalize()
 
 
-def impact_of(impact: str | None, affected_customers: int | None) -> str | None:
-    """The impact in words: the responders' text, else the count of customers."""
+def impact_of(impact: str | None, affected_customers: str | None) -> str | None:
+    """The impact in words: the responders' text, else the customers affected
+    (a count or an estimate, stored as text)."""
     if impact:
         return impact
     if affected_customers is not None:
-        noun = "customer" if affected_customers == 1 else "customers"
+        noun = "customer" if affected_customers.strip() == "1" else "customers"
         return f"{affected_customers} {noun} affected"
     return None
 

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from app.models.action_item import ActionItem
 from app.models.alert import FIRING_PREDICATE, Alert
+from app.models.change_event import ChangeEvent
 from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
@@ -43,6 +44,7 @@ handoff_marks_table: Table = HandoffMark.__table__  # type: ignore[attr-defined]
 repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-defined]
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
+change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``labels::jsonb`` for the label filters, 0010_history_indexes): SQLAlchemy's
@@ -56,6 +58,7 @@ __all__ = [
     "ActionItem",
     "Alert",
     "ApiToken",
+    "ChangeEvent",
     "EscalationPolicy",
     "EscalationStep",
     "HandoffMark",
@@ -75,6 +78,7 @@ __all__ = [
     "UTCDateTime",
     "action_items_table",
     "alerts_table",
+    "change_events_table",
     "handoff_marks_table",
     "heartbeats_table",
     "incidents_table",

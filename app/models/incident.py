@@ -51,8 +51,10 @@ class Incident(SQLModel, table=True):
     # incident's description comes with its report.
     description: str | None = Field(default=None, sa_type=Text)
     impact: str | None = Field(default=None, sa_type=Text)
-    affected_customers: int | None = None
+    # A count ("1200") or an estimate ("1000-5000", "~3k"), as a responder wrote it.
+    affected_customers: str | None = Field(default=None, max_length=100)
     affected_services: list[str] | None = Field(default=None, sa_column=Column(JSON))
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    regions: list[str] | None = Field(default=None, sa_column=Column(JSON))
     recent_changes: str | None = Field(default=None, sa_type=Text)
     workaround: str | None = Field(default=None, sa_type=Text)

@@ -37,6 +37,7 @@ from app.oncall.handoff_report import (
     incidents_for_handoff,
     render_handoff,
 )
+from app.response import changes as change_events
 from app.rules import RulesFile
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ async def handoff_summary(
     open_incidents, resolved, changes = await incidents_for_handoff(
         session, rules, services, since=since, until=at
     )
+    changes += await change_events.handoff_lines(session, services, since=since, until=at)
     summary = HandoffSummary(
         schedule=name,
         services=services,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.incidents.updates import severity_label
+from app.response.changes import describe as describe_change
 from app.text import one_line
 
 BLAMELESS = "_Blameless: this review is about systems and processes, not individuals._"
@@ -50,6 +51,8 @@ class DraftFacts:
     people_paged: int = 0
     pages_sent: int = 0
     names: set[str] = field(default_factory=set)
+    # Change events on its services around it (app.response.changes), oldest first.
+    changes: Sequence[Mapping[str, Any]] = field(default_factory=list)
 
 
 def duration(delta: timedelta) -> str:
@@ -131,6 +134,7 @@ def _timeline(facts: DraftFacts, scrub: _Scrubber) -> list[str]:
     started = incident.get("started_at")
     if started is not None and started < incident["created_at"]:
         entries.append((started, -1, "Impact began (start time from triage)"))
+    entries += [(c["at"], -2, scrub(describe_change(c))) for c in facts.changes]
     entries += [(e["at"], i, blameless(e, scrub)) for i, e in enumerate(facts.events)]
     entries.sort(key=lambda entry: (entry[0], entry[1]))
     if not entries:
@@ -179,6 +183,8 @@ def _impact(facts: DraftFacts) -> list[str]:
         lines.append(f"- {incident['affected_customers']} affected customers")
     services = [incident["service"], *(incident.get("affected_services") or [])]
     lines.append(f"- Services: {', '.join(dict.fromkeys(services))}")
+    if incident.get("regions"):
+        lines.append(f"- Regions: {', '.join(incident['regions'])}")
     repeats = facts.repeats
     noun = "alert" if facts.alerts == 1 else "alerts"
     lines.append(

@@ -46,7 +46,9 @@ def _today(runtime: Runtime) -> date:
 
 
 async def _postmortem(session: SessionDep, runtime: Runtime, number: int) -> PostmortemPublic:
-    markdown, sections = await postmortem.draft(session, number)
+    markdown, sections = await postmortem.draft(
+        session, number, change_window=timedelta(minutes=runtime.settings.changes_window_minutes)
+    )
     today = _today(runtime)
     return PostmortemPublic(
         incident=number,

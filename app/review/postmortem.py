@@ -3,7 +3,7 @@ regenerated from the incident on every read (``app.review.draft``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
@@ -18,6 +18,7 @@ from app.models import (
     responders_table,
     stakeholders_table,
 )
+from app.response import changes
 from app.review import action_items
 from app.review.draft import DraftFacts, render_draft
 
@@ -53,7 +54,7 @@ async def save_sections(
         )
 
 
-async def _facts(session: AsyncSession, number: int) -> DraftFacts:
+async def _facts(session: AsyncSession, number: int, change_window: timedelta) -> DraftFacts:
     incident = await queries.get_incident(session, number)
     sections = await get_sections(session, number)
     a, n = alerts_table.c, notifications_table.c
@@ -93,10 +94,13 @@ async def _facts(session: AsyncSession, number: int) -> DraftFacts:
         people_paged=int(paged),
         pages_sent=int(pages),
         names=names,
+        changes=await changes.for_incident(session, incident, change_window),
     )
 
 
-async def draft(session: AsyncSession, number: int) -> tuple[str, Row[Any] | None]:
+async def draft(
+    session: AsyncSession, number: int, *, change_window: timedelta = changes.DEFAULT_WINDOW
+) -> tuple[str, Row[Any] | None]:
     """The Markdown draft and the stored sections (None if nothing is written yet)."""
-    facts = await _facts(session, number)
+    facts = await _facts(session, number, change_window)
     return render_draft(facts), await get_sections(session, number)

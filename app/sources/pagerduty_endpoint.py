@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
+from app.auth import Principal
 from app.deps import RuntimeDep, check_ingest_rate
 from app.errors import Conflict, KlaxonError, PayloadTooLarge
 from app.http import parse_json, read_body
@@ -99,17 +100,21 @@ _REQUEST_BODY = {
 }
 
 
+#: PagerDuty's refusals, for the OpenAPI document of every PagerDuty route.
+PD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": PdRejected, "description": "Invalid event or routing key; nothing written"},
+    413: {"model": PdRejected, "description": "Event over 512 KB"},
+    429: {"model": PdRejected, "description": "Over the token's rate limit; retry later"},
+    503: {"description": "Database unavailable; retry later"},
+}
+
+
 @router.post(
     PATH,
     status_code=202,
     response_model=PdAccepted,
     openapi_extra={"requestBody": _REQUEST_BODY},
-    responses={
-        400: {"model": PdRejected, "description": "Invalid event or routing key; nothing written"},
-        413: {"model": PdRejected, "description": "Event over 512 KB"},
-        429: {"model": PdRejected, "description": "Over the token's rate limit; retry later"},
-        503: {"description": "Database unavailable; retry later"},
-    },
+    responses=PD_RESPONSES,
 )
 async def enqueue(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Accept an event of PagerDuty's Events API v2 (trigger, acknowledge,
@@ -122,7 +127,11 @@ async def enqueue(request: Request, runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(accepted.model_dump(), status_code=202)
 
 
-async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
+async def read_event(
+    request: Request, runtime: Runtime, path: str
+) -> tuple[dict[str, Any], Principal]:
+    """The event's JSON object and the principal of its ``routing_key`` (an
+    ingest token within its rate limit); else :class:`_Refused` as PagerDuty's."""
     try:
         body = await read_body(request, pagerduty.MAX_BODY_BYTES)
     except PayloadTooLarge as exc:
@@ -141,7 +150,7 @@ async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
     principal = await runtime.tokens.verify(runtime.sessions, routing_key)
     if principal is None or not principal.allows("ingest"):
         raise _invalid(["'routing_key' is invalid: it is not an active Klaxon ingest token"])
-    wait = check_ingest_rate(runtime, routing_key, PATH)
+    wait = check_ingest_rate(runtime, routing_key, path)
     if wait is not None:
         raise _Refused(
             429,
@@ -149,6 +158,11 @@ async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
             message="Requests for this service are arriving too quickly. Please retry later.",
             headers={"Retry-After": str(wait)},
         )
+    return data, principal
+
+
+async def _enqueue(request: Request, runtime: Runtime) -> PdAccepted:
+    data, principal = await read_event(request, runtime, PATH)
     now = runtime.clock.now()
     try:
         event = pagerduty.PdEvent.model_validate(data, context={"now": now})
