@@ -22,11 +22,11 @@ from app.errors import KlaxonError, RateLimited
 from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
-from app.incidents import response_endpoints as incident_response
 from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
-from app.oncall import handoff_endpoints as handoffs
 from app.replies import endpoints as replies
+from app.response import endpoints as incident_response
+from app.response import handoff_endpoints as handoffs
 from app.review import endpoints as review
 from app.rules import RulesError
 from app.runtime import Runtime

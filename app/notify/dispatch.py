@@ -36,7 +36,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, update
 
 from app.db import is_unavailable
-from app.incidents.timeline import event_row, record
 from app.metrics import NOTIFICATIONS
 from app.models import incidents_table, notifications_table
 from app.notify.sender import Sender
@@ -44,6 +43,7 @@ from app.notify.texts import bundle_sms
 from app.notify.twilio_client import SendResult
 from app.runtime import Runtime
 from app.settings import Settings
+from app.timeline import event_row, record
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(minutes=5)

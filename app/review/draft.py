@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.incidents.updates import severity_label
+from app.response.updates import severity_label
 
 BLAMELESS = "_Blameless: this review is about systems and processes, not individuals._"
 SOMEONE = "a responder"

@@ -28,9 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import insert_for
 from app.models import handoff_marks_table, notifications_table, schedules_table
-from app.notify.response_texts import HandoffLine, handoff_sms
+from app.notify.update_texts import HandoffLine, handoff_sms
 from app.oncall import rotation, store
-from app.oncall.handoff_report import (
+from app.response.handoff_report import (
     HandoffIncident,
     HandoffResolved,
     HandoffSummary,

@@ -26,11 +26,11 @@ from app.db import insert_for
 from app.errors import Conflict
 from app.incidents import lifecycle
 from app.incidents.locks import locked_incident
-from app.incidents.response_schemas import Phase, StatusUpdatePublic
-from app.incidents.stakeholders import opted_in
-from app.incidents.timeline import event_row, record
 from app.models import notifications_table, status_updates_table
-from app.notify.response_texts import status_update_sms
+from app.notify.update_texts import status_update_sms
+from app.response.schemas import Phase, StatusUpdatePublic
+from app.response.stakeholders import opted_in
+from app.timeline import event_row, record
 
 #: The words of the Impact line while nobody has said what the impact is.
 IMPACT_UNKNOWN = "Being assessed"

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 
 from app.deps import ReadPrincipal, RuntimeDep, SessionDep
 from app.errors import NotFound
-from app.oncall.handoff import HandoffSummary, handoff_summary
+from app.response.handoff import HandoffSummary, handoff_summary
 
 router = APIRouter(prefix="/api/v1", tags=["oncall"])
 

@@ -15,11 +15,11 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.escalation.paging import begin_paging
-from app.incidents.response_schemas import IncidentReport
-from app.incidents.results import Opened
-from app.incidents.timeline import event_row, record
 from app.models import incidents_table
+from app.response.schemas import IncidentReport
+from app.results import Opened
 from app.rules import RulesFile, route
+from app.timeline import event_row, record
 
 #: Group keys of reported incidents; no alert ever has one, so no alert joins them.
 REPORT_GROUP_PREFIX = "report:"

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.incidents.runbook import incident_runbook
-from app.incidents.updates import phase_label, severity_label
 from app.models import incidents_table, status_updates_table
+from app.response.runbook import incident_runbook
+from app.response.updates import phase_label, severity_label
 from app.rules import RulesFile
 
 

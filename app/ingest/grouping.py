@@ -1,5 +1,5 @@
 """Grouping new episodes into incidents, and resolving incidents left with
-nothing firing: step 4 of ``app.incidents.ingest``.
+nothing firing: step 4 of ``app.ingest.dedupe``.
 
 Open incidents are locked FOR NO KEY UPDATE (by number, in one statement) so
 concurrent deliveries queue on them in a fixed order, while rows that merely
@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
-from app.incidents.results import Classified, IngestResult, Opened
-from app.incidents.timeline import describe_alerts, event_row
 from app.metrics import TIME_TO_RESOLVE
 from app.models import OPEN_INCIDENT_PREDICATE, alerts_table, incidents_table
+from app.results import Classified, IngestResult, Opened
+from app.timeline import describe_alerts, event_row
 
 
 async def _lock_open_incidents(

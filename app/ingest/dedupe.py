@@ -12,7 +12,7 @@ instead of deadlocking or doubling anything:
 4. lock the open incidents involved (``FOR NO KEY UPDATE``, by number),
    create the missing ones (the partial unique index allows one open incident
    per group key), attach the new episodes, and resolve incidents left with
-   nothing firing (``app.incidents.grouping``);
+   nothing firing (``app.ingest.grouping``);
 5. write the timeline.
 
 Nothing here commits: the caller commits once, then answers the sender.
@@ -31,11 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
 from app.events import AlertEvent
-from app.incidents.grouping import attach_and_resolve
-from app.incidents.results import Classified, IngestResult
-from app.incidents.timeline import record
+from app.ingest.grouping import attach_and_resolve
 from app.models import alerts_table
+from app.results import Classified, IngestResult
 from app.rules import RulesFile, classify, group_key, route
+from app.timeline import record
 
 
 @dataclass

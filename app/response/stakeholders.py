@@ -10,8 +10,8 @@ from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import KlaxonError
-from app.incidents.response_schemas import StakeholderSpec
 from app.models import stakeholders_table
+from app.response.schemas import StakeholderSpec
 
 
 async def list_stakeholders(session: AsyncSession, service: str) -> list[Row[Any]]:

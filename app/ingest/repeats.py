@@ -5,7 +5,7 @@ most deliveries repeat a stored, firing episode. Counting them is one
 ``UPDATE … RETURNING``, run on its own (autocommit on PostgreSQL) so its row
 locks last only as long as the statement, not across the event loop's turns.
 Whatever it does not match goes through the full transaction in
-``app.incidents.ingest``.
+``app.ingest.dedupe``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import orjson
 from sqlalchemy import bindparam, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.incidents.results import Classified, EpisodeKey, episode_key
 from app.models import alerts_table
+from app.results import Classified, EpisodeKey, episode_key
 
 
 @dataclass

@@ -19,9 +19,12 @@ from app.deps import (
 )
 from app.errors import NotFound
 from app.incidents import endpoints as incident_endpoints
-from app.incidents import queries, stakeholders, triage, updates
-from app.incidents.report import open_reported_incident
-from app.incidents.response_schemas import (
+from app.incidents import queries
+from app.incidents.schemas import IncidentDetail, TimelineEventPublic
+from app.metrics import INCIDENTS_OPENED
+from app.response import stakeholders, triage, updates
+from app.response.declare import open_reported_incident
+from app.response.schemas import (
     IncidentReport,
     NoteCreate,
     ResponderAdd,
@@ -34,8 +37,6 @@ from app.incidents.response_schemas import (
     StatusUpdatePublic,
     TriageUpdate,
 )
-from app.incidents.schemas import IncidentDetail, TimelineEventPublic
-from app.metrics import INCIDENTS_OPENED
 
 router = APIRouter(prefix="/api/v1", tags=["incident response"])
 

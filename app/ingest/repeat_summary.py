@@ -1,7 +1,7 @@
 """Deduplicated repeats on the timeline, without touching the webhook's hot path.
 
 The webhook only counts a repeat (``alerts.occurrences``, one statement; see
-``app.incidents.repeats``). Off that path, the engine's housekeeping calls
+``app.ingest.repeats``). Off that path, the engine's housekeeping calls
 :func:`summarize_repeats`, which appends to each incident's timeline one
 ``repeats`` event telling how many repeats arrived since the last one, at most
 once per :data:`SUMMARY_EVERY`. The count already told is kept per incident
@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import insert_for
-from app.incidents.timeline import event_row, record
 from app.models import alerts_table, incidents_table, repeat_summaries_table
+from app.timeline import event_row, record
 
 #: At most one repeats event per incident this often.
 SUMMARY_EVERY = timedelta(minutes=10)

@@ -17,11 +17,11 @@ from app.db import insert_for
 from app.errors import Conflict, KlaxonError, NotFound
 from app.escalation.engine import page_info
 from app.incidents.locks import locked_incident
-from app.incidents.timeline import event_row, record
 from app.models import incidents_table, notifications_table
 from app.notify.texts import page_sms
 from app.oncall.store import get_responder
 from app.rules import RulesFile
+from app.timeline import event_row, record
 
 
 def _utc(at: datetime) -> str:
