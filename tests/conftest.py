@@ -27,6 +27,10 @@ from app.models import metadata
 from app.settings import Settings
 from tests.services.postgres import PrivatePostgres, private_postgres
 
+#: The paging set-up (Klaxon under uvicorn, a fake Twilio on loopback, the engine
+#: driven by the test's clock): the ``fake_twilio`` and ``paging`` fixtures, for every test.
+pytest_plugins = ["tests.paging"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 RULES = FIXTURES / "rules.yaml"
 ADMIN_TOKEN = "test-admin-token"

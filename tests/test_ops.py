@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN, RULES, load_fixture, make_settings
-from tests.incidents.helpers import post
+from tests.helpers import post
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:

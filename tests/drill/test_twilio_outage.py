@@ -34,16 +34,16 @@ from sqlalchemy import select
 
 from app.clock import ManualClock
 from app.models import notifications_table
-from tests.escalation.conftest import (
+from tests.escalation.test_scenarios import _checkout_alert, _open
+from tests.fakes.twilio_server import FakeTwilio
+from tests.helpers import am_alert, am_payload
+from tests.paging import (
     ALICE,
     BOB,
     CAROL,
     Paging,
     serve_paging,
 )
-from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.fakes.twilio_server import FakeTwilio
-from tests.incidents.helpers import am_alert, am_payload
 
 #: KLAXON_TWILIO_TIMEOUT for the slow-Twilio tests: short, to keep the drill fast,
 #: yet long enough for an answer over loopback on a busy machine. The other tests

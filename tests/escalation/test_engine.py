@@ -16,9 +16,9 @@ from app.main import create_app
 from app.notify.sender import make_sender
 from app.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN
-from tests.escalation.conftest import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
 from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.paging import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
 
 
 async def test_restart_mid_escalation_loses_and_doubles_nothing(
@@ -103,7 +103,7 @@ async def test_a_new_incident_is_paged_on_a_pushed_wake_up_not_a_poll(
 ) -> None:
     # The engine loop polls only every 10 minutes here: the page can only
     # arrive in time because the webhook's commit wakes it.
-    from tests.escalation.conftest import ONCALL
+    from tests.paging import ONCALL
 
     app = create_app(paging_settings(db, fake_twilio, engine_enabled=True, engine_poll_seconds=600))
     async with app.router.lifespan_context(app), serve_asgi(app) as url:

@@ -8,9 +8,9 @@ import pytest
 
 from app.clock import ManualClock
 from app.main import create_app
-from tests.escalation.conftest import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
 from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.paging import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
 
 
 async def test_throttled_pages_wait_for_the_window_and_are_never_dropped(

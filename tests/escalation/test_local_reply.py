@@ -14,9 +14,9 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.settings import get_settings
 from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.escalation.conftest import ALICE, ONCALL
 from tests.escalation.test_scenarios import _checkout_alert
 from tests.fakes.twilio_server import serve_asgi
+from tests.paging import ALICE, ONCALL
 
 
 async def test_logged_page_then_klaxon_reply_acknowledges(

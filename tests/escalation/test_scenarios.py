@@ -9,8 +9,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from tests.escalation.conftest import ALICE, BOB, CAROL, PUBLIC_URL, Paging
-from tests.incidents.helpers import am_alert, am_payload
+from tests.helpers import am_alert, am_payload
+from tests.paging import ALICE, BOB, CAROL, PUBLIC_URL, Paging
 
 
 def _checkout_alert(fp: str = "c0ffee0000000001", **labels: str) -> dict[str, Any]:

@@ -34,7 +34,9 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.migrate import upgrade
 from tests.conftest import ADMIN_TOKEN, RULES, make_settings
-from tests.escalation.conftest import (
+from tests.fakes.twilio_server import FakeTwilio, free_port
+from tests.helpers import am_alert, am_payload
+from tests.paging import (
     ACCOUNT_SID,
     ALICE,
     AUTH_TOKEN,
@@ -44,8 +46,6 @@ from tests.escalation.conftest import (
     PUBLIC_URL,
     serve_paging,
 )
-from tests.fakes.twilio_server import FakeTwilio, free_port
-from tests.incidents.helpers import am_alert, am_payload
 
 SECONDARY_TOKEN = "twilio-secondary-auth-token-5e1f"
 DB_PASSWORD = "db-pa55word-never-logged"

@@ -9,9 +9,9 @@ import re
 import httpx
 
 from app.clock import ManualClock
-from tests.escalation.conftest import Paging
 from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.incidents.response_helpers import report
+from tests.paging import Paging
+from tests.response.helpers import report
 
 REPORT = "/api/v1/reports/response"
 

@@ -5,9 +5,9 @@ tracked to completion."""
 
 from __future__ import annotations
 
-from tests.escalation.conftest import ALICE, Paging
 from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.incidents.response_helpers import patch, post_update
+from tests.paging import ALICE, Paging
+from tests.response.helpers import patch, post_update
 
 
 async def test_from_alert_to_post_mortem_and_tracked_action_items(paging: Paging) -> None:

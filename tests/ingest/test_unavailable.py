@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import load_fixture
-from tests.incidents.helpers import incidents, post
+from tests.helpers import incidents, post
 from tests.services.postgres import PrivatePostgres
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 
 from app.clock import ManualClock
-from tests.escalation.conftest import ALICE, BOB, Paging
 from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.incidents.response_helpers import kinds, patch, report, timeline
+from tests.paging import ALICE, BOB, Paging
+from tests.response.helpers import kinds, patch, report, timeline
 
 
 async def test_triage_fields_are_set_shown_and_each_change_is_on_the_timeline(

@@ -14,11 +14,11 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN, RULES, make_settings
-from tests.escalation.conftest import ALICE, ONCALL, PUBLIC_URL, Paging, paging_settings
 from tests.escalation.test_scenarios import _checkout_alert
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
-from tests.incidents.helpers import am_alert, am_payload, incident, post
-from tests.incidents.response_helpers import report
+from tests.helpers import am_alert, am_payload, incident, post
+from tests.paging import ALICE, ONCALL, PUBLIC_URL, Paging, paging_settings
+from tests.response.helpers import report
 
 DB_RUNBOOK = """\
 # Database Connection Pool Exhausted

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.escalation.conftest import ALICE, CAROL, Paging
-from tests.incidents.response_helpers import report, timeline
+from tests.paging import ALICE, CAROL, Paging
+from tests.response.helpers import report, timeline
 
 
 async def test_a_report_opens_an_incident_routed_by_its_service(

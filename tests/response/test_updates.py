@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 
 from app.clock import ManualClock
-from tests.escalation.conftest import ALICE, Paging
-from tests.incidents.response_helpers import kinds, patch, post_update, report, timeline
+from tests.paging import ALICE, Paging
+from tests.response.helpers import kinds, patch, post_update, report, timeline
 
 DANA, ERIN = "+15551230009", "+15551230010"
 

@@ -11,9 +11,9 @@ import httpx
 
 from app.escalation.engine import Engine
 from app.notify.sender import make_sender
-from tests.escalation.conftest import ALICE, BOB, CAROL, Paging
 from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.incidents.response_helpers import patch, post_update, report
+from tests.paging import ALICE, BOB, CAROL, Paging
+from tests.response.helpers import patch, post_update, report
 
 ROTATION: dict[str, Any] = {
     "time_zone": "UTC",
@@ -156,7 +156,7 @@ async def test_the_handoff_summary_as_json_and_text(paging: Paging) -> None:
 async def test_handoff_at_a_given_time_and_of_an_unknown_schedule(
     client: httpx.AsyncClient,
 ) -> None:
-    from tests.escalation.conftest import ONCALL
+    from tests.paging import ONCALL
 
     assert (await client.post("/api/v1/oncall-config", json=ONCALL)).status_code == 200
     assert (await client.put(ROTATION_URL, json=ROTATION)).status_code == 201

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tests.incidents.helpers import am_alert, am_payload, incident, incidents, post
+from tests.helpers import am_alert, am_payload, incident, incidents, post
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from app.clock import ManualClock
 from tests.conftest import load_fixture
-from tests.incidents.helpers import (
+from tests.helpers import (
     WEBHOOK,
     am_alert,
     am_payload,

@@ -3,8 +3,8 @@ shortening the least important part first."""
 
 from __future__ import annotations
 
-from app.notify.response_texts import HandoffLine, handoff_sms, status_update_sms
 from app.notify.texts import gsm7_segments, is_gsm7
+from app.notify.update_texts import HandoffLine, handoff_sms, status_update_sms
 
 
 def _update(message: str, impact: str | None = "50% of payments failing") -> str:

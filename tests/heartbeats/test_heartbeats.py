@@ -23,7 +23,7 @@ from app.oncall.schemas import ConfigError, parse_config
 from app.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.fakes.twilio_server import serve_asgi
-from tests.incidents.helpers import incident, incidents
+from tests.helpers import incident, incidents
 from tests.services.alertmanager import private_alertmanager
 
 API = "/api/v1/heartbeats"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from app.escalation.engine import Engine
 from app.notify.sender import make_sender
-from tests.escalation.conftest import Paging
 from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.incidents.helpers import WEBHOOK
-from tests.incidents.response_helpers import timeline
+from tests.helpers import WEBHOOK
+from tests.paging import Paging
+from tests.response.helpers import timeline
 
 
 async def _repeat(paging: Paging, times: int) -> None:
