@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Literal
 
 AlertStatus = Literal["firing", "resolved"]
+#: SEV1 complete outage or data loss, SEV2 major function impaired, SEV3 partial
+#: degradation, SEV4 minor; classified by the rules (``app.rules``).
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 
 @dataclass(frozen=True)

@@ -52,16 +52,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings, clock)
-        runtime.engine_ref = Engine(runtime, make_sender(settings))
+        engine = Engine(runtime, make_sender(settings))
+        runtime.wake = engine.wake
         app.state.runtime = runtime
+        app.state.engine = engine
         _install_sighup(runtime)
         if settings.engine_enabled:
-            runtime.escalation.start()
+            engine.start()
         try:
             yield
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            await engine.stop()
             await runtime.aclose()
 
     docs = settings.docs_enabled  # off: /docs, /redoc and /openapi.json are 404s

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.events import AlertEvent
-from app.rules import Severity
+from app.events import AlertEvent, Severity
 
 EpisodeKey = tuple[str, str, datetime]  # source, fingerprint, start of the episode
 

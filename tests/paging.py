@@ -123,7 +123,7 @@ class Paging:
 
     @property
     def engine(self) -> Engine:
-        return self.app.state.runtime.escalation  # type: ignore[no-any-return]
+        return self.app.state.engine  # type: ignore[no-any-return]
 
     async def tick(self, **advance: float) -> None:
         """Move the clock, then let the engine do everything that is due."""

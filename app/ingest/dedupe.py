@@ -30,11 +30,9 @@ from sqlalchemy import and_, bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
-from app.events import AlertEvent
 from app.ingest.grouping import attach_and_resolve
 from app.models import alerts_table
 from app.results import Classified, IngestResult
-from app.rules import RulesFile, classify, group_key, route
 from app.timeline import record
 
 
@@ -45,22 +43,6 @@ class _Stored:
     status: str
     incident_number: int | None
     annotations: dict[str, Any]
-
-
-def classify_events(rules: RulesFile, events: list[AlertEvent]) -> list[Classified]:
-    classified = []
-    for event in events:
-        routing = route(rules, event.labels)
-        classified.append(
-            Classified(
-                event=event,
-                severity=classify(rules, event.labels),
-                service=routing.service,
-                policy=routing.policy,
-                group_key=group_key(routing, event.labels, event.source_group_key),
-            )
-        )
-    return classified
 
 
 async def ingest(

@@ -13,10 +13,10 @@ from pydantic import (
     model_validator,
 )
 
+from app.events import Severity
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
 from app.yamlfile import ItemError, YamlFileError, load_yaml, parse_yaml
 
-Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 SEVERITIES: tuple[Severity, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 

@@ -32,7 +32,7 @@ async def test_restart_mid_escalation_loses_and_doubles_nothing(
 
     second = create_app(paging_settings(db, fake_twilio), clock=clock)
     async with second.router.lifespan_context(second):
-        engine: Engine = second.state.runtime.escalation
+        engine: Engine = second.state.engine
         await engine.run_due()
         assert len(paging.texts_to(ALICE)) == 1, "step 1 is not sent again"
         clock.advance(minutes=5)
@@ -79,13 +79,14 @@ async def test_two_engine_replicas_send_every_page_exactly_once(
         Engine(rt, make_sender(settings), owner=f"replica-{i}") for i, rt in enumerate(runtimes)
     ]
     for rt, engine in zip(runtimes, engines, strict=True):
-        rt.engine_ref = engine
+        rt.wake = engine.wake
     try:
         for advance in (0, 5, 10, 60):
             clock.advance(minutes=advance)
             await asyncio.gather(*(e.run_due() for e in engines))
     finally:
-        for rt in runtimes:
+        for rt, engine in zip(runtimes, engines, strict=True):
+            await engine.stop()
             await rt.aclose()
     # Step 1 (alice, SMS) and step 2 (bob, SMS and call) for each incident,
     # each exactly once; pages that met in one batch went out bundled.

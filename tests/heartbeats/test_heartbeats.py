@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import ManualClock
+from app.escalation.engine import Engine
 from app.heartbeats import expiry
 from app.main import create_app
 from app.oncall.schemas import ConfigError, parse_config
@@ -32,6 +33,11 @@ API = "/api/v1/heartbeats"
 def runtime_of(app: FastAPI) -> Runtime:
     runtime: Runtime = app.state.runtime
     return runtime
+
+
+def engine_of(app: FastAPI) -> Engine:
+    engine: Engine = app.state.engine
+    return engine
 
 
 async def put(client: httpx.AsyncClient, name: str, /, **body: Any) -> httpx.Response:
@@ -59,7 +65,7 @@ async def ingest_token(client: httpx.AsyncClient) -> str:
 async def tick(app: FastAPI, clock: ManualClock, **advance: float) -> int:
     if advance:
         clock.advance(**advance)
-    return await runtime_of(app).escalation.run_due()
+    return await engine_of(app).run_due()
 
 
 def at(value: str) -> datetime:
@@ -313,7 +319,7 @@ async def test_expiry_fires_after_a_restart_on_a_second_app_sharing_the_database
             transport=httpx.ASGITransport(app=second), base_url="http://b.test", headers=admin
         ) as api,
     ):
-        assert await runtime_of(second).escalation.run_due() > 0
+        assert await engine_of(second).run_due() > 0
         [opened] = await incidents(api)
         [alert] = (await incident(api, opened["number"]))["alerts"]
         assert at(alert["starts_at"]).timestamp() == deadline
@@ -327,7 +333,7 @@ async def test_two_replicas_expire_a_heartbeat_once(
     clock.advance(minutes=2)
     apps = [create_app(make_settings(db), clock=clock) for _ in range(2)]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
-        await asyncio.gather(*(runtime_of(a).escalation.run_due() for a in apps))
+        await asyncio.gather(*(engine_of(a).run_due() for a in apps))
     opened = await incidents(client)
     assert len(opened) == 5
     for each in opened:
@@ -380,7 +386,7 @@ async def test_the_engine_wakes_for_the_next_deadline(
     await put(client, "fast", interval="10m", grace="1m")
     async with runtime.sessions() as session:
         assert await expiry.next_due(session) == clock.now() + timedelta(minutes=11)
-    assert 0 < await runtime.escalation._seconds_until_due(3600) <= 660
+    assert 0 < await engine_of(app)._seconds_until_due(3600) <= 660
 
 
 async def test_changing_the_interval_moves_the_deadline_of_a_heartbeat_that_is_up(
