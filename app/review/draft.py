@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from app.durations import report as duration
 from app.response.updates import severity_label
 
 BLAMELESS = "_Blameless: this review is about systems and processes, not individuals._"
@@ -49,18 +50,6 @@ class DraftFacts:
     people_paged: int = 0
     pages_sent: int = 0
     names: set[str] = field(default_factory=set)
-
-
-def duration(delta: timedelta) -> str:
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [f"{days} d"] if days else []
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes or not parts:
-        parts.append(f"{minutes} min")
-    return " ".join(parts)
 
 
 def _hhmm(at: datetime) -> str:
