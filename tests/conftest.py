@@ -42,6 +42,21 @@ def load_fixture(name: str) -> dict[str, Any]:
     return data
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.postgresql_only``: the one way to run a test on PostgreSQL only
+    (row locks, concurrent replicas, a server to stop). Its SQLite variant is
+    skipped before its database is set up."""
+    marker = item.get_closest_marker("postgresql_only")
+    if marker is None:
+        return
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "database_url" not in callspec.params:
+        raise pytest.UsageError(f"{item.nodeid}: postgresql_only needs the database_url fixture")
+    if callspec.params["database_url"] != "postgresql":
+        pytest.skip(f"PostgreSQL only: {marker.args[0] if marker.args else item.name}")
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PrivatePostgres]:
     with private_postgres() as server:

@@ -23,6 +23,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.helpers import am_alert, am_payload
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
@@ -186,3 +187,31 @@ async def serve_paging(
 async def paging(db: str, fake_twilio: FakeTwilio, clock: ManualClock) -> AsyncIterator[Paging]:
     async with serve_paging(db, fake_twilio, clock) as served:
         yield served
+
+
+def checkout_alert(fp: str = "c0ffee0000000001", **labels: str) -> dict[str, Any]:
+    """A critical checkout alert (routed to checkout-oncall), as Alertmanager posts it."""
+    return am_payload(
+        [
+            am_alert(
+                fp,
+                service="checkout",
+                severity="critical",
+                annotations={
+                    "summary": "checkout errors",
+                    "description": "50% of requests failing",
+                    "runbook_url": "https://runbooks.example/checkout",
+                },
+                **labels,
+            )
+        ],
+        group_key=f"{{}}:{{checkout={fp}}}",
+    )
+
+
+async def open_incident(paging: Paging, payload: dict[str, Any]) -> int:
+    """Post ``payload`` to the Alertmanager webhook; the first incident it touched."""
+    resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=payload)
+    assert resp.status_code == 200, resp.text
+    numbers: list[int] = resp.json()["incidents"]
+    return numbers[0]

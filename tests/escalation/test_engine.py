@@ -16,15 +16,22 @@ from app.main import create_app
 from app.notify.sender import make_sender
 from app.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN
-from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
-from tests.paging import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
+from tests.paging import (
+    ALICE,
+    BOB,
+    PUBLIC_URL,
+    Paging,
+    checkout_alert,
+    open_incident,
+    paging_settings,
+)
 
 
 async def test_restart_mid_escalation_loses_and_doubles_nothing(
     paging: Paging, db: str, fake_twilio: FakeTwilio, clock: ManualClock
 ) -> None:
-    await _open(paging, _checkout_alert())
+    await open_incident(paging, checkout_alert())
     await paging.tick()
     assert len(paging.texts_to(ALICE)) == 1
     # "Kill" this Klaxon's engine: what it had in memory is gone.
@@ -48,7 +55,7 @@ async def test_restart_mid_escalation_loses_and_doubles_nothing(
 async def test_a_claimed_page_whose_sender_died_goes_out_once_after_its_lease(
     paging: Paging, db: str, fake_twilio: FakeTwilio, clock: ManualClock
 ) -> None:
-    await _open(paging, _checkout_alert())
+    await open_incident(paging, checkout_alert())
     # Fire step 1 (writes the page) and claim it, then die before sending.
     await paging.engine._fire_due_steps()
     claimed = await paging.engine.dispatcher._claim()
@@ -65,12 +72,13 @@ async def test_a_claimed_page_whose_sender_died_goes_out_once_after_its_lease(
     await other.stop()
 
 
+@pytest.mark.postgresql_only("replicas share PostgreSQL; SQLite is single-writer")
 async def test_two_engine_replicas_send_every_page_exactly_once(
     paging: Paging, database_url: str, fake_twilio: FakeTwilio, clock: ManualClock
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("replicas share PostgreSQL; SQLite is single-writer")
-    numbers = [await _open(paging, _checkout_alert(f"a0000000000000{i:02d}")) for i in range(12)]
+    numbers = [
+        await open_incident(paging, checkout_alert(f"a0000000000000{i:02d}")) for i in range(12)
+    ]
     settings = paging.app.state.runtime.settings.model_copy(
         update={"throttle_sms": 1000, "throttle_calls": 1000}
     )
@@ -114,7 +122,7 @@ async def test_a_new_incident_is_paged_on_a_pushed_wake_up_not_a_poll(
             assert (await api.post("/api/v1/oncall-config", json=ONCALL)).status_code == 200
             # Let the loop go to sleep on its long poll first.
             await asyncio.sleep(0.05)
-            resp = await api.post("/api/v1/webhooks/alertmanager", json=_checkout_alert())
+            resp = await api.post("/api/v1/webhooks/alertmanager", json=checkout_alert())
             assert resp.status_code == 200
             messages: list[dict[str, Any]] = await fake_twilio.wait_for_messages(1, timeout=5)
     assert messages[0]["to"] == ALICE

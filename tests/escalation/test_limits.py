@@ -8,9 +8,16 @@ import pytest
 
 from app.clock import ManualClock
 from app.main import create_app
-from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
-from tests.paging import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
+from tests.paging import (
+    ALICE,
+    BOB,
+    PUBLIC_URL,
+    Paging,
+    checkout_alert,
+    open_incident,
+    paging_settings,
+)
 
 
 async def test_throttled_pages_wait_for_the_window_and_are_never_dropped(
@@ -20,7 +27,7 @@ async def test_throttled_pages_wait_for_the_window_and_are_never_dropped(
     paging.app.state.runtime.settings = settings.model_copy(update={"throttle_sms": 2})
     numbers = []
     for i in range(4):
-        numbers.append(await _open(paging, _checkout_alert(f"f00000000000000{i}")))
+        numbers.append(await open_incident(paging, checkout_alert(f"f00000000000000{i}")))
         # Acknowledge at once so only step 1 (alice) matters.
         await paging.tick()
         await paging.api.post(f"/api/v1/incidents/{numbers[-1]}/acknowledge")
@@ -29,7 +36,7 @@ async def test_throttled_pages_wait_for_the_window_and_are_never_dropped(
     # cancelled by the acknowledgements, as pages for acknowledged incidents are.
     assert len(paging.texts_to(ALICE)) == 2
     # Now pages that stay wanted: two incidents left unacknowledged.
-    later = [await _open(paging, _checkout_alert(f"f10000000000000{i}")) for i in range(2)]
+    later = [await open_incident(paging, checkout_alert(f"f10000000000000{i}")) for i in range(2)]
     await paging.tick()
     assert len(paging.texts_to(ALICE)) == 2, "the window still holds two SMS"
     timeline = (await paging.api.get(f"/api/v1/incidents/{later[0]}")).json()["timeline"]
@@ -93,13 +100,13 @@ async def test_page_goes_to_whoever_is_on_call_in_local_time_across_dst(
     resp = await paging.api.put("/api/v1/schedules/checkout-primary", json=schedule)
     assert resp.status_code in (200, 201), resp.text
     paging.clock.set(at)
-    await _open(paging, _checkout_alert())
+    await open_incident(paging, checkout_alert())
     await paging.tick()
     assert [m["to"] for m in paging.fake.messages] == [expected]
 
 
 async def test_paging_metrics(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)
     await paging.sms_reply(BOB, f"{number}A")

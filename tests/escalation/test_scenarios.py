@@ -10,33 +10,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from tests.helpers import am_alert, am_payload
-from tests.paging import ALICE, BOB, CAROL, PUBLIC_URL, Paging
-
-
-def _checkout_alert(fp: str = "c0ffee0000000001", **labels: str) -> dict[str, Any]:
-    return am_payload(
-        [
-            am_alert(
-                fp,
-                service="checkout",
-                severity="critical",
-                annotations={
-                    "summary": "checkout errors",
-                    "description": "50% of requests failing",
-                    "runbook_url": "https://runbooks.example/checkout",
-                },
-                **labels,
-            )
-        ],
-        group_key=f"{{}}:{{checkout={fp}}}",
-    )
-
-
-async def _open(paging: Paging, payload: dict[str, Any]) -> int:
-    resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=payload)
-    assert resp.status_code == 200, resp.text
-    numbers: list[int] = resp.json()["incidents"]
-    return numbers[0]
+from tests.paging import ALICE, BOB, CAROL, PUBLIC_URL, Paging, checkout_alert, open_incident
 
 
 def _message_text(twiml: str) -> str | None:
@@ -50,7 +24,7 @@ async def _incident(paging: Paging, number: int) -> dict[str, Any]:
 
 
 async def test_primary_then_secondary_then_ack_by_sms_stops_everything(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert paging.texts_to(ALICE) == [
         f"[Klaxon] SEV2 #{number} HighErrorRate (checkout): 50% of requests failing. "
@@ -84,7 +58,7 @@ async def test_primary_then_secondary_then_ack_by_sms_stops_everything(paging: P
 
 
 async def test_voice_keypress_4_acknowledges(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)
     [call] = paging.calls_to(BOB)
@@ -99,7 +73,7 @@ async def test_voice_keypress_4_acknowledges(paging: Paging) -> None:
 
 
 async def test_unanswered_or_silent_call_does_not_acknowledge(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)
     [call] = paging.calls_to(BOB)
@@ -112,7 +86,7 @@ async def test_unanswered_or_silent_call_does_not_acknowledge(paging: Paging) ->
 
 
 async def test_unsigned_reply_is_403_and_changes_nothing(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     reply = await paging.sms_reply(ALICE, f"{number}A", signed=False)
     assert reply.status_code == 403
@@ -126,7 +100,7 @@ async def test_unsigned_reply_is_403_and_changes_nothing(paging: Paging) -> None
 async def test_reply_from_an_unknown_number_changes_nothing_and_gets_no_answer(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     reply = await paging.sms_reply("+15559999999", f"{number}A")
     assert reply.status_code == 200
@@ -137,7 +111,7 @@ async def test_reply_from_an_unknown_number_changes_nothing_and_gets_no_answer(
 async def test_bare_a_acknowledges_the_latest_page_and_replies_say_what_happened(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert _message_text((await paging.sms_reply(ALICE, "a")).text) == f"#{number} acknowledged"
     again = await paging.sms_reply(ALICE, f"ack {number}")
@@ -154,7 +128,7 @@ async def test_bare_a_acknowledges_the_latest_page_and_replies_say_what_happened
 
 
 async def test_api_acknowledgement_cancels_pending_steps_and_pages(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     ack = await paging.api.post(f"/api/v1/incidents/{number}/acknowledge", json={"by": "alice"})
     assert ack.status_code == 200
@@ -164,7 +138,7 @@ async def test_api_acknowledgement_cancels_pending_steps_and_pages(paging: Pagin
 
 
 async def test_resolving_tells_the_people_already_paged(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.api.post(f"/api/v1/incidents/{number}/resolve", json={"by": "carol"})
     await paging.tick()
@@ -173,8 +147,8 @@ async def test_resolving_tells_the_people_already_paged(paging: Paging) -> None:
 
 
 async def test_alert_resolution_stops_paging_and_tells_the_paged(paging: Paging) -> None:
-    payload = _checkout_alert()
-    number = await _open(paging, payload)
+    payload = checkout_alert()
+    number = await open_incident(paging, payload)
     await paging.tick()
     payload["alerts"][0]["status"] = "resolved"
     payload["alerts"][0]["endsAt"] = "2026-11-26T12:01:00Z"
@@ -191,7 +165,7 @@ async def test_step_with_nobody_on_call_is_skipped_at_once(paging: Paging) -> No
     payload = am_payload(
         [am_alert("d0000000000000001"[:16], severity="critical")], group_key="{}:{other}"
     )
-    number = await _open(paging, payload)
+    number = await open_incident(paging, payload)
     await paging.tick()
     assert len(paging.calls_to(CAROL)) == 1, "step 2 fired without waiting out step 1's delay"
     timeline = (await _incident(paging, number))["timeline"]
@@ -202,7 +176,7 @@ async def test_sev4_is_recorded_without_paging(paging: Paging) -> None:
     payload = am_payload(
         [am_alert("e000000000000001", service="checkout", severity="info")], group_key="{}:{info}"
     )
-    number = await _open(paging, payload)
+    number = await open_incident(paging, payload)
     await paging.tick(hours=1)
     assert paging.fake.messages == []
     assert paging.fake.calls == []
@@ -213,7 +187,7 @@ async def test_sev4_is_recorded_without_paging(paging: Paging) -> None:
 async def test_several_pages_to_one_person_go_out_as_one_bundle_and_aa_acks_all(
     paging: Paging,
 ) -> None:
-    numbers = [await _open(paging, _checkout_alert(f"b00000000000000{i}")) for i in range(3)]
+    numbers = [await open_incident(paging, checkout_alert(f"b00000000000000{i}")) for i in range(3)]
     await paging.tick()
     [bundle] = paging.texts_to(ALICE)
     assert bundle.startswith(f"[Klaxon] 3 incidents: #{numbers[0]} #{numbers[1]} #{numbers[2]}")
@@ -227,7 +201,7 @@ async def test_permanent_failure_is_on_the_timeline_and_escalation_goes_on(
     paging: Paging,
 ) -> None:
     paging.fake.fail_next(1, status=400, code=21211)
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert paging.texts_to(ALICE) == []
     await paging.tick(minutes=5)
@@ -240,7 +214,7 @@ async def test_permanent_failure_is_on_the_timeline_and_escalation_goes_on(
 
 async def test_temporary_failure_is_retried_with_backoff_and_sent_once(paging: Paging) -> None:
     paging.fake.fail_next(1, status=500)
-    await _open(paging, _checkout_alert())
+    await open_incident(paging, checkout_alert())
     await paging.tick()
     assert paging.texts_to(ALICE) == []
     assert len(paging.fake.requests) == 1
@@ -253,7 +227,7 @@ async def test_temporary_failure_is_retried_with_backoff_and_sent_once(paging: P
 
 
 async def test_status_callbacks_only_move_forward(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     [sms] = [m for m in paging.fake.messages if m["to"] == ALICE]
     assert (await paging.fake.send_status_callback(sms["sid"], "delivered")).status_code == 204

@@ -13,11 +13,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.helpers import am_alert, am_payload, incident, incidents, post
 
-
-@pytest.fixture
-def postgres_only(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row locks and concurrent transactions are a PostgreSQL matter")
+pytestmark = pytest.mark.postgresql_only("row locks and concurrent transactions")
 
 
 async def _counts_agree(url: str) -> list[tuple[int, int, int]]:
@@ -37,7 +33,6 @@ async def _counts_agree(url: str) -> list[tuple[int, int, int]]:
     return mismatched
 
 
-@pytest.mark.usefixtures("postgres_only")
 async def test_identical_concurrent_posts_make_one_incident(
     client: httpx.AsyncClient, db: str
 ) -> None:
@@ -55,7 +50,6 @@ async def test_identical_concurrent_posts_make_one_incident(
     assert await _counts_agree(db) == []
 
 
-@pytest.mark.usefixtures("postgres_only")
 async def test_concurrent_different_alerts_of_one_group_join_one_incident(
     client: httpx.AsyncClient, db: str
 ) -> None:
@@ -68,7 +62,6 @@ async def test_concurrent_different_alerts_of_one_group_join_one_incident(
     assert await _counts_agree(db) == []
 
 
-@pytest.mark.usefixtures("postgres_only")
 async def test_concurrent_resolution_and_new_alert_keep_counts_consistent(
     client: httpx.AsyncClient, db: str
 ) -> None:

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from app.escalation.engine import Engine
 from app.notify.sender import make_sender
-from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.helpers import WEBHOOK
-from tests.paging import Paging
+from tests.paging import Paging, checkout_alert, open_incident
 from tests.response.helpers import timeline
 
 
 async def _repeat(paging: Paging, times: int) -> None:
     for _ in range(times):
-        resp = await paging.api.post(WEBHOOK, json=_checkout_alert())
+        resp = await paging.api.post(WEBHOOK, json=checkout_alert())
         assert resp.json()["repeats"] == 1
 
 
@@ -25,7 +24,7 @@ async def _repeats(paging: Paging, number: int) -> list[dict[str, object]]:
 async def test_repeats_are_summarized_on_the_timeline_at_most_every_ten_minutes(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert await _repeats(paging, number) == [], "the webhook itself writes no event"
     paging.clock.advance(seconds=30)
@@ -51,7 +50,7 @@ async def test_repeats_are_summarized_on_the_timeline_at_most_every_ten_minutes(
 
 
 async def test_a_second_replica_does_not_tell_the_same_repeats_again(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await _repeat(paging, 2)
     runtime = paging.app.state.runtime
     other = Engine(runtime, make_sender(runtime.settings), owner="replica-b")
@@ -64,8 +63,8 @@ async def test_a_second_replica_does_not_tell_the_same_repeats_again(paging: Pag
 
 
 async def test_repeats_just_before_resolution_are_still_told(paging: Paging) -> None:
-    payload = _checkout_alert()
-    number = await _open(paging, payload)
+    payload = checkout_alert()
+    number = await open_incident(paging, payload)
     await paging.tick()
     await _repeat(paging, 1)
     payload["alerts"][0]["status"] = "resolved"

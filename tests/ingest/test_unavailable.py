@@ -11,11 +11,10 @@ from tests.helpers import incidents, post
 from tests.services.postgres import PrivatePostgres
 
 
+@pytest.mark.postgresql_only("needs a server to stop")
 async def test_database_down_is_503_then_the_retry_lands(
     client: httpx.AsyncClient, database_url: str, request: pytest.FixtureRequest
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("needs a server to stop")
     server: PrivatePostgres = request.getfixturevalue("postgres")
     payload = load_fixture("01-firing-group-HighLatency-2alerts.json")
     assert (await client.get("/readyz")).status_code == 200

@@ -11,8 +11,7 @@ import httpx
 
 from app.escalation.engine import Engine
 from app.notify.sender import make_sender
-from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.paging import ALICE, BOB, CAROL, Paging
+from tests.paging import ALICE, BOB, CAROL, Paging, checkout_alert, open_incident
 from tests.response.helpers import patch, post_update, report
 
 ROTATION: dict[str, Any] = {
@@ -38,7 +37,7 @@ async def _rotation_with_an_open_incident(paging: Paging) -> int:
     """It is Thursday 12:00 UTC; bob has been on call since 09:00."""
     assert (await paging.api.put(ROTATION_URL, json=ROTATION)).status_code == 201
     await paging.tick()  # the handoff mark starts now: no past handoff is ever sent
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.api.post(f"/api/v1/incidents/{number}/acknowledge", json={"by": "bob"})
     await patch(

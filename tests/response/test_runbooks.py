@@ -14,10 +14,9 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN, RULES, make_settings
-from tests.escalation.test_scenarios import _checkout_alert
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
 from tests.helpers import am_alert, am_payload, incident, post
-from tests.paging import ALICE, ONCALL, PUBLIC_URL, Paging, paging_settings
+from tests.paging import ALICE, ONCALL, PUBLIC_URL, Paging, checkout_alert, paging_settings
 from tests.response.helpers import report
 
 DB_RUNBOOK = """\
@@ -51,7 +50,7 @@ def settings(db: str, tmp_path: Path) -> Settings:
 
 
 async def test_the_alert_annotation_wins(client: httpx.AsyncClient) -> None:
-    await post(client, _checkout_alert())
+    await post(client, checkout_alert())
     runbook = (await incident(client, 1))["runbook"]
     assert runbook == {
         "source": "annotation",

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 
 from app.clock import ManualClock
-from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.paging import ALICE, BOB, Paging
+from tests.paging import ALICE, BOB, Paging, checkout_alert, open_incident
 from tests.response.helpers import kinds, patch, report, timeline
 
 
@@ -126,7 +125,7 @@ async def test_notes_go_on_the_timeline_in_order(
 
 
 async def test_adding_a_responder_pages_them_by_sms_and_voice_now(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     resp = await paging.api.post(
         f"/api/v1/incidents/{number}/responders", json={"responder": "bob", "by": "alice"}
@@ -147,7 +146,7 @@ async def test_adding_a_responder_pages_them_by_sms_and_voice_now(paging: Paging
 
 
 async def test_a_responder_added_after_the_ack_is_still_paged(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.sms_reply(ALICE, f"{number}A")
     resp = await paging.api.post(
@@ -164,7 +163,7 @@ async def test_a_responder_added_after_the_ack_is_still_paged(paging: Paging) ->
 
 
 async def test_adding_twice_does_not_double_a_waiting_page(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     url = f"/api/v1/incidents/{number}/responders"
     first = await paging.api.post(url, json={"responder": "bob"})
     second = await paging.api.post(url, json={"responder": "bob"})
@@ -177,7 +176,7 @@ async def test_adding_twice_does_not_double_a_waiting_page(paging: Paging) -> No
 async def test_adding_an_unknown_responder_or_to_a_resolved_incident_fails(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     url = f"/api/v1/incidents/{number}/responders"
     unknown = await paging.api.post(url, json={"responder": "mallory"})
     assert unknown.status_code == 404
