@@ -18,6 +18,10 @@ AlertStatus = Literal["firing", "resolved"]
 FINGERPRINT_MAX = 255  # alerts.fingerprint
 NAME_MAX = 500  # alerts.name, incidents.title
 
+#: SEV1 complete outage or data loss, SEV2 major function impaired, SEV3 partial
+#: degradation, SEV4 minor; classified by the rules (``app.rules``).
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+
 
 @dataclass(frozen=True)
 class AlertEvent:
@@ -58,7 +62,7 @@ def _line(*choices: str | None) -> str:
 #: 422 naming the field): before 2000 it is a broken clock or a zero value,
 #: and more than a day ahead it cannot be clock skew. Within the window, a
 #: stored start that is still in the future never makes a notification of the
-#: present stale (``app.incidents.episode_rule``).
+#: present stale (``app.ingest.episode_rule``).
 EARLIEST_ALERT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 ALERT_TIME_AHEAD = timedelta(hours=24)
 

@@ -24,13 +24,13 @@ from app.errors import KlaxonError, RateLimited
 from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
-from app.incidents import response_endpoints as incident_response
 from app.metrics import forget_this_process
 from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
-from app.oncall import handoff_endpoints as handoffs
 from app.replies import endpoints as replies
 from app.response import change_endpoints as change_events
+from app.response import endpoints as incident_response
+from app.response import handoff_endpoints as handoffs
 from app.review import endpoints as review
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
@@ -90,12 +90,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings, clock)
-        runtime.engine_ref = Engine(runtime, make_sender(settings))
+        engine = Engine(runtime, make_sender(settings))
+        runtime.wake = engine.wake
         app.state.runtime = runtime
+        app.state.engine = engine
         reloads = _install_sighup(runtime)
         await _warn_unknown_policies(runtime)
         if settings.engine_enabled:
-            runtime.escalation.start()
+            engine.start()
         try:
             yield
         finally:
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             for task in list(reloads):
                 task.cancel()
             await asyncio.gather(*reloads, return_exceptions=True)
+            await engine.stop()
             await runtime.aclose()
             forget_this_process()
 

@@ -1,9 +1,8 @@
 """Phone numbers in answers: masked for whoever may not change them.
 
 One rule everywhere a number is shown masked (API answers, the ``klaxon``
-command's tables): every digit but the last 4 hidden, ``+15551230001`` →
-``+*******0001``. Masking a masked number changes nothing. (Log lines use the
-Twilio client's stricter mask, which keeps 2.)
+command's tables, log lines): every digit but the last 4 hidden,
+``+15551230001`` → ``+*******0001``. Masking a masked number changes nothing.
 """
 
 from __future__ import annotations

@@ -25,11 +25,12 @@ from app.db import is_unavailable
 from app.errors import Unavailable
 from app.escalation.paging import begin_paging, stop_paging
 from app.events import AlertEvent
-from app.incidents.ingest import classify_events, ingest
-from app.incidents.repeats import record_repeats
 from app.incidents.resolution import tell_resolved
-from app.incidents.results import Classified, IngestResult, episode_key
+from app.ingest.dedupe import ingest
+from app.ingest.repeats import record_repeats
 from app.metrics import ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_STALE, INCIDENTS_OPENED
+from app.results import Classified, IngestResult, episode_key
+from app.rules import classify_events
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)

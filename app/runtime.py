@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -14,8 +14,9 @@ from app.ratelimit import IngestLimiter
 from app.rules.holder import RulesHolder
 from app.settings import Settings
 
-if TYPE_CHECKING:
-    from app.escalation.engine import Engine
+
+def _no_engine() -> None:
+    """The wake-up before an engine is started (or where none runs)."""
 
 
 @dataclass
@@ -26,18 +27,14 @@ class Runtime:
     rules: RulesHolder
     tokens: TokenVerifier
     clock: Clock = field(default_factory=SystemClock)
-    engine_ref: Engine | None = None
+    #: Wakes the escalation engine; set by ``app.main`` when it creates the engine,
+    #: so that the runtime (low) never imports the engine (high).
+    wake: Callable[[], None] = _no_engine
     ingest_limits: IngestLimiter = field(default_factory=IngestLimiter)
-
-    @property
-    def escalation(self) -> Engine:
-        assert self.engine_ref is not None, "the escalation engine is not set up"
-        return self.engine_ref
 
     def wake_engine(self) -> None:
         """After a commit that made work due now."""
-        if self.engine_ref is not None:
-            self.engine_ref.wake()
+        self.wake()
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -54,6 +51,4 @@ class Runtime:
         )
 
     async def aclose(self) -> None:
-        if self.engine_ref is not None:
-            await self.engine_ref.stop()
         await self.engine.dispose()

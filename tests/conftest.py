@@ -27,6 +27,10 @@ from app.models import metadata
 from app.settings import Settings
 from tests.services.postgres import PrivatePostgres, private_postgres
 
+#: The paging set-up (Klaxon under uvicorn, a fake Twilio on loopback, the engine
+#: driven by the test's clock): the ``fake_twilio`` and ``paging`` fixtures, for every test.
+pytest_plugins = ["tests.paging"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 RULES = FIXTURES / "rules.yaml"
 ADMIN_TOKEN = "test-admin-token"
@@ -36,6 +40,21 @@ BACKENDS = ["sqlite", "postgresql"]
 def load_fixture(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / "alertmanager" / name).read_text())
     return data
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.postgresql_only``: the one way to run a test on PostgreSQL only
+    (row locks, concurrent replicas, a server to stop). Its SQLite variant is
+    skipped before its database is set up."""
+    marker = item.get_closest_marker("postgresql_only")
+    if marker is None:
+        return
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "database_url" not in callspec.params:
+        raise pytest.UsageError(f"{item.nodeid}: postgresql_only needs the database_url fixture")
+    if callspec.params["database_url"] != "postgresql":
+        pytest.skip(f"PostgreSQL only: {marker.args[0] if marker.args else item.name}")
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.migrate import upgrade_async
 from tests.conftest import ADMIN_TOKEN, RULES, make_settings
-from tests.incidents.helpers import WEBHOOK, am_alert, am_payload
+from tests.helpers import WEBHOOK, am_alert, am_payload
 from tests.services.klaxon import KlaxonProcess
 
 REQUEST_TIMEOUT = 1.0

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ADMIN_TOKEN, RULES
-from tests.incidents.helpers import WEBHOOK, am_alert, am_payload
+from tests.helpers import WEBHOOK, am_alert, am_payload
 from tests.services.klaxon import KlaxonProcess
 
 RECEIVED = 'klaxon_alerts_received_total{source="alertmanager",status="firing"}'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from app import phones
+from app import durations, phones
 
 
 def parse_time(value: str) -> datetime:
@@ -23,17 +23,7 @@ def utc(value: str | None) -> str:
 
 def age(since: str, now: datetime) -> str:
     """How long ago, in its two largest units: ``45s``, ``12m``, ``3h05m``, ``2d04h``."""
-    seconds = max(int((now - parse_time(since)).total_seconds()), 0)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
+    return durations.age(int((now - parse_time(since)).total_seconds()))
 
 
 def mask_phone(number: str | None) -> str:

@@ -30,7 +30,6 @@ from app.db import insert_for, is_unavailable
 from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
 from app.heartbeats import expiry as heartbeats
-from app.incidents.timeline import event_row, record
 from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, notifications_table, steps_table
 from app.notify.dispatch import Dispatcher
@@ -41,6 +40,7 @@ from app.oncall.rotation import who_is_on_call
 from app.rules import RulesFile
 from app.rules.runbooks import find_runbook, incident_labels
 from app.runtime import Runtime
+from app.timeline import event_row, record
 
 log = logging.getLogger(__name__)
 _STEP_RETRY = timedelta(seconds=30)

@@ -13,8 +13,8 @@ import logging
 from datetime import datetime, timedelta
 
 from app.db import is_unavailable
-from app.incidents.repeat_summary import summarize_repeats
-from app.oncall.handoff import send_due_handoffs
+from app.ingest.repeat_summary import summarize_repeats
+from app.response.handoff import send_due_handoffs
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
-from app.incidents.results import Opened
-from app.incidents.timeline import event_row, record
 from app.models import incidents_table, notifications_table, responders_table, steps_table
 from app.notify.texts import resolved_sms
+from app.results import Opened
 from app.rules import RulesFile
+from app.timeline import event_row, record
 
 
 async def begin_paging(

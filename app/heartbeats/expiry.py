@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import is_unavailable
 from app.errors import Unavailable
-from app.incidents.results import IngestResult
 from app.models import heartbeats_table
 from app.pipeline import process
+from app.results import IngestResult
 from app.runtime import Runtime
 from app.sources import episodes, heartbeat
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
+from app import durations
 from app.models import alerts_table, incidents_table
 from app.sources.healthcheck import LabelName, LabelValue
 
@@ -23,9 +23,6 @@ SERVICE_MAX: int = min(
     getattr(table.c.service.type, "length", 0) for table in (alerts_table, incidents_table)
 )
 
-_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_UNITS = (7 * 86400, 86400, 3600, 60, 1)
-
 
 def to_seconds(value: Any) -> Any:
     """Seconds, or a duration like ``"90s"``, ``"5m"``, ``"1h30m"``, ``"1d"``, ``"1w"``."""
@@ -38,10 +35,10 @@ def to_seconds(value: Any) -> Any:
     text = value.strip()
     if text.isdigit():
         return int(text)
-    found = _DURATION.match(text)
-    if not text or found is None:
+    seconds = durations.parse_seconds(text, "wdhms")
+    if seconds is None:
         raise ValueError(f"duration {value!r} must be seconds or like '90s', '5m', '1h30m', '1d'")
-    return sum(int(g) * unit for g, unit in zip(found.groups(), _UNITS, strict=True) if g)
+    return seconds
 
 
 def _duration_schema(minimum: int) -> WithJsonSchema:

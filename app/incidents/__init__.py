@@ -1,1 +1,1 @@
-"""Dedupe and grouping, incident lifecycle, timeline, and the incident API."""
+"""Incidents: lifecycle (acknowledge, resolve), queries, and the incident API."""

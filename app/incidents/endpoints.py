@@ -9,7 +9,6 @@ from pydantic import WithJsonSchema
 
 from app.deps import IncidentNumber, ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
 from app.incidents import lifecycle, queries
-from app.incidents.runbook import incident_runbook
 from app.incidents.schemas import (
     ActionRequest,
     AlertPublic,
@@ -18,6 +17,7 @@ from app.incidents.schemas import (
     IncidentStatus,
     Page,
 )
+from app.response.runbook import incident_runbook
 from app.rules import Severity
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])

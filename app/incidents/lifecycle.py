@@ -12,9 +12,9 @@ from app.errors import Conflict
 from app.escalation.paging import stop_paging
 from app.incidents.locks import locked_incident
 from app.incidents.resolution import tell_resolved
-from app.incidents.timeline import event_row, record
 from app.metrics import TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from app.models import incidents_table
+from app.timeline import event_row, record
 
 Channel = Literal["api", "sms", "voice", "cli"]
 

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.escalation.paging import notify_resolved
 from app.incidents.locks import locked_incident
-from app.incidents.update_rows import add_update, text_update
 from app.models import notifications_table, status_updates_table
+from app.response.update_rows import add_update, text_update
 
 
 async def tell_resolved(session: AsyncSession, number: int, *, by: str, now: datetime) -> None:

@@ -47,7 +47,7 @@ class Incident(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, max_length=200)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_by: str | None = Field(default=None, max_length=200)
-    # What responders learn during triage (app.incidents.triage); a reported
+    # What responders learn during triage (app.response.triage); a reported
     # incident's description comes with its report.
     description: str | None = Field(default=None, sa_type=Text)
     impact: str | None = Field(default=None, sa_type=Text)

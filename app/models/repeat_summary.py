@@ -9,7 +9,7 @@ from app.models.types import UTCDateTime
 
 class RepeatSummary(SQLModel, table=True):
     """How many deduplicated repeats of an incident's alerts its timeline
-    already tells of, and when it last did (``app.incidents.repeat_summary``)."""
+    already tells of, and when it last did (``app.ingest.repeat_summary``)."""
 
     __tablename__ = "repeat_summaries"
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.incidents.timeline import event_row, record
 from app.metrics import DELIVERIES
 from app.models import notifications_table
+from app.timeline import event_row, record
 
 _RANK = {
     # SMS

@@ -39,7 +39,6 @@ from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import is_unavailable
-from app.incidents.timeline import event_row, record
 from app.metrics import NOTIFICATIONS
 from app.models import incidents_table, notifications_table
 from app.notify.sender import Sender
@@ -48,6 +47,7 @@ from app.notify.throttle import URGENT, Sent, label, plan
 from app.notify.twilio_client import SendResult
 from app.runtime import Runtime
 from app.settings import Settings
+from app.timeline import event_row, record
 
 log = logging.getLogger(__name__)
 _MAX_BACKOFF = timedelta(minutes=5)

@@ -27,7 +27,8 @@ Known twilio 9.x pitfalls handled here:
   (a ``DeprecationWarning`` per request); the Authorization header is built here.
 
 Auth tokens and full phone numbers are never logged: numbers are masked by
-:func:`mask_phone`, and digit runs in Twilio's error messages are masked too.
+:func:`mask_phone` (``app.phones``: every digit but the last 4 hidden, as in
+API answers), and digit runs in Twilio's error messages are masked too.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
+
+from app.phones import mask_phone
 
 __all__ = [
     "CALL_STATUS_EVENTS",
@@ -68,18 +71,6 @@ CALL_STATUS_EVENTS: Final[tuple[str, ...]] = ("initiated", "ringing", "answered"
 RETRYABLE_TWILIO_CODES: Final[frozenset[int]] = frozenset({20429, 14107, 21611})
 
 _DIGIT_RUN = re.compile(r"\+?\d[\d\- ]{4,}\d")
-
-
-def mask_phone(number: str) -> str:
-    """Mask a phone number for logs: keep a leading ``+`` and country digit and the last 2 digits.
-
-    >>> mask_phone("+14155550123")
-    '+1********23'
-    """
-    if len(number) <= 4:
-        return "*" * len(number)
-    head = 2 if number.startswith("+") else 0
-    return number[:head] + "*" * (len(number) - head - 2) + number[-2:]
 
 
 def _redact(text: str) -> str:

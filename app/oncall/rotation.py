@@ -61,6 +61,8 @@ from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app import durations
+
 __all__ = [
     "HORIZON",
     "OVERRIDE_SOURCE",
@@ -479,18 +481,6 @@ def render_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Sh
     return compiled.render(_utc(start, "start"), _utc(end, "end"))
 
 
-def _format_duration(d: timedelta) -> str:
-    minutes = int(d.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [
-        f"{n} {unit}{'' if n == 1 else 's'}"
-        for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
-        if n
-    ]
-    return " ".join(parts) or "0 minutes"
-
-
 def _format_instant(dt: datetime) -> str:
     return f"{dt.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
@@ -534,8 +524,8 @@ def consecutive_oncall_warnings(
             )
         if length > limit:
             warnings.append(
-                f"{who} is on call for {_format_duration(length)} without a break"
+                f"{who} is on call for {durations.in_words(length)} without a break"
                 f" from {_format_instant(start)} to {_format_instant(end)}"
-                f" (limit {_format_duration(limit)})"
+                f" (limit {durations.in_words(limit)})"
             )
     return warnings

@@ -11,7 +11,6 @@ too. Overrides are instants, so they must carry a UTC offset.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from app import durations
 from app.escalation.policy import PolicySpec
 from app.heartbeats.schemas import HeartbeatSpec
 from app.instants import Instant, not_a_number, within_range
@@ -82,7 +82,7 @@ WallTime = Annotated[
     ),
 ]
 
-_SHIFT = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+_SHIFT = durations.pattern("wdhm")
 MAX_SHIFT = timedelta(days=366)
 
 

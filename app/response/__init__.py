@@ -1,0 +1,2 @@
+"""Incident response: declared incidents, triage, status updates, stakeholders,
+runbooks and on-call handoffs."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from app.incidents.updates import severity_label
+from app.durations import report as duration
 from app.response.changes import describe as describe_change
+from app.response.updates import severity_label
 from app.text import one_line
 
 BLAMELESS = "_Blameless: this review is about systems and processes, not individuals._"
@@ -53,18 +54,6 @@ class DraftFacts:
     names: set[str] = field(default_factory=set)
     # Change events on its services around it (app.response.changes), oldest first.
     changes: Sequence[Mapping[str, Any]] = field(default_factory=list)
-
-
-def duration(delta: timedelta) -> str:
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [f"{days} d"] if days else []
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes or not parts:
-        parts.append(f"{minutes} min")
-    return " ".join(parts)
 
 
 def _hhmm(at: datetime) -> str:

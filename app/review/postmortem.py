@@ -10,7 +10,7 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.incidents import queries
-from app.incidents.repeat_summary import alert_repeats
+from app.ingest.repeat_summary import alert_repeats
 from app.models import (
     alerts_table,
     notifications_table,

@@ -1,7 +1,8 @@
 """Rules as code: matchers, severity classification, routing."""
 
-from app.rules.classify import Routing, classify, group_key, route
-from app.rules.config import SEVERITIES, RulesError, RulesFile, Severity, load_rules, parse_rules
+from app.events import Severity
+from app.rules.classify import Routing, classify, classify_events, group_key, route
+from app.rules.config import SEVERITIES, RulesError, RulesFile, load_rules, parse_rules
 
 __all__ = [
     "SEVERITIES",
@@ -10,6 +11,7 @@ __all__ = [
     "RulesFile",
     "Severity",
     "classify",
+    "classify_events",
     "group_key",
     "load_rules",
     "parse_rules",

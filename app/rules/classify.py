@@ -1,4 +1,5 @@
-"""Severity classification and routing of one alert's labels."""
+"""Severity classification and routing of one alert's labels, and of a delivery's
+alerts (:func:`classify_events`, stage 2 of ``app.pipeline``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.rules.config import RulesFile, Severity
+from app.events import AlertEvent, Severity
+from app.results import Classified
+from app.rules.config import RulesFile
 from app.rules.matchers import all_match
+from app.text import clip_key
 
 # Without a matching rule. SEV1 is never reached this way: only a rule can
 # declare a complete outage.
@@ -19,6 +23,7 @@ LABEL_SEVERITY: dict[str, Severity] = {
 }
 DEFAULT_SEVERITY: Severity = "SEV3"
 DEFAULT_SERVICE = "default"
+SERVICE_MAX = 200  # alerts.service, incidents.service
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,21 @@ def group_key(routing: Routing, labels: Mapping[str, str], source_group_key: str
     if len(key) > 900:
         key = key[:800] + "#" + hashlib.sha256(key.encode()).hexdigest()
     return key
+
+
+def classify_events(rules: RulesFile, events: list[AlertEvent]) -> list[Classified]:
+    classified = []
+    for event in events:
+        routing = route(rules, event.labels)
+        classified.append(
+            Classified(
+                event=event,
+                severity=classify(rules, event.labels),
+                # A label value can be any length; as a service it is an
+                # identity (stakeholders, schedules match it), cut with a hash.
+                service=clip_key(routing.service, SERVICE_MAX),
+                policy=routing.policy,
+                group_key=group_key(routing, event.labels, event.source_group_key),
+            )
+        )
+    return classified

@@ -14,10 +14,10 @@ from pydantic import (
     model_validator,
 )
 
+from app.events import Severity
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
 from app.yamlfile import ItemError, Lines, YamlFileError, load_yaml_lines, parse_yaml_lines
 
-Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 SEVERITIES: tuple[Severity, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from app.deps import RuntimeDep, WebhookPrincipal
 from app.http import parse_json, read_body, validate
-from app.incidents.results import IngestResult
 from app.metrics import WEBHOOK_LATENCY
 from app.pipeline import process
+from app.results import IngestResult
 from app.sources import alertmanager, episodes, healthcheck
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app import durations
 from app.events import AlertEvent
 
 SOURCE = "heartbeat"
@@ -28,22 +29,12 @@ def labels_of(heartbeat: Any) -> dict[str, str]:
     }
 
 
-def duration(seconds: int) -> str:
-    """``90`` → ``"1m30s"``, as heartbeats are declared."""
-    parts = []
-    for unit, name in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
-        count, seconds = divmod(seconds, unit)
-        if count:
-            parts.append(f"{count}{name}")
-    return "".join(parts) or "0s"
-
-
 def expired_event(heartbeat: Any, *, expired_at: datetime) -> AlertEvent:
     last = heartbeat.last_ping_at
     since = f"last ping {last.isoformat()}" if last is not None else "never pinged"
     description = (
-        f"No ping within {duration(heartbeat.interval_seconds)} "
-        f"+ {duration(heartbeat.grace_seconds)} grace ({since})."
+        f"No ping within {durations.compact(heartbeat.interval_seconds)} "
+        f"+ {durations.compact(heartbeat.grace_seconds)} grace ({since})."
     )
     if heartbeat.description:
         description = f"{heartbeat.description} {description}"

@@ -9,7 +9,7 @@ import pytest
 from app.settings import Settings
 from tests.cli.conftest import Served, klaxon
 from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.incidents.helpers import am_alert, am_payload, rules_with_text_runbook
+from tests.helpers import am_alert, am_payload, rules_with_text_runbook
 
 RUNBOOK = ["# Disk full", "## Mitigation", "1. Delete old logs:", "   `rm /var/log/*.gz`"]
 

@@ -25,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.models import alerts_table, incidents_table, notifications_table, steps_table
-from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.fakes.twilio_server import FakeTwilio
-from tests.incidents.helpers import WEBHOOK, am_alert, am_payload
+from tests.helpers import WEBHOOK, am_alert, am_payload
+from tests.paging import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.services.klaxon import KlaxonProcess, SharedClock
 from tests.services.postgres import PrivatePostgres
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.escalation.conftest import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.fakes.twilio_server import FakeTwilio
+from tests.paging import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER
 from tests.services.postgres import PrivatePostgres, private_postgres
 
 

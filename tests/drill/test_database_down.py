@@ -55,7 +55,7 @@ from tests.drill._replicas import (
     storm_payload,
 )
 from tests.fakes.twilio_server import FakeTwilio
-from tests.incidents.helpers import WEBHOOK
+from tests.helpers import WEBHOOK
 from tests.services.alertmanager import PrivateAlertmanager, private_alertmanager
 from tests.services.klaxon import CLEAN_EXIT, KlaxonProcess, SharedClock, klaxon_processes
 from tests.services.postgres import PrivatePostgres

@@ -34,16 +34,17 @@ from sqlalchemy import select
 
 from app.clock import ManualClock
 from app.models import notifications_table
-from tests.escalation.conftest import (
+from tests.fakes.twilio_server import FakeTwilio
+from tests.helpers import am_alert, am_payload
+from tests.paging import (
     ALICE,
     BOB,
     CAROL,
     Paging,
+    checkout_alert,
+    open_incident,
     serve_paging,
 )
-from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.fakes.twilio_server import FakeTwilio
-from tests.incidents.helpers import am_alert, am_payload
 
 #: KLAXON_TWILIO_TIMEOUT for the slow-Twilio tests: short, to keep the drill fast,
 #: yet long enough for an answer over loopback on a busy machine. The other tests
@@ -118,7 +119,7 @@ async def test_twilio_failing_for_a_while_the_page_is_retried_with_backoff_and_s
     drill: Paging, status: int
 ) -> None:
     drill.fake.fail_next(3, status=status)
-    number = await _open(drill, _checkout_alert())
+    number = await open_incident(drill, checkout_alert())
     await drill.tick()
     for previous, at in pairwise(ATTEMPTS_AT[:4]):
         tried = len(_requests_to(drill.fake, ALICE))
@@ -144,7 +145,7 @@ async def test_twilio_failing_for_a_while_the_page_is_retried_with_backoff_and_s
 
 async def test_retries_do_not_delay_the_next_step(drill: Paging) -> None:
     drill.fake.fail_next(3, status=503)
-    await _open(drill, _checkout_alert())
+    await open_incident(drill, checkout_alert())
     await drill.tick()
     for previous, at in pairwise(ATTEMPTS_AT[:4]):
         await drill.tick(seconds=at - previous)
@@ -160,7 +161,7 @@ async def test_twilio_refusing_connections_for_a_while_the_page_goes_out_once_it
     drill: Paging,
 ) -> None:
     await drill.fake.go_down()
-    number = await _open(drill, _checkout_alert())
+    number = await open_incident(drill, checkout_alert())
     await drill.tick()
     await drill.tick(seconds=10)
     await drill.tick(seconds=20)
@@ -187,7 +188,7 @@ async def test_the_engine_loop_keeps_going_while_twilio_refuses_connections(
     async with serve_paging(db, fake, clock) as paging:
         paging.engine.start()
         await fake.go_down()
-        await _open(paging, _checkout_alert())  # the webhook wakes the engine
+        await open_incident(paging, checkout_alert())  # the webhook wakes the engine
         for tried, backoff in [(1, 10), (2, 20), (3, 40)]:
             await _until(
                 f"attempt {tried} refused", partial(_pages_are, paging, ALICE, ("pending", tried))
@@ -208,7 +209,7 @@ async def test_the_engine_loop_keeps_going_while_twilio_refuses_connections(
 
 async def test_acknowledging_while_twilio_is_down_stops_the_retries(drill: Paging) -> None:
     await drill.fake.go_down()
-    number = await _open(drill, _checkout_alert())
+    number = await open_incident(drill, checkout_alert())
     await drill.tick()
     acked = await drill.api.post(f"/api/v1/incidents/{number}/acknowledge")
     assert acked.status_code == 200, acked.text
@@ -236,7 +237,7 @@ async def test_twilio_down_past_the_retry_budget_the_page_is_not_lost_and_step_2
     # then 5 minutes apart), and every try of step 2's sends (bob's SMS and call).
     late = [310, 610, 910, 1210]
     await _go_down(drill.fake, how, sends=1000)
-    number = await _open(drill, _checkout_alert())
+    number = await open_incident(drill, checkout_alert())
     await drill.tick()
     for previous, at in pairwise(ATTEMPTS_AT):
         await drill.tick(seconds=at - previous)
@@ -290,7 +291,7 @@ async def test_a_page_past_its_budget_stops_when_the_incident_is_acknowledged(
     drill: Paging,
 ) -> None:
     drill.fake.fail_next(100, status=503)
-    number = await _open(drill, _checkout_alert())
+    number = await open_incident(drill, checkout_alert())
     await drill.tick()
     for previous, at in pairwise(ATTEMPTS_AT):
         await drill.tick(seconds=at - previous)
@@ -308,7 +309,7 @@ async def test_a_page_past_its_budget_stops_when_the_incident_is_acknowledged(
 async def test_a_notice_gives_up_after_its_budget(drill: Paging) -> None:
     """Only pages outlive their budget: a resolution notice to someone already
     paged fails for good after KLAXON_SEND_ATTEMPTS tries."""
-    number = await _open(drill, _checkout_alert())
+    number = await open_incident(drill, checkout_alert())
     await drill.tick()
     assert len(drill.texts_to(ALICE)) == 1
     drill.fake.fail_next(len(ATTEMPTS_AT), status=503)
@@ -331,12 +332,12 @@ async def test_a_page_bundled_with_one_past_its_budget_keeps_its_own_attempts(
     # page joins it in one SMS for the fifth try. Each keeps its own count: the
     # first is past its budget (retried every 5 minutes), the second has had one try.
     drill.fake.fail_next(len(ATTEMPTS_AT), status=503)
-    first = await _open(drill, _checkout_alert("c000000000000001"))
+    first = await open_incident(drill, checkout_alert("c000000000000001"))
     await drill.tick()
     for previous, at in pairwise(ATTEMPTS_AT[:-1]):
         await drill.tick(seconds=at - previous)
     drill.clock.advance(seconds=ATTEMPTS_AT[-1] - ATTEMPTS_AT[-2])
-    second = await _open(drill, _checkout_alert("c000000000000002"))
+    second = await open_incident(drill, checkout_alert("c000000000000002"))
     await drill.tick()
     assert _requests_to(drill.fake, ALICE)[-1]["form"]["Body"].startswith("[Klaxon] 2 incidents")
     pages = {p.incident_number: p for p in await _notifications(drill, ALICE)}
@@ -364,11 +365,11 @@ async def test_a_hung_send_holds_up_neither_due_steps_nor_pages_to_other_numbers
     fake.set_delay(60)
     async with serve_paging(db, fake, clock, twilio_timeout=30) as paging:
         paging.engine.start()
-        number = await _open(paging, _checkout_alert())  # the webhook wakes the engine
+        number = await open_incident(paging, checkout_alert())  # the webhook wakes the engine
         await _until("alice's page reached Twilio", lambda: len(_requests_to(fake, ALICE)) == 1)
 
         # Meanwhile another incident pages carol at once, and step 2 comes due.
-        await _open(paging, _other_service_alert())
+        await open_incident(paging, _other_service_alert())
         clock.advance(minutes=5)
         paging.engine.wake()
         await _until(
@@ -390,7 +391,7 @@ async def test_a_send_that_waited_out_most_of_its_claim_is_handed_back_not_sent(
     # replica send it again. It is handed back instead, unsent, and goes out once,
     # on a fresh claim.
     async with serve_paging(db, fake, clock, engine_workers=1) as drill:
-        await _open(drill, _checkout_alert())
+        await open_incident(drill, checkout_alert())
         await drill.tick()
         assert len(_requests_to(fake, ALICE)) == 1
         fake.fail_next(2, status=503)  # step 2's first tries, so both retry together
@@ -424,7 +425,7 @@ async def test_twilio_too_slow_the_send_is_retried_and_the_phone_may_get_it_twic
     # that never arrived. It retries: a duplicate page is better than a lost one.
     async with serve_paging(db, fake, clock, twilio_timeout=TIMEOUT) as drill:
         drill.fake.set_delay(LATE)
-        number = await _open(drill, _checkout_alert())
+        number = await open_incident(drill, checkout_alert())
         await drill.tick()
         [page] = await _notifications(drill, ALICE)
         assert (page.state, page.attempts) == ("pending", 1)
@@ -457,10 +458,10 @@ async def test_a_retry_waits_for_the_throttle_window_and_a_failed_attempt_uses_n
     # SEV3 pages: the throttle holds back no SEV1/SEV2 page (tests/escalation/test_throttle.py).
     async with serve_paging(db, fake, clock, throttle_sms=1) as paging:
         fake.fail_next(1, status=503)
-        first = await _open(paging, _checkout_alert("a000000000000001", severity="warning"))
+        first = await open_incident(paging, checkout_alert("a000000000000001", severity="warning"))
         await paging.tick()  # alice's page for the first incident: 503, retry at +10 s
         await paging.tick(seconds=5)
-        second = await _open(paging, _checkout_alert("a000000000000002", severity="warning"))
+        second = await open_incident(paging, checkout_alert("a000000000000002", severity="warning"))
         await paging.tick()
         assert len(paging.texts_to(ALICE)) == 1, "the 503 took no slot: the second page went"
         assert f"#{second}" in paging.texts_to(ALICE)[0]
@@ -491,12 +492,12 @@ async def test_a_timed_out_attempt_uses_no_throttle_slot(
     # timeout. Klaxon counts only the sends Twilio confirmed.
     async with serve_paging(db, fake, clock, twilio_timeout=TIMEOUT, throttle_sms=1) as paging:
         fake.set_delay(LATE)
-        first = await _open(paging, _checkout_alert("b000000000000001", severity="warning"))
+        first = await open_incident(paging, checkout_alert("b000000000000001", severity="warning"))
         await paging.tick()
         await fake.wait_for_messages(1)  # accepted after the timeout: on the phone
         fake.set_delay(0)
         await paging.tick(seconds=5)
-        second = await _open(paging, _checkout_alert("b000000000000002", severity="warning"))
+        second = await open_incident(paging, checkout_alert("b000000000000002", severity="warning"))
         await paging.tick()
         texts = paging.texts_to(ALICE)
         assert len(texts) == 2 and f"#{second}" in texts[1], "not held back by the timeout"

@@ -18,15 +18,22 @@ from app.models import notifications_table
 from app.notify.sender import make_sender
 from app.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN
-from tests.escalation.conftest import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
-from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.paging import (
+    ALICE,
+    BOB,
+    PUBLIC_URL,
+    Paging,
+    checkout_alert,
+    open_incident,
+    paging_settings,
+)
 
 
 async def test_restart_mid_escalation_loses_and_doubles_nothing(
     paging: Paging, db: str, fake_twilio: FakeTwilio, clock: ManualClock
 ) -> None:
-    await _open(paging, _checkout_alert())
+    await open_incident(paging, checkout_alert())
     await paging.tick()
     assert len(paging.texts_to(ALICE)) == 1
     # "Kill" this Klaxon's engine: what it had in memory is gone.
@@ -34,7 +41,7 @@ async def test_restart_mid_escalation_loses_and_doubles_nothing(
 
     second = create_app(paging_settings(db, fake_twilio), clock=clock)
     async with second.router.lifespan_context(second):
-        engine: Engine = second.state.runtime.escalation
+        engine: Engine = second.state.engine
         await engine.run_due()
         assert len(paging.texts_to(ALICE)) == 1, "step 1 is not sent again"
         clock.advance(minutes=5)
@@ -50,7 +57,7 @@ async def test_restart_mid_escalation_loses_and_doubles_nothing(
 async def test_a_claimed_page_whose_sender_died_goes_out_once_after_its_lease(
     paging: Paging, db: str, fake_twilio: FakeTwilio, clock: ManualClock
 ) -> None:
-    await _open(paging, _checkout_alert())
+    await open_incident(paging, checkout_alert())
     # Fire step 1 (writes the page) and claim it, then die before sending.
     await paging.engine._fire_due_steps()
     claimed = await paging.engine.dispatcher._claim()
@@ -67,12 +74,13 @@ async def test_a_claimed_page_whose_sender_died_goes_out_once_after_its_lease(
     await other.stop()
 
 
+@pytest.mark.postgresql_only("replicas share PostgreSQL; SQLite is single-writer")
 async def test_two_engine_replicas_send_every_page_exactly_once(
     paging: Paging, database_url: str, fake_twilio: FakeTwilio, clock: ManualClock
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("replicas share PostgreSQL; SQLite is single-writer")
-    numbers = [await _open(paging, _checkout_alert(f"a0000000000000{i:02d}")) for i in range(12)]
+    numbers = [
+        await open_incident(paging, checkout_alert(f"a0000000000000{i:02d}")) for i in range(12)
+    ]
     settings = paging.app.state.runtime.settings.model_copy(
         update={"throttle_sms": 1000, "throttle_calls": 1000}
     )
@@ -81,13 +89,14 @@ async def test_two_engine_replicas_send_every_page_exactly_once(
         Engine(rt, make_sender(settings), owner=f"replica-{i}") for i, rt in enumerate(runtimes)
     ]
     for rt, engine in zip(runtimes, engines, strict=True):
-        rt.engine_ref = engine
+        rt.wake = engine.wake
     try:
         for advance in (0, 5, 10, 60):
             clock.advance(minutes=advance)
             await asyncio.gather(*(e.run_due() for e in engines))
     finally:
-        for rt in runtimes:
+        for rt, engine in zip(runtimes, engines, strict=True):
+            await engine.stop()
             await rt.aclose()
     # Step 1 (alice, SMS) and step 2 (bob, SMS and call) for each incident,
     # each exactly once; pages that met in one batch went out bundled.
@@ -116,7 +125,7 @@ async def test_a_new_incident_is_paged_on_a_pushed_wake_up_not_a_poll(
 ) -> None:
     # The engine loop polls only every 10 minutes here: the page can only
     # arrive in time because the webhook's commit wakes it.
-    from tests.escalation.conftest import ONCALL
+    from tests.paging import ONCALL
 
     app = create_app(paging_settings(db, fake_twilio, engine_enabled=True, engine_poll_seconds=600))
     async with app.router.lifespan_context(app), serve_asgi(app) as url:
@@ -126,7 +135,7 @@ async def test_a_new_incident_is_paged_on_a_pushed_wake_up_not_a_poll(
             assert (await api.post("/api/v1/oncall-config", json=ONCALL)).status_code == 200
             # Let the loop go to sleep on its long poll first.
             await asyncio.sleep(0.05)
-            resp = await api.post("/api/v1/webhooks/alertmanager", json=_checkout_alert())
+            resp = await api.post("/api/v1/webhooks/alertmanager", json=checkout_alert())
             assert resp.status_code == 200
             messages: list[dict[str, Any]] = await fake_twilio.wait_for_messages(1, timeout=5)
     assert messages[0]["to"] == ALICE

@@ -8,10 +8,17 @@ import pytest
 
 from app.clock import ManualClock
 from app.main import create_app
-from tests.escalation.conftest import ALICE, BOB, PUBLIC_URL, Paging, paging_settings
-from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
-from tests.incidents.helpers import am_alert, am_payload
+from tests.helpers import am_alert, am_payload
+from tests.paging import (
+    ALICE,
+    BOB,
+    PUBLIC_URL,
+    Paging,
+    checkout_alert,
+    open_incident,
+    paging_settings,
+)
 
 
 def _low(fp: str) -> dict[str, object]:
@@ -28,7 +35,7 @@ async def test_throttled_low_severity_pages_wait_for_the_window_and_are_never_dr
     paging.app.state.runtime.settings = settings.model_copy(update={"throttle_sms": 2})
     numbers = []
     for i in range(4):
-        numbers.append(await _open(paging, _low(f"f00000000000000{i}")))
+        numbers.append(await open_incident(paging, _low(f"f00000000000000{i}")))
         # Acknowledge at once so only step 1 (alice) matters.
         await paging.tick()
         await paging.api.post(f"/api/v1/incidents/{numbers[-1]}/acknowledge")
@@ -37,7 +44,7 @@ async def test_throttled_low_severity_pages_wait_for_the_window_and_are_never_dr
     # cancelled by the acknowledgements, as pages for acknowledged incidents are.
     assert len(paging.texts_to(ALICE)) == 2
     # Now pages that stay wanted: two incidents left unacknowledged.
-    later = [await _open(paging, _low(f"f10000000000000{i}")) for i in range(2)]
+    later = [await open_incident(paging, _low(f"f10000000000000{i}")) for i in range(2)]
     await paging.tick()
     assert len(paging.texts_to(ALICE)) == 2, "the window still holds two SMS"
     timeline = (await paging.api.get(f"/api/v1/incidents/{later[0]}")).json()["timeline"]
@@ -101,15 +108,15 @@ async def test_page_goes_to_whoever_is_on_call_in_local_time_across_dst(
     resp = await paging.api.put("/api/v1/schedules/checkout-primary", json=schedule)
     assert resp.status_code in (200, 201), resp.text
     paging.clock.set(at)
-    alert = _checkout_alert()
+    alert = checkout_alert()
     alert["alerts"][0]["startsAt"] = at.isoformat()  # an alert can't start 8 months ahead
-    await _open(paging, alert)
+    await open_incident(paging, alert)
     await paging.tick()
     assert [m["to"] for m in paging.fake.messages] == [expected]
 
 
 async def test_paging_metrics(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)
     await paging.sms_reply(BOB, f"{number}A")

@@ -14,9 +14,8 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.settings import get_settings
 from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.escalation.conftest import ALICE, ONCALL
-from tests.escalation.test_scenarios import _checkout_alert
 from tests.fakes.twilio_server import serve_asgi
+from tests.paging import ALICE, ONCALL, checkout_alert
 
 
 async def test_logged_page_then_klaxon_reply_acknowledges(
@@ -34,10 +33,10 @@ async def test_logged_page_then_klaxon_reply_acknowledges(
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         async with httpx.AsyncClient(base_url=url, headers=headers) as api:
             assert (await api.post("/api/v1/oncall-config", json=ONCALL)).status_code == 200
-            resp = await api.post("/api/v1/webhooks/alertmanager", json=_checkout_alert())
+            resp = await api.post("/api/v1/webhooks/alertmanager", json=checkout_alert())
             number = resp.json()["incidents"][0]
             with caplog.at_level(logging.WARNING, logger="klaxon.notify"):
-                await app.state.runtime.escalation.run_due()
+                await app.state.engine.run_due()
             logged = [r.getMessage() for r in caplog.records if r.name == "klaxon.notify"]
             assert any(f"Reply {number}A to ack" in m for m in logged)
             assert not any(ALICE in m for m in logged), "phone numbers are masked in logs"

@@ -12,10 +12,9 @@ import pytest
 
 from app.clock import ManualClock
 from app.notify.texts import gsm7_segments
-from tests.escalation.conftest import ALICE, BOB, Paging, serve_paging
-from tests.escalation.test_scenarios import _checkout_alert, _open
 from tests.fakes.twilio_server import FakeTwilio
-from tests.incidents.helpers import am_alert, am_payload, rules_with_text_runbook
+from tests.helpers import am_alert, am_payload, rules_with_text_runbook
+from tests.paging import ALICE, BOB, Paging, checkout_alert, open_incident, serve_paging
 
 DB_RUNBOOK = """\
 # Database Connection Pool Exhausted
@@ -58,7 +57,7 @@ async def runbook_paging(
 async def test_the_page_opens_with_the_incident_title_then_the_description(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     [sms] = paging.texts_to(ALICE)
     # The incident's title is the alert's summary; the alertname is not the headline.
@@ -66,7 +65,7 @@ async def test_the_page_opens_with_the_incident_title_then_the_description(
 
 
 async def test_pages_built_after_a_retitle_carry_the_new_title(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert "checkout errors" in paging.texts_to(ALICE)[0]
     retitled = await paging.api.patch(
@@ -100,7 +99,7 @@ async def test_a_heartbeat_page_names_the_heartbeat(paging: Paging) -> None:
 async def test_a_text_runbook_reaches_the_sms_within_two_segments(
     runbook_paging: Paging,
 ) -> None:
-    number = await _open(runbook_paging, _db_pool_alert())
+    number = await open_incident(runbook_paging, _db_pool_alert())
     await runbook_paging.tick()
     [sms] = runbook_paging.texts_to(ALICE)
     assert sms == (
@@ -115,7 +114,7 @@ async def test_a_text_runbook_reaches_the_sms_within_two_segments(
 async def test_key_2_reads_the_text_runbook_then_offers_the_keys_again(
     runbook_paging: Paging,
 ) -> None:
-    number = await _open(runbook_paging, _db_pool_alert())
+    number = await open_incident(runbook_paging, _db_pool_alert())
     await runbook_paging.tick()
     await runbook_paging.tick(minutes=5)
     [call] = runbook_paging.calls_to(BOB)
@@ -138,7 +137,7 @@ async def test_key_2_reads_the_text_runbook_then_offers_the_keys_again(
 async def test_without_a_text_runbook_key_2_is_not_offered_and_repeats_the_page(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())  # a runbook link: nothing to read
+    number = await open_incident(paging, checkout_alert())  # a runbook link: nothing to read
     await paging.tick()
     await paging.tick(minutes=5)
     [call] = paging.calls_to(BOB)

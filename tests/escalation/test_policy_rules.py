@@ -10,9 +10,8 @@ from prometheus_client import REGISTRY
 
 from app.oncall import document
 from app.oncall.schemas import OnCallConfig
-from tests.escalation.conftest import ALICE, BOB, CAROL, ONCALL, Paging
-from tests.escalation.test_scenarios import _open
 from tests.escalation.test_who_may_ack import _checkout_alert, _said, _timeline
+from tests.paging import ALICE, BOB, CAROL, ONCALL, Paging, open_incident
 
 MISSING = "klaxon_escalation_policy_missing_total"
 
@@ -42,7 +41,7 @@ async def test_a_policy_deleted_after_the_rules_loaded_pages_default_and_says_wh
     assert await _prune(paging, policies=["checkout-oncall"]) == [("policy", "checkout-oncall")]
     before = REGISTRY.get_sample_value(MISSING, {"policy": "checkout-oncall"}) or 0.0
 
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, _checkout_alert())
     await paging.tick()
     await paging.tick(minutes=10)
 
@@ -59,7 +58,7 @@ async def test_a_policy_deleted_after_the_rules_loaded_pages_default_and_says_wh
 async def test_prune_removes_a_responder_with_past_pages_and_keeps_their_history(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, _checkout_alert())
     await paging.tick()
     assert _said(await paging.sms_reply(ALICE, f"{number}R")) == f"#{number} resolved"
     removed = await _prune(

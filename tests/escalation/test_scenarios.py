@@ -7,38 +7,18 @@ test waits out an escalation delay.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
 
-from tests.escalation.conftest import ALICE, BOB, CAROL, PUBLIC_URL, Paging
-from tests.incidents.helpers import am_alert, am_payload
-
-
-def _checkout_alert(
-    fp: str = "c0ffee0000000001", severity: str = "critical", **labels: str
-) -> dict[str, Any]:
-    return am_payload(
-        [
-            am_alert(
-                fp,
-                service="checkout",
-                severity=severity,
-                annotations={
-                    "summary": "checkout errors",
-                    "description": "50% of requests failing",
-                    "runbook_url": "https://runbooks.example/checkout",
-                },
-                **labels,
-            )
-        ],
-        group_key=f"{{}}:{{checkout={fp}}}",
-    )
-
-
-async def _open(paging: Paging, payload: dict[str, Any]) -> int:
-    resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=payload)
-    assert resp.status_code == 200, resp.text
-    numbers: list[int] = resp.json()["incidents"]
-    return numbers[0]
+from tests.helpers import am_alert, am_payload
+from tests.paging import (
+    ALICE,
+    BOB,
+    CAROL,
+    PUBLIC_URL,
+    Paging,
+    checkout_alert,
+    incident_detail,
+    open_incident,
+)
 
 
 def _message_text(twiml: str) -> str | None:
@@ -46,13 +26,8 @@ def _message_text(twiml: str) -> str | None:
     return None if node is None else node.text
 
 
-async def _incident(paging: Paging, number: int) -> dict[str, Any]:
-    detail: dict[str, Any] = (await paging.api.get(f"/api/v1/incidents/{number}")).json()
-    return detail
-
-
 async def test_primary_then_secondary_then_ack_by_sms_stops_everything(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert paging.texts_to(ALICE) == [
         f"[Klaxon] SEV2 #{number} checkout errors (checkout): 50% of requests failing. "
@@ -76,7 +51,7 @@ async def test_primary_then_secondary_then_ack_by_sms_stops_everything(paging: P
     await paging.tick(hours=2)
     assert (len(paging.fake.messages), len(paging.fake.calls)) == before
 
-    detail = await _incident(paging, number)
+    detail = await incident_detail(paging, number)
     assert detail["status"] == "acknowledged"
     assert detail["acknowledged_by"] == "bob"
     kinds = [e["kind"] for e in detail["timeline"]]
@@ -86,7 +61,7 @@ async def test_primary_then_secondary_then_ack_by_sms_stops_everything(paging: P
 
 
 async def test_voice_keypress_4_acknowledges(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)
     [call] = paging.calls_to(BOB)
@@ -94,27 +69,27 @@ async def test_voice_keypress_4_acknowledges(paging: Paging) -> None:
     said = await paging.fake.answer_call(call["sid"], "4")
     assert "press 4 to acknowledge" in said[0].lower()
     assert "acknowledged" in said[-1].lower()
-    detail = await _incident(paging, number)
+    detail = await incident_detail(paging, number)
     assert detail["status"] == "acknowledged"
     assert detail["acknowledged_by"] == "bob"
     assert any(e["message"] == "Acknowledged by bob via voice" for e in detail["timeline"])
 
 
 async def test_unanswered_or_silent_call_does_not_acknowledge(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)
     [call] = paging.calls_to(BOB)
     said = await paging.fake.answer_call(call["sid"], None)
     assert "not acknowledged" in said[-1].lower()
     await paging.fake.send_status_callback(call["sid"], "no-answer")
-    detail = await _incident(paging, number)
+    detail = await incident_detail(paging, number)
     assert detail["status"] == "triggered"
     assert any(e["message"] == "Call to bob: no-answer" for e in detail["timeline"])
 
 
 async def test_unsigned_reply_is_403_and_changes_nothing(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     reply = await paging.sms_reply(ALICE, f"{number}A", signed=False)
     assert reply.status_code == 403
@@ -122,24 +97,24 @@ async def test_unsigned_reply_is_403_and_changes_nothing(paging: Paging) -> None
         ALICE, f"{number}A", f"{PUBLIC_URL}/api/v1/twilio/sms", bad_signature=True
     )
     assert forged.status_code == 403
-    assert (await _incident(paging, number))["status"] == "triggered"
+    assert (await incident_detail(paging, number))["status"] == "triggered"
 
 
 async def test_reply_from_an_unknown_number_changes_nothing_and_gets_no_answer(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     reply = await paging.sms_reply("+15559999999", f"{number}A")
     assert reply.status_code == 200
     assert _message_text(reply.text) is None
-    assert (await _incident(paging, number))["status"] == "triggered"
+    assert (await incident_detail(paging, number))["status"] == "triggered"
 
 
 async def test_bare_a_acknowledges_the_latest_page_and_replies_say_what_happened(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert _message_text((await paging.sms_reply(ALICE, "a")).text) == f"#{number} acknowledged"
     again = await paging.sms_reply(ALICE, f"ack {number}")
@@ -156,7 +131,7 @@ async def test_bare_a_acknowledges_the_latest_page_and_replies_say_what_happened
 
 
 async def test_api_acknowledgement_cancels_pending_steps_and_pages(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     ack = await paging.api.post(f"/api/v1/incidents/{number}/acknowledge", json={"by": "alice"})
     assert ack.status_code == 200
@@ -166,7 +141,7 @@ async def test_api_acknowledgement_cancels_pending_steps_and_pages(paging: Pagin
 
 
 async def test_resolving_tells_the_people_already_paged(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.api.post(f"/api/v1/incidents/{number}/resolve", json={"by": "carol"})
     await paging.tick()
@@ -175,8 +150,8 @@ async def test_resolving_tells_the_people_already_paged(paging: Paging) -> None:
 
 
 async def test_alert_resolution_stops_paging_and_tells_the_paged(paging: Paging) -> None:
-    payload = _checkout_alert()
-    number = await _open(paging, payload)
+    payload = checkout_alert()
+    number = await open_incident(paging, payload)
     await paging.tick()
     payload["alerts"][0]["status"] = "resolved"
     payload["alerts"][0]["endsAt"] = "2026-11-26T12:01:00Z"
@@ -185,7 +160,7 @@ async def test_alert_resolution_stops_paging_and_tells_the_paged(paging: Paging)
     await paging.tick(minutes=30)
     assert paging.texts_to(BOB) == []
     assert "resolved" in paging.texts_to(ALICE)[-1]
-    assert (await _incident(paging, number))["status"] == "resolved"
+    assert (await incident_detail(paging, number))["status"] == "resolved"
 
 
 async def test_step_with_nobody_on_call_is_skipped_at_once(paging: Paging) -> None:
@@ -193,10 +168,10 @@ async def test_step_with_nobody_on_call_is_skipped_at_once(paging: Paging) -> No
     payload = am_payload(
         [am_alert("d0000000000000001"[:16], severity="critical")], group_key="{}:{other}"
     )
-    number = await _open(paging, payload)
+    number = await open_incident(paging, payload)
     await paging.tick()
     assert len(paging.calls_to(CAROL)) == 1, "step 2 fired without waiting out step 1's delay"
-    timeline = (await _incident(paging, number))["timeline"]
+    timeline = (await incident_detail(paging, number))["timeline"]
     assert any(e["message"] == "Step 1 skipped: nobody on call" for e in timeline)
 
 
@@ -204,37 +179,37 @@ async def test_sev4_is_recorded_without_paging(paging: Paging) -> None:
     payload = am_payload(
         [am_alert("e000000000000001", service="checkout", severity="info")], group_key="{}:{info}"
     )
-    number = await _open(paging, payload)
+    number = await open_incident(paging, payload)
     await paging.tick(hours=1)
     assert paging.fake.messages == []
     assert paging.fake.calls == []
-    timeline = (await _incident(paging, number))["timeline"]
+    timeline = (await incident_detail(paging, number))["timeline"]
     assert any(e["kind"] == "not_paged" for e in timeline)
 
 
 async def test_several_pages_to_one_person_go_out_as_one_bundle_and_aa_acks_all(
     paging: Paging,
 ) -> None:
-    numbers = [await _open(paging, _checkout_alert(f"b00000000000000{i}")) for i in range(3)]
+    numbers = [await open_incident(paging, checkout_alert(f"b00000000000000{i}")) for i in range(3)]
     await paging.tick()
     [bundle] = paging.texts_to(ALICE)
     assert bundle.startswith(f"[Klaxon] 3 incidents: #{numbers[0]} #{numbers[1]} #{numbers[2]}")
     reply = await paging.sms_reply(ALICE, "AA")
     for n in numbers:
         assert f"#{n} acknowledged" in (_message_text(reply.text) or "")
-        assert (await _incident(paging, n))["status"] == "acknowledged"
+        assert (await incident_detail(paging, n))["status"] == "acknowledged"
 
 
 async def test_permanent_failure_is_on_the_timeline_and_escalation_goes_on(
     paging: Paging,
 ) -> None:
     paging.fake.fail_next(1, status=400, code=21211)
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert paging.texts_to(ALICE) == []
     await paging.tick(minutes=5)
     assert len(paging.texts_to(BOB)) == 1
-    timeline = (await _incident(paging, number))["timeline"]
+    timeline = (await incident_detail(paging, number))["timeline"]
     assert any("failed for good: 21211" in e["message"] for e in timeline)
     await paging.tick(minutes=30)
     assert paging.texts_to(ALICE) == [], "a permanent error is not retried"
@@ -242,7 +217,7 @@ async def test_permanent_failure_is_on_the_timeline_and_escalation_goes_on(
 
 async def test_temporary_failure_is_retried_with_backoff_and_sent_once(paging: Paging) -> None:
     paging.fake.fail_next(1, status=500)
-    await _open(paging, _checkout_alert())
+    await open_incident(paging, checkout_alert())
     await paging.tick()
     assert paging.texts_to(ALICE) == []
     assert len(paging.fake.requests) == 1
@@ -255,12 +230,12 @@ async def test_temporary_failure_is_retried_with_backoff_and_sent_once(paging: P
 
 
 async def test_status_callbacks_only_move_forward(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     [sms] = [m for m in paging.fake.messages if m["to"] == ALICE]
     assert (await paging.fake.send_status_callback(sms["sid"], "delivered")).status_code == 204
     assert (await paging.fake.send_status_callback(sms["sid"], "sent")).status_code == 204
-    detail = await _incident(paging, number)
+    detail = await incident_detail(paging, number)
     deliveries = [e["message"] for e in detail["timeline"] if e["kind"] == "delivery"]
     assert deliveries == ["SMS to alice: delivered"]
     unsigned = await paging.fake.send_status_callback(sms["sid"], "failed", signed=False)

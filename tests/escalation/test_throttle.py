@@ -7,9 +7,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from tests.escalation.conftest import ALICE, CAROL, Paging
-from tests.escalation.test_scenarios import _checkout_alert, _incident, _open
-from tests.incidents.helpers import am_alert, am_payload
+from tests.helpers import am_alert, am_payload
+from tests.paging import ALICE, CAROL, Paging, checkout_alert, incident_detail, open_incident
 
 _CHECKS = "/api/v1/webhooks/healthcheck"
 
@@ -59,24 +58,24 @@ async def test_a_sev1_page_goes_out_at_once_through_a_window_full_of_flapping_no
         await _flap(paging, "disk", "up")
     await _flap(paging, "disk", "down")  # disk reopens: its "resolved" notices are untrue now
     waiting = len(paging.texts_to(ALICE))
-    timeline = (await _incident(paging, disk))["timeline"]
+    timeline = (await incident_detail(paging, disk))["timeline"]
     assert any(e["kind"] == "throttled" for e in timeline), "disk's page waits for the window"
 
-    sev1 = await _open(paging, _postgres_down())
+    sev1 = await open_incident(paging, _postgres_down())
     await paging.tick()
     texts = paging.texts_to(ALICE)
     assert len(texts) == waiting + 1, "the SEV1 page went out when its step fired"
     assert texts[-1].startswith(f"[Klaxon] SEV1 #{sev1} PostgresDown"), texts[-1]
     assert f"#{disk}" in texts[-1], "what was waiting rides along with the SEV1 page"
-    detail = await _incident(paging, sev1)
+    detail = await incident_detail(paging, sev1)
     assert not any(e["kind"] == "throttled" for e in detail["timeline"])
 
     await paging.tick(minutes=30)
     after = paging.texts_to(ALICE)[waiting:]
     assert not any(f"#{disk} resolved" in t for t in after), after
     assert f"#{disk} resolved" not in paging.texts_to(ALICE)[-1]
-    assert (await _incident(paging, disk))["status"] == "triggered"
-    assert (await _incident(paging, cart))["status"] == "resolved"
+    assert (await incident_detail(paging, disk))["status"] == "triggered"
+    assert (await incident_detail(paging, cart))["status"] == "resolved"
 
 
 async def test_a_storm_of_calls_to_one_responder_is_one_call_that_announces_them_all(
@@ -86,7 +85,9 @@ async def test_a_storm_of_calls_to_one_responder_is_one_call_that_announces_them
     numbers = []
     for i in range(12):
         alert = am_alert(f"ca11000000000{i:03d}", alertname=f"Disk{i}", severity="critical")
-        numbers.append(await _open(paging, am_payload([alert], group_key=f"{{}}:{{disk{i}}}")))
+        numbers.append(
+            await open_incident(paging, am_payload([alert], group_key=f"{{}}:{{disk{i}}}"))
+        )
     await paging.tick()
     [call] = paging.calls_to(CAROL)
     said = await paging.fake.answer_call(call["sid"], "4")
@@ -95,7 +96,7 @@ async def test_a_storm_of_calls_to_one_responder_is_one_call_that_announces_them
     assert f"Incident {numbers[0]}, severity 2: Disk0 on default." in spoken
     assert "acknowledge them all" in spoken
     for number in numbers:
-        assert (await _incident(paging, number))["status"] == "acknowledged"
+        assert (await incident_detail(paging, number))["status"] == "acknowledged"
     await paging.tick(minutes=30)
     assert len(paging.calls_to(CAROL)) == 1, "the other calls were announced in the first"
 
@@ -107,7 +108,7 @@ def _narrow_window(paging: Paging) -> None:
 
 async def test_notices_never_hold_back_a_low_severity_page(paging: Paging) -> None:
     _narrow_window(paging)
-    first = await _open(paging, _checkout_alert("d100000000000001"))
+    first = await open_incident(paging, checkout_alert("d100000000000001"))
     await paging.tick()
     await paging.api.post(f"/api/v1/incidents/{first}/resolve", json={"by": "carol"})
     await paging.tick(seconds=10)
@@ -116,18 +117,20 @@ async def test_notices_never_hold_back_a_low_severity_page(paging: Paging) -> No
         [am_alert("d400000000000001", service="checkout", severity="warning")],
         group_key="{}:{low}",
     )
-    sev3 = await _open(paging, low)
+    sev3 = await open_incident(paging, low)
     await paging.tick(seconds=10)
     texts = paging.texts_to(ALICE)
     assert texts[-1].startswith(f"[Klaxon] SEV3 #{sev3}"), "one page of two: it goes at once"
-    assert not any(e["kind"] == "throttled" for e in (await _incident(paging, sev3))["timeline"])
+    assert not any(
+        e["kind"] == "throttled" for e in (await incident_detail(paging, sev3))["timeline"]
+    )
 
 
 async def test_notices_waiting_for_a_full_window_go_as_one_digest(paging: Paging) -> None:
     _narrow_window(paging)
-    numbers = [await _open(paging, _checkout_alert(f"d20000000000000{i}")) for i in (1, 2)]
+    numbers = [await open_incident(paging, checkout_alert(f"d20000000000000{i}")) for i in (1, 2)]
     await paging.tick()  # one bundled SMS
-    numbers.append(await _open(paging, _checkout_alert("d300000000000001")))
+    numbers.append(await open_incident(paging, checkout_alert("d300000000000001")))
     await paging.tick(seconds=10)
     assert len(paging.texts_to(ALICE)) == 2
     for number in numbers:
@@ -158,7 +161,7 @@ async def test_a_waiting_resolved_notice_is_not_sent_once_its_incident_reopened(
     after = paging.texts_to(ALICE)[reopened:]
     assert after, "disk's page went out once the window freed"
     assert not any(f"#{disk} resolved" in t for t in after), after
-    events = (await _incident(paging, disk))["timeline"]
+    events = (await incident_detail(paging, disk))["timeline"]
     assert f"Resolved notice to alice not sent: #{disk} reopened since" in [
         e["message"] for e in events
     ]

@@ -7,9 +7,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from tests.escalation.conftest import ALICE, BOB, ONCALL, Paging
-from tests.escalation.test_scenarios import _open
-from tests.incidents.helpers import am_alert, am_payload
+from tests.helpers import am_alert, am_payload
+from tests.paging import ALICE, BOB, ONCALL, Paging, open_incident
 
 
 def _checkout_alert(fp: str = "c0ffee0000000001") -> dict[str, Any]:
@@ -37,7 +36,7 @@ def _said(response: Any) -> str | None:
 async def test_a_responder_not_paged_may_acknowledge_and_the_timeline_says_so(
     paging: Paging,
 ) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, _checkout_alert())
     await paging.tick()  # alice is paged; bob would be in 5 minutes
     reply = await paging.sms_reply(BOB, f"{number}A")
     assert _said(reply) == f"#{number} acknowledged"
@@ -59,7 +58,7 @@ async def test_paged_only_refuses_a_responder_not_paged_and_changes_nothing(
     paging: Paging,
 ) -> None:
     await _paged_only(paging)
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, _checkout_alert())
     await paging.tick()
     refusal = (
         f"#{number} unchanged: escalation policy checkout-oncall lets only responders paged"
@@ -77,7 +76,7 @@ async def test_paged_only_refuses_a_responder_not_paged_and_changes_nothing(
 
 async def test_paged_only_leaves_api_tokens_free_to_act(paging: Paging) -> None:
     await _paged_only(paging)
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, _checkout_alert())
     await paging.tick()
     created = await paging.api.post("/api/v1/tokens", json={"name": "bot", "scope": "write"})
     token = created.json()["token"]
@@ -92,7 +91,7 @@ async def test_paged_only_leaves_api_tokens_free_to_act(paging: Paging) -> None:
 
 async def test_paged_only_after_being_paged_lets_the_secondary_act(paging: Paging) -> None:
     await _paged_only(paging)
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, _checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)  # bob, the secondary, is paged now
     assert _said(await paging.sms_reply(BOB, f"{number}R")) == f"#{number} resolved"

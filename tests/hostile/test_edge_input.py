@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.escalation.conftest import ONCALL
+from tests.paging import ONCALL
 
 SCHEDULE = "checkout-primary"
 # The last instant Python has, and instants that cannot even be turned into UTC.

@@ -48,8 +48,8 @@ from twilio.request_validator import RequestValidator
 
 from app.clock import ManualClock
 from tests.conftest import ADMIN_TOKEN, empty_database, make_settings
-from tests.escalation.conftest import ONCALL
 from tests.hostile.server import klaxon_in_thread
+from tests.paging import ONCALL
 
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 PUBLIC_URL = "https://klaxon.example.com"

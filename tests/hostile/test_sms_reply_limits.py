@@ -17,8 +17,8 @@ from prometheus_client import REGISTRY
 
 from app.replies.grammar import HELP_TEXT
 from app.replies.limits import ANSWERS_PER_WINDOW
-from tests.escalation.conftest import ALICE, BOB, Paging
-from tests.incidents.helpers import am_alert, am_payload
+from tests.helpers import am_alert, am_payload
+from tests.paging import ALICE, BOB, Paging
 
 STRANGER, OTHER_STRANGER = "+15557770001", "+15557770002"
 

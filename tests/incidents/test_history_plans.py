@@ -41,7 +41,7 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.migrate import upgrade_async
 from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.incidents.helpers import WEBHOOK, am_alert, am_payload
+from tests.helpers import WEBHOOK, am_alert, am_payload
 from tests.perf.history import BIG_INCIDENT, FLAPPING, HistorySize, fill
 from tests.services.postgres import PrivatePostgres
 

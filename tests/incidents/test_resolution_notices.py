@@ -8,9 +8,8 @@ import asyncio
 
 import pytest
 
-from tests.escalation.conftest import ALICE, Paging
-from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.incidents.response_helpers import post_update, timeline
+from tests.paging import ALICE, Paging, checkout_alert, open_incident
+from tests.response.helpers import post_update, timeline
 
 DANA = "+15551230009"
 
@@ -37,8 +36,8 @@ async def test_stakeholders_told_an_incident_was_open_hear_it_resolved(
         "/api/v1/services/checkout/stakeholders",
         json=[{"name": "dana", "phone": DANA, "opt_in": True}],
     )
-    payload = _checkout_alert()
-    number = await _open(paging, payload)
+    payload = checkout_alert()
+    number = await open_incident(paging, payload)
     await paging.tick()
     await post_update(paging.api, number, "investigating", "Looking into checkout errors")
     await paging.tick(minutes=1)
@@ -63,7 +62,7 @@ async def test_a_resolved_update_tells_stakeholders_once(paging: Paging) -> None
         "/api/v1/services/checkout/stakeholders",
         json=[{"name": "dana", "phone": DANA, "opt_in": True}],
     )
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await post_update(paging.api, number, "investigating", "Looking into it")
     await paging.tick(minutes=1)
     await post_update(paging.api, number, "resolved", "Rolled back")
@@ -76,7 +75,7 @@ async def test_nobody_told_of_an_incident_hears_of_its_resolution(paging: Paging
         "/api/v1/services/checkout/stakeholders",
         json=[{"name": "dana", "phone": DANA, "opt_in": True}],
     )
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.api.post(f"/api/v1/incidents/{number}/resolve", json={"by": "carol"})
     await paging.tick(minutes=1)
@@ -86,7 +85,7 @@ async def test_nobody_told_of_an_incident_hears_of_its_resolution(paging: Paging
 
 
 async def test_a_responder_whose_page_was_in_flight_hears_it_resolved(paging: Paging) -> None:
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     paging.fake.set_delay(0.5)
     sending = asyncio.create_task(paging.tick())
     await paging.fake.wait_for_requests(1)  # Twilio has alice's page; its outcome is not in

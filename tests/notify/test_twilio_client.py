@@ -312,9 +312,9 @@ def test_config_validation_and_repr() -> None:
     assert AUTH_TOKEN not in text and FROM not in text
 
 
-def test_mask_phone() -> None:
-    assert mask_phone("+14155550123") == "+1********23"
-    assert mask_phone("123") == "***"
+def test_mask_phone_in_logs_keeps_the_last_4_digits_as_everywhere() -> None:
+    assert mask_phone("+14155550123") == "+*******0123"
+    assert mask_phone("415-555-0123") == "***-***-0123"
 
 
 def test_send_result_ok() -> None:

@@ -95,7 +95,9 @@ def test_page_call_speech_stays_under_400_chars_with_the_prompt() -> None:
 
 def test_page_call_with_control_characters_is_still_valid_xml() -> None:
     page = PageInfo(42, "SEV2", "bad\x00title\x1b", "svc\x07", "sum\ud800mary", None)
-    parse(page_call(page, gather_action=GATHER, repeat_url=REPEAT))
+    said = spoken(parse(page_call(page, gather_action=GATHER, repeat_url=REPEAT)))
+    # Each character XML cannot carry is spoken as a pause; the words around it stay.
+    assert "Incident 42. Severity 2. bad title on svc. sum mary. Press 4" in said
 
 
 def test_the_runbook_key_is_announced_only_when_there_is_a_text_runbook() -> None:

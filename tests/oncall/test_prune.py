@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from app.cli import cli
 from app.settings import get_settings
 from tests.conftest import RULES
-from tests.incidents.helpers import am_alert, am_payload
+from tests.helpers import am_alert, am_payload
 
 
 def _step(**targets: list[str]) -> dict[str, Any]:

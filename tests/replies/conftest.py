@@ -1,5 +1,5 @@
 """Replies are tested through the paging harness: a fake Twilio calls Klaxon back."""
 
-from tests.escalation.conftest import fake_twilio, paging
+from tests.paging import fake_twilio, paging
 
 __all__ = ["fake_twilio", "paging"]

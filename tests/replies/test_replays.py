@@ -11,8 +11,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from tests.escalation.conftest import ALICE, BOB, Paging
-from tests.incidents.helpers import am_alert, am_payload
+from tests.helpers import am_alert, am_payload
+from tests.paging import ALICE, BOB, Paging
 
 
 def _alert(fp: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from app.clock import ManualClock
-from tests.oncall.test_handoff import ROTATION as SCHEDULE
+from tests.response.test_handoff import ROTATION as SCHEDULE
 from tests.sources.test_pagerduty import ingest_token
 
 

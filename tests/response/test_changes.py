@@ -12,7 +12,7 @@ import pytest
 from pagerduty import EventsApiV2Client
 
 from app.clock import ManualClock
-from tests.incidents.response_helpers import patch, report
+from tests.response.helpers import patch, report
 from tests.sources.test_pagerduty import ingest_token, pd_client, served
 
 __all__ = ["pd_client", "served"]

@@ -18,7 +18,7 @@ from app.clock import ManualClock
 from app.main import create_app
 from app.migrate import upgrade_async
 from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.incidents.response_helpers import patch, report, timeline
+from tests.response.helpers import patch, report, timeline
 from tests.services.postgres import PrivatePostgres
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from app.clock import ManualClock
-from tests.incidents.response_helpers import report
+from tests.response.helpers import report
 
 
 async def _item(client: httpx.AsyncClient, number: int, **fields: str) -> dict[str, object]:

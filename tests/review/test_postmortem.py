@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from app.clock import ManualClock
-from tests.incidents.response_helpers import patch, report
+from tests.response.helpers import patch, report
 
 SECTIONS = ["## Summary", "## Timeline", "## Root Cause", "## Impact", "## Lessons Learned"]
 

@@ -9,9 +9,8 @@ import re
 import httpx
 
 from app.clock import ManualClock
-from tests.escalation.conftest import Paging
-from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.incidents.response_helpers import report
+from tests.paging import Paging, checkout_alert, open_incident
+from tests.response.helpers import report
 
 REPORT = "/api/v1/reports/response"
 
@@ -104,7 +103,7 @@ async def test_the_window_counts_incidents_by_when_they_were_opened(
 
 async def test_pages_per_responder_count_those_outside_working_hours(paging: Paging) -> None:
     # Thursday 12:00 UTC: 07:00 for alice in New York, 13:00 for bob in Berlin.
-    number = await _open(paging, _checkout_alert())
+    number = await open_incident(paging, checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)  # step 2: bob, by SMS and call
     await paging.api.post(f"/api/v1/incidents/{number}/acknowledge", json={"by": "bob"})

@@ -5,14 +5,13 @@ tracked to completion."""
 
 from __future__ import annotations
 
-from tests.escalation.conftest import ALICE, Paging
-from tests.escalation.test_scenarios import _checkout_alert, _open
-from tests.incidents.response_helpers import patch, post_update
+from tests.paging import ALICE, Paging, checkout_alert, open_incident
+from tests.response.helpers import patch, post_update
 
 
 async def test_from_alert_to_post_mortem_and_tracked_action_items(paging: Paging) -> None:
     api = paging.api
-    number = await _open(paging, _checkout_alert())  # 12:00
+    number = await open_incident(paging, checkout_alert())  # 12:00
     await paging.tick()
     [page] = paging.texts_to(ALICE)
     assert f"Reply {number}A to ack" in page

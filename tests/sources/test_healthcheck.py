@@ -18,8 +18,8 @@ from app.main import create_app
 from app.ratelimit import IngestLimiter
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.incidents.helpers import WEBHOOK as AM_WEBHOOK
-from tests.incidents.helpers import am_alert, am_payload, incident, incidents
+from tests.helpers import WEBHOOK as AM_WEBHOOK
+from tests.helpers import am_alert, am_payload, incident, incidents
 
 WEBHOOK = "/api/v1/webhooks/healthcheck"
 

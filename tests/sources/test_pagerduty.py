@@ -21,7 +21,7 @@ from app.clock import ManualClock
 from app.main import create_app
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.fakes.twilio_server import serve_asgi
-from tests.incidents.helpers import incident, incidents
+from tests.helpers import incident, incidents
 
 ENQUEUE = "/v2/enqueue"
 # The client insists on https; Klaxon sits behind a TLS-terminating proxy.

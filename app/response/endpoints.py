@@ -1,0 +1,287 @@
+"""The incident-response API: reported incidents, triage, notes, added
+responders, the timeline, status updates and stakeholders."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import PlainTextResponse
+
+from app.auth import Principal
+from app.deps import (
+    ConfigPrincipal,
+    IncidentNumber,
+    ReadPrincipal,
+    RuntimeDep,
+    SessionDep,
+    WritePrincipal,
+)
+from app.errors import NotFound
+from app.incidents import endpoints as incident_endpoints
+from app.incidents import queries
+from app.incidents.schemas import IncidentDetail, TimelineEventPublic
+from app.metrics import INCIDENTS_OPENED
+from app.response import stakeholders, triage, updates
+from app.response.declare import open_reported_incident
+from app.response.schemas import (
+    IncidentReport,
+    NoteCreate,
+    ResponderAdd,
+    ResponderAdded,
+    ServiceStakeholders,
+    StakeholderList,
+    StakeholderPublic,
+    StakeholderSpec,
+    StatusUpdateCreate,
+    StatusUpdatePublic,
+    TriageUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["incident response"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident"}}
+TEXT: dict[str, Any] = {"text/plain": {"schema": {"type": "string"}}}
+FormatQuery = Annotated[
+    Literal["json", "text"], Query(description="text: the update to paste into a channel")
+]
+ServicePath = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+def _by(body_by: str | None, principal: Principal) -> str:
+    return body_by or principal.name
+
+
+async def _detail(
+    session: SessionDep, runtime: RuntimeDep, principal: Principal, number: int
+) -> IncidentDetail:
+    return await incident_endpoints.get_incident(number, session, runtime, principal)
+
+
+@router.post(
+    "/incidents",
+    response_model=IncidentDetail,
+    status_code=201,
+    responses={422: {"description": "A field is missing or invalid"}},
+)
+async def report_incident(
+    body: IncidentReport, session: SessionDep, runtime: RuntimeDep, principal: WritePrincipal
+) -> IncidentDetail:
+    """Open an incident a person reports (a customer report, a failing synthetic
+    check). It is routed by its service and paged exactly like one from an alert."""
+    async with session.begin():
+        number = await open_reported_incident(
+            session,
+            runtime.rules.current,
+            body,
+            by=_by(body.by, principal),
+            now=runtime.clock.now(),
+        )
+    runtime.wake_engine()
+    INCIDENTS_OPENED.labels(body.severity).inc()
+    return await _detail(session, runtime, principal, number)
+
+
+@router.patch(
+    "/incidents/{number}",
+    response_model=IncidentDetail,
+    responses={**NOT_FOUND, 400: {"description": "A start after the incident was opened"}},
+)
+async def update_incident(
+    number: IncidentNumber,
+    body: TriageUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+) -> IncidentDetail:
+    """Set what responders learn: impact, affected customers and services, when
+    it started (which may be earlier than detection), recent changes, the
+    workaround; also title and severity. Each change is a timeline event."""
+    async with session.begin():
+        await triage.update_triage(
+            session, number, body.changes(), by=_by(body.by, principal), now=runtime.clock.now()
+        )
+    return await _detail(session, runtime, principal, number)
+
+
+@router.post(
+    "/incidents/{number}/notes",
+    response_model=TimelineEventPublic,
+    status_code=201,
+    responses=NOT_FOUND,
+)
+async def add_note(
+    number: IncidentNumber,
+    body: NoteCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+) -> TimelineEventPublic:
+    """Add a note to the timeline."""
+    async with session.begin():
+        row = await triage.add_note(
+            session, number, body.text, by=_by(body.by, principal), now=runtime.clock.now()
+        )
+    return TimelineEventPublic.model_validate(row)
+
+
+@router.post(
+    "/incidents/{number}/responders",
+    response_model=ResponderAdded,
+    status_code=202,
+    responses={
+        404: {"description": "No such incident or responder"},
+        409: {"description": "Resolved"},
+    },
+)
+async def add_responder(
+    number: IncidentNumber,
+    body: ResponderAdd,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+) -> ResponderAdded:
+    """Bring someone in: they are paged now, by SMS and voice as the incident's
+    severity pages (SMS at least), acknowledged incident or not."""
+    async with session.begin():
+        channels = await triage.add_responder(
+            session,
+            runtime.rules.current,
+            number,
+            body.responder,
+            by=_by(body.by, principal),
+            now=runtime.clock.now(),
+        )
+    runtime.wake_engine()
+    return ResponderAdded(incident=number, responder=body.responder, channels=channels)
+
+
+@router.get(
+    "/incidents/{number}/timeline", response_model=list[TimelineEventPublic], responses=NOT_FOUND
+)
+async def get_timeline(
+    number: IncidentNumber, session: SessionDep, _: ReadPrincipal
+) -> list[TimelineEventPublic]:
+    """Everything that happened to the incident, oldest first, each with its
+    UTC time and who (or what) did it."""
+    await queries.get_incident(session, number)
+    return [
+        TimelineEventPublic.model_validate(t)
+        for t in await queries.incident_timeline(session, number)
+    ]
+
+
+# --- status updates ---------------------------------------------------------
+
+
+@router.post(
+    "/incidents/{number}/updates",
+    response_model=StatusUpdatePublic,
+    status_code=201,
+    responses={**NOT_FOUND, 409: {"description": "Resolved; only a 'resolved' update follows"}},
+)
+async def post_status_update(
+    number: IncidentNumber,
+    body: StatusUpdateCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+) -> StatusUpdatePublic:
+    """Post a status update: on the timeline, texted to the opted-in stakeholders
+    of the incident's service and affected services. Phase ``resolved`` resolves
+    the incident."""
+    async with session.begin():
+        update_id, _ = await updates.post_update(
+            session,
+            number,
+            body.phase,
+            body.message,
+            by=_by(body.by, principal),
+            now=runtime.clock.now(),
+        )
+    runtime.wake_engine()
+    return updates.update_public(await updates.get_update(session, update_id))
+
+
+@router.get(
+    "/incidents/{number}/updates", response_model=list[StatusUpdatePublic], responses=NOT_FOUND
+)
+async def list_status_updates(
+    number: IncidentNumber, session: SessionDep, _: ReadPrincipal
+) -> list[StatusUpdatePublic]:
+    """Every status update of the incident, oldest first."""
+    await queries.get_incident(session, number)
+    return [updates.update_public(row) for row in await updates.list_updates(session, number)]
+
+
+@router.get(
+    "/incidents/{number}/updates/latest",
+    response_model=StatusUpdatePublic,
+    responses={
+        200: {"content": TEXT},
+        404: {"description": "No such incident, or no update yet"},
+    },
+)
+async def latest_status_update(
+    number: IncidentNumber, session: SessionDep, _: ReadPrincipal, format: FormatQuery = "json"
+) -> StatusUpdatePublic | Response:
+    """The latest status update, with the incident's status as of now (an incident
+    resolved since says Resolved); ``?format=text`` renders it as people paste it
+    into a channel."""
+    incident = await queries.get_incident(session, number)
+    row = await updates.latest_update(session, number)
+    if row is None:
+        raise NotFound(f"#{number} has no status update yet")
+    public = updates.update_public(row, incident_status=incident["status"])
+    if format == "text":
+        return PlainTextResponse(public.text)
+    return public
+
+
+# --- stakeholders -----------------------------------------------------------
+
+
+async def _stakeholders(
+    session: SessionDep, service: str, principal: Principal
+) -> ServiceStakeholders:
+    return ServiceStakeholders(
+        service=service,
+        stakeholders=[
+            StakeholderPublic(
+                name=row.name,
+                phone=principal.shown_phone(row.phone),
+                opt_in=row.opt_in,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+            for row in await stakeholders.list_stakeholders(session, service)
+        ],
+    )
+
+
+@router.put(
+    "/services/{service}/stakeholders",
+    response_model=ServiceStakeholders,
+    responses={400: {"description": "A name listed twice"}},
+)
+async def put_stakeholders(
+    service: ServicePath,
+    body: list[StakeholderSpec] | StakeholderList,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: ConfigPrincipal,
+) -> ServiceStakeholders:
+    """Replace the service's stakeholders (a list, or ``{"stakeholders": [...]}``).
+    Those with ``opt_in`` get each status update by SMS (config scope: it decides
+    who gets texted)."""
+    specs = body.stakeholders if isinstance(body, StakeholderList) else body
+    async with session.begin():
+        await stakeholders.replace_stakeholders(session, service, specs, now=runtime.clock.now())
+    return await _stakeholders(session, service, principal)
+
+
+@router.get("/services/{service}/stakeholders", response_model=ServiceStakeholders)
+async def get_stakeholders(
+    service: ServicePath, session: SessionDep, principal: ReadPrincipal
+) -> ServiceStakeholders:
+    return await _stakeholders(session, service, principal)

@@ -1,0 +1,207 @@
+"""Triage: what responders learn and do while an incident is open.
+
+Every change is a timeline event with its time and who made it: a triage
+field set or corrected, a note, a responder added (and paged at once).
+Nothing here commits; the request does, once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import insert_for
+from app.errors import Conflict, KlaxonError, NotFound
+from app.escalation.engine import page_info
+from app.incidents.locks import locked_incident
+from app.models import incidents_table, notifications_table
+from app.notify.texts import page_sms
+from app.oncall.store import get_responder
+from app.rules import RulesFile
+from app.timeline import event_row, record
+
+_LISTS = ("affected_services", "regions")
+
+
+def _utc(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+def _describe(field: str, value: Any) -> str:
+    """The timeline's words for one triage field set to ``value``."""
+    label = {
+        "impact": "Impact",
+        "affected_customers": "Affected customers",
+        "affected_services": "Affected services",
+        "regions": "Regions",
+        "recent_changes": "Recent changes",
+        "workaround": "Workaround",
+    }.get(field, field)
+    if value is None or value == []:
+        return f"{label} cleared"
+    if field in _LISTS:
+        return f"{label}: {', '.join(value)}"
+    return f"{label}: {value}"
+
+
+async def update_triage(
+    session: AsyncSession, number: int, changes: dict[str, Any], *, by: str, now: datetime
+) -> list[str]:
+    """Apply the fields in ``changes`` that differ from the stored ones, one
+    timeline event each; returns the names of the fields that changed."""
+    incident = await locked_incident(session, number)
+    values: dict[str, Any] = {}
+    events: list[dict[str, Any]] = []
+    for field, value in changes.items():
+        current = getattr(incident, field)
+        if field in _LISTS:
+            value = list(dict.fromkeys(value)) if value else None
+            current = current or None
+        if value == current:
+            continue
+        values[field] = value
+        if field == "severity":
+            events.append(
+                event_row(
+                    number,
+                    "severity_changed",
+                    f"Severity changed from {current} to {value}",
+                    at=now,
+                    actor=by,
+                    data={"from": current, "to": value},
+                )
+            )
+        elif field == "title":
+            events.append(
+                event_row(
+                    number,
+                    "triage",
+                    f"Title changed to: {value}",
+                    at=now,
+                    actor=by,
+                    data={"field": field, "value": value},
+                )
+            )
+        elif field == "started_at":
+            value = values[field] = value.astimezone(UTC)
+            if value > incident.created_at:
+                raise KlaxonError(
+                    f"started_at {value.isoformat()} is after #{number} was opened "
+                    f"({incident.created_at.isoformat()}); the start can only move earlier"
+                )
+            events.append(
+                event_row(
+                    number,
+                    "triage",
+                    f"Start of impact set to {_utc(value)}",
+                    at=now,
+                    actor=by,
+                    data={"field": field, "value": value.isoformat()},
+                )
+            )
+        else:
+            events.append(
+                event_row(
+                    number,
+                    "triage",
+                    _describe(field, value),
+                    at=now,
+                    actor=by,
+                    data={"field": field, "value": value},
+                )
+            )
+    if values:
+        await session.execute(
+            update(incidents_table)
+            .where(incidents_table.c.number == number)
+            .values(**values, updated_at=now)
+        )
+        await record(session, events)
+    return sorted(values)
+
+
+async def add_note(
+    session: AsyncSession, number: int, text: str, *, by: str, now: datetime
+) -> dict[str, Any]:
+    await locked_incident(session, number)
+    row = event_row(number, "note", text, at=now, actor=by)
+    await record(session, [row])
+    return row
+
+
+async def add_responder(
+    session: AsyncSession,
+    rules: RulesFile,
+    number: int,
+    name: str,
+    *,
+    by: str,
+    now: datetime,
+) -> list[str]:
+    """Page ``name`` for this incident now, on its severity's channels (SMS at
+    least: someone asked for this person). A page to them still waiting to go
+    out is not doubled. Returns the channels paged."""
+    incident = await locked_incident(session, number)
+    if incident.status == "resolved":
+        raise Conflict(f"#{number} is already resolved")
+    responder = await get_responder(session, name)
+    if responder is None:
+        raise NotFound(f"no responder {name!r}")
+    channels: list[str] = list(rules.channels_for(incident.severity)) or ["sms"]
+    n = notifications_table.c
+    waiting = set(
+        (
+            await session.execute(
+                select(n.channel).where(
+                    n.incident_number == number,
+                    n.responder_id == responder.id,
+                    n.kind == "page",
+                    n.state.in_(("pending", "sending")),
+                )
+            )
+        ).scalars()
+    )
+    sending = [c for c in channels if c not in waiting]
+    if sending:
+        body = page_sms(await page_info(session, incident, rules))
+        await session.execute(
+            insert_for(session, notifications_table).values(
+                [
+                    {
+                        "incident_number": number,
+                        "step_id": None,
+                        "responder_id": responder.id,
+                        "responder_name": responder.name,
+                        "kind": "page",
+                        "channel": channel,
+                        "to_number": responder.phone,
+                        "body": body if channel == "sms" else None,
+                        "state": "pending",
+                        "due_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for channel in sending
+                ]
+            )
+        )
+    how = (
+        f"paging by {' and '.join(sending)}" if sending else "a page to them is already on its way"
+    )
+    await record(
+        session,
+        [
+            event_row(
+                number,
+                "responder_added",
+                f"{responder.name} added as a responder; {how}",
+                at=now,
+                actor=by,
+                data={"responder": responder.name, "channels": sending},
+            )
+        ],
+    )
+    return sending

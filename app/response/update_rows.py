@@ -1,0 +1,122 @@
+"""Writing a status update and texting it: the part of :mod:`app.response.updates`
+that resolving an incident uses too (so it sits below ``lifecycle``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import insert_for
+from app.models import notifications_table, status_updates_table
+from app.notify.update_texts import status_update_sms
+from app.timeline import event_row, record
+
+#: The words of the Impact line while nobody has said what the impact is.
+IMPACT_UNKNOWN = "Being assessed"
+
+
+def severity_label(severity: str) -> str:
+    """``SEV2`` as people write it: ``SEV 2``."""
+    if severity.startswith("SEV") and severity[3:].isdigit():
+        return f"SEV {severity[3:]}"
+    return severity
+
+
+def phase_label(phase: str) -> str:
+    return phase.capitalize()
+
+
+def impact_of(impact: str | None, affected_customers: str | None) -> str | None:
+    """The impact in words: the responders' text, else the customers affected
+    (a count or an estimate, stored as text)."""
+    if impact:
+        return impact
+    if affected_customers is not None:
+        noun = "customer" if affected_customers.strip() == "1" else "customers"
+        return f"{affected_customers} {noun} affected"
+    return None
+
+
+async def add_update(
+    session: AsyncSession, incident: Any, phase: str, message: str, *, by: str, now: datetime
+) -> int:
+    """Store an update with what the incident says now, and put it on the timeline."""
+    update_id: int = (
+        await session.execute(
+            insert(status_updates_table)
+            .values(
+                incident_number=incident.number,
+                phase=phase,
+                message=message,
+                title=incident.title,
+                severity=incident.severity,
+                impact=impact_of(incident.impact, incident.affected_customers),
+                started_at=incident.started_at or incident.created_at,
+                author=by,
+                created_at=now,
+            )
+            .returning(status_updates_table.c.id)
+        )
+    ).scalar_one()
+    await record(
+        session,
+        [
+            event_row(
+                incident.number,
+                "status_update",
+                f"Status update ({phase_label(phase)}): {message}",
+                at=now,
+                actor=by,
+                data={"phase": phase, "update": update_id},
+            )
+        ],
+    )
+    return update_id
+
+
+async def text_update(
+    session: AsyncSession,
+    incident: Any,
+    phase: str,
+    message: str,
+    people: Sequence[tuple[str, str]],
+    *,
+    kind: str,
+    now: datetime,
+) -> None:
+    """Queue the update's SMS to each of ``people`` (name, phone)."""
+    if not people:
+        return
+    body = status_update_sms(
+        number=incident.number,
+        title=incident.title,
+        status=phase_label(phase),
+        severity=severity_label(incident.severity),
+        message=message,
+        impact=impact_of(incident.impact, incident.affected_customers),
+    )
+    await session.execute(
+        insert_for(session, notifications_table).values(
+            [
+                {
+                    "incident_number": incident.number,
+                    "step_id": None,
+                    "responder_id": None,
+                    "responder_name": name,
+                    "kind": kind,
+                    "channel": "sms",
+                    "to_number": phone,
+                    "body": body,
+                    "state": "pending",
+                    "due_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for name, phone in people
+            ]
+        )
+    )

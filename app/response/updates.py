@@ -1,0 +1,167 @@
+"""Status updates: what the people working an incident tell everyone else.
+
+Each update has a phase (investigating → identified → monitoring → resolved)
+and a message. It is stored with what the incident said at that moment, goes
+on the timeline, is texted to the opted-in stakeholders of the incident's
+services, and renders as the text people paste into a channel::
+
+    Incident #1234 - Payment Service Degraded
+    Status: Investigating
+    Severity: SEV 2
+    Impact: 50% of payment requests failing
+    Started: 2024-01-15 14:30 UTC
+
+Phase ``resolved`` also resolves the incident; an incident with updates that
+is resolved any other way gets a ``resolved`` update by itself
+(:mod:`app.incidents.resolution`). The latest update's status line is the
+incident's status as of now.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict
+from app.incidents import lifecycle
+from app.incidents.locks import locked_incident
+from app.models import status_updates_table
+from app.response.schemas import Phase, StatusUpdatePublic
+from app.response.stakeholders import opted_in
+from app.response.update_rows import (
+    IMPACT_UNKNOWN,
+    add_update,
+    impact_of,
+    phase_label,
+    severity_label,
+    text_update,
+)
+from app.text import continued, one_line
+
+__all__ = [
+    "IMPACT_UNKNOWN",
+    "current_status",
+    "get_update",
+    "impact_of",
+    "latest_update",
+    "list_updates",
+    "phase_label",
+    "post_update",
+    "render_update",
+    "severity_label",
+    "update_public",
+]
+
+
+def render_update(
+    *,
+    number: int,
+    title: str,
+    status: str,
+    severity: str,
+    impact: str | None,
+    started_at: datetime,
+) -> str:
+    # Stored text is shown so it cannot forge the template's fields: the title
+    # on one line, the impact's further lines indented under it.
+    return "\n".join(
+        [
+            f"Incident #{number} - {one_line(title)}",
+            f"Status: {status}",
+            f"Severity: {severity_label(severity)}",
+            f"Impact: {continued(impact or IMPACT_UNKNOWN)}",
+            f"Started: {started_at:%Y-%m-%d %H:%M} UTC",
+        ]
+    )
+
+
+def current_status(phase: str, incident_status: str) -> str:
+    """What an update says the status is, as of now: an incident resolved since
+    says Resolved, one that reopened after a resolved update says Reopened."""
+    if incident_status == "resolved":
+        return "Resolved"
+    return "Reopened" if phase == "resolved" else phase_label(phase)
+
+
+def update_public(row: Row[Any], *, incident_status: str | None = None) -> StatusUpdatePublic:
+    """An update as stored; with ``incident_status``, its status as of now."""
+    status = (
+        phase_label(row.phase)
+        if incident_status is None
+        else current_status(row.phase, incident_status)
+    )
+    return StatusUpdatePublic(
+        id=row.id,
+        incident=row.incident_number,
+        title=row.title,
+        phase=row.phase,
+        status=status,
+        severity=row.severity,
+        impact=row.impact or IMPACT_UNKNOWN,
+        started_at=row.started_at,
+        message=row.message,
+        by=row.author,
+        at=row.created_at,
+        text=render_update(
+            number=row.incident_number,
+            title=row.title,
+            status=status,
+            severity=row.severity,
+            impact=row.impact,
+            started_at=row.started_at,
+        ),
+    )
+
+
+async def post_update(
+    session: AsyncSession,
+    number: int,
+    phase: Phase,
+    message: str,
+    *,
+    by: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """Store, record and send a status update; returns its id and how many
+    stakeholders it is texted to. Only a ``resolved`` update may follow the
+    incident's resolution (a reopened incident is a new incident)."""
+    incident = await locked_incident(session, number)
+    if incident.status == "resolved" and phase != "resolved":
+        raise Conflict(f"#{number} is resolved; only a 'resolved' update can follow")
+    update_id = await add_update(session, incident, phase, message, by=by, now=now)
+    if phase == "resolved":
+        # Stakeholders hear this update, not the automatic one of a resolution.
+        await lifecycle.resolve(session, number, by=by, via="api", now=now)
+    services = [incident.service, *(incident.affected_services or [])]
+    stakeholders = [(p.name, p.phone) for p in await opted_in(session, services)]
+    await text_update(session, incident, phase, message, stakeholders, kind="update", now=now)
+    return update_id, len(stakeholders)
+
+
+async def list_updates(session: AsyncSession, number: int) -> list[Row[Any]]:
+    u = status_updates_table.c
+    return list(
+        await session.execute(
+            select(status_updates_table).where(u.incident_number == number).order_by(u.id)
+        )
+    )
+
+
+async def latest_update(session: AsyncSession, number: int) -> Row[Any] | None:
+    u = status_updates_table.c
+    return (
+        await session.execute(
+            select(status_updates_table)
+            .where(u.incident_number == number)
+            .order_by(u.id.desc())
+            .limit(1)
+        )
+    ).first()
+
+
+async def get_update(session: AsyncSession, update_id: int) -> Row[Any]:
+    u = status_updates_table.c
+    return (await session.execute(select(status_updates_table).where(u.id == update_id))).one()
