@@ -136,19 +136,10 @@ async def _load_episodes(
     flapping alert has thousands of episodes), each read through an index: its
     firing episodes (a partial index) and the episodes the delivery names (the
     unique key); then, only for a fingerprint whose named episode is not stored
-    (a new episode, or a stale one), its latest episode. Alertmanager resending
+    (a new episode, or a stale one), its neighbours. Alertmanager resending
     its groups, the steady state, takes one statement."""
     a = alerts_table.c
-    columns = (
-        a.id,
-        a.source,
-        a.fingerprint,
-        a.starts_at,
-        a.ends_at,
-        a.status,
-        a.incident_number,
-        a.annotations,
-    )
+    columns = _episode_columns()
     exact = sorted({(i.event.source, i.event.fingerprint, i.event.starts_at) for i in items})
     wanted = sorted({(source, fingerprint) for source, fingerprint, _ in exact})
     stored: dict[tuple[str, str], list[_Stored]] = defaultdict(list)
@@ -192,14 +183,10 @@ async def _load_episodes(
     return stored
 
 
-def _neighbours(episodes: Sequence[tuple[str, str, datetime]], *, now: datetime) -> list[Any]:
-    """For each episode a notification names that is not stored, the stored
-    episodes deciding needs (``app.ingest.episode_rule``): the one before
-    it (whose span it may fall inside), the one after it (a firing one is the
-    same episode, its start merged earlier), and the latest of the present
-    (which makes an older start stale). Each is one index lookup."""
+def _episode_columns() -> tuple[Any, ...]:
+    """What deciding reads of a stored episode (``_Stored``)."""
     a = alerts_table.c
-    columns = (
+    return (
         a.id,
         a.source,
         a.fingerprint,
@@ -209,6 +196,16 @@ def _neighbours(episodes: Sequence[tuple[str, str, datetime]], *, now: datetime)
         a.incident_number,
         a.annotations,
     )
+
+
+def _neighbours(episodes: Sequence[tuple[str, str, datetime]], *, now: datetime) -> list[Any]:
+    """For each episode a notification names that is not stored, the stored
+    episodes deciding needs (``app.ingest.episode_rule``): the one before
+    it (whose span it may fall inside), the one after it (a firing one is the
+    same episode, its start merged earlier), and the latest of the present
+    (which makes an older start stale). Each is one index lookup."""
+    a = alerts_table.c
+    columns = _episode_columns()
     lookups = []
     for source, fingerprint, starts_at in episodes:
         mine = select(*columns).where(a.source == source, a.fingerprint == fingerprint)
