@@ -178,9 +178,31 @@ async def _load_episodes(
         keep(await session.execute(union_all(*parts)))
     found = {(source, fp, ep.starts_at) for (source, fp), eps in stored.items() for ep in eps}
     unknown = [episode for episode in exact if episode not in found]
-    for chunk in chunked(unknown, _LATEST_PER_STATEMENT):
-        keep(await session.execute(union_all(*_neighbours(chunk, now=now))))
+    # Only fingerprints with a stored episode have neighbours: a storm of new
+    # alerts costs one cheap lookup per chunk, not three per alert.
+    known = set(stored)
+    for pairs in chunked(sorted({(s, fp) for s, fp, _ in unknown} - known)):
+        rows = await session.execute(*_any_stored(pairs))
+        known |= {(row.source, row.fingerprint) for row in rows}
+    unknown = [episode for episode in unknown if episode[:2] in known]
+    for lookups in chunked(unknown, _LATEST_PER_STATEMENT):
+        keep(await session.execute(union_all(*_neighbours(lookups, now=now))))
     return stored
+
+
+def _any_stored(pairs: Sequence[tuple[str, str]]) -> tuple[Any, dict[str, str]]:
+    """A statement (and its values) naming which of ``pairs`` (source,
+    fingerprint) have a stored episode: one EXISTS each, which stops at the
+    first row of the unique key's index (a flapping alert has thousands)."""
+    values: dict[str, str] = {}
+    parts = []
+    for i, (source, fingerprint) in enumerate(pairs):
+        values[f"s{i}"], values[f"f{i}"] = source, fingerprint
+        parts.append(
+            f"SELECT CAST(:s{i} AS VARCHAR) AS source, CAST(:f{i} AS VARCHAR) AS fingerprint"
+            f" WHERE EXISTS (SELECT 1 FROM alerts WHERE source = :s{i} AND fingerprint = :f{i})"
+        )
+    return text(" UNION ALL ".join(parts)), values
 
 
 def _episode_columns() -> tuple[Any, ...]:
