@@ -10,10 +10,15 @@ matching little stops at once; the response report finds its window by
 episode of a fingerprint through a partial index instead of every episode it
 ever had; a flapping group's last incident is found by its group key.
 
-On PostgreSQL, label filters are ``labels::jsonb @> {name: value}``, answered
-by a GIN index on that expression (SQLite reads JSON with ``json_extract``; its
-databases are small). These expression indexes are PostgreSQL's only and are
-not in the models' metadata (SQLAlchemy cannot say "this dialect only").
+On PostgreSQL, label filters are ``klaxon_labels_jsonb(labels) @> {name:
+value}``, answered by a GIN index on that expression (SQLite reads JSON with
+``json_extract``; its databases are small). ``klaxon_labels_jsonb`` is
+``labels::jsonb``, except for labels holding an escaped NUL (stored before a NUL
+was refused at the door), which jsonb cannot hold: those are NULL, matching no
+filter, instead of failing every filter for everyone (and this migration, when
+it builds the index over such a row). These expression indexes are PostgreSQL's
+only and are not in the models' metadata (SQLAlchemy cannot say "this dialect
+only").
 
 The indexes are built in the migration's transaction: on a large existing
 database, writes to these tables wait while they are built.
@@ -32,6 +37,20 @@ depends_on: str | Sequence[str] | None = None
 FIRING = "status = 'firing'"
 #: PostgreSQL only: (index, table).
 LABEL_INDEXES = (("ix_alerts_labels", "alerts"), ("ix_incidents_labels", "incidents"))
+#: PostgreSQL only: a JSON labels column as jsonb, or NULL when its text holds an
+#: escaped NUL (``\\u0000`` after an even run of backslashes), which jsonb refuses.
+#: The same pattern as app.incidents.queries._JSON_NUL. IMMUTABLE, so an index
+#: may use it; app.incidents.queries calls it by this name.
+LABELS_JSONB = r"""
+CREATE FUNCTION klaxon_labels_jsonb(labels json) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE
+    WHEN labels::text ~ '(^|[^\\])(\\\\)*\\u0000' THEN NULL
+    ELSE labels::jsonb
+END
+$$
+"""
 
 
 def upgrade() -> None:
@@ -58,9 +77,11 @@ def upgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.create_index("ix_notifications_sent_at", ["sent_at"], unique=False)
     if op.get_context().dialect.name == "postgresql":
+        op.execute(LABELS_JSONB)
         for index, table in LABEL_INDEXES:
             op.execute(
-                f"CREATE INDEX {index} ON {table} USING gin ((labels::jsonb) jsonb_path_ops)"
+                f"CREATE INDEX {index} ON {table}"
+                " USING gin (klaxon_labels_jsonb(labels) jsonb_path_ops)"
             )
 
 
@@ -68,6 +89,7 @@ def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         for index, _ in LABEL_INDEXES:
             op.execute(f"DROP INDEX {index}")
+        op.execute("DROP FUNCTION klaxon_labels_jsonb(json)")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index("ix_notifications_sent_at")
     with op.batch_alter_table("incidents", schema=None) as batch_op:

@@ -3,8 +3,9 @@
 The lists stay as fast with a year of history as with a day's (issue 13.4):
 each equality filter has an index of (column, key), so a filter that matches
 little stops at once instead of walking the whole key; on PostgreSQL a label
-filter is a ``@>`` containment that the GIN index on ``labels::jsonb`` answers
-(0010_history_indexes). Which index fits depends on the value (``env=prod``
+filter is a ``@>`` containment that the GIN index on ``klaxon_labels_jsonb(labels)``
+answers (0010_history_indexes: ``labels::jsonb``, or NULL for labels holding a
+NUL, which jsonb cannot hold). Which index fits depends on the value (``env=prod``
 matches most rows, ``team=nobody`` none), so these queries are planned for
 their values (``plan_cache_mode``), not by a generic plan of a prepared
 statement that walks the key for a value that matches nothing.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, case, cast, null, select, text
+from sqlalchemy import ColumnElement, Select, Text, case, cast, func, null, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import Table
@@ -65,6 +66,15 @@ def _label(labels: ColumnElement[Any], name: str, dialect: str) -> ColumnElement
     return case((cast(labels, Text).regexp_match(_JSON_NUL), null()), else_=value)
 
 
+def _labels_jsonb(labels: ColumnElement[Any]) -> ColumnElement[Any]:
+    """PostgreSQL: the labels as jsonb through the function the GIN indexes are
+    built on (0010_history_indexes), so they answer the filter. A plain
+    ``labels::jsonb`` fails the whole statement, for everyone, when one stored
+    row's labels hold a ``\\u0000`` (stored before NUL was refused at the
+    door); the function reads those as NULL, which no filter matches."""
+    return func.klaxon_labels_jsonb(labels, type_=JSONB)
+
+
 def parse_cursor(value: str | None) -> int | None:
     """The number a cursor holds; one this API could not have given out (not
     digits, or past the largest id) is a 400 naming it, never a driver overflow."""
@@ -91,10 +101,10 @@ def _filtered(table: Table, key: str, filters: Filters, *, postgresql: bool) -> 
         # common ones).
         wanted = dict(filters.labels)
         if len(wanted) == len(filters.labels):
-            stmt = stmt.where(cast(c.labels, JSONB).contains(wanted))
+            stmt = stmt.where(_labels_jsonb(c.labels).contains(wanted))
         else:  # a name asked twice: the rows holding both values (none)
             for name, expected in filters.labels:
-                stmt = stmt.where(cast(c.labels, JSONB).contains({name: expected}))
+                stmt = stmt.where(_labels_jsonb(c.labels).contains({name: expected}))
     else:
         for name, expected in filters.labels:
             stmt = stmt.where(c.labels[name].as_string() == expected)

@@ -47,8 +47,9 @@ twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignor
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
-#: ``labels::jsonb`` for the label filters, 0010_history_indexes): SQLAlchemy's
-#: metadata cannot say "this dialect only", so the schema comparison skips them.
+#: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
+#: SQLAlchemy's metadata cannot say "this dialect only", so the schema
+#: comparison skips them.
 POSTGRESQL_ONLY_INDEXES = frozenset({"ix_alerts_labels", "ix_incidents_labels"})
 
 __all__ = [

@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, ValidationError
+from pydantic import ValidationError
 
 from app.deps import IncidentNumber, ReadPrincipal, RuntimeDep, SessionDep, WebhookPrincipal
 from app.errors import KlaxonError
 from app.http import parse_json, read_body, validate
 from app.incidents import queries
+from app.instants import Instant
 from app.response import changes
 from app.response.change_schemas import (
     ChangeList,
@@ -128,8 +129,8 @@ async def list_changes(
     runtime: RuntimeDep,
     _: ReadPrincipal,
     service: ServiceQuery = [],  # noqa: B006 - FastAPI copies the default
-    since: Annotated[AwareDatetime | None, Query(description="Default: 24 hours ago")] = None,
-    until: AwareDatetime | None = None,
+    since: Annotated[Instant | None, Query(description="Default: 24 hours ago")] = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=changes.MAX_LIMIT)] = 100,
 ) -> ChangeList:
     """Recent changes, oldest first (the newest ``limit`` of them)."""

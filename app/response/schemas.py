@@ -47,7 +47,11 @@ def _affected_customers(value: object) -> object:
     raise ValueError('must be a count (1200) or a text such as "1000-5000" or "~3k"')
 
 
-AffectedCustomers = Annotated[int | str, BeforeValidator(_affected_customers)]
+# The count's bounds are also declared, so the document says them (the
+# validator above checks them first, with its own message).
+AffectedCustomers = Annotated[
+    Annotated[int, Field(ge=0, le=MAX_CUSTOMERS)] | str, BeforeValidator(_affected_customers)
+]
 By = Annotated[
     str | None,
     Field(max_length=200, description="Who acts; defaults to the token's name"),
