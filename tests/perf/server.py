@@ -37,8 +37,10 @@ def serve(
     block ends; waits until ``ready_path`` answers (any answer below 500)."""
     port = free_port()
     cmd = uvicorn_command(port, "--workers", str(workers), *UVICORN_OPTIONS, app=app)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
+    # With Twilio configured Klaxon needs the address its callbacks reach.
+    env = {"KLAXON_PUBLIC_URL": url, **env}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
     try:
         deadline = time.monotonic() + 30
         while True:
