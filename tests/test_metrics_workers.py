@@ -9,12 +9,14 @@ import sys
 from pathlib import Path
 
 import httpx
+from prometheus_client.mmap_dict import MmapedDict
 
 from tests.conftest import ADMIN_TOKEN, RULES
 from tests.helpers import WEBHOOK, am_alert, am_payload
 from tests.services.klaxon import KlaxonProcess
 
 RECEIVED = 'klaxon_alerts_received_total{source="alertmanager",status="firing"}'
+RECEIVED_NAME = RECEIVED.partition("{")[0]
 OPEN = 'klaxon_open_incidents{status="triggered"}'
 MAX_POSTS = 300
 
@@ -24,8 +26,17 @@ def samples(text: str, name: str) -> list[float]:
 
 
 def worker_pids(tmp: Path) -> set[str]:
-    """Workers that counted something, from the files they keep their counters in."""
-    return {path.stem.split("_")[-1] for path in tmp.glob("klaxon-metrics-*/counter_*.db")}
+    """Workers that counted a received alert, from the files they keep their counters
+    in. Not merely the files that exist: every worker creates its file at start, for
+    the counters without labels (which start at 0)."""
+    return {
+        path.stem.split("_")[-1]
+        for path in tmp.glob("klaxon-metrics-*/counter_*.db")
+        if any(
+            RECEIVED_NAME in key and value > 0
+            for key, value, *_ in MmapedDict.read_all_values_from_file(str(path))  # type: ignore[no-untyped-call]
+        )
+    }
 
 
 async def _post(url: str, n: int) -> None:

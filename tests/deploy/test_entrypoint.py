@@ -18,8 +18,21 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 
 from app.migrate import alembic_config
-from tests.deploy._support import ENTRYPOINT, RULES_EXAMPLE, dockerfile_instructions, run, tool
+from tests.deploy._support import (
+    DEPLOY,
+    ENTRYPOINT,
+    RULES_EXAMPLE,
+    dockerfile_instructions,
+    run,
+    tool,
+)
 
+ONCALL_EXAMPLE = DEPLOY / "oncall.example.yaml"
+# The command the entrypoint runs in these tests. check-config checks the routes'
+# policies against KLAXON_DATABASE_URL's database, which the entrypoint has just
+# migrated but nobody has applied an on-call file to: the policies are the
+# example on-call file's.
+CHECK_CONFIG = ["klaxon", "check-config", str(RULES_EXAMPLE), "--oncall", str(ONCALL_EXAMPLE)]
 SERVE_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -75,7 +88,7 @@ def test_shellcheck_passes() -> None:
 
 
 def test_migrates_then_runs_the_command(tmp_path: Path) -> None:
-    result = _entrypoint(tmp_path, ["klaxon", "check-config", str(RULES_EXAMPLE)])
+    result = _entrypoint(tmp_path, CHECK_CONFIG)
     assert result.returncode == 0, result.stderr
     assert "database schema is up to date" in result.stdout
     assert f"{RULES_EXAMPLE}: OK" in result.stdout
@@ -84,11 +97,17 @@ def test_migrates_then_runs_the_command(tmp_path: Path) -> None:
 
 
 def test_migrate_on_start_false_runs_only_the_command(tmp_path: Path) -> None:
+    # The command is given no database (check-config would read, and SQLite
+    # create, KLAXON_DATABASE_URL's): the file must not exist because the
+    # entrypoint did not migrate, not in spite of the command.
     result = _entrypoint(
-        tmp_path, ["klaxon", "check-config", str(RULES_EXAMPLE)], KLAXON_MIGRATE_ON_START="false"
+        tmp_path,
+        ["env", "-u", "KLAXON_DATABASE_URL", *CHECK_CONFIG],
+        KLAXON_MIGRATE_ON_START="false",
     )
     assert result.returncode == 0, result.stderr
     assert "up to date" not in result.stdout
+    assert f"{RULES_EXAMPLE}: OK" in result.stdout
     assert not (tmp_path / "klaxon.db").exists()
 
 
