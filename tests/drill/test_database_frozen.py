@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.migrate import upgrade_async
+from app.settings import Settings
 from tests.drill._replicas import (
     PAT,
     Answer,
@@ -50,8 +51,16 @@ from tests.services.postgres import PrivatePostgres
 
 FREEZE_SECONDS = 20
 BEFORE = 6  # groups that land before the freeze
+REPLICAS = 2
 ROUNDS = 2  # rounds of webhooks while frozen; the second finds every pooled connection stuck
-PER_ROUND = 8
+# A replica keeps up to KLAXON_DB_POOL_SIZE idle connections: so many webhooks per
+# replica in the first round take every one of them (each waits out the statement
+# timeout), and the second round finds none idle, only new connections that the
+# frozen server never accepts. Fewer, and a second-round webhook may take a pooled
+# connection still idle and wait the statement timeout too: with the replicas now
+# holding about 8 idle connections each before the freeze, 4 per replica left
+# some, and the rounds outlasted the freeze.
+PER_ROUND = REPLICAS * Settings.model_fields["db_pool_size"].default
 WEBHOOK_BOUND = 10.0  # Alertmanager's default notify timeout
 READYZ_BOUND = 1.0
 
@@ -64,7 +73,7 @@ async def test_frozen_database_is_503_within_bounds_then_everything_lands_once(
     env = replica_env(url, fake, SharedClock(tmp_path / "clock-offset"), tmp_path)
     db = create_async_engine(url, poolclass=NullPool)
     async with (
-        klaxon_processes(2, env, tmp_path) as replicas,
+        klaxon_processes(REPLICAS, env, tmp_path) as replicas,
         httpx.AsyncClient(timeout=30.0) as http,
     ):
         try:
