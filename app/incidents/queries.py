@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, case, cast, func, null, select, text
+from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import Table
@@ -50,20 +50,6 @@ def parse_label_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
             raise KlaxonError(f"label filter {value!r} contains a NUL character; no label does")
         pairs.append((name, expected))
     return tuple(pairs)
-
-
-# A JSON text holding an escaped NUL (\u0000 after an even run of backslashes).
-_JSON_NUL = r"(^|[^\\])(\\\\)*\\u0000"
-
-
-def _label(labels: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[Any]:
-    """The label's value as text. PostgreSQL cannot turn a JSON \\u0000 into
-    text: labels stored with one (before NUL was refused at the door) read as
-    no value, instead of failing every label filter for everyone."""
-    value: ColumnElement[Any] = labels[name].as_string()
-    if dialect != "postgresql":
-        return value
-    return case((cast(labels, Text).regexp_match(_JSON_NUL), null()), else_=value)
 
 
 def _labels_jsonb(labels: ColumnElement[Any]) -> ColumnElement[Any]:
