@@ -44,6 +44,9 @@ from app.timeline import event_row, record
 
 log = logging.getLogger(__name__)
 _STEP_RETRY = timedelta(seconds=30)
+# How long stop() lets the work in hand finish (a step being fired, a send
+# being recorded) before it cuts it short.
+STOP_GRACE_SECONDS = 5.0
 
 
 class Engine:
@@ -55,6 +58,7 @@ class Engine:
         self.dispatcher = Dispatcher(runtime, sender, owner=self.owner, on_done=self.wake)
         self.housekeeping = Housekeeping(runtime)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # --- running ---------------------------------------------------------
 
@@ -66,12 +70,22 @@ class Engine:
             self._task = asyncio.create_task(self._loop(), name="klaxon-engine")
 
     async def stop(self) -> None:
+        """Stop after the work in hand: a step half-fired or a page sent but not
+        yet recorded would otherwise be done again when its lease expires (a
+        second SMS), and a transaction cut short mid-statement can leave its
+        connection, and on SQLite the write lock, behind. Work that takes
+        longer than ``STOP_GRACE_SECONDS`` is cut short all the same."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.dispatcher.aclose()
+        await self.dispatcher.aclose(grace_seconds=STOP_GRACE_SECONDS)
+        self._stopping = False
 
     async def run_due(self) -> int:
         """Expire every due heartbeat, fire every due step and send every due
@@ -90,12 +104,12 @@ class Engine:
             if wait_for_sends:
                 await self.dispatcher.drain()
             total += done
-            if done == 0:
+            if done == 0 or self._stopping:
                 return total
 
     async def _loop(self) -> None:
         poll = self.runtime.settings.engine_poll_seconds
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 # Sends go on in the background: a slow Twilio never makes a due
@@ -108,6 +122,8 @@ class Engine:
                 else:
                     log.warning("escalation engine: database unavailable")
                 timeout = poll
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 

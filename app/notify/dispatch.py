@@ -169,10 +169,13 @@ class Dispatcher:
         while self._sending:
             await asyncio.wait(list(self._sending.values()))
 
-    async def aclose(self) -> None:
-        """Stop sending: a send cut short keeps its claim, which another replica (or
-        this one, restarted) takes over when the lease expires."""
+    async def aclose(self, grace_seconds: float = 0.0) -> None:
+        """Stop sending, after letting the sends in hand be recorded for up to
+        ``grace_seconds``: a send cut short keeps its claim, which another replica
+        (or this one, restarted) takes over when the lease expires."""
         tasks = list(self._sending.values())
+        if tasks and grace_seconds > 0:
+            await asyncio.wait(tasks, timeout=grace_seconds)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

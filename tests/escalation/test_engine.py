@@ -139,3 +139,29 @@ async def test_a_new_incident_is_paged_on_a_pushed_wake_up_not_a_poll(
             assert resp.status_code == 200
             messages: list[dict[str, Any]] = await fake_twilio.wait_for_messages(1, timeout=5)
     assert messages[0]["to"] == ALICE
+
+
+async def test_stopping_mid_send_records_the_send_rather_than_sending_it_again(
+    paging: Paging, db: str, fake_twilio: FakeTwilio, clock: ManualClock
+) -> None:
+    # Stopping (a deploy, a restart) while Twilio is answering a page used to
+    # cancel the send before its outcome was recorded: the claim stayed, and
+    # the page went out a second time once its lease expired.
+    await open_incident(paging, checkout_alert())
+    fake_twilio.set_delay(0.5)
+    paging.engine.start()
+    paging.engine.wake()
+    await fake_twilio.wait_for_requests(1)
+    await paging.engine.stop()
+    n = notifications_table.c
+    async with paging.app.state.runtime.sessions() as session:
+        states = (await session.execute(select(n.state).where(n.channel == "sms"))).scalars().all()
+    assert states == ["sent"]
+    fake_twilio.set_delay(0)
+    clock.advance(minutes=2)  # past any lease
+    second = Engine(
+        paging.app.state.runtime, make_sender(paging.app.state.runtime.settings), owner="after"
+    )
+    await second.run_due()
+    await second.stop()
+    assert len(paging.texts_to(ALICE)) == 1
