@@ -31,8 +31,10 @@ from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
 from app.heartbeats import expiry as heartbeats
 from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
-from app.models import alerts_table, incidents_table, notifications_table, steps_table
+from app.models import alerts_table, incidents_table, steps_table
+from app.notify import outbox
 from app.notify.dispatch import Dispatcher
+from app.notify.outbox import Outgoing
 from app.notify.sender import Sender
 from app.notify.texts import PageInfo, page_sms
 from app.oncall import store
@@ -363,28 +365,24 @@ class Engine:
         now: datetime,
     ) -> None:
         body = page_sms(await page_info(session, incident, self.runtime.rules.current))
-        rows = [
-            {
-                "incident_number": incident.number,
-                "step_id": step.id,
-                "responder_id": r.id,
-                "responder_name": r.name,
-                "kind": "page",
-                "channel": channel,
-                "to_number": r.phone,
-                "body": body if channel == "sms" else None,
-                "state": "pending",
-                "due_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for r in responders
-            for channel in channels
-        ]
-        await session.execute(
-            insert_for(session, notifications_table)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["step_id", "responder_id", "channel"])
+        await outbox.enqueue(
+            session,
+            (
+                Outgoing(
+                    kind="page",
+                    channel=channel,
+                    to_number=r.phone,
+                    responder_name=r.name,
+                    responder_id=r.id,
+                    incident_number=incident.number,
+                    step_id=step.id,
+                    body=body if channel == "sms" else None,
+                )
+                for r in responders
+                for channel in channels
+            ),
+            now,
+            once_per_step=True,
         )
 
     async def _finish(self, session: AsyncSession, step: Any, status: str, now: datetime) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
 from app.models import incidents_table, notifications_table, responders_table, steps_table
+from app.notify import outbox
+from app.notify.outbox import Outgoing
 from app.notify.texts import resolved_sms
 from app.results import Opened
 from app.rules import RulesFile
@@ -121,22 +123,17 @@ async def notify_resolved(
         .distinct()
         .order_by(r.id)
     )
-    rows = [
-        {
-            "incident_number": number,
-            "responder_id": row.id,
-            "responder_name": row.name,
-            "kind": "resolved",
-            "channel": "sms",
-            "to_number": row.phone,
-            "body": resolved_sms(number, title, by),
-            "state": "pending",
-            "due_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
+    items = [
+        Outgoing(
+            kind="resolved",
+            channel="sms",
+            to_number=row.phone,
+            responder_name=row.name,
+            responder_id=row.id,
+            incident_number=number,
+            body=resolved_sms(number, title, by),
+        )
         for row in paged
     ]
-    if rows:
-        await session.execute(insert_for(session, notifications_table).values(rows))
-    return {str(row["to_number"]) for row in rows}
+    await outbox.enqueue(session, items, now)
+    return {item.to_number for item in items}

@@ -33,7 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import is_unavailable
 from app.metrics import NOTIFICATIONS
 from app.models import incidents_table, notifications_table
+from app.notify import outbox
 from app.notify.sender import Sender
 from app.notify.texts import bundle_sms, notice_digest, with_more
 from app.notify.throttle import URGENT, Sent, label, plan
@@ -140,9 +141,8 @@ class Dispatcher:
     def _settings(self) -> Settings:
         return self.runtime.settings
 
-    def callback_url(self, kind: str, notification_id: int) -> str:
-        base = self._settings.callback_url
-        return f"{base}/api/v1/twilio/{kind}/{notification_id}"
+    def callback_url(self, kind: Literal["status", "voice"], notification_id: int) -> str:
+        return outbox.callback_url(self._settings.callback_url, kind, notification_id)
 
     async def send_due(self) -> int:
         """Send what is due now and wait for it; returns how many notifications were

@@ -16,7 +16,7 @@ from app.errors import NotFound
 from app.escalation.engine import page_info
 from app.metrics import REPLAYED_CALLBACKS
 from app.models import incidents_table, notifications_table
-from app.notify import twiml
+from app.notify import outbox, twiml
 from app.notify.delivery import apply_status
 from app.replies import replays
 from app.replies.actions import bundle_numbers, handle_digit, handle_sms
@@ -107,7 +107,7 @@ async def _voice_notification(session: SessionDep, notification_id: int) -> Any:
 
 
 def _voice_url(runtime: RuntimeDep, notification_id: int, suffix: str = "") -> str:
-    return f"{runtime.settings.callback_url}/api/v1/twilio/voice/{notification_id}{suffix}"
+    return outbox.callback_url(runtime.settings.callback_url, "voice", notification_id) + suffix
 
 
 @router.post(

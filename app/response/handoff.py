@@ -27,7 +27,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import insert_for
-from app.models import handoff_marks_table, notifications_table, schedules_table
+from app.models import handoff_marks_table, schedules_table
+from app.notify import outbox
+from app.notify.outbox import Outgoing
 from app.notify.update_texts import HandoffLine, handoff_sms
 from app.oncall import rotation, store
 from app.response import changes as change_events
@@ -181,21 +183,19 @@ async def _hand_off(
             return 0
         summary = await handoff_summary(session, rules, row.name, now)
         assert summary is not None
-        await session.execute(
-            insert_for(session, notifications_table).values(
-                incident_number=None,
-                step_id=None,
-                responder_id=responder.id,
-                responder_name=responder.name,
-                kind="handoff",
-                channel="sms",
-                to_number=responder.phone,
-                body=_sms(summary),
-                state="pending",
-                due_at=now,
-                created_at=now,
-                updated_at=now,
-            )
+        await outbox.enqueue(
+            session,
+            [
+                Outgoing(
+                    kind="handoff",
+                    channel="sms",
+                    to_number=responder.phone,
+                    responder_name=responder.name,
+                    responder_id=responder.id,
+                    body=_sms(summary),
+                )
+            ],
+            now,
         )
         log.info("handoff on %s to %s queued", row.name, responder.name)
         return 1

@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import insert_for
 from app.errors import Conflict, KlaxonError, NotFound
 from app.escalation.engine import page_info
 from app.incidents.locks import locked_incident
 from app.models import incidents_table, notifications_table
+from app.notify import outbox
+from app.notify.outbox import Outgoing
 from app.notify.texts import page_sms
 from app.oncall.store import get_responder
 from app.rules import RulesFile
@@ -167,26 +168,21 @@ async def add_responder(
     sending = [c for c in channels if c not in waiting]
     if sending:
         body = page_sms(await page_info(session, incident, rules))
-        await session.execute(
-            insert_for(session, notifications_table).values(
-                [
-                    {
-                        "incident_number": number,
-                        "step_id": None,
-                        "responder_id": responder.id,
-                        "responder_name": responder.name,
-                        "kind": "page",
-                        "channel": channel,
-                        "to_number": responder.phone,
-                        "body": body if channel == "sms" else None,
-                        "state": "pending",
-                        "due_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for channel in sending
-                ]
-            )
+        await outbox.enqueue(
+            session,
+            (
+                Outgoing(
+                    kind="page",
+                    channel=channel,
+                    to_number=responder.phone,
+                    responder_name=responder.name,
+                    responder_id=responder.id,
+                    incident_number=number,
+                    body=body if channel == "sms" else None,
+                )
+                for channel in sending
+            ),
+            now,
         )
     how = (
         f"paging by {' and '.join(sending)}" if sending else "a page to them is already on its way"

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import insert_for
-from app.models import notifications_table, status_updates_table
+from app.models import status_updates_table
+from app.notify import outbox
+from app.notify.outbox import Outgoing
 from app.notify.update_texts import status_update_sms
 from app.timeline import event_row, record
 
@@ -99,24 +100,18 @@ async def text_update(
         message=message,
         impact=impact_of(incident.impact, incident.affected_customers),
     )
-    await session.execute(
-        insert_for(session, notifications_table).values(
-            [
-                {
-                    "incident_number": incident.number,
-                    "step_id": None,
-                    "responder_id": None,
-                    "responder_name": name,
-                    "kind": kind,
-                    "channel": "sms",
-                    "to_number": phone,
-                    "body": body,
-                    "state": "pending",
-                    "due_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for name, phone in people
-            ]
-        )
+    await outbox.enqueue(
+        session,
+        (
+            Outgoing(
+                kind=kind,
+                channel="sms",
+                to_number=phone,
+                responder_name=name,
+                incident_number=incident.number,
+                body=body,
+            )
+            for name, phone in people
+        ),
+        now,
     )
