@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     engine_batch: int = Field(default=100, gt=0)
     engine_workers: int = Field(default=8, gt=0)  # concurrent step firers and senders
     send_lease_seconds: float = Field(default=60.0, gt=0)
+    # Alerts of resolved incidents, done notifications and outbound messages
+    # older than this are pruned (app/incidents/retention.py); 0 keeps them.
+    retention_days: int = Field(default=400, ge=0)
     # Per destination number, as carriers block numbers that call too often.
     throttle_window_minutes: float = Field(default=15, gt=0)
     throttle_sms: int = Field(default=5, gt=0)
