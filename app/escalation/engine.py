@@ -36,7 +36,6 @@ from app.models import alerts_table, incidents_table, steps_table
 from app.notify import outbox
 from app.notify.dispatch import Dispatcher
 from app.notify.outbound import Handler, OutboundSender
-from app.notify.outbox import Outgoing
 from app.notify.sender import Sender
 from app.notify.texts import PageInfo, page_sms
 from app.oncall import store
@@ -383,15 +382,8 @@ class Engine:
         await outbox.enqueue(
             session,
             (
-                Outgoing(
-                    kind="page",
-                    channel=channel,
-                    to_number=r.phone,
-                    responder_name=r.name,
-                    responder_id=r.id,
-                    incident_number=incident.number,
-                    step_id=step.id,
-                    body=body if channel == "sms" else None,
+                outbox.to(
+                    r, "page", channel, body, incident_number=incident.number, step_id=step.id
                 )
                 for r in responders
                 for channel in channels

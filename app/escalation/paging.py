@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import insert_for
 from app.models import incidents_table, notifications_table, responders_table, steps_table
 from app.notify import outbox
-from app.notify.outbox import Outgoing
 from app.notify.texts import resolved_sms
 from app.results import Opened
 from app.rules import RulesFile
@@ -123,17 +122,7 @@ async def notify_resolved(
         .distinct()
         .order_by(r.id)
     )
-    items = [
-        Outgoing(
-            kind="resolved",
-            channel="sms",
-            to_number=row.phone,
-            responder_name=row.name,
-            responder_id=row.id,
-            incident_number=number,
-            body=resolved_sms(number, title, by),
-        )
-        for row in paged
-    ]
+    body = resolved_sms(number, title, by)
+    items = [outbox.to(row, "resolved", "sms", body, incident_number=number) for row in paged]
     await outbox.enqueue(session, items, now)
     return {item.to_number for item in items}

@@ -162,24 +162,20 @@ class OutboundSender:
         if not self.handlers:
             return None
         o = outbound_table.c
+        dues = []
         async with self.runtime.sessions() as session:
-            pending = (
-                await session.execute(
-                    select(o.due_at)
-                    .where(o.kind.in_(sorted(self.handlers)), o.state == "pending")
-                    .order_by(o.due_at)
-                    .limit(1)
-                )
-            ).scalar()
-            leased = (
-                await session.execute(
-                    select(o.lease_until)
-                    .where(o.kind.in_(sorted(self.handlers)), o.state == "sending")
-                    .order_by(o.lease_until)
-                    .limit(1)
-                )
-            ).scalar()
-        dues = [d for d in (pending, leased) if d is not None]
+            # A pending message when due; a claimed one when its lease ends.
+            for state, when in (("pending", o.due_at), ("sending", o.lease_until)):
+                due = (
+                    await session.execute(
+                        select(when)
+                        .where(o.kind.in_(sorted(self.handlers)), o.state == state)
+                        .order_by(when)
+                        .limit(1)
+                    )
+                ).scalar()
+                if due is not None:
+                    dues.append(due)
         return min(dues) if dues else None
 
     async def start_due(self) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,40 @@ class Outgoing:
     step_id: int | None = None
     # None for a page call: its words are read from the incident when it rings.
     body: str | None = None
+
+
+class Person(Protocol):
+    """A responder as a row or a model gives it."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def phone(self) -> str: ...
+
+
+def to(
+    person: Person,
+    kind: str,
+    channel: str,
+    body: str | None,
+    *,
+    incident_number: int | None = None,
+    step_id: int | None = None,
+) -> Outgoing:
+    """A notification to a responder. A page call carries no body (its words
+    are read from the incident when it rings), whatever ``body`` says."""
+    return Outgoing(
+        kind=kind,
+        channel=channel,
+        to_number=person.phone,
+        responder_name=person.name,
+        responder_id=person.id,
+        incident_number=incident_number,
+        step_id=step_id,
+        body=None if channel == "voice" else body,
+    )
 
 
 def _row(item: Outgoing, now: datetime) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import insert_for
 from app.models import handoff_marks_table, schedules_table
 from app.notify import outbox
-from app.notify.outbox import Outgoing
 from app.notify.update_texts import HandoffLine, handoff_sms
 from app.oncall import rotation, store
 from app.response import changes as change_events
@@ -183,20 +182,7 @@ async def _hand_off(
             return 0
         summary = await handoff_summary(session, rules, row.name, now)
         assert summary is not None
-        await outbox.enqueue(
-            session,
-            [
-                Outgoing(
-                    kind="handoff",
-                    channel="sms",
-                    to_number=responder.phone,
-                    responder_name=responder.name,
-                    responder_id=responder.id,
-                    body=_sms(summary),
-                )
-            ],
-            now,
-        )
+        await outbox.enqueue(session, [outbox.to(responder, "handoff", "sms", _sms(summary))], now)
         log.info("handoff on %s to %s queued", row.name, responder.name)
         return 1
 

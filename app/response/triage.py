@@ -18,7 +18,6 @@ from app.escalation.engine import page_info
 from app.incidents.locks import locked_incident
 from app.models import incidents_table, notifications_table
 from app.notify import outbox
-from app.notify.outbox import Outgoing
 from app.notify.texts import page_sms
 from app.oncall.store import get_responder
 from app.rules import RulesFile
@@ -171,15 +170,7 @@ async def add_responder(
         await outbox.enqueue(
             session,
             (
-                Outgoing(
-                    kind="page",
-                    channel=channel,
-                    to_number=responder.phone,
-                    responder_name=responder.name,
-                    responder_id=responder.id,
-                    incident_number=number,
-                    body=body if channel == "sms" else None,
-                )
+                outbox.to(responder, "page", channel, body, incident_number=number)
                 for channel in sending
             ),
             now,
