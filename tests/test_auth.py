@@ -100,6 +100,9 @@ ACCESS: dict[tuple[str, str], str] = {
     # Taking a shift: write, recorded with the token's name (tests/oncall/test_scopes.py).
     ("POST", "/api/v1/schedules/{name}/overrides"): "write",
     ("DELETE", "/api/v1/schedules/{name}/overrides/{override_id}"): "write",
+    # The timeline as people read it, and the post-mortem as a file (timeline branch).
+    ("GET", "/api/v1/incidents/{number}/timeline.txt"): "read",
+    ("GET", "/api/v1/incidents/{number}/postmortem.md"): "read",
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -21,6 +21,7 @@ from app.models import (
 from app.response import changes
 from app.review import action_items
 from app.review.draft import DraftFacts, render_draft
+from app.timeline import notices_of
 
 SECTIONS = ("summary", "root_cause", "lessons_learned", "impact_notes")
 
@@ -95,6 +96,7 @@ async def _facts(session: AsyncSession, number: int, change_window: timedelta) -
         pages_sent=int(pages),
         names=names,
         changes=await changes.for_incident(session, incident, change_window),
+        notices=await notices_of(session, number),
     )
 
 
