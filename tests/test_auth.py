@@ -100,6 +100,22 @@ ACCESS: dict[tuple[str, str], str] = {
     # Taking a shift: write, recorded with the token's name (tests/oncall/test_scopes.py).
     ("POST", "/api/v1/schedules/{name}/overrides"): "write",
     ("DELETE", "/api/v1/schedules/{name}/overrides/{override_id}"): "write",
+    # The status page: publishing is acting on an incident (write); the page, its
+    # JSON and feeds are public by design, as /healthz is (and can have a host
+    # name of their own, KLAXON_STATUS_HOST: tests/statuspage/test_host.py).
+    ("POST", "/api/v1/incidents/{number}/public"): "write",
+    ("POST", "/api/v1/incidents/{number}/public/updates"): "write",
+    ("GET", "/api/v1/incidents/{number}/public"): "read",
+    ("GET", "/status"): PUBLIC,
+    ("GET", "/status/style.css"): PUBLIC,
+    ("GET", "/status/history.atom"): PUBLIC,
+    ("GET", "/status/history.rss"): PUBLIC,
+    ("GET", "/status/api/v2/summary.json"): PUBLIC,
+    ("GET", "/status/api/v2/status.json"): PUBLIC,
+    ("GET", "/status/api/v2/components.json"): PUBLIC,
+    ("GET", "/status/api/v2/incidents.json"): PUBLIC,
+    ("GET", "/status/api/v2/incidents/unresolved.json"): PUBLIC,
+    ("GET", "/status/api/v2/scheduled-maintenances.json"): PUBLIC,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -12,6 +12,11 @@ from app.models.heartbeat import Heartbeat
 from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
 from app.models.postmortem import Postmortem
+from app.models.public_incident import (
+    PublicIncident,
+    PublicIncidentComponent,
+    PublicIncidentUpdate,
+)
 from app.models.repeat_summary import RepeatSummary
 from app.models.sms_reply_limit import SmsReplyLimit
 from app.models.stakeholder import Stakeholder
@@ -46,6 +51,11 @@ sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-def
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
 
+# The public status page (app/statuspage).
+public_incidents_table: Table = PublicIncident.__table__  # type: ignore[attr-defined]
+public_updates_table: Table = PublicIncidentUpdate.__table__  # type: ignore[attr-defined]
+public_components_table: Table = PublicIncidentComponent.__table__  # type: ignore[attr-defined]
+
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
 #: SQLAlchemy's metadata cannot say "this dialect only", so the schema
@@ -67,6 +77,10 @@ __all__ = [
     "Incident",
     "Notification",
     "Postmortem",
+    # The public status page.
+    "PublicIncident",
+    "PublicIncidentComponent",
+    "PublicIncidentUpdate",
     "RepeatSummary",
     "Responder",
     "Schedule",
@@ -88,6 +102,9 @@ __all__ = [
     "overrides_table",
     "policies_table",
     "postmortems_table",
+    "public_components_table",
+    "public_incidents_table",
+    "public_updates_table",
     "repeat_summaries_table",
     "responders_table",
     "schedules_table",
