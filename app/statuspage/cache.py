@@ -73,7 +73,8 @@ class StatusCache:
         self.refreshes = 0  # reads of the database, for tests and curiosity
         self.first_seen: dict[str, datetime] = {}
         self._good: Snapshot | None = None
-        self._good_key: tuple[int, int] = (-1, -1)  # (generation, id of the rules)
+        self._good_generation = -1
+        self._good_page: StatusPageConfig | None = None  # the rules block it was read with
         self._good_at = 0.0
         self._stale: Snapshot | None = None
         self._failed_at: float | None = None
@@ -85,7 +86,7 @@ class StatusCache:
 
     def _fresh(self, page: StatusPageConfig) -> Snapshot | None:
         good = self._good
-        if good is None or self._good_key != (self.generation, id(page)):
+        if good is None or self._good_generation != self.generation or self._good_page is not page:
             return None
         return good if time.monotonic() - self._good_at < self.max_age else None
 
@@ -147,7 +148,7 @@ class StatusCache:
             return None
         self._failed_at = None
         self._good = Snapshot(summary)
-        self._good_key = (generation, id(page))
+        self._good_generation, self._good_page = generation, page
         self._good_at = time.monotonic()
         return self._good
 

@@ -4,6 +4,7 @@ what was published. The page's cache is invalidated after each commit."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -41,13 +42,7 @@ async def publish_incident(
     components it holds and their status, and the first public text. The
     impact defaults to the SEV's (SEV1 critical, SEV2 major, SEV3 minor, SEV4
     none). Nothing of the incident itself is shown but what is given here."""
-    page = runtime.rules.current.status_page
-    async with session.begin():
-        await publish.publish(
-            session, page, number, body, by=_name(principal), now=runtime.clock.now()
-        )
-    cache.invalidate()
-    return await _public(session, number)
+    return await _change(publish.publish, number, body, session, runtime, cache, principal)
 
 
 @router.post(
@@ -66,13 +61,9 @@ async def post_public_update(
 ) -> PublicIncidentPublic:
     """A public update: investigating, identified, monitoring or resolved,
     with its text; optionally a new impact and component statuses."""
-    page = runtime.rules.current.status_page
-    async with session.begin():
-        await publish.add_public_update(
-            session, page, number, body, by=_name(principal), now=runtime.clock.now()
-        )
-    cache.invalidate()
-    return await _public(session, number)
+    return await _change(
+        publish.add_public_update, number, body, session, runtime, cache, principal
+    )
 
 
 @router.get(
@@ -87,8 +78,27 @@ async def get_public_incident(
     return await _public(session, number)
 
 
-def _name(principal: Principal) -> str:
-    return principal.name
+async def _change(
+    change: Callable[..., Awaitable[None]],
+    number: int,
+    body: PublishIncident | PublicUpdateCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cache: StatusCache,
+    principal: Principal,
+) -> PublicIncidentPublic:
+    """Make the change in one transaction; after its commit, the page reads again."""
+    async with session.begin():
+        await change(
+            session,
+            runtime.rules.current.status_page,
+            number,
+            body,
+            by=principal.name,
+            now=runtime.clock.now(),
+        )
+    cache.invalidate()
+    return await _public(session, number)
 
 
 async def _public(session: SessionDep, number: int) -> PublicIncidentPublic:

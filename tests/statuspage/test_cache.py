@@ -16,6 +16,7 @@ from app.db import make_sessionmaker
 from app.main import create_app
 from app.migrate import upgrade_async
 from app.statuspage.cache import RETRY_SECONDS, StatusCache
+from app.statuspage.v2 import DOCUMENTS
 from tests.conftest import make_settings
 from tests.services.postgres import private_postgres
 from tests.statuspage.conftest import STATUS_BLOCK, document, publish, report
@@ -25,17 +26,7 @@ EVERY_PATH = [
     "/status",
     "/status/history.atom",
     "/status/history.rss",
-    *(
-        f"/status/api/v2/{name}.json"
-        for name in (
-            "summary",
-            "status",
-            "components",
-            "incidents",
-            "incidents/unresolved",
-            "scheduled-maintenances",
-        )
-    ),
+    *(f"/status/api/v2/{name}.json" for name in DOCUMENTS),
 ]
 UNREACHABLE = "postgresql+asyncpg://nobody:secret@127.0.0.1:9/nothing"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from app.statuspage.v2 import DOCUMENTS
 from tests.conftest import load_fixture
 from tests.statuspage.conftest import public_update
 
@@ -25,14 +26,6 @@ PLANTED = {
     "note": "plantednote",
     "token": "plantedcommander",
 }
-DOCUMENTS = (
-    "summary",
-    "status",
-    "components",
-    "incidents",
-    "incidents/unresolved",
-    "scheduled-maintenances",
-)
 
 
 def strings(value: Any) -> list[str]:

@@ -10,20 +10,13 @@ from typing import Any
 
 import httpx
 
+from app.statuspage.v2 import DOCUMENTS
 from tests.statuspage.conftest import document, public_update, publish, report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLE = json.loads((FIXTURES / "summary.example.json").read_text())
 FIELDS = json.loads((FIXTURES / "component.fields.json").read_text())
 REQUIRED = json.loads((FIXTURES / "summary.required.json").read_text())
-DOCUMENTS = (
-    "summary",
-    "status",
-    "components",
-    "incidents",
-    "incidents/unresolved",
-    "scheduled-maintenances",
-)
 
 
 def json_type(value: Any) -> str:
