@@ -11,6 +11,10 @@ that hold it, else operational. Its history is one status per UTC day, the
 worst any public incident held it at that day (an incident counts with the
 worst status it gave the component, over its whole span); its uptime is the
 share of the 90 days not under a major outage.
+
+Components live in the rules file, not in the database, so Statuspage's
+``created_at`` of a component is when this process first read the page, or
+its earliest public incident if that is older.
 """
 
 from __future__ import annotations
@@ -167,7 +171,8 @@ def _component_view(
         group_id=public_id("group", component.group) if component.group else None,
         position=position,
         status=current,
-        created_at=first_seen,
+        # Never after what happened to it (first_seen is this process's first read).
+        created_at=min([first_seen, *(inc.created_at for inc, _ in held)]),
         updated_at=max([row.updated_at for _, row in held], default=first_seen),
         days=_history(spans, now.date()),
         uptime=_uptime(spans, since, now),

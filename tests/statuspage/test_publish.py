@@ -3,6 +3,8 @@ components, impact and text they choose; resolving frees its components."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -154,3 +156,18 @@ async def test_a_read_token_sees_but_cannot_publish(client: httpx.AsyncClient) -
     seen = await client.get(f"/api/v1/incidents/{number}/public", headers=reader)
     assert seen.status_code == 200
     assert seen.json()["updates"][0]["author"] == "admin"
+
+
+async def test_two_publications_at_once_make_one_public_incident(
+    client: httpx.AsyncClient,
+) -> None:
+    number = await report(client)
+    answers = await asyncio.gather(
+        *(
+            client.post(f"/api/v1/incidents/{number}/public", json={"name": f"n{i}", "body": "b"})
+            for i in range(4)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    [incident] = (await document(client, "incidents"))["incidents"]
+    assert len(incident["incident_updates"]) == 1
