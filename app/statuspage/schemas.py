@@ -8,15 +8,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.statuspage.words import ComponentStatus, Impact, IncidentStatus, OpenStatus
 
+
 # No NUL (PostgreSQL text cannot hold it) and no other control character but
 # line breaks and tabs in what the public reads.
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
+
 PublicName = Annotated[
     str,
     Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["Slow checkout"]),
+    AfterValidator(_not_blank),
 ]
 PublicText = Annotated[
     str,
@@ -26,6 +34,7 @@ PublicText = Annotated[
         pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$",
         examples=["We are investigating slow card payments."],
     ),
+    AfterValidator(_not_blank),
 ]
 ServiceKey = Annotated[str, Field(min_length=1, max_length=200)]
 

@@ -130,6 +130,9 @@ async def test_refusals_name_what_is_wrong(client: httpx.AsyncClient) -> None:
         json={"name": "n", "body": "b", "components": {"checkout": "on_fire"}},
     )
     assert resp.status_code == 422 and "components" in resp.text
+    for blank in ({"name": "   ", "body": "b"}, {"name": "n", "body": " \n "}):
+        resp = await client.post(f"/api/v1/incidents/{number}/public", json=blank)
+        assert resp.status_code == 422 and "must not be blank" in resp.text
     resp = await client.post("/api/v1/incidents/999/public", json={"name": "n", "body": "b"})
     assert resp.status_code == 404
     assert (await document(client, "incidents"))["incidents"] == []  # nothing half-written
