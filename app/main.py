@@ -37,6 +37,9 @@ from app.runtime import Runtime
 from app.settings import Settings, get_settings
 from app.sources import endpoints as sources
 from app.sources import pagerduty_endpoint as pagerduty
+from app.statuspage import endpoints as statuspage_publishing
+from app.statuspage import page_endpoints as statuspage
+from app.statuspage.host import StatusHostOnly
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(
         BodySizeLimit, limit=settings.max_body_bytes, exempt=("/v2/enqueue", "/v2/change/enqueue")
     )
+    if settings.status_host:  # the public status page's own host name (app/statuspage/host.py)
+        app.add_middleware(StatusHostOnly, host=settings.status_host)
     # Outermost, so that it bounds everything else (app/deadline.py).
     app.add_middleware(
         RequestDeadline,
@@ -149,6 +154,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(replies.router)
     app.include_router(tokens.router)
     app.include_router(ops.router)
+    app.include_router(statuspage_publishing.router)
+    app.include_router(statuspage.router)
     document_error_responses(app)
 
     @app.exception_handler(KlaxonError)

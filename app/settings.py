@@ -112,6 +112,16 @@ class Settings(BaseSettings):
     # writing an offset in seconds to this file. Unset in production.
     clock_offset_file: Path | None = None
 
+    # The public status page (app/statuspage; README "Status page"). With a
+    # host name set, requests for that Host get the status page and nothing
+    # else (404), so that name can be exposed publicly while the API stays
+    # private. The page is served from memory, read again after each public
+    # update and at least this often (replicas follow each other within it);
+    # a read slower than the timeout keeps the last good copy, marked stale.
+    status_host: str | None = Field(default=None, min_length=1, max_length=253)
+    status_cache_seconds: float = Field(default=10.0, gt=0, le=3600)
+    status_refresh_timeout: float = Field(default=2.0, gt=0, le=30)
+
     @field_validator("public_url")
     @classmethod
     def _blank_is_unset(cls, url: str | None) -> str | None:

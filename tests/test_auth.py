@@ -103,6 +103,22 @@ ACCESS: dict[tuple[str, str], str] = {
     # The timeline as people read it, and the post-mortem as a file (timeline branch).
     ("GET", "/api/v1/incidents/{number}/timeline.txt"): "read",
     ("GET", "/api/v1/incidents/{number}/postmortem.md"): "read",
+    # The status page: publishing is acting on an incident (write); the page, its
+    # JSON and feeds are public by design, as /healthz is (and can have a host
+    # name of their own, KLAXON_STATUS_HOST: tests/statuspage/test_host.py).
+    ("POST", "/api/v1/incidents/{number}/public"): "write",
+    ("POST", "/api/v1/incidents/{number}/public/updates"): "write",
+    ("GET", "/api/v1/incidents/{number}/public"): "read",
+    ("GET", "/status"): PUBLIC,
+    ("GET", "/status/style.css"): PUBLIC,
+    ("GET", "/status/history.atom"): PUBLIC,
+    ("GET", "/status/history.rss"): PUBLIC,
+    ("GET", "/status/api/v2/summary.json"): PUBLIC,
+    ("GET", "/status/api/v2/status.json"): PUBLIC,
+    ("GET", "/status/api/v2/components.json"): PUBLIC,
+    ("GET", "/status/api/v2/incidents.json"): PUBLIC,
+    ("GET", "/status/api/v2/incidents/unresolved.json"): PUBLIC,
+    ("GET", "/status/api/v2/scheduled-maintenances.json"): PUBLIC,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from app.cli import changes, local
+from app.cli import changes, local, statuspage
 from app.cli._common import CliError
 from app.cli.incidents import incidents_cli
 from app.cli.oncall import oncall
@@ -53,6 +53,8 @@ cli.command("changes")(changes.list_changes)
 cli.command("oncall")(oncall)
 cli.command("reply")(reply)
 cli.command("report")(report)
+incidents_cli.command("publish")(statuspage.publish)
+incidents_cli.command("public-update")(statuspage.public_update)
 
 
 def main() -> None:

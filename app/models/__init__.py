@@ -13,6 +13,11 @@ from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
 from app.models.outbound import OutboundMessage
 from app.models.postmortem import Postmortem
+from app.models.public_incident import (
+    PublicIncident,
+    PublicIncidentComponent,
+    PublicIncidentUpdate,
+)
 from app.models.repeat_summary import RepeatSummary
 from app.models.sms_reply_limit import SmsReplyLimit
 from app.models.stakeholder import Stakeholder
@@ -48,6 +53,11 @@ twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignor
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
 outbound_table: Table = OutboundMessage.__table__  # type: ignore[attr-defined]
 
+# The public status page (app/statuspage).
+public_incidents_table: Table = PublicIncident.__table__  # type: ignore[attr-defined]
+public_updates_table: Table = PublicIncidentUpdate.__table__  # type: ignore[attr-defined]
+public_components_table: Table = PublicIncidentComponent.__table__  # type: ignore[attr-defined]
+
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
 #: SQLAlchemy's metadata cannot say "this dialect only", so the schema
@@ -70,6 +80,10 @@ __all__ = [
     "Notification",
     "OutboundMessage",
     "Postmortem",
+    # The public status page.
+    "PublicIncident",
+    "PublicIncidentComponent",
+    "PublicIncidentUpdate",
     "RepeatSummary",
     "Responder",
     "Schedule",
@@ -92,6 +106,9 @@ __all__ = [
     "overrides_table",
     "policies_table",
     "postmortems_table",
+    "public_components_table",
+    "public_incidents_table",
+    "public_updates_table",
     "repeat_summaries_table",
     "responders_table",
     "schedules_table",

@@ -16,6 +16,7 @@ from pydantic import (
 
 from app.events import Severity
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
+from app.rules.status_page import StatusPageConfig
 from app.yamlfile import ItemError, Lines, YamlFileError, load_yaml_lines, parse_yaml_lines
 
 SEVERITIES: tuple[Severity, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -109,6 +110,8 @@ class RulesFile(_Strict):
     # channels it names that its incident's severity allows. An empty list
     # records the incident without paging anyone.
     paging: dict[Severity, list[PagingChannel]] = Field(default_factory=_default_paging)
+    # The services shown on the public status page (app/rules/status_page.py).
+    status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     # Where it was read from, so that checks after loading name a line too.
     _source: str = PrivateAttr(default="<rules>")
     _lines: Lines = PrivateAttr(default_factory=dict)
