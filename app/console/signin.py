@@ -9,7 +9,9 @@ match), so the form tells nobody who is a responder.
 A code is kept only as a salted scrypt hash (a 6-digit code is quick to find
 from a plain hash; scrypt makes trying all of them outlast its validity),
 expires after ``KLAXON_CONSOLE_CODE_MINUTES``, and dies after
-``KLAXON_CONSOLE_CODE_TRIES`` wrong tries. Codes asked for are limited per
+``KLAXON_CONSOLE_CODE_TRIES`` wrong tries. The text of its SMS in the outbox
+is blanked once it is used, or past its lifetime when the next code is asked
+for (by anyone). Codes asked for are limited per
 number (counted in the database, shared by replicas) and per client address
 (counted in each process). Nothing here commits: the views do.
 """
@@ -92,6 +94,8 @@ async def ask_for_code(
     answer either way. Over the per-number limit, nothing is queued."""
     c = console_codes_table.c
     await session.execute(delete(console_codes_table).where(c.created_at < now - _KEEP_CODES))
+    lifetime = timedelta(minutes=settings.console_code_minutes)
+    await outbox.forget_codes(session, to_number=None, before=now - lifetime)
     hour_ago = now - timedelta(hours=1)
     recent = list(
         (
@@ -169,6 +173,7 @@ async def check_code(
     if row.responder_id is None or not matched:
         return None
     await session.execute(update(console_codes_table).where(c.id == row.id).values(used_at=now))
+    await outbox.forget_codes(session, to_number=phone, before=now)
     # The responder must still own the number the code went to.
     r = responders_table.c
     owner = (

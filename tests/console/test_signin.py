@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.models import console_codes_table, notifications_table
+from app.notify.outbox import CODE_FORGOTTEN
 from tests.console.helpers import (
     ask_code,
     console_client,
@@ -31,18 +32,41 @@ async def test_a_responder_signs_in_with_the_code_texted_to_them(paging: Paging)
     assert "sign-in code" in text
 
 
-async def test_the_code_is_stored_hashed_and_goes_out_as_a_code_notification(
+async def _stored(paging: Paging) -> tuple[list[str], list[tuple[str, str]]]:
+    """The code hashes kept, and the (kind, text) of every notification."""
+    n = notifications_table.c
+    async with paging.app.state.runtime.sessions() as session:
+        hashes = (await session.execute(select(console_codes_table.c.code_hash))).scalars()
+        texts = await session.execute(select(n.kind, n.body).order_by(n.id))
+        return list(hashes), [(row.kind, row.body) for row in texts]
+
+
+async def test_the_code_is_stored_hashed_and_its_text_forgotten_once_used(
     paging: Paging,
 ) -> None:
     async with console_client(paging) as client:
         await ask_code(client, ALICE)
         await paging.tick()
-    code = last_code(paging, ALICE)
-    async with paging.app.state.runtime.sessions() as session:
-        [stored] = (await session.execute(select(console_codes_table.c.code_hash))).scalars()
-        kinds = (await session.execute(select(notifications_table.c.kind))).scalars().all()
-    assert code not in stored and len(stored) > 64
-    assert kinds == ["code"]
+        code = last_code(paging, ALICE)
+        [stored], [(kind, _)] = await _stored(paging)
+        assert code not in stored and len(stored) > 64
+        assert kind == "code"
+        assert (await enter_code(client, ALICE, code)).status_code == 303
+    _, [(kind, text)] = await _stored(paging)
+    assert kind == "code" and code not in text and text == CODE_FORGOTTEN
+
+
+async def test_an_unused_codes_text_is_forgotten_after_its_lifetime(paging: Paging) -> None:
+    async with console_client(paging) as client:
+        await ask_code(client, ALICE)
+        await paging.tick()
+        first_code = last_code(paging, ALICE)
+        paging.clock.advance(minutes=10)
+        await ask_code(client, ALICE)
+        await paging.tick()
+    _, texts = await _stored(paging)
+    assert [text == CODE_FORGOTTEN for _, text in texts] == [True, False]
+    assert not any(first_code in text for _, text in texts)
 
 
 async def test_an_unknown_number_gets_the_same_answer_and_no_text(paging: Paging) -> None:
