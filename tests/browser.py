@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +31,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PHONE_WIDTH, DESKTOP_WIDTH = 390, 1280
 T = TypeVar("T")
+
+
+def axe_js() -> Path:
+    """axe-core (3.1.1) as the axe-selenium-python package ships it: only the file is used."""
+    spec = importlib.util.find_spec("axe_selenium_python")
+    if spec is None or spec.origin is None:
+        raise AssertionError("axe-selenium-python is missing: pip install -e '.[dev]'")
+    return Path(spec.origin).parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _driver() -> webdriver.Chrome:
@@ -99,6 +108,23 @@ class Browser:
             return await self.run(wait.until, condition)
         except TimeoutException as exc:
             raise AssertionError(f"not within {seconds} s: {self.driver.current_url}") from exc
+
+    async def accessibility_violations(self) -> list[str]:
+        """axe-core's WCAG 2 A and AA violations on the current page, one line each
+        (rule, impact, the elements). The script is run by WebDriver, which the
+        page's Content-Security-Policy does not govern."""
+        await self.script(axe_js().read_text())
+        violations: list[dict[str, Any]] = await self.run(
+            self.driver.execute_async_script,
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+            ".then(r => done(r.violations), e => done([{id: 'axe failed', impact: String(e),"
+            " nodes: []}]));",
+        )
+        return [
+            f"{v['id']} ({v['impact']}): {[n.get('target') for n in v['nodes']]}"
+            for v in violations
+        ]
 
     @property
     def url(self) -> str:

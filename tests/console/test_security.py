@@ -85,3 +85,14 @@ async def test_a_redirect_after_sign_in_stays_on_this_site(paging: Paging) -> No
             "/signin", data={"csrf": csrf, "phone": ALICE, "next": "https://evil.example"}
         )
         assert "evil.example" not in asked.headers["location"]
+
+
+async def test_a_page_with_its_css_and_js_weighs_under_150_kb(paging: Paging) -> None:
+    number = await open_incident(paging, checkout_alert())
+    async with console_client(paging) as client:
+        await sign_in(client, paging, ALICE)
+        pages = [await client.get("/"), await client.get(f"/incidents/{number}")]
+        assets = [await client.get(f"/static/console/{f}") for f in ("console.css", "live.js")]
+    assert all(answer.status_code == 200 for answer in pages + assets)
+    for page in pages:
+        assert len(page.content) + sum(len(a.content) for a in assets) < 150 * 1024
