@@ -112,6 +112,23 @@ async def test_sign_in_acknowledge_and_watch_the_resolution_arrive_live(
     assert any(v.startswith("label ") for v in await browser.accessibility_violations())
 
 
+async def test_a_new_incident_arrives_live_on_the_list(paging: Paging, browser: Browser) -> None:
+    first = await open_incident(paging, checkout_alert("f1"))
+    await sign_in_in_browser(browser, paging, ALICE)
+    await browser.wait_for(
+        lambda d: d.execute_script("return document.documentElement.dataset.live") == "open"
+    )
+    await browser.click(f'input[name="number"][value="{first}"]')  # a choice half made
+    await browser.script("window.notReloaded = true")
+    second = await open_incident(paging, checkout_alert("f2"))
+    await browser.wait_for(
+        lambda d: d.find_elements("css selector", f'li[data-number="{second}"]') != []
+    )
+    assert await browser.script("return window.notReloaded") is True
+    picked = await browser.find(f'input[name="number"][value="{first}"]')
+    assert await browser.run(picked.is_selected)  # the swap kept it
+
+
 HOSTILE = {
     "script": "<script>window.pwned = 'script'</script>",
     "attribute": '"><img src=x onerror="window.pwned = \'img\'">',
