@@ -157,7 +157,11 @@ def redirect(location: str) -> RedirectResponse:
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:
+    """To the sign-in page, and back to this page after (a form's POST goes
+    back to the list: its target cannot be fetched)."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        target = "/"
     return redirect(f"/signin?next={quote(target, safe='')}")
 
 

@@ -19,6 +19,10 @@ async def test_pages_redirect_to_sign_in_and_back(paging: Paging) -> None:
             assert answer.status_code == 303, path
             assert answer.headers["location"].startswith("/signin?next=%2F"), path
         assert (await client.get("/live")).status_code == 401
+        for path in FORMS:
+            answer = await client.post(path)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"] == "/signin?next=%2F", path
 
 
 async def test_an_api_token_is_not_a_console_session(paging: Paging) -> None:

@@ -152,3 +152,12 @@ async def test_signing_out_ends_the_session(paging: Paging) -> None:
         # The old cookie, replayed, is no session either.
         replay = await client.get("/", headers={"cookie": secret_kept})
         assert replay.status_code == 303
+
+
+async def test_a_session_ends_after_twelve_hours(paging: Paging) -> None:
+    async with console_client(paging) as client:
+        await sign_in(client, paging, ALICE)
+        paging.clock.advance(hours=11, minutes=59)
+        assert (await client.get("/")).status_code == 200
+        paging.clock.advance(minutes=1)
+        assert (await client.get("/")).status_code == 303
