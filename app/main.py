@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
-from app import ops, tokens
+from app import console, ops, tokens
 from app.api_errors import document_error_responses
 from app.body_limit import BodySizeLimit
 from app.clock import Clock
@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(statuspage_publishing.router)
     app.include_router(statuspage.router)
     document_error_responses(app)
+    console.install(app)  # the web console under / (app/console), not in the OpenAPI document
 
     @app.exception_handler(KlaxonError)
     async def klaxon_error(_: Request, exc: KlaxonError) -> JSONResponse:

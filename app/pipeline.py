@@ -77,6 +77,8 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
                 await tell_resolved(session, number, by=actor, now=now)
         if result.opened_incidents or result.resolved_incidents:
             runtime.wake_engine()
+        elif result.touched:
+            runtime.changes.publish()  # the console's live pages (app/live.py)
     else:
         result = IngestResult()
     result.received = len(classified)

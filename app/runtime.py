@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.auth import TokenVerifier
 from app.clock import Clock, OffsetFileClock, SystemClock
 from app.db import make_engine, make_sessionmaker
+from app.live import Changes
 from app.ratelimit import IngestLimiter
 from app.rules.holder import RulesHolder
 from app.settings import Settings
@@ -31,10 +32,13 @@ class Runtime:
     #: so that the runtime (low) never imports the engine (high).
     wake: Callable[[], None] = _no_engine
     ingest_limits: IngestLimiter = field(default_factory=IngestLimiter)
+    #: Published after each commit that changed an incident: the console's live pages.
+    changes: Changes = field(default_factory=Changes)
 
     def wake_engine(self) -> None:
-        """After a commit that made work due now."""
+        """After a commit that made work due now (or changed what people see)."""
         self.wake()
+        self.changes.publish()
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:

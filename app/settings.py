@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     status_cache_seconds: float = Field(default=10.0, gt=0, le=3600)
     status_refresh_timeout: float = Field(default=2.0, gt=0, le=30)
 
+    # The web console (app/console): sign-in by a code sent by SMS, and its sessions.
+    # ``console_dev`` drops the cookies' Secure flag, for a console on plain
+    # http://localhost (``klaxon serve --dev`` sets it); never in production.
+    console_dev: bool = False
+    console_session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    console_code_minutes: float = Field(default=10, gt=0, le=60)
+    console_code_tries: int = Field(default=5, gt=0, le=20)
+    # Codes asked for per number and per client address, per hour (each process
+    # counts addresses on its own; numbers are counted in the database).
+    console_codes_per_number: int = Field(default=5, gt=0)
+    console_codes_per_address: int = Field(default=20, gt=0)
+
     @field_validator("public_url")
     @classmethod
     def _blank_is_unset(cls, url: str | None) -> str | None:

@@ -119,6 +119,22 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/status/api/v2/incidents.json"): PUBLIC,
     ("GET", "/status/api/v2/incidents/unresolved.json"): PUBLIC,
     ("GET", "/status/api/v2/scheduled-maintenances.json"): PUBLIC,
+    # The web console (app/console; not in the OpenAPI document). Its credential is
+    # its own: a session cookie (a page without one redirects to sign in; the live
+    # stream answers 401) and a CSRF token on every form (a POST without it is a
+    # 403). Bearer tokens change nothing: tests/console/test_security.py.
+    ("GET", "/signin"): PUBLIC,
+    ("POST", "/signin"): OWN,
+    ("GET", "/signin/code"): PUBLIC,
+    ("POST", "/signin/code"): OWN,
+    ("POST", "/signout"): OWN,
+    ("GET", "/"): OWN,
+    ("GET", "/oncall"): OWN,
+    ("GET", "/live"): OWN,
+    ("GET", "/incidents/{number}"): OWN,
+    ("POST", "/incidents/{number}/acknowledge"): OWN,
+    ("POST", "/incidents/{number}/resolve"): OWN,
+    ("POST", "/incidents/acknowledge"): OWN,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

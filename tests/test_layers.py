@@ -55,6 +55,8 @@ FLOORS: dict[str, int] = {
     "app.runtime": 4,
     "app.auth": 4,
     "app.ratelimit": 4,
+    "app.console": 7,
+    "app.live": 3,
     "app.events": 3,
     "app.results": 3,
     "app.timeline": 3,

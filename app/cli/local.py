@@ -149,6 +149,9 @@ def serve(
     )
     if settings.admin_token is None and dev:
         settings = settings.model_copy(update={"admin_token": dev_admin_token()})
+    if dev:
+        # The console's cookies without Secure, for http://localhost (app/console/web.py).
+        settings = settings.model_copy(update={"console_dev": True})
     derived_public_url = dev and settings.public_url is None
     if derived_public_url:
         # Development only: Twilio (or a fake of it) calls back where this serves.
@@ -184,6 +187,8 @@ def serve(
             os.environ["KLAXON_ADMIN_TOKEN"] = settings.admin_token
         if settings.public_url:
             os.environ["KLAXON_PUBLIC_URL"] = settings.public_url
+        if settings.console_dev:
+            os.environ["KLAXON_CONSOLE_DEV"] = "true"
         with _shared_metrics_dir():
             uvicorn.run(
                 "app.asgi:app",

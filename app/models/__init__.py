@@ -6,6 +6,8 @@ from sqlmodel import SQLModel
 from app.models.action_item import ActionItem
 from app.models.alert import FIRING_PREDICATE, Alert
 from app.models.change_event import ChangeEvent
+from app.models.console_code import ConsoleCode
+from app.models.console_session import ConsoleSession
 from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
@@ -57,6 +59,9 @@ outbound_table: Table = OutboundMessage.__table__  # type: ignore[attr-defined]
 public_incidents_table: Table = PublicIncident.__table__  # type: ignore[attr-defined]
 public_updates_table: Table = PublicIncidentUpdate.__table__  # type: ignore[attr-defined]
 public_components_table: Table = PublicIncidentComponent.__table__  # type: ignore[attr-defined]
+# The web console (app/console): sign-in codes and sessions.
+console_codes_table: Table = ConsoleCode.__table__  # type: ignore[attr-defined]
+console_sessions_table: Table = ConsoleSession.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -72,6 +77,8 @@ __all__ = [
     "Alert",
     "ApiToken",
     "ChangeEvent",
+    "ConsoleCode",
+    "ConsoleSession",
     "EscalationPolicy",
     "EscalationStep",
     "HandoffMark",
@@ -97,6 +104,8 @@ __all__ = [
     "action_items_table",
     "alerts_table",
     "change_events_table",
+    "console_codes_table",
+    "console_sessions_table",
     "handoff_marks_table",
     "heartbeats_table",
     "incidents_table",

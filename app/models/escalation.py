@@ -54,7 +54,7 @@ class Notification(SQLModel, table=True):
     step_id: int | None = Field(default=None, foreign_key="escalation_steps.id")
     responder_id: int | None = Field(default=None, foreign_key="responders.id")
     responder_name: str = Field(max_length=200)
-    kind: str = Field(max_length=16)  # page, resolved, update, handoff
+    kind: str = Field(max_length=16)  # page, resolved, update, handoff, code (console sign-in)
     channel: str = Field(max_length=8)  # sms, voice
     to_number: str = Field(max_length=20)
     body: str | None = Field(default=None, sa_type=Text)

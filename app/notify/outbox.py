@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
@@ -111,3 +112,24 @@ def callback_url(base: str, kind: Literal["status", "voice"], notification_id: i
     """Where Twilio reports on notification ``notification_id``: its delivery
     status, or (``voice``) the TwiML of its call. ``base`` is the public URL."""
     return f"{base}/api/v1/twilio/{kind}/{notification_id}"
+
+
+#: What a sign-in code's text becomes once it cannot be needed again.
+CODE_FORGOTTEN = "(a console sign-in code, no longer kept)"
+
+
+async def forget_codes(session: AsyncSession, *, to_number: str | None, before: datetime) -> None:
+    """Blank the text of console sign-in codes (kind ``code``) that were handled
+    (sent, failed, cancelled) and created before ``before`` (to ``to_number``, or
+    to any number): a code is kept only hashed (app/console/signin.py), so its
+    SMS text must not outlive its use in this table either."""
+    n = notifications_table.c
+    statement = update(notifications_table).where(
+        n.kind == "code",
+        n.state.notin_(("pending", "sending")),
+        n.created_at <= before,
+        n.body != CODE_FORGOTTEN,
+    )
+    if to_number is not None:
+        statement = statement.where(n.to_number == to_number)
+    await session.execute(statement.values(body=CODE_FORGOTTEN))

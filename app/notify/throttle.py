@@ -13,7 +13,10 @@ The throttle spares a phone from noise; it never holds back the signal:
   number has had fewer than ``limit`` messages of any kind in the window,
   several that cannot each have a slot go as one digest, and the rest wait;
 - pages waiting for one number go as one message: one SMS, or one call that
-  announces them all.
+  announces them all;
+- a console sign-in code (kind ``code``) goes at once, in a message of its
+  own after the pages, and counts against nothing: a person signing in is not
+  kept waiting by pages, and their codes never hold a page back.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ URGENT = frozenset({"SEV1", "SEV2"})
 
 class Item(Protocol):
     @property
-    def kind(self) -> str: ...  # page, resolved, update, handoff
+    def kind(self) -> str: ...  # page, resolved, update, handoff, code
 
     @property
     def incident_number(self) -> int | None: ...
@@ -85,6 +88,9 @@ def plan(
     """What goes to one number now and what waits. ``items`` are what is due,
     oldest first; ``urgent`` says which pages are SEV1/SEV2."""
     result: Plan[T] = Plan()
+    codes = [i for i in items if i.kind == "code"]
+    items = [i for i in items if i.kind != "code"]
+    sent = [s for s in sent if s.kind != "code"]
     pages = [i for i in items if i.kind == "page"]
     notices = [i for i in items if i.kind != "page"]
     leads = [p for p in pages if urgent(p)]
@@ -110,4 +116,5 @@ def plan(
             result.messages.append(notices)  # one digest
         else:
             result.waiting.append((notices, _frees_at(all_times, limit, window, now)))
+    result.messages += [[code] for code in codes]
     return result

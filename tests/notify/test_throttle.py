@@ -78,3 +78,26 @@ def test_texts_of_what_rides_along() -> None:
         notice_digest(["#4 resolved", "#6 resolved"])
         == "[Klaxon] 2 notices: #4 resolved; #6 resolved."
     )
+
+
+# Console sign-in codes (kind ``code``): at once, alone, counted against nothing.
+
+
+def test_a_code_goes_at_once_through_a_window_full_of_pages() -> None:
+    code = Item("code", None)
+    decided = plan([code], urgent=_urgent, sent=_full("page"), limit=5, window=WINDOW, now=NOW)
+    assert decided.messages == [[code]] and decided.waiting == []
+
+
+def test_a_code_goes_alone_after_the_pages_due_with_it() -> None:
+    code, sev1, low = Item("code", None), Item("page", 9, "SEV1"), Item("page", 4)
+    decided = plan([code, sev1, low], urgent=_urgent, sent=[], limit=5, window=WINDOW, now=NOW)
+    assert decided.messages == [[sev1, low], [code]]
+
+
+def test_codes_sent_count_against_no_page_and_no_notice() -> None:
+    low, notice = Item("page", 4), Item("resolved", 7)
+    decided = plan(
+        [low, notice], urgent=_urgent, sent=_full("code"), limit=5, window=WINDOW, now=NOW
+    )
+    assert decided.messages == [[low], [notice]] and decided.waiting == []

@@ -1,7 +1,7 @@
 """the public status page: public incidents, their updates and components
 
-Revision ID: 0012_statuspage
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ import sqlmodel
 import app.models.types
 from alembic import op
 
-revision: str = "0012_statuspage"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,43 @@
+"""The web console for the people on call: server-rendered pages under ``/``.
+
+Phone-first HTML (Jinja2 templates, one CSS file, one small script) that
+works without JavaScript for what matters at 3 a.m. (acknowledge, resolve),
+and follows changes live by server-sent events where the browser runs the
+script. Signed in by a code sent by SMS (app/console/signin.py); the
+security rules every page shares are in app/console/web.py.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.console import incidents, live, pages
+from app.console.signin import AddressLimits
+from app.console.web import CsrfRefused, SignInRequired, render, sign_in_redirect
+
+
+def install(app: FastAPI) -> None:
+    """Serve the console on ``app``: its pages, its stream, its static files."""
+    app.state.console_limits = {"ask": AddressLimits(), "try": AddressLimits()}
+    app.include_router(pages.router)
+    app.include_router(incidents.router)
+    app.include_router(live.router)
+    app.mount("/static/console", live.static_files(), name="console-static")
+
+    async def sign_in_first(request: Request, _: Exception) -> RedirectResponse:
+        return sign_in_redirect(request)
+
+    async def csrf_refused(request: Request, _: Exception) -> HTMLResponse:
+        return render(
+            request,
+            "error.html",
+            viewer=None,
+            status_code=403,
+            title="Form expired",
+            message="This form is out of date or did not come from Klaxon. Go back,"
+            " reload the page and try again.",
+        )
+
+    app.add_exception_handler(SignInRequired, sign_in_first)
+    app.add_exception_handler(CsrfRefused, csrf_refused)

@@ -1,0 +1,5 @@
+"""The ``browser`` fixture (a real headless Chromium, tests/browser.py)."""
+
+from tests.browser import browser
+
+__all__ = ["browser"]
