@@ -100,6 +100,13 @@ ACCESS: dict[tuple[str, str], str] = {
     # Taking a shift: write, recorded with the token's name (tests/oncall/test_scopes.py).
     ("POST", "/api/v1/schedules/{name}/overrides"): "write",
     ("DELETE", "/api/v1/schedules/{name}/overrides/{override_id}"): "write",
+    # Maintenance windows hold pages: config to plan, end or delete; read to look.
+    ("POST", "/api/v1/maintenance"): "config",
+    ("GET", "/api/v1/maintenance"): "read",
+    ("POST", "/api/v1/maintenance/preview"): "read",
+    ("GET", "/api/v1/maintenance/{window_id}"): "read",
+    ("POST", "/api/v1/maintenance/{window_id}/end"): "config",
+    ("DELETE", "/api/v1/maintenance/{window_id}"): "config",
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

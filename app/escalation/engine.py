@@ -30,6 +30,8 @@ from app.db import insert_for, is_unavailable
 from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
 from app.heartbeats import expiry as heartbeats
+from app.maintenance import quiet
+from app.maintenance.sync import SilenceSync
 from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, steps_table
 from app.notify import outbox
@@ -59,6 +61,8 @@ class Engine:
         # A number's sends, once recorded, may have left a retry or a held-back page.
         self.dispatcher = Dispatcher(runtime, sender, owner=self.owner, on_done=self.wake)
         self.housekeeping = Housekeeping(runtime)
+        # Alertmanager silences: reconciled beside the loop, never in its way.
+        self.silences = SilenceSync(runtime)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -87,6 +91,7 @@ class Engine:
                 await self._task
             self._task = None
         await self.dispatcher.aclose(grace_seconds=STOP_GRACE_SECONDS)
+        await self.silences.aclose(STOP_GRACE_SECONDS)
         self._stopping = False
 
     async def run_due(self) -> int:
@@ -97,6 +102,7 @@ class Engine:
 
     async def _run_due(self, *, wait_for_sends: bool) -> int:
         total = await self.housekeeping.run()  # handoffs and repeat summaries
+        self.silences.kick()  # Alertmanager silences, as a task of their own
         while True:
             done = (
                 await heartbeats.expire_due(self.runtime)
@@ -107,6 +113,8 @@ class Engine:
                 await self.dispatcher.drain()
             total += done
             if done == 0 or self._stopping:
+                if wait_for_sends:
+                    await self.silences.drain()
                 return total
 
     async def _loop(self) -> None:
@@ -139,7 +147,8 @@ class Engine:
             ).scalar()
             heartbeat_due = await heartbeats.next_due(session)
         send_due = await self.dispatcher.next_due()
-        dues = [d for d in (step_due, send_due, heartbeat_due) if d is not None]
+        silence_due = await self.silences.next_due()
+        dues = [d for d in (step_due, send_due, heartbeat_due, silence_due) if d is not None]
         if not dues:
             return ceiling
         wait = (min(dues) - self.runtime.clock.now()).total_seconds()
@@ -199,6 +208,8 @@ class Engine:
         if incident.status != "triggered":
             await self._finish(session, step, "cancelled", now)
             return
+        if await quiet.hold_step(session, step, incident, now=now):
+            return  # a maintenance window holds it: due again at the window's end
         timeline: list[dict[str, Any]] = []
         policy = await store.get_policy(session, step.policy)
         if policy is None:

@@ -10,9 +10,11 @@ from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
 from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
+from app.models.maintenance_window import MaintenanceWindow
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
 from app.models.postmortem import Postmortem
 from app.models.repeat_summary import RepeatSummary
+from app.models.silence import Silence
 from app.models.sms_reply_limit import SmsReplyLimit
 from app.models.stakeholder import Stakeholder
 from app.models.status_update import StatusUpdate
@@ -45,6 +47,9 @@ repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-def
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
+# Maintenance windows and the Alertmanager silences mirroring them (app/maintenance).
+maintenance_windows_table: Table = MaintenanceWindow.__table__  # type: ignore[attr-defined]
+silences_table: Table = Silence.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -65,12 +70,14 @@ __all__ = [
     "HandoffMark",
     "Heartbeat",
     "Incident",
+    "MaintenanceWindow",
     "Notification",
     "Postmortem",
     "RepeatSummary",
     "Responder",
     "Schedule",
     "ScheduleOverride",
+    "Silence",
     "SmsReplyLimit",
     "Stakeholder",
     "StatusUpdate",
@@ -83,6 +90,7 @@ __all__ = [
     "handoff_marks_table",
     "heartbeats_table",
     "incidents_table",
+    "maintenance_windows_table",
     "metadata",
     "notifications_table",
     "overrides_table",
@@ -91,6 +99,7 @@ __all__ = [
     "repeat_summaries_table",
     "responders_table",
     "schedules_table",
+    "silences_table",
     "sms_reply_limits_table",
     "stakeholders_table",
     "status_updates_table",
