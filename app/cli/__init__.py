@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from app.cli import changes, local
 from app.cli._common import CliError
 from app.cli.incidents import incidents_cli
+from app.cli.maintenance import maintenance_cli
 from app.cli.oncall import oncall
 from app.cli.reply import reply
 from app.cli.tokens import token_cli
@@ -51,6 +52,7 @@ cli.add_typer(incidents_cli, name="incidents")
 cli.command("changes")(changes.list_changes)
 cli.command("oncall")(oncall)
 cli.command("reply")(reply)
+cli.add_typer(maintenance_cli, name="maintenance")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from app.settings import Settings
 
 async def _after_change(
     session: AsyncSession,
-    settings: Settings,
+    settings: Settings | None,
     before: Any | None,
     after: Any | None,
     window_id: int,
@@ -33,7 +33,8 @@ async def _after_change(
             await quiet.release(session, Window.of(before), old.end, now=now)
     # An ended window's occurrences stop at its end: its silences are unwanted.
     window = Window.of(after) if after is not None else None
-    await silences.plan_window(session, settings, window, window_id, now)
+    if settings is not None:  # else the engine's next plan picks it up
+        await silences.plan_window(session, settings, window, window_id, now)
 
 
 async def create(
@@ -47,7 +48,12 @@ async def create(
 
 
 async def upsert(
-    session: AsyncSession, settings: Settings, spec: WindowSpec, *, author: str, now: datetime
+    session: AsyncSession,
+    settings: Settings | None,
+    spec: WindowSpec,
+    *,
+    author: str,
+    now: datetime,
 ) -> Outcome:
     outcome, before, after = await store.upsert_window(session, spec, author=author, now=now)
     if outcome != "unchanged":
