@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from app.heartbeats.schemas import to_seconds
 from app.instants import LooseInstant
@@ -20,7 +27,17 @@ MAX_DURATION = int(timedelta(days=31).total_seconds())
 Duration = Annotated[
     int,
     BeforeValidator(to_seconds),
-    Field(ge=60, le=MAX_DURATION, description="Seconds, or a duration like 90m, 2h, 1d"),
+    Field(ge=60, le=MAX_DURATION),
+    # Strings are taken too, and the document says so (clients and the fuzzer read it).
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 60, "maximum": MAX_DURATION},
+                {"type": "string", "examples": ["90m", "2h", "1d"]},
+            ],
+            "description": "Seconds, or a duration like 90m, 2h, 1d",
+        }
+    ),
 ]
 ServiceName = Annotated[str, Field(min_length=1, max_length=200)]
 MatcherText = Annotated[str, Field(min_length=1, max_length=1000)]
@@ -86,7 +103,7 @@ class WindowFields(BaseModel):
             if self.duration is None or self.ends_at is not None:
                 raise ValueError("a recurring window has rrule and duration, not ends_at")
             local = self.starts_at.astimezone(zone).replace(tzinfo=None)
-            windows.parse_rule(self.rrule, local)
+            windows.parse_rule(self.rrule, local, zone)
         return self
 
     def to_window(self, name: str, window_id: int | None = None) -> windows.Window:

@@ -11,6 +11,7 @@ wall, as RFC 5545 says for DTSTART in a gap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,8 +22,13 @@ from dateutil.rrule import rrule, rrulestr
 
 from app.rules.matchers import Matcher, all_match, parse_matchers
 
-#: How far ahead (and back) a recurrence is expanded at most in one call.
+#: How far ahead (and back) a recurrence is expanded at most in one call, and
+#: how many occurrences at most: a rule is refused below daily-ish frequencies,
+#: but BYHOUR/BYMINUTE lists can still multiply them.
 MAX_SPAN = timedelta(days=400)
+MAX_FOUND = 1000
+#: Frequencies a maintenance window may recur at (a window every minute is a mistake).
+FREQUENCIES = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 
 
 @dataclass(frozen=True)
@@ -67,21 +73,34 @@ class Occurrence:
     end: datetime
 
 
-def parse_rule(text: str, dtstart: datetime) -> rrule:
-    """An RRULE (with or without its ``RRULE:`` prefix) on a naive local start;
-    ValueError naming what is wrong."""
-    body = text.strip()
+_UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
+
+
+def parse_rule(text: str, dtstart: datetime, zone: ZoneInfo) -> rrule:
+    """An RRULE (with or without its ``RRULE:`` prefix) on a naive local start in
+    ``zone``; ValueError naming what is wrong. An UNTIL in UTC (``...Z``) is
+    read as that instant in the zone's wall time."""
+    body = _UNTIL_UTC.sub(lambda m: "UNTIL=" + _wall(m.group(1), zone), text.strip())
     if body.upper().startswith("RRULE:"):
         body = body[6:]
     if not body or "\n" in body or body.upper().startswith(("DTSTART", "EXDATE", "RDATE")):
         raise ValueError("rrule must be one RFC 5545 RRULE, like FREQ=WEEKLY;BYDAY=SU")
+    freq = next((p[5:].upper() for p in body.split(";") if p.upper().startswith("FREQ=")), "")
+    if freq not in FREQUENCIES:
+        raise ValueError(f"rrule FREQ must be one of {', '.join(FREQUENCIES)}, not {freq!r}")
     try:
         rule = rrulestr(body, dtstart=dtstart)
-    except (ValueError, TypeError) as exc:
+        if not isinstance(rule, rrule):  # pragma: no cover - one RRULE gives an rrule
+            raise ValueError("not a single RRULE")
+        rule.after(dtstart, inc=True)  # a rule that cannot even start fails here
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"rrule {text!r} is not a valid RFC 5545 RRULE: {exc}") from None
-    if not isinstance(rule, rrule):  # pragma: no cover - one RRULE gives an rrule
-        raise ValueError("rrule must be a single RRULE")
     return rule
+
+
+def _wall(utc_stamp: str, zone: ZoneInfo) -> str:
+    instant = datetime.strptime(utc_stamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    return instant.astimezone(zone).strftime("%Y%m%dT%H%M%S")
 
 
 def local_start(window: Window) -> datetime:
@@ -102,12 +121,19 @@ def occurrences(window: Window, start: datetime, end: datetime) -> list[Occurren
     else:
         zone = ZoneInfo(window.time_zone)
         duration = timedelta(seconds=window.duration_seconds or 0)
-        rule = parse_rule(window.rrule, local_start(window))
+        rule = parse_rule(window.rrule, local_start(window), zone)
         # Local bounds with a day's margin for any offset; filtered in UTC below.
         margin = timedelta(days=1) + duration
         low = max(start - margin, end - MAX_SPAN).astimezone(zone).replace(tzinfo=None)
         high = (end + timedelta(days=1)).astimezone(zone).replace(tzinfo=None)
-        for wall in rule.between(low, high, inc=True):
+        walls = rule.xafter(low, inc=True)
+        while len(found) < MAX_FOUND:
+            try:
+                wall = next(walls, None)
+            except (ValueError, OverflowError):  # past the calendar's end
+                break
+            if wall is None or wall > high:
+                break
             begin = _to_utc(wall, zone)
             found.append(Occurrence(begin, begin + duration))
     if window.ended_at is not None:

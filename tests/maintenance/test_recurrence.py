@@ -76,6 +76,26 @@ def test_a_start_in_the_spring_gap_is_read_with_the_offset_before_the_change() -
     assert gap.start == _utc(2026, 3, 29, 1, 30)  # 03:30 CEST: 02:30 does not exist
 
 
+def test_until_in_utc_is_the_last_instant_an_occurrence_may_start() -> None:
+    spec = WindowSpec.model_validate(
+        {
+            "name": "w",
+            "reason": "r",
+            "time_zone": "Europe/Berlin",
+            "starts_at": "2026-01-01T09:00:00",
+            "rrule": "RRULE:FREQ=DAILY;UNTIL=20260103T080000Z",
+            "duration": "1h",
+            "services": ["db"],
+        }
+    )
+    found = windows.occurrences(spec.to_window("w"), _utc(2025, 12, 1), _utc(2026, 2, 1))
+    assert [o.start for o in found] == [
+        _utc(2026, 1, 1, 8),
+        _utc(2026, 1, 2, 8),
+        _utc(2026, 1, 3, 8),
+    ]
+
+
 def test_ended_window_has_no_occurrence_after_its_end() -> None:
     window = _weekly("UTC", "2026-01-04T09:00:00")
     ended = windows.Window(**{**window.__dict__, "ended_at": _utc(2026, 1, 11, 10)})
@@ -89,12 +109,13 @@ def test_ended_window_has_no_occurrence_after_its_end() -> None:
 @pytest.mark.parametrize(
     ("changes", "says"),
     [
-        ({"rrule": "FREQ=SOMETIMES"}, "not a valid RFC 5545 RRULE"),
+        ({"rrule": "FREQ=WEEKLY;BYDAY=XX"}, "not a valid RFC 5545 RRULE"),
         ({"time_zone": "Mars/Olympus"}, "unknown IANA time zone"),
         ({"duration": None}, "rrule and duration"),
         ({"services": []}, "needs matchers or services"),
         ({"matchers": ['instance=~"("']}, "invalid regular expression"),
         ({"duration": "30s"}, "greater than or equal to 60"),
+        ({"rrule": "FREQ=SECONDLY"}, "FREQ must be one of HOURLY"),
     ],
 )
 def test_bad_declarations_are_refused_naming_the_problem(
