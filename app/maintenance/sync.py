@@ -27,6 +27,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from app.db import is_unavailable
 from app.maintenance import silences
+from app.maintenance.ack_silences import plan_incidents
 from app.maintenance.alertmanager import AlertmanagerClient, Outcome, silence_body
 from app.models import silences_table
 from app.runtime import Runtime
@@ -97,6 +98,10 @@ class SilenceSync:
                     await silences.plan_all(session, self.runtime.settings, now)
                 every = timedelta(seconds=self.runtime.settings.alertmanager_plan_seconds)
                 self._next_plan = now + every
+            async with self.runtime.sessions() as session, session.begin():
+                await plan_incidents(
+                    session, self.runtime.rules.current, self.runtime.settings, now
+                )
             while await self._work_one():
                 pass
         except Exception as exc:

@@ -10,31 +10,19 @@ at the real now here and windows are placed around it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from app.clock import ManualClock
 from tests.fakes.twilio_server import FakeTwilio
+from tests.maintenance.conftest import am_get, klaxon_silences
 from tests.paging import ALICE, Paging, checkout_alert, open_incident, serve_paging
-from tests.services.alertmanager import PrivateAlertmanager, private_alertmanager
+from tests.services.alertmanager import PrivateAlertmanager
 
 DB_LABELS = {"alertname": "DiskFull", "service": "db", "env": "prod", "instance": "db-1"}
-
-
-@pytest.fixture
-def alertmanager() -> Iterator[PrivateAlertmanager]:
-    # Its own notifications go nowhere: these tests read its API.
-    with private_alertmanager("http://127.0.0.1:9/none", "unused") as am:
-        yield am
-
-
-@pytest.fixture
-def real_clock() -> ManualClock:
-    return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture
@@ -67,24 +55,12 @@ async def _window(paging: Paging, start: datetime, **fields: Any) -> dict[str, A
     return window
 
 
-async def _am(am: PrivateAlertmanager, path: str, **params: Any) -> Any:
-    async with httpx.AsyncClient(base_url=am.url, trust_env=False) as http:
-        resp = await http.get(path, params=params)
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-
-async def _klaxon_silences(am: PrivateAlertmanager) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await _am(am, "/api/v2/silences")
-    return [s for s in found if s["createdBy"] == "klaxon"]
-
-
 async def test_a_window_becomes_a_silence_that_silences_matching_alerts(
     mirrored: Paging, alertmanager: PrivateAlertmanager, real_clock: ManualClock
 ) -> None:
     window = await _window(mirrored, real_clock.now() - timedelta(minutes=1))
     await mirrored.tick()
-    [silence] = await _klaxon_silences(alertmanager)
+    [silence] = await klaxon_silences(alertmanager)
     assert silence["status"]["state"] == "active"
     assert silence["comment"].endswith(f"/api/v1/maintenance/{window['id']}")
     assert 'Klaxon maintenance window "db upgrade": PostgreSQL 17' in silence["comment"]
@@ -95,18 +71,18 @@ async def test_a_window_becomes_a_silence_that_silences_matching_alerts(
 
     await asyncio.to_thread(alertmanager.fire, DB_LABELS)
     await asyncio.to_thread(alertmanager.fire, {**DB_LABELS, "env": "staging"})
-    silenced = await _am(alertmanager, "/api/v2/alerts", silenced="true", active="false")
+    silenced = await am_get(alertmanager, "/api/v2/alerts", silenced="true", active="false")
     assert [(a["labels"]["env"], a["status"]["silencedBy"]) for a in silenced] == [
         ("prod", [silence["id"]])
     ]
-    shown = await _am(alertmanager, "/api/v2/alerts", silenced="false")
+    shown = await am_get(alertmanager, "/api/v2/alerts", silenced="false")
     assert [a["labels"]["env"] for a in shown] == ["staging"]
 
     # Ending the window expires its silence there.
     ended = await mirrored.api.post(f"/api/v1/maintenance/{window['id']}/end")
     assert ended.status_code == 200, ended.text
     await mirrored.tick()
-    [after] = await _klaxon_silences(alertmanager)
+    [after] = await klaxon_silences(alertmanager)
     assert after["id"] == silence["id"] and after["status"]["state"] == "expired"
 
 
@@ -116,14 +92,14 @@ async def test_a_recurring_window_is_silenced_ahead_of_its_next_occurrence(
     start = real_clock.now() + timedelta(hours=2)
     await _window(mirrored, start, ends_at=None, rrule="FREQ=DAILY", duration="1h", matchers=[])
     await mirrored.tick()
-    [silence] = await _klaxon_silences(alertmanager)
+    [silence] = await klaxon_silences(alertmanager)
     assert silence["status"]["state"] == "pending", "made ahead of time, not yet in force"
     assert silence["startsAt"].startswith(_stamp(start)[:19])
     assert silence["endsAt"].startswith(_stamp(start + timedelta(hours=1))[:19])
 
     # A day on, the horizon takes in the next occurrence too.
     await mirrored.tick(hours=23)
-    starts = sorted(s["startsAt"][:19] for s in await _klaxon_silences(alertmanager))
+    starts = sorted(s["startsAt"][:19] for s in await klaxon_silences(alertmanager))
     assert starts == [_stamp(start)[:19], _stamp(start + timedelta(days=1))[:19]]
 
 
@@ -134,7 +110,7 @@ async def test_deleting_a_window_expires_its_silence(
     await mirrored.tick()
     assert (await mirrored.api.delete(f"/api/v1/maintenance/{window['id']}")).status_code == 204
     await mirrored.tick()
-    [silence] = await _klaxon_silences(alertmanager)
+    [silence] = await klaxon_silences(alertmanager)
     assert silence["status"]["state"] == "expired"
 
 
@@ -151,9 +127,9 @@ async def test_alertmanager_down_delays_no_page_and_gets_its_silence_when_back(
 
     await asyncio.to_thread(alertmanager.start)
     await mirrored.tick(seconds=2)
-    assert await _klaxon_silences(alertmanager) == [], "backing off: not retried at once"
+    assert await klaxon_silences(alertmanager) == [], "backing off: not retried at once"
     await mirrored.tick(seconds=5)
-    [silence] = await _klaxon_silences(alertmanager)
+    [silence] = await klaxon_silences(alertmanager)
     assert silence["status"]["state"] == "active"
     metrics = (await mirrored.api.get("/metrics")).text
     assert (
