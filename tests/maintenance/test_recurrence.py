@@ -115,7 +115,7 @@ def test_ended_window_has_no_occurrence_after_its_end() -> None:
         ({"services": []}, "needs matchers or services"),
         ({"matchers": ['instance=~"("']}, "invalid regular expression"),
         ({"duration": "30s"}, "greater than or equal to 60"),
-        ({"rrule": "FREQ=SECONDLY"}, "FREQ must be one of HOURLY"),
+        ({"rrule": "FREQ=SECONDLY"}, "FREQ must be one of DAILY"),
     ],
 )
 def test_bad_declarations_are_refused_naming_the_problem(
