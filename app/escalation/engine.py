@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import insert_for, is_unavailable
 from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
+from app.events import AlertEvent
 from app.heartbeats import expiry as heartbeats
 from app.maintenance import quiet
 from app.maintenance.sync import SilenceSync
@@ -41,6 +42,7 @@ from app.notify.sender import Sender
 from app.notify.texts import PageInfo, page_sms
 from app.oncall import store
 from app.oncall.rotation import who_is_on_call
+from app.pipeline import process
 from app.rules import RulesFile
 from app.rules.runbooks import find_runbook, incident_labels
 from app.runtime import Runtime
@@ -62,7 +64,7 @@ class Engine:
         self.dispatcher = Dispatcher(runtime, sender, owner=self.owner, on_done=self.wake)
         self.housekeeping = Housekeeping(runtime)
         # Alertmanager silences: reconciled beside the loop, never in its way.
-        self.silences = SilenceSync(runtime)
+        self.silences = SilenceSync(runtime, on_gone=self._resolve_gone)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -136,6 +138,10 @@ class Engine:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _resolve_gone(self, events: list[AlertEvent]) -> None:
+        """Alerts resolved behind a silence (Alertmanager sent no resolution)."""
+        await process(self.runtime, events, actor="klaxon (alertmanager poll)")
 
     async def _seconds_until_due(self, ceiling: float) -> float:
         s = steps_table.c

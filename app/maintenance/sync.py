@@ -10,6 +10,9 @@ request is made outside any transaction, so a slow Alertmanager holds no lock
 if the lease is still ours, and a row changed meanwhile is worked again.
 A retryable failure backs off (5 s doubling up to 5 min).
 
+Every plan, it also polls Alertmanager for the silenced alerts of incidents
+and resolves those it no longer has (app/maintenance/behind.py).
+
 The pass runs as a task beside the loop, never inside it: an Alertmanager that
 hangs until the timeout delays no step and no page. Rows due wake the loop
 through :meth:`SilenceSync.next_due`, as steps do.
@@ -20,13 +23,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
 from app.db import is_unavailable
-from app.maintenance import silences
+from app.events import AlertEvent
+from app.maintenance import behind, silences
 from app.maintenance.ack_silences import plan_incidents
 from app.maintenance.alertmanager import AlertmanagerClient, Outcome, silence_body
 from app.models import silences_table
@@ -44,9 +49,15 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX))
 
 
+#: What the engine does with alerts Alertmanager no longer has (resolves them
+#: through the pipeline, which this stage may not import).
+OnGone = Callable[[list[AlertEvent]], Awaitable[object]]
+
+
 class SilenceSync:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, on_gone: OnGone | None = None) -> None:
         self.runtime = runtime
+        self.on_gone = on_gone
         urls = runtime.settings.alertmanager_url_list
         timeout = runtime.settings.alertmanager_timeout
         self.client = AlertmanagerClient(urls, timeout) if urls else None
@@ -98,6 +109,7 @@ class SilenceSync:
                     await silences.plan_all(session, self.runtime.settings, now)
                 every = timedelta(seconds=self.runtime.settings.alertmanager_plan_seconds)
                 self._next_plan = now + every
+                await self._poll_resolutions(now)
             async with self.runtime.sessions() as session, session.begin():
                 await plan_incidents(
                     session, self.runtime.rules.current, self.runtime.settings, now
@@ -109,6 +121,17 @@ class SilenceSync:
                 log.warning("silence sync: database unavailable")
             else:
                 log.exception("silence sync failed")
+
+    async def _poll_resolutions(self, now: datetime) -> None:
+        """Resolve the silenced alerts Alertmanager no longer has (app/maintenance/behind.py)."""
+        if self.client is None or self.on_gone is None:
+            return
+        async with self.runtime.sessions() as session:
+            alerts = await behind.silenced_alerts(session)
+        gone = await behind.gone_upstream(self.client, alerts, now=now)
+        if gone:
+            log.info("%d silenced alert(s) resolved in Alertmanager: resolving them", len(gone))
+            await self.on_gone(gone)
 
     async def _work_one(self) -> bool:
         """Claim one due row, talk to Alertmanager, record; False when none is due."""

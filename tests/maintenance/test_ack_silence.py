@@ -82,3 +82,27 @@ async def test_ack_silences_the_alert_extends_it_and_resolve_lifts_it(
     timeline = [e["message"] for e in (await incident_detail(acking, number))["timeline"]]
     assert any(m.startswith("Silenced in Alertmanager while acknowledged") for m in timeline)
     assert any(m.startswith("Alertmanager silence lifted") for m in timeline)
+
+
+async def test_an_alert_resolved_while_silenced_closes_its_incident_through_the_poll(
+    acking: Paging, alertmanager: PrivateAlertmanager
+) -> None:
+    await asyncio.to_thread(alertmanager.fire, CHECKOUT)
+    number = await open_incident(acking, checkout_alert())
+    acked = await acking.api.post(f"/api/v1/incidents/{number}/acknowledge")
+    assert acked.status_code == 200, acked.text
+    await acking.tick()
+    [silence] = await klaxon_silences(alertmanager)
+    assert silence["status"]["state"] == "active"
+
+    await acking.tick(minutes=1, seconds=1)  # the poll: still firing there
+    assert (await incident_detail(acking, number))["status"] == "acknowledged"
+
+    # Silenced, Alertmanager sends Klaxon no resolution; the poll sees it gone.
+    await asyncio.to_thread(alertmanager.resolve, CHECKOUT)
+    await acking.tick(minutes=1, seconds=1)
+    detail = await incident_detail(acking, number)
+    assert detail["status"] == "resolved"
+    assert detail["resolved_by"] == "klaxon (alertmanager poll)"
+    await acking.tick()
+    assert {s["status"]["state"] for s in await klaxon_silences(alertmanager)} == {"expired"}
