@@ -135,3 +135,29 @@ async def test_alertmanager_down_delays_no_page_and_gets_its_silence_when_back(
     assert (
         "klaxon_silences_active" in metrics and "klaxon_maintenance_windows_active 1.0" in metrics
     )
+
+
+async def test_a_changed_window_updates_its_silence(
+    mirrored: Paging, alertmanager: PrivateAlertmanager, real_clock: ManualClock
+) -> None:
+    start = real_clock.now() - timedelta(minutes=1)
+    item = {
+        "name": "db upgrade",
+        "reason": "PostgreSQL 17",
+        "starts_at": _stamp(start),
+        "ends_at": _stamp(start + timedelta(hours=1)),
+        "services": ["db"],
+    }
+    applied = await mirrored.api.post("/api/v1/oncall-config", json={"maintenance": [item]})
+    assert applied.status_code == 200, applied.text
+    await mirrored.tick()
+    [before] = await klaxon_silences(alertmanager)
+
+    longer = {**item, "ends_at": _stamp(start + timedelta(hours=3))}
+    applied = await mirrored.api.post("/api/v1/oncall-config", json={"maintenance": [longer]})
+    assert [c["change"] for c in applied.json()["changes"]] == ["updated"]
+    await mirrored.tick()
+    active = [s for s in await klaxon_silences(alertmanager) if s["status"]["state"] == "active"]
+    assert len(active) == 1, "one silence in force, not two"
+    assert active[0]["endsAt"].startswith(_stamp(start + timedelta(hours=3))[:19])
+    assert before["endsAt"].startswith(_stamp(start + timedelta(hours=1))[:19])
