@@ -24,6 +24,7 @@ from app.errors import KlaxonError, RateLimited
 from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
+from app.maintenance import endpoints as maintenance
 from app.metrics import forget_this_process
 from app.notify.outbound import Handler
 from app.notify.sender import make_sender
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(ops.router)
     app.include_router(statuspage_publishing.router)
     app.include_router(statuspage.router)
+    app.include_router(maintenance.router)
     document_error_responses(app)
     console.install(app)  # the web console under / (app/console), not in the OpenAPI document
 

@@ -134,3 +134,27 @@ def forget_this_process() -> None:
     """Drop this worker's live gauges as it stops (its counters stay counted)."""
     if multiprocess_dir() is not None:
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+# Maintenance windows and silences (app/maintenance): set by each reconciliation.
+MAINTENANCE_WINDOWS_ACTIVE = Gauge(
+    "klaxon_maintenance_windows_active",
+    "Maintenance windows with an occurrence in force",
+    multiprocess_mode="livemostrecent",
+)
+SILENCES_ACTIVE = Gauge(
+    "klaxon_silences_active",
+    "Silences Klaxon holds in Alertmanager that are in force, by what they mirror",
+    ["kind"],
+    multiprocess_mode="livemostrecent",
+)
+SILENCES_PENDING = Gauge(
+    "klaxon_silences_pending",
+    "Silences still to be created, updated or expired in Alertmanager",
+    multiprocess_mode="livemostrecent",
+)
+ALERTMANAGER_REQUESTS = Counter(
+    "klaxon_alertmanager_requests_total",
+    "Requests to Alertmanager's API, by method and outcome (2xx, 4xx, 5xx, unreachable)",
+    ["method", "outcome"],
+)

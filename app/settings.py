@@ -134,6 +134,22 @@ class Settings(BaseSettings):
     console_codes_per_number: int = Field(default=5, gt=0)
     console_codes_per_address: int = Field(default=20, gt=0)
 
+    # Maintenance windows and silences (app/maintenance). With Alertmanager URLs
+    # (comma-separated: an HA pair gossips silences, so Klaxon posts to the first
+    # that answers), every maintenance window is mirrored there as a silence,
+    # created ahead of each occurrence of a recurring one (the horizon). Requests
+    # are bounded by the timeout and retried with backoff; they never hold a page.
+    alertmanager_urls: str = ""
+    alertmanager_timeout: float = Field(default=5.0, gt=0, le=60)
+    alertmanager_silence_horizon_hours: float = Field(default=24, gt=0, le=24 * 31)
+    # How often the desired silences are re-planned (the horizon moving on).
+    alertmanager_plan_seconds: float = Field(default=60, gt=0)
+
+    @property
+    def alertmanager_url_list(self) -> list[str]:
+        """``KLAXON_ALERTMANAGER_URLS`` split on commas, in order, without blanks."""
+        return [u.strip().rstrip("/") for u in self.alertmanager_urls.split(",") if u.strip()]
+
     @field_validator("public_url")
     @classmethod
     def _blank_is_unset(cls, url: str | None) -> str | None:

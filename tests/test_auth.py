@@ -135,6 +135,13 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/incidents/{number}/acknowledge"): OWN,
     ("POST", "/incidents/{number}/resolve"): OWN,
     ("POST", "/incidents/acknowledge"): OWN,
+    # Maintenance windows hold pages: config to plan, end or delete; read to look.
+    ("POST", "/api/v1/maintenance"): "config",
+    ("GET", "/api/v1/maintenance"): "read",
+    ("POST", "/api/v1/maintenance/preview"): "read",
+    ("GET", "/api/v1/maintenance/{window_id}"): "read",
+    ("POST", "/api/v1/maintenance/{window_id}/end"): "config",
+    ("DELETE", "/api/v1/maintenance/{window_id}"): "config",
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -51,6 +51,7 @@ FLOORS: dict[str, int] = {
     "app.review": 5,
     "app.heartbeats": 5,
     "app.statuspage": 5,  # the public status page; its two routers are floor 7
+    "app.maintenance": 5,
     "app.rules": 4,
     "app.runtime": 4,
     "app.auth": 4,

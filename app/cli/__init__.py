@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from app.cli import changes, local, statuspage
 from app.cli._common import CliError
 from app.cli.incidents import incidents_cli
+from app.cli.maintenance import maintenance_cli
 from app.cli.oncall import oncall
 from app.cli.reply import reply
 from app.cli.report import report
@@ -55,6 +56,7 @@ cli.command("reply")(reply)
 cli.command("report")(report)
 incidents_cli.command("publish")(statuspage.publish)
 incidents_cli.command("public-update")(statuspage.public_update)
+cli.add_typer(maintenance_cli, name="maintenance")
 
 
 def main() -> None:

@@ -241,7 +241,13 @@ async def _apply_oncall(
             await session.begin()
             try:
                 changes = await document.apply_document(
-                    session, config, now=now, by=APPLY_ACTOR, prune_missing=prune, rules=rules
+                    session,
+                    config,
+                    now=now,
+                    by=APPLY_ACTOR,
+                    prune_missing=prune,
+                    rules=rules,
+                    settings=settings,
                 )
                 warnings = []
                 for spec in config.schedules:

@@ -30,7 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import insert_for, is_unavailable
 from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
+from app.events import AlertEvent
 from app.heartbeats import expiry as heartbeats
+from app.maintenance import quiet
+from app.maintenance.sync import SilenceSync
 from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, steps_table
 from app.notify import outbox
@@ -40,6 +43,7 @@ from app.notify.sender import Sender
 from app.notify.texts import PageInfo, page_sms
 from app.oncall import store
 from app.oncall.rotation import who_is_on_call
+from app.pipeline import process
 from app.rules import RulesFile
 from app.rules.runbooks import find_runbook, incident_labels
 from app.runtime import Runtime
@@ -69,6 +73,8 @@ class Engine:
         # Chat posts, webhooks, actions: the handlers this replica has, by kind.
         self.outbound = OutboundSender(runtime, outbound or {}, owner=self.owner)
         self.housekeeping = Housekeeping(runtime)
+        # Alertmanager silences: reconciled beside the loop, never in its way.
+        self.silences = SilenceSync(runtime, on_gone=self._resolve_gone)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -98,6 +104,7 @@ class Engine:
             self._task = None
         await self.dispatcher.aclose(grace_seconds=STOP_GRACE_SECONDS)
         await self.outbound.aclose(grace_seconds=STOP_GRACE_SECONDS)
+        await self.silences.aclose(STOP_GRACE_SECONDS)
         self._stopping = False
 
     async def run_due(self) -> int:
@@ -108,6 +115,7 @@ class Engine:
 
     async def _run_due(self, *, wait_for_sends: bool) -> int:
         total = await self.housekeeping.run()  # handoffs and repeat summaries
+        self.silences.kick()  # Alertmanager silences, as a task of their own
         while True:
             done = (
                 await heartbeats.expire_due(self.runtime)
@@ -120,6 +128,8 @@ class Engine:
                 await self.outbound.drain()
             total += done
             if done == 0 or self._stopping:
+                if wait_for_sends:
+                    await self.silences.drain()
                 return total
 
     async def _loop(self) -> None:
@@ -142,6 +152,10 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
+    async def _resolve_gone(self, events: list[AlertEvent]) -> None:
+        """Alerts resolved behind a silence (Alertmanager sent no resolution)."""
+        await process(self.runtime, events, actor="klaxon (alertmanager poll)")
+
     async def _seconds_until_due(self, ceiling: float) -> float:
         s = steps_table.c
         async with self.runtime.sessions() as session:
@@ -153,7 +167,12 @@ class Engine:
             heartbeat_due = await heartbeats.next_due(session)
         send_due = await self.dispatcher.next_due()
         outbound_due = await self.outbound.next_due()
-        dues = [d for d in (step_due, send_due, heartbeat_due, outbound_due) if d is not None]
+        silence_due = await self.silences.next_due()
+        dues = [
+            d
+            for d in (step_due, send_due, heartbeat_due, outbound_due, silence_due)
+            if d is not None
+        ]
         if not dues:
             return ceiling
         wait = (min(dues) - self.runtime.clock.now()).total_seconds()
@@ -213,6 +232,8 @@ class Engine:
         if incident.status != "triggered":
             await self._finish(session, step, "cancelled", now)
             return
+        if await quiet.hold_step(session, step, incident, now=now):
+            return  # a maintenance window holds it: due again at the window's end
         timeline: list[dict[str, Any]] = []
         policy = await store.get_policy(session, step.policy)
         if policy is None:

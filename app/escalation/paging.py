@@ -1,8 +1,9 @@
 """Starting and stopping the paging of an incident, inside the caller's transaction.
 
-Starting writes the first escalation step as a row due now: committed with
-the incident, it cannot be lost. Stopping cancels every pending step and
-every unsent page of the incident at once.
+Starting writes the first escalation step as a row due now (or, under a
+maintenance window that covers the incident, at the window's end: see
+app/maintenance/quiet.py): committed with the incident, it cannot be lost.
+Stopping cancels every pending step and every unsent page of the incident at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
+from app.maintenance.quiet import hold_for, quiet_line
 from app.models import incidents_table, notifications_table, responders_table, steps_table
 from app.notify import outbox
 from app.notify.texts import resolved_sms
@@ -51,6 +53,10 @@ async def begin_paging(
                 )
             )
         ).scalar()
+        # A maintenance window covering it: step 1 waits for the window's end.
+        hold = await hold_for(session, incident.number, now, now=now)
+        if hold is not None:
+            timeline.append(quiet_line(incident.number, hold, now=now))
         await session.execute(
             insert_for(session, steps_table)
             .values(
@@ -58,7 +64,7 @@ async def begin_paging(
                 policy=policy,
                 round=0 if previous is None else previous + 1,
                 step_index=0,
-                due_at=now,
+                due_at=now if hold is None else hold.until,
                 status="pending",
                 created_at=now,
             )

@@ -12,6 +12,7 @@ from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
 from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
+from app.models.maintenance_window import MaintenanceWindow
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
 from app.models.outbound import OutboundMessage
 from app.models.postmortem import Postmortem
@@ -21,6 +22,7 @@ from app.models.public_incident import (
     PublicIncidentUpdate,
 )
 from app.models.repeat_summary import RepeatSummary
+from app.models.silence import Silence
 from app.models.sms_reply_limit import SmsReplyLimit
 from app.models.stakeholder import Stakeholder
 from app.models.status_update import StatusUpdate
@@ -62,6 +64,9 @@ public_components_table: Table = PublicIncidentComponent.__table__  # type: igno
 # The web console (app/console): sign-in codes and sessions.
 console_codes_table: Table = ConsoleCode.__table__  # type: ignore[attr-defined]
 console_sessions_table: Table = ConsoleSession.__table__  # type: ignore[attr-defined]
+# Maintenance windows and the Alertmanager silences mirroring them (app/maintenance).
+maintenance_windows_table: Table = MaintenanceWindow.__table__  # type: ignore[attr-defined]
+silences_table: Table = Silence.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -84,6 +89,7 @@ __all__ = [
     "HandoffMark",
     "Heartbeat",
     "Incident",
+    "MaintenanceWindow",
     "Notification",
     "OutboundMessage",
     "Postmortem",
@@ -95,6 +101,7 @@ __all__ = [
     "Responder",
     "Schedule",
     "ScheduleOverride",
+    "Silence",
     "SmsReplyLimit",
     "Stakeholder",
     "StatusUpdate",
@@ -109,6 +116,7 @@ __all__ = [
     "handoff_marks_table",
     "heartbeats_table",
     "incidents_table",
+    "maintenance_windows_table",
     "metadata",
     "notifications_table",
     "outbound_table",
@@ -121,6 +129,7 @@ __all__ = [
     "repeat_summaries_table",
     "responders_table",
     "schedules_table",
+    "silences_table",
     "sms_reply_limits_table",
     "stakeholders_table",
     "status_updates_table",

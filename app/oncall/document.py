@@ -1,6 +1,7 @@
 """The whole on-call document at once, as ``klaxon apply -f`` and
 ``POST /api/v1/oncall-config`` take it: responders, schedules, escalation
-policies and heartbeats.
+policies, heartbeats and maintenance windows (upserted by name; pruning
+leaves windows alone: end or delete them through the API).
 
 Applying upserts everything the document names, after checking that every
 reference resolves to the document or the database. With ``prune``, what the
@@ -21,9 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import KlaxonError
 from app.heartbeats.store import upsert_heartbeat
+from app.maintenance import service as maintenance
 from app.oncall import prune, store
 from app.oncall.schemas import OnCallConfig
 from app.rules import RulesFile
+from app.settings import Settings
 
 #: What happened to one item: ``created``, ``updated``, ``unchanged`` or ``removed``.
 CHANGES = ("created", "updated", "unchanged", "removed")
@@ -77,7 +80,12 @@ async def _check_references(session: AsyncSession, config: OnCallConfig) -> None
 
 
 async def _upsert_all(
-    session: AsyncSession, config: OnCallConfig, *, now: datetime, by: str
+    session: AsyncSession,
+    config: OnCallConfig,
+    *,
+    now: datetime,
+    by: str,
+    settings: Settings | None = None,
 ) -> list[ItemChange]:
     """Upsert responders, then schedules, then policies, then heartbeats; new
     overrides are recorded as made ``by`` this actor."""
@@ -95,6 +103,9 @@ async def _upsert_all(
     for heartbeat in config.heartbeats:
         outcome = await upsert_heartbeat(session, heartbeat, now=now)
         changes.append(ItemChange("heartbeat", heartbeat.name, str(outcome)))
+    for window in config.maintenance:
+        outcome = await maintenance.upsert(session, settings, window, author=by, now=now)
+        changes.append(ItemChange("maintenance", window.name, str(outcome)))
     return changes
 
 
@@ -106,12 +117,14 @@ async def apply_document(
     by: str,
     prune_missing: bool = False,
     rules: RulesFile | None = None,
+    settings: Settings | None = None,
 ) -> list[ItemChange]:
     """Apply ``config``; with ``prune_missing``, then remove what it no longer
     names (see :func:`app.oncall.prune.prune`; ``rules`` are the rules in force,
-    whose routes' policies are kept). Raises ``KlaxonError`` naming every
+    whose routes' policies are kept; ``settings`` say where maintenance windows'
+    silences go). Raises ``KlaxonError`` naming every
     problem before anything is left half-written (the caller rolls back)."""
-    changes = await _upsert_all(session, config, now=now, by=by)
+    changes = await _upsert_all(session, config, now=now, by=by, settings=settings)
     if prune_missing:
         removed = await prune.prune(session, config, rules=rules)
         changes += [ItemChange(kind, name, "removed") for kind, name in removed]

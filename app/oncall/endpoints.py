@@ -481,6 +481,7 @@ async def apply_oncall_config(
             by=principal.name,
             prune_missing=prune,
             rules=runtime.rules.current,
+            settings=runtime.settings,
         )
         if dry_run:
             await transaction.rollback()

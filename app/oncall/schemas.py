@@ -34,6 +34,7 @@ from app import durations
 from app.escalation.policy import PolicySpec
 from app.heartbeats.schemas import HeartbeatSpec
 from app.instants import Instant, not_a_number, within_range
+from app.maintenance.schemas import WindowSpec
 from app.oncall import rotation
 from app.yamlfile import ItemError, YamlFileError, load_yaml, parse_yaml
 
@@ -399,6 +400,7 @@ class OnCallConfig(_Spec):
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     policies: list[PolicySpec] = Field(default_factory=list)
     heartbeats: list[HeartbeatSpec] = Field(default_factory=list)
+    maintenance: list[WindowSpec] = Field(default_factory=list)
 
     @field_validator("responders")
     @classmethod
@@ -431,6 +433,12 @@ class OnCallConfig(_Spec):
     def _unique_heartbeats(cls, heartbeats: list[HeartbeatSpec]) -> list[HeartbeatSpec]:
         _unique((h.name for h in heartbeats), "heartbeat")
         return heartbeats
+
+    @field_validator("maintenance")
+    @classmethod
+    def _unique_windows(cls, windows: list[WindowSpec]) -> list[WindowSpec]:
+        _unique((w.name for w in windows), "maintenance window")
+        return windows
 
 
 class ConfigError(YamlFileError):

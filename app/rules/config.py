@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -14,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from app import durations
 from app.events import Severity
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
 from app.rules.status_page import StatusPageConfig
@@ -52,12 +54,30 @@ class SeverityRule(_Strict):
     _parse = field_validator("matchers", mode="before")(_matchers)
 
 
+def _ack_silence_seconds(value: Any) -> Any:
+    """``silence_on_ack``: seconds, or a length like ``30m``, ``1h``, ``1d``."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        seconds = durations.parse_seconds(value.strip(), "dhm")
+        if seconds is None:
+            raise ValueError(f"silence_on_ack {value!r} must be a length like 30m, 1h or 1d")
+        return seconds
+    return value
+
+
+#: How long an acknowledgement silences the incident's alerts in Alertmanager
+#: (app/maintenance/ack_silences.py); extended while acknowledged and firing.
+AckSilence = Annotated[
+    int | None, BeforeValidator(_ack_silence_seconds), Field(ge=60, le=7 * 86400)
+]
+
+
 class Route(_Strict):
     name: str
     matchers: list[Matcher] = Field(default_factory=list)
     service: str | None = None
     policy: str | None = None
     group_by: list[str] | None = None
+    silence_on_ack: AckSilence = None
 
     _parse = field_validator("matchers", mode="before")(_matchers)
 
@@ -66,6 +86,7 @@ class DefaultRoute(_Strict):
     service: str | None = None
     policy: str | None = None
     group_by: list[str] | None = None
+    silence_on_ack: AckSilence = None
 
 
 class Runbook(_Strict):
