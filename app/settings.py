@@ -107,6 +107,15 @@ class Settings(BaseSettings):
     # writing an offset in seconds to this file. Unset in production.
     clock_offset_file: Path | None = None
 
+    # ChatOps in Slack (app/chat/, README "Slack"). Without the signing secret
+    # the Slack endpoints refuse every request; without the bot token and
+    # channel no card is posted.
+    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_channel: str | None = None  # the main incident channel's id (C0123...)
+    slack_api_url: str = "https://slack.com/api/"  # a fake on loopback in tests
+    slack_timeout: float = Field(default=5.0, gt=0)
+
     @field_validator("public_url")
     @classmethod
     def _blank_is_unset(cls, url: str | None) -> str | None:
@@ -155,6 +164,11 @@ class Settings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def slack_cards_enabled(self) -> bool:
+        """Whether incidents get a card in the main Slack channel."""
+        return bool(self.slack_bot_token and self.slack_channel)
 
     @property
     def is_sqlite(self) -> bool:

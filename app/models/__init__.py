@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 from app.models.action_item import ActionItem
 from app.models.alert import FIRING_PREDICATE, Alert
 from app.models.change_event import ChangeEvent
+from app.models.chat_card import ChatCard
 from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
@@ -45,6 +46,8 @@ repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-def
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
+# ChatOps (app/chat/).
+chat_cards_table: Table = ChatCard.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -60,6 +63,7 @@ __all__ = [
     "Alert",
     "ApiToken",
     "ChangeEvent",
+    "ChatCard",
     "EscalationPolicy",
     "EscalationStep",
     "HandoffMark",
@@ -80,6 +84,7 @@ __all__ = [
     "action_items_table",
     "alerts_table",
     "change_events_table",
+    "chat_cards_table",
     "handoff_marks_table",
     "heartbeats_table",
     "incidents_table",

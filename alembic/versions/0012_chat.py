@@ -1,0 +1,44 @@
+"""ChatOps: a responder's Slack user id; each incident's card in the main channel
+
+Revision ID: 0012_chat
+Revises: 0011
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+
+import app.models.types
+from alembic import op
+
+revision: str = "0012_chat"
+down_revision: str | Sequence[str] | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("responders") as batch:
+        batch.add_column(
+            sa.Column("slack_user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+        )
+        batch.create_unique_constraint("uq_responders_slack_user_id", ["slack_user_id"])
+    op.create_table(
+        "chat_cards",
+        sa.Column("incident_number", sa.Integer(), nullable=False),
+        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("ts", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["incident_number"], ["incidents.number"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("incident_number"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("chat_cards")
+    with op.batch_alter_table("responders") as batch:
+        batch.drop_constraint("uq_responders_slack_user_id", type_="unique")
+        batch.drop_column("slack_user_id")
