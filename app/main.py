@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from app import ops, tokens
+from app.chat import cards as chat_cards
+from app.chat import endpoints as chat
 from app.api_errors import document_error_responses
 from app.body_limit import BodySizeLimit
 from app.clock import Clock
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings, clock)
+        chat_cards.install(runtime.sessions, settings)  # cards follow every timeline change
         engine = Engine(runtime, make_sender(settings))
         runtime.wake = engine.wake
         app.state.runtime = runtime
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(replies.router)
     app.include_router(tokens.router)
     app.include_router(ops.router)
+    app.include_router(chat.router)
     document_error_responses(app)
 
     @app.exception_handler(KlaxonError)
