@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from app import ops, tokens
 from app.chat import cards as chat_cards
 from app.chat import endpoints as chat
+from app.chat.slack import slack_handler
 from app.api_errors import document_error_responses
 from app.body_limit import BodySizeLimit
 from app.clock import Clock
@@ -27,6 +28,7 @@ from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
 from app.metrics import forget_this_process
+from app.notify.outbound import Handler
 from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
 from app.replies import endpoints as replies
@@ -83,6 +85,15 @@ async def _warn_unknown_policies(runtime: Runtime) -> None:
         )
 
 
+def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
+    """The senders of outgoing chat posts, webhooks and actions, by kind
+    (app/notify/outbound.py): one line each, for what the settings enable."""
+    handlers: dict[str, Handler] = {}
+    if runtime.settings.slack_bot_token:
+        handlers["slack"] = slack_handler(runtime.sessions, runtime.settings)
+    return handlers
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The application; raises StartupRefused (app/settings.py) for settings it
     must not serve with, before anything starts."""
@@ -93,7 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings, clock)
         chat_cards.install(runtime.sessions, settings)  # cards follow every timeline change
-        engine = Engine(runtime, make_sender(settings))
+        engine = Engine(runtime, make_sender(settings), outbound=outbound_handlers(runtime))
         runtime.wake = engine.wake
         app.state.runtime = runtime
         app.state.engine = engine

@@ -1,7 +1,7 @@
 """ChatOps: a responder's Slack user id; each incident's card in the main channel
 
 Revision ID: 0012_chat
-Revises: 0011
+Revises: 0012 (the outbound queue)
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import app.models.types
 from alembic import op
 
 revision: str = "0012_chat"
-down_revision: str | Sequence[str] | None = "0011"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

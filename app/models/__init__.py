@@ -12,6 +12,7 @@ from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
 from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
+from app.models.outbound import OutboundMessage
 from app.models.postmortem import Postmortem
 from app.models.repeat_summary import RepeatSummary
 from app.models.sms_reply_limit import SmsReplyLimit
@@ -46,6 +47,7 @@ repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-def
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
+outbound_table: Table = OutboundMessage.__table__  # type: ignore[attr-defined]
 # ChatOps (app/chat/).
 chat_cards_table: Table = ChatCard.__table__  # type: ignore[attr-defined]
 
@@ -70,6 +72,7 @@ __all__ = [
     "Heartbeat",
     "Incident",
     "Notification",
+    "OutboundMessage",
     "Postmortem",
     "RepeatSummary",
     "Responder",
@@ -90,6 +93,7 @@ __all__ = [
     "incidents_table",
     "metadata",
     "notifications_table",
+    "outbound_table",
     "overrides_table",
     "policies_table",
     "postmortems_table",
