@@ -15,11 +15,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from app import ops, tokens
+from app.api_errors import document_error_responses
+from app.body_limit import BodySizeLimit
 from app.chat import cards as chat_cards
 from app.chat import endpoints as chat
 from app.chat.slack import slack_handler
-from app.api_errors import document_error_responses
-from app.body_limit import BodySizeLimit
 from app.clock import Clock
 from app.db import is_unavailable, refused_value
 from app.deadline import RequestDeadline

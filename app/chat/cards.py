@@ -135,7 +135,7 @@ def _status(incident: Any) -> str:
         return f"Acknowledged by {incident.acknowledged_by}"
     if incident.status == "resolved":
         return f"Resolved by {incident.resolved_by}" if incident.resolved_by else "Resolved"
-    return incident.status.capitalize()
+    return str(incident.status).capitalize()
 
 
 def _button(label: str, action: str, number: int, style: str) -> dict[str, Any]:

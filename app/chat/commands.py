@@ -101,7 +101,7 @@ async def ack_or_resolve(
     if number is None:
         return why
     act = resolve_as if resolving else acknowledge_as
-    return cast(str, await act(session, number, by, "slack", now))
+    return await act(session, number, by, "slack", now)
 
 
 async def update(session: AsyncSession, words: list[str], *, by: Any, now: datetime) -> str:

@@ -37,7 +37,9 @@ from app.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/chat/slack", tags=["chat"])
 
-SIGNED = {401: {"description": "Not signed by Slack, or signed more than 5 minutes ago"}}
+SIGNED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed by Slack, or signed more than 5 minutes ago"}
+}
 AGAIN = "Already done: Slack sent this again, and it acted the first time."
 RESPOND_DEADLINE = timedelta(minutes=30)  # a response_url is valid for 30 minutes
 
@@ -137,7 +139,7 @@ async def slack_action(request: Request, runtime: RuntimeDep, session: SessionDe
     if pressed is None:
         return Response(status_code=200)  # another interaction: nothing of Klaxon's to do
     name, number = pressed
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    user = payload["user"] if isinstance(payload.get("user"), dict) else {}
     now = runtime.clock.now()
 
     async def work(session: AsyncSession, by: Any) -> str:

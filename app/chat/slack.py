@@ -32,7 +32,6 @@ The client is ``slack_sdk``'s ``AsyncWebClient``, unmodified, at
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -43,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.chat.cards import card_state, render
 from app.models import chat_cards_table
-from app.notify.outbound import Delivered, Outbound
+from app.notify.outbound import Delivered, Handler, Outbound
 from app.settings import Settings
 
 NOT_YET_POSTED_RETRY = 2.0  # seconds before an update looks again for its card's ts
@@ -81,9 +80,6 @@ def _failed(method: str, exc: Exception, attempts: int) -> Delivered:
     # A timeout or a refused connection: Slack unreachable, worth a retry.
     summary = f"Slack {method}: {type(exc).__name__}, no answer"
     return Delivered(ok=False, summary=summary, timeline=attempts == 0)
-
-
-Handler = Callable[[Outbound], Awaitable[Delivered]]
 
 
 def slack_handler(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Handler:
