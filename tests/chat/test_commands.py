@@ -82,7 +82,7 @@ async def test_ack_and_resolve_act_as_the_mapped_responder(chat: Chat) -> None:
     detail = await incident_detail(chat.paging, number)
     assert detail["acknowledged_by"] == "bob"
     ack = next(e for e in detail["timeline"] if e["kind"] == "acknowledged")
-    assert ack["message"] == "Acknowledged by bob (not paged for #1) via slack"
+    assert ack["message"] == f"Acknowledged by bob (not paged for #{number}) via slack"
 
     await chat.paging.tick(minutes=30)
     assert chat.paging.texts_to(BOB) == [], "acknowledged: the secondary is never paged"
@@ -161,3 +161,25 @@ async def test_oncall_says_who_now_until_when_and_who_next(chat: Chat) -> None:
     everyone = await chat.say("carol", "/oncall")
     assert "• *checkout-secondary*: bob until" in everyone
     assert "• *nights-only*: nobody until 2026-11-27 00:00 UTC, then carol" in everyone
+
+
+async def test_a_signed_action_that_is_not_json_is_a_400(chat: Chat) -> None:
+    resp = await chat.post("/api/v1/chat/slack/actions", b"payload=%7Bnot+json")
+    assert resp.status_code == 400
+    assert "payload" in resp.json()["detail"]
+
+
+async def test_a_button_pressed_twice_acts_once(chat: Chat) -> None:
+    from tests.fakes.slack_server import action_form
+
+    number = await open_incident(chat.paging, checkout_alert())
+    body = action_form(
+        "klaxon_resolve", str(number), user_id="U0ALICE", response_url=chat.slack.response_url()
+    )
+    assert (await chat.post("/api/v1/chat/slack/actions", body)).status_code == 200
+    assert (await chat.post("/api/v1/chat/slack/actions", body, retry=1)).status_code == 200
+    await chat.paging.tick()
+    assert [r["text"] for r in chat.slack.responses] == [f"#{number} resolved"]
+    timeline = (await incident_detail(chat.paging, number))["timeline"]
+    resolved = [e["message"] for e in timeline if e["kind"] == "resolved"]
+    assert resolved == [f"Resolved by alice (not paged for #{number}) via slack"]
