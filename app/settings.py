@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     slack_channel: str | None = None  # the main incident channel's id (C0123...)
     slack_api_url: str = "https://slack.com/api/"  # a fake on loopback in tests
     slack_timeout: float = Field(default=5.0, gt=0)
+    # Severities whose incidents get a channel of their own (inc-<n>-<slug>),
+    # comma-separated; empty: none.
+    slack_incident_channel_severities: str = "SEV1,SEV2"
 
     @field_validator("public_url")
     @classmethod
@@ -169,6 +172,11 @@ class Settings(BaseSettings):
     def slack_cards_enabled(self) -> bool:
         """Whether incidents get a card in the main Slack channel."""
         return bool(self.slack_bot_token and self.slack_channel)
+
+    @property
+    def slack_channel_severities(self) -> frozenset[str]:
+        names = self.slack_incident_channel_severities.split(",")
+        return frozenset(n.strip().upper() for n in names if n.strip())
 
     @property
     def is_sqlite(self) -> bool:

@@ -29,15 +29,22 @@ def upgrade() -> None:
         sa.Column("incident_number", sa.Integer(), nullable=False),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("ts", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column(
+            "incident_channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["incident_number"], ["incidents.number"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("incident_number"),
     )
+    op.create_index(
+        op.f("ix_chat_cards_incident_channel"), "chat_cards", ["incident_channel"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_chat_cards_incident_channel"), table_name="chat_cards")
     op.drop_table("chat_cards")
     with op.batch_alter_table("responders") as batch:
         batch.drop_constraint("uq_responders_slack_user_id", type_="unique")

@@ -48,6 +48,18 @@ CARD_EVENTS = frozenset(
         "responder_added",
     }
 )
+#: Events told in an incident's own channel, as they happen.
+CHANNEL_POSTS = frozenset(
+    {
+        "acknowledged",
+        "resolved",
+        "status_update",
+        "severity_changed",
+        "escalated",
+        "reopened",
+        "responder_added",
+    }
+)
 #: A refresh that could not be sent by then is dropped: a newer one follows
 #: the next change, and the card is only a view of the incident.
 REFRESH_DEADLINE = timedelta(hours=1)
@@ -63,17 +75,23 @@ def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> N
     if not settings.slack_cards_enabled:
         return
     channel = str(settings.slack_channel)
+    severities = settings.slack_channel_severities
 
     async def follow(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         numbers = sorted({r["incident_number"] for r in rows if r["kind"] in CARD_EVENTS})
         for number in numbers:
-            await queue_refresh(session, number, channel=channel, now=rows[0]["at"])
+            now = rows[0]["at"]
+            version = await queue_refresh(session, number, channel=channel, now=now)
+            if severities:
+                told = [r for r in rows if r["incident_number"] == number]
+                await queue_channel(session, number, told, version, severities, now=now)
 
     sessions.configure(info={FOLLOWERS: [follow]})
 
 
-async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now: datetime) -> None:
-    """Queue the post of incident ``number``'s card, or an update of it."""
+async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now: datetime) -> int:
+    """Queue the post of incident ``number``'s card, or an update of it; the
+    card's version (0 for the post)."""
     c = chat_cards_table.c
     created = await session.execute(
         insert_for(session, chat_cards_table)
@@ -91,8 +109,8 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
             incident_number=number,
             deadline=now + POST_DEADLINE,
         )
-        return
-    version = (
+        return 0
+    version: int = (
         await session.execute(
             update(chat_cards_table)
             .where(c.incident_number == number)
@@ -109,6 +127,43 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
         incident_number=number,
         deadline=now + REFRESH_DEADLINE,
     )
+    return version
+
+
+async def queue_channel(
+    session: AsyncSession,
+    number: int,
+    rows: list[dict[str, Any]],
+    version: int,
+    severities: frozenset[str],
+    *,
+    now: datetime,
+) -> None:
+    """For an incident of one of ``severities``: its own channel (queued once),
+    and what ``rows`` tell, posted there."""
+    i = incidents_table.c
+    severity = (await session.execute(select(i.severity).where(i.number == number))).scalar()
+    if severity not in severities:
+        return
+    await outbound.enqueue(
+        session,
+        KIND,
+        {"op": "open_channel", "incident": number},
+        key=f"channel:{number}",
+        now=now,
+        incident_number=number,
+        deadline=now + POST_DEADLINE,
+    )
+    for index, row in enumerate(r for r in rows if r["kind"] in CHANNEL_POSTS):
+        await outbound.enqueue(
+            session,
+            KIND,
+            {"op": "channel_post", "incident": number, "text": row["message"]},
+            key=f"channel:{number}:v{version}:{index}",
+            now=now,
+            incident_number=number,
+            deadline=now + REFRESH_DEADLINE,
+        )
 
 
 async def card_state(session: AsyncSession, number: int) -> tuple[Any, Any, list[str]]:
@@ -130,7 +185,7 @@ async def card_state(session: AsyncSession, number: int) -> tuple[Any, Any, list
     return card, incident, [f"{name} ({', '.join(ways)})" for name, ways in people.items()]
 
 
-def _status(incident: Any) -> str:
+def status_text(incident: Any) -> str:
     if incident.status == "acknowledged":
         return f"Acknowledged by {incident.acknowledged_by}"
     if incident.status == "resolved":
@@ -151,7 +206,7 @@ def _button(label: str, action: str, number: int, style: str) -> dict[str, Any]:
 def render(incident: Any, paged: list[str]) -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text (notifications, screen readers) and its blocks."""
     number, severity = incident.number, incident.severity
-    status = _status(incident)
+    status = status_text(incident)
     text = f"{severity} #{number} {incident.title}: {status}"
     mark = _SEVERITY_MARK.get(severity, ":large_yellow_circle:")
     if incident.status == "resolved":

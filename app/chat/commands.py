@@ -9,8 +9,8 @@ here rolls the whole command back and its message is the answer.
 
 Grammar (``#`` before a number is optional)::
 
-    /incident                          the open incidents
-    /incident ack|resolve [#n]         n, or the only open incident
+    /incident                          this channel's incident, or the open incidents
+    /incident ack|resolve [#n]         n, this channel's incident, or the only open one
     /incident update [#n] <status> <text>
                                        status: investigating|identified|monitoring|resolved
     /incident declare <title> [SEV1-4] [service:<name>]
@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import KlaxonError
-from app.models import incidents_table
+from app.models import chat_cards_table, incidents_table
 from app.oncall import store
 from app.replies.actions import acknowledge_as, resolve_as
 from app.response.declare import open_reported_incident
@@ -80,11 +80,25 @@ async def list_open(session: AsyncSession) -> str:
     return f"Open incidents:\n{lines}{more}"
 
 
-async def _target(session: AsyncSession, words: list[str]) -> tuple[int | None, str]:
-    """The incident a command names (and pops), or the only open one; else why not."""
+async def channel_incident(session: AsyncSession, channel: str) -> int | None:
+    """The incident whose own channel ``channel`` is (app/chat/channels.py)."""
+    c = chat_cards_table.c
+    if not channel:
+        return None
+    query = select(c.incident_number).where(c.incident_channel == channel).limit(1)
+    return (await session.execute(query)).scalar()
+
+
+async def _target(
+    session: AsyncSession, words: list[str], channel: str = ""
+) -> tuple[int | None, str]:
+    """The incident a command names (and pops), this channel's, or the only open
+    one; else why not."""
     if words and (match := _NUMBER.match(words[0])):
         words.pop(0)
         return int(match.group(1)), ""
+    if (own := await channel_incident(session, channel)) is not None:
+        return own, ""
     rows = await _open_incidents(session)
     if len(rows) == 1:
         return int(rows[0].number), ""
@@ -95,17 +109,25 @@ async def _target(session: AsyncSession, words: list[str]) -> tuple[int | None, 
 
 
 async def ack_or_resolve(
-    session: AsyncSession, resolving: bool, words: list[str], *, by: Any, now: datetime
+    session: AsyncSession,
+    resolving: bool,
+    words: list[str],
+    *,
+    by: Any,
+    now: datetime,
+    channel: str = "",
 ) -> str:
-    number, why = await _target(session, words)
+    number, why = await _target(session, words, channel)
     if number is None:
         return why
     act = resolve_as if resolving else acknowledge_as
     return await act(session, number, by, "slack", now)
 
 
-async def update(session: AsyncSession, words: list[str], *, by: Any, now: datetime) -> str:
-    number, why = await _target(session, words)
+async def update(
+    session: AsyncSession, words: list[str], *, by: Any, now: datetime, channel: str = ""
+) -> str:
+    number, why = await _target(session, words, channel)
     if number is None:
         return why
     if not words or words[0].lower() not in PHASES:
@@ -143,17 +165,29 @@ async def declare(
 
 
 async def incident(
-    session: AsyncSession, rules: RulesFile, text: str, *, by: Any, now: datetime
+    session: AsyncSession,
+    rules: RulesFile,
+    text: str,
+    *,
+    by: Any,
+    now: datetime,
+    channel: str = "",
 ) -> str:
-    """``/incident …`` for responder ``by``."""
+    """``/incident …`` for responder ``by``, typed in ``channel``."""
     words = text.split()
     if not words:
-        return await list_open(session)
+        own = await channel_incident(session, channel)
+        if own is None:
+            return await list_open(session)
+        i = incidents_table.c
+        row = (await session.execute(select(incidents_table).where(i.number == own))).one()
+        return _line(row).removeprefix("• ")
     verb = words.pop(0).lower()
     if verb in ("ack", "acknowledge", "resolve"):
-        return await ack_or_resolve(session, verb == "resolve", words, by=by, now=now)
+        resolving = verb == "resolve"
+        return await ack_or_resolve(session, resolving, words, by=by, now=now, channel=channel)
     if verb == "update":
-        return await update(session, words, by=by, now=now)
+        return await update(session, words, by=by, now=now, channel=channel)
     if verb == "declare":
         return await declare(session, rules, words, by=by, now=now)
     return HELP

@@ -90,7 +90,9 @@ async def slack_command(request: Request, runtime: RuntimeDep, session: SessionD
         if command == "/oncall":
             return await commands.oncall(session, text, now=now)
         if command == "/incident":
-            return await commands.incident(session, runtime.rules.current, text, by=by, now=now)
+            rules = runtime.rules.current
+            channel = form.get("channel_id", "")
+            return await commands.incident(session, rules, text, by=by, now=now, channel=channel)
         return f"Klaxon does not know {command or 'this command'}. {commands.HELP}"
 
     answer = await _as_responder(session, runtime, body, form.get("user_id", ""), work)

@@ -23,6 +23,8 @@ class ChatCard(SQLModel, table=True):
     )
     channel: str = Field(max_length=64)
     ts: str | None = Field(default=None, max_length=64)
+    # The incident's own channel (SEV1/SEV2 by default), once created.
+    incident_channel: str | None = Field(default=None, max_length=64, index=True)
     version: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

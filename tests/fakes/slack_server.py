@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -58,7 +59,9 @@ def signed_headers(secret: str, timestamp: int, body: bytes, retry: int = 0) -> 
 _triggers = itertools.count(1)
 
 
-def command_form(command: str, text: str, *, user_id: str, response_url: str) -> bytes:
+def command_form(
+    command: str, text: str, *, user_id: str, response_url: str, channel_id: str = "C0CARDS"
+) -> bytes:
     """A slash command's body, with the fields Slack sends, in its order."""
     n = next(_triggers)
     return urlencode(
@@ -66,7 +69,7 @@ def command_form(command: str, text: str, *, user_id: str, response_url: str) ->
             "token": "gIkuvaNzQIHg97ATvDxqgjtO",  # the deprecated verification token
             "team_id": "T0001",
             "team_domain": "example",
-            "channel_id": "C2147483705",
+            "channel_id": channel_id,
             "channel_name": "incidents",
             "user_id": user_id,
             "user_name": user_id.lower(),
@@ -118,6 +121,10 @@ class FakeSlack:
     calls: list[dict[str, Any]] = field(default_factory=list)
     #: Messages by (channel, ts); each holds its latest text and blocks.
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    #: Members and topic of each channel made by ``conversations.create``.
+    made: dict[str, str] = field(default_factory=dict)  # name → id
+    members: dict[str, set[str]] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)
     #: Bodies posted to response URLs.
     responses: list[dict[str, Any]] = field(default_factory=list)
     _failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
@@ -165,11 +172,16 @@ class FakeSlack:
         return [c["body"] for c in self.calls if c["method"] == method]
 
     async def _body(self, request: Request) -> dict[str, Any]:
+        """The arguments, from the query string (slack_sdk sends some methods'
+        that way, and Slack takes them) and the JSON or form body."""
+        arguments: dict[str, Any] = dict(request.query_params)
         raw = await request.body()
         if request.headers.get("content-type", "").startswith("application/json"):
             parsed = json.loads(raw or b"{}")
-            return parsed if isinstance(parsed, dict) else {}
-        return dict(parse_qsl(raw.decode(), keep_blank_values=True))
+            arguments.update(parsed if isinstance(parsed, dict) else {})
+        else:
+            arguments.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        return arguments
 
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
@@ -187,6 +199,8 @@ class FakeSlack:
             "chat.postMessage": self._post,
             "chat.update": self._update,
             "conversations.create": self._create,
+            "conversations.invite": self._invite,
+            "conversations.setTopic": self._set_topic,
         }.get(method)
         if handler is None:
             return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
@@ -217,9 +231,35 @@ class FakeSlack:
         if name in self.names:
             return {"ok": False, "error": "name_taken"}
         channel_id = f"C{next(self._ts):08d}"
+        if not re.fullmatch(r"[a-z0-9_-]{1,80}", name):
+            return {"ok": False, "error": "invalid_name_specials"}
         self.channels.add(channel_id)
         self.names.add(name)
+        self.members[channel_id] = set()
+        self.made[name] = channel_id
         return {"ok": True, "channel": {"id": channel_id, "name": name}}
+
+    def _invite(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if channel not in self.members:
+            return {"ok": False, "error": "channel_not_found"}
+        users = [u for u in str(body.get("users", "")).split(",") if u]
+        new = [u for u in users if u not in self.members[channel]]
+        if not new and users:
+            return {"ok": False, "error": "already_in_channel"}
+        self.members[channel].update(new)
+        return {"ok": True, "channel": {"id": channel}}
+
+    def _set_topic(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if channel not in self.members:
+            return {"ok": False, "error": "channel_not_found"}
+        self.topics[channel] = str(body.get("topic", ""))
+        return {"ok": True, "channel": {"id": channel, "topic": {"value": self.topics[channel]}}}
+
+    def channel_named(self, prefix: str) -> str:
+        """The id of the channel made under a name starting with ``prefix``."""
+        return next(c for name, c in self.made.items() if name.startswith(prefix))
 
     async def _respond(self, request: Request) -> Response:
         self.responses.append(await self._body(request))
