@@ -45,7 +45,7 @@ class Chat:
         return await self.paging.api.post(path, content=body, headers=headers)
 
     async def command(
-        self, user: str, command: str, text: str = "", channel: str = "C0CARDS", **how: Any
+        self, user: str, command: str, text: str = "", *, channel: str = CHANNEL, **how: Any
     ) -> httpx.Response:
         body = command_form(
             command,
@@ -58,7 +58,7 @@ class Chat:
 
     async def say(self, user: str, command: str, text: str = "", channel: str = "C0CARDS") -> str:
         """The ephemeral answer to a command that Slack accepted (200)."""
-        resp = await self.command(user, command, text, channel)
+        resp = await self.command(user, command, text, channel=channel)
         assert resp.status_code == 200, resp.text
         assert resp.json()["response_type"] == "ephemeral"
         return str(resp.json()["text"])

@@ -3,6 +3,8 @@ ephemeral text, acting as the responder the Slack user is mapped to."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.chat.conftest import STRANGER, Chat
@@ -22,7 +24,7 @@ async def _status(chat: Chat, number: int) -> str:
     ],
 )
 async def test_a_request_not_signed_by_slack_just_now_is_refused(
-    chat: Chat, how: dict[str, object], why: str
+    chat: Chat, how: dict[str, Any], why: str
 ) -> None:
     number = await open_incident(chat.paging, checkout_alert())
     resp = await chat.command("alice", "/incident", f"ack #{number}", **how)
