@@ -89,6 +89,35 @@ def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> N
     sessions.configure(info={FOLLOWERS: [follow]})
 
 
+async def queue(
+    session: AsyncSession,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    now: datetime,
+    keep: timedelta,
+    incident: int | None = None,
+) -> None:
+    """One message to Slack, in the caller's transaction, given up after ``keep``."""
+    if incident is not None:
+        payload = {**payload, "incident": incident}
+    await outbound.enqueue(
+        session, KIND, payload, key=key, now=now, incident_number=incident, deadline=now + keep
+    )
+
+
+async def store_card(
+    sessions: async_sessionmaker[AsyncSession], number: int, **values: str
+) -> None:
+    """Remember what Slack made for incident ``number`` (a handler's own commit)."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(chat_cards_table)
+            .where(chat_cards_table.c.incident_number == number)
+            .values(**values)
+        )
+
+
 async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now: datetime) -> int:
     """Queue the post of incident ``number``'s card, or an update of it; the
     card's version (0 for the post)."""
@@ -100,14 +129,9 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
         .returning(c.incident_number)
     )
     if created.first() is not None:
-        await outbound.enqueue(
-            session,
-            KIND,
-            {"op": "post", "incident": number},
-            key=f"card:{number}:post",
-            now=now,
-            incident_number=number,
-            deadline=now + POST_DEADLINE,
+        post = {"op": "post"}
+        await queue(
+            session, post, key=f"card:{number}:post", now=now, keep=POST_DEADLINE, incident=number
         )
         return 0
     version: int = (
@@ -118,15 +142,9 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
             .returning(c.version)
         )
     ).scalar_one()
-    await outbound.enqueue(
-        session,
-        KIND,
-        {"op": "update", "incident": number, "version": version},
-        key=f"card:{number}:v{version}",
-        now=now,
-        incident_number=number,
-        deadline=now + REFRESH_DEADLINE,
-    )
+    refresh = {"op": "update", "version": version}
+    key = f"card:{number}:v{version}"
+    await queue(session, refresh, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
     return version
 
 
@@ -145,25 +163,14 @@ async def queue_channel(
     severity = (await session.execute(select(i.severity).where(i.number == number))).scalar()
     if severity not in severities:
         return
-    await outbound.enqueue(
-        session,
-        KIND,
-        {"op": "open_channel", "incident": number},
-        key=f"channel:{number}",
-        now=now,
-        incident_number=number,
-        deadline=now + POST_DEADLINE,
+    opening = {"op": "open_channel"}
+    await queue(
+        session, opening, key=f"channel:{number}", now=now, keep=POST_DEADLINE, incident=number
     )
     for index, row in enumerate(r for r in rows if r["kind"] in CHANNEL_POSTS):
-        await outbound.enqueue(
-            session,
-            KIND,
-            {"op": "channel_post", "incident": number, "text": row["message"]},
-            key=f"channel:{number}:v{version}:{index}",
-            now=now,
-            incident_number=number,
-            deadline=now + REFRESH_DEADLINE,
-        )
+        told = {"op": "channel_post", "text": row["message"]}
+        key = f"channel:{number}:v{version}:{index}"
+        await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
 
 
 async def card_state(session: AsyncSession, number: int) -> tuple[Any, Any, list[str]]:

@@ -23,12 +23,12 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.chat.cards import card_state, status_text
+from app.chat.cards import card_state, status_text, store_card
 from app.chat.outcomes import failed
-from app.models import chat_cards_table, notifications_table, responders_table
+from app.models import notifications_table, responders_table
 from app.notify.outbound import Delivered, Outbound
 
 NAME_MAX = 80  # Slack's limit for a channel name
@@ -88,25 +88,27 @@ async def _create(client: AsyncWebClient, number: int, title: str) -> tuple[str,
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+async def _state(
+    sessions: async_sessionmaker[AsyncSession], number: int
+) -> tuple[Any, Any, list[str]]:
+    """(The card's row, the incident's, the Slack ids of those paged for it.)"""
+    async with sessions() as session:
+        card, incident, _ = await card_state(session, number)
+        return card, incident, await _paged_slack_ids(session, number)
+
+
 async def open_channel(
     client: AsyncWebClient, sessions: async_sessionmaker[AsyncSession], item: Outbound
 ) -> Delivered:
     number = int(item.payload["incident"])
-    async with sessions() as session:
-        card, incident, _ = await card_state(session, number)
-        people = await _paged_slack_ids(session, number)
+    card, incident, people = await _state(sessions, number)
     if card.incident_channel is not None:
         return Delivered(ok=True, summary="incident channel already made", timeline=False)
     try:
         channel, name = await _create(client, number, str(incident.title))
     except Exception as exc:
         return failed("conversations.create", exc, item.attempts)
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(chat_cards_table)
-            .where(chat_cards_table.c.incident_number == number)
-            .values(incident_channel=channel)
-        )
+    await store_card(sessions, number, incident_channel=channel)
     try:
         await _invite_and_title(client, channel, people, incident)
     except Exception as exc:
@@ -119,9 +121,7 @@ async def channel_post(
     client: AsyncWebClient, sessions: async_sessionmaker[AsyncSession], item: Outbound
 ) -> Delivered:
     number = int(item.payload["incident"])
-    async with sessions() as session:
-        card, incident, _ = await card_state(session, number)
-        people = await _paged_slack_ids(session, number)
+    card, incident, people = await _state(sessions, number)
     if card.incident_channel is None:
         return Delivered(ok=False, summary="incident channel not made yet", timeline=False)
     try:

@@ -25,12 +25,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat import commands
-from app.chat.cards import KIND
+from app.chat.cards import queue
 from app.chat.identity import refusal, responder_for
 from app.chat.verify import replay_key, signed_body
 from app.deps import RuntimeDep, SessionDep
 from app.errors import KlaxonError
-from app.notify import outbound
 from app.replies.actions import acknowledge_as, resolve_as
 from app.replies.replays import first_time
 from app.runtime import Runtime
@@ -113,14 +112,10 @@ def _action(payload: dict[str, Any]) -> tuple[str, int] | None:
 async def _tell(session: AsyncSession, runtime: Runtime, url: str, text: str, body: bytes) -> None:
     """Queue ``text`` to the clicker through ``response_url`` (after commit)."""
     now = runtime.clock.now()
+    answer = {"op": "respond", "url": url, "text": text}
     async with session.begin():
-        await outbound.enqueue(
-            session,
-            KIND,
-            {"op": "respond", "url": url, "text": text},
-            key=f"respond:{replay_key(body)}",
-            now=now,
-            deadline=now + RESPOND_DEADLINE,
+        await queue(
+            session, answer, key=f"respond:{replay_key(body)}", now=now, keep=RESPOND_DEADLINE
         )
     runtime.wake_engine()
 

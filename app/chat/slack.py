@@ -37,13 +37,11 @@ import math
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.chat import channels
-from app.chat.cards import card_state, render
+from app.chat.cards import card_state, render, store_card
 from app.chat.outcomes import failed
-from app.models import chat_cards_table
 from app.notify.outbound import Delivered, Handler, Outbound
 from app.settings import Settings
 
@@ -84,12 +82,7 @@ def slack_handler(sessions: async_sessionmaker[AsyncSession], settings: Settings
             posted = await client.chat_postMessage(channel=row.channel, text=text, blocks=blocks)
         except Exception as exc:
             return failed("chat.postMessage", exc, item.attempts)
-        async with sessions() as session, session.begin():
-            await session.execute(
-                update(chat_cards_table)
-                .where(chat_cards_table.c.incident_number == number)
-                .values(ts=str(posted["ts"]), channel=str(posted["channel"]))
-            )
+        await store_card(sessions, number, ts=str(posted["ts"]), channel=str(posted["channel"]))
         return Delivered(ok=True, summary=f"Slack card posted in {posted['channel']}")
 
     async def respond(item: Outbound) -> Delivered:
