@@ -32,9 +32,7 @@ def upgrade() -> None:
         sa.Column(
             "incident_channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
         ),
-        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["incident_number"], ["incidents.number"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("incident_number"),
     )

@@ -10,14 +10,16 @@ change queues nothing; a committed one is sent by the engine after commit, so a
 slow or failing Slack never holds up the change, nor a page.
 
 What a card says is read when it is sent, not when it was queued: an update
-shows the incident as it is by then. ``chat_cards.version`` counts the
-refreshes; each has its own queue key, and one that a newer refresh has
-overtaken is skipped (app/chat/slack.py), so the card never goes back to an
-older state, whichever refresh is sent first.
+shows the incident as it is by then, and the updates of one card are sent one
+at a time in the order queued (app/chat/slack.py), so the last one sent shows
+the last change. Nothing here takes a row lock: the follower runs inside every
+change, the pages' included, and an ``INSERT … ON CONFLICT DO NOTHING`` on an
+existing card locks nothing, so it can neither block nor deadlock a page.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,10 +83,10 @@ def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> N
         numbers = sorted({r["incident_number"] for r in rows if r["kind"] in CARD_EVENTS})
         for number in numbers:
             now = rows[0]["at"]
-            version = await queue_refresh(session, number, channel=channel, now=now)
+            await queue_refresh(session, number, channel=channel, now=now)
             if severities:
                 told = [r for r in rows if r["incident_number"] == number]
-                await queue_channel(session, number, told, version, severities, now=now)
+                await queue_channel(session, number, told, severities, now=now)
 
     sessions.configure(info={FOLLOWERS: [follow]})
 
@@ -118,13 +120,12 @@ async def store_card(
         )
 
 
-async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now: datetime) -> int:
-    """Queue the post of incident ``number``'s card, or an update of it; the
-    card's version (0 for the post)."""
+async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now: datetime) -> None:
+    """Queue the post of incident ``number``'s card, or an update of it."""
     c = chat_cards_table.c
     created = await session.execute(
         insert_for(session, chat_cards_table)
-        .values(incident_number=number, channel=channel, version=0, created_at=now, updated_at=now)
+        .values(incident_number=number, channel=channel, created_at=now)
         .on_conflict_do_nothing(index_elements=[c.incident_number])
         .returning(c.incident_number)
     )
@@ -133,26 +134,15 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
         await queue(
             session, post, key=f"card:{number}:post", now=now, keep=POST_DEADLINE, incident=number
         )
-        return 0
-    version: int = (
-        await session.execute(
-            update(chat_cards_table)
-            .where(c.incident_number == number)
-            .values(version=c.version + 1, updated_at=now)
-            .returning(c.version)
-        )
-    ).scalar_one()
-    refresh = {"op": "update", "version": version}
-    key = f"card:{number}:v{version}"
-    await queue(session, refresh, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
-    return version
+        return
+    key = f"card:{number}:{uuid.uuid4().hex}"  # one refresh per change
+    await queue(session, {"op": "update"}, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
 
 
 async def queue_channel(
     session: AsyncSession,
     number: int,
     rows: list[dict[str, Any]],
-    version: int,
     severities: frozenset[str],
     *,
     now: datetime,
@@ -167,9 +157,11 @@ async def queue_channel(
     await queue(
         session, opening, key=f"channel:{number}", now=now, keep=POST_DEADLINE, incident=number
     )
-    for index, row in enumerate(r for r in rows if r["kind"] in CHANNEL_POSTS):
+    for row in rows:
+        if row["kind"] not in CHANNEL_POSTS:
+            continue
         told = {"op": "channel_post", "text": row["message"]}
-        key = f"channel:{number}:v{version}:{index}"
+        key = f"channel:{number}:{uuid.uuid4().hex}"
         await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
 
 

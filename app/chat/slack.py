@@ -9,8 +9,8 @@ Operations (``payload["op"]``):
 
 ``post``     the incident's card: ``chat.postMessage`` in the main channel; the
              message's ``ts`` is stored so that every later change edits it.
-``update``   ``chat.update`` of the card, as the incident is now; skipped when a
-             newer refresh is queued (``version``), retried while not yet posted.
+``update``   ``chat.update`` of the card, as the incident is now; retried while
+             the card is not yet posted.
 ``respond``  a message to a ``response_url`` Slack gave with a command or click
              (an ephemeral answer to a button press).
 ``open_channel``, ``channel_post``
@@ -24,8 +24,11 @@ The client is ``slack_sdk``'s ``AsyncWebClient``, unmodified, at
 - Only connection errors are retried inside the client (its default handlers);
   rate limits come back here, so the queue's backoff, not a sleep in the
   engine's loop, waits them out.
-- Posts in an incident channel go one at a time, in the order the queue hands
-  them over (one replica's order; replicas do not order among themselves).
+- The queue sends what is due at once, one task each. The messages of one
+  incident (card and channel) go one at a time, in the order the queue hands
+  them over (:class:`InOrder`), so the card ends at the last change and the
+  channel reads in order (one replica's order; replicas do not order among
+  themselves).
 - The bot token is never in a summary or a log line: summaries name the method
   and Slack's error code only.
 """
@@ -33,7 +36,11 @@ The client is ``slack_sdk``'s ``AsyncWebClient``, unmodified, at
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+from collections import Counter
+from collections.abc import AsyncIterator
+from functools import partial
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -48,6 +55,28 @@ from app.settings import Settings
 NOT_YET_POSTED_RETRY = 2.0  # seconds before an update looks again for its card's ts
 
 
+class InOrder:
+    """One first-in, first-out lock per incident. The queue's tasks start in
+    the order it claimed the messages, and each takes its incident's lock
+    before it awaits anything else, so they send in that order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._holders: Counter[int] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, number: int) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(number, asyncio.Lock())
+        self._holders[number] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._holders[number] -= 1
+            if not self._holders[number]:
+                del self._locks[number], self._holders[number]
+
+
 def slack_handler(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Handler:
     """The ``slack`` handler of the outbound queue, for this runtime's database."""
     client = AsyncWebClient(
@@ -60,10 +89,6 @@ def slack_handler(sessions: async_sessionmaker[AsyncSession], settings: Settings
         number = int(item.payload["incident"])
         async with sessions() as session:
             row, incident, paged = await card_state(session, number)
-        if item.payload["op"] == "update" and int(item.payload["version"]) < row.version:
-            return Delivered(
-                ok=True, summary="card refresh overtaken by a newer one", timeline=False
-            )
         text, blocks = render(incident, paged)
         if row.ts is not None:
             try:
@@ -107,22 +132,22 @@ def slack_handler(sessions: async_sessionmaker[AsyncSession], settings: Settings
             timeline=False,
         )
 
-    channel_order = asyncio.Lock()
+    in_order = InOrder()
 
     async def handle(item: Outbound) -> Delivered:
         op = item.payload.get("op")
-        if op in ("post", "update"):
-            return await card(item)
         if op == "respond":
             return await respond(item)
-        if op in ("open_channel", "channel_post"):
-            # The queue sends what is due at once, one task each, in the order
-            # queued; taking this (first-in, first-out) lock before anything
-            # else keeps an incident channel's posts in that order here.
-            async with channel_order:
-                if op == "open_channel":
-                    return await channels.open_channel(client, sessions, item)
-                return await channels.channel_post(client, sessions, item)
-        return Delivered(ok=False, summary=f"unknown Slack operation {op!r}", final=True)
+        operations: dict[str, Handler] = {
+            "post": card,
+            "update": card,
+            "open_channel": partial(channels.open_channel, client, sessions),
+            "channel_post": partial(channels.channel_post, client, sessions),
+        }
+        operation = operations.get(str(op))
+        if operation is None:
+            return Delivered(ok=False, summary=f"unknown Slack operation {op!r}", final=True)
+        async with in_order.turn(int(item.payload["incident"])):
+            return await operation(item)
 
     return handle

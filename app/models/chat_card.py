@@ -12,9 +12,7 @@ class ChatCard(SQLModel, table=True):
 
     The row is written in the transaction that opened the incident, before the
     card exists; ``ts`` (Slack's message id) is filled in once it is posted, and
-    every later change of the incident updates that message in place.
-    ``version`` counts the changes, so that each refresh has its own key in the
-    outbound queue."""
+    every later change of the incident updates that message in place."""
 
     __tablename__ = "chat_cards"
 
@@ -25,6 +23,4 @@ class ChatCard(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=64)
     # The incident's own channel (SEV1/SEV2 by default), once created.
     incident_channel: str | None = Field(default=None, max_length=64, index=True)
-    version: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
