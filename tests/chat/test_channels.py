@@ -68,3 +68,17 @@ async def test_lower_severities_get_no_channel(chat_channels: Chat) -> None:
     assert detail["severity"] not in ("SEV1", "SEV2")
     assert chat.slack.calls_of("conversations.create") == []
     assert chat.card(number)["text"].startswith(f"{detail['severity']} #{number} ")
+
+
+async def test_whoever_is_paged_later_is_invited_too(chat_channels: Chat) -> None:
+    chat = chat_channels
+    await open_incident(chat.paging, _sev1())
+    await chat.paging.tick()
+    channel = chat.slack.made["inc-1-checkout-errors"]
+    assert chat.slack.members[channel] == {"U0ALICE"}
+    await chat.paging.tick(minutes=5)  # nobody acknowledged: the secondary is paged
+    assert chat.slack.members[channel] == {"U0ALICE", "U0BOB"}
+    assert _posts_in(chat, channel) == [
+        "Step 1: paging alice by sms",
+        "Step 2: paging bob by sms and voice",
+    ]
