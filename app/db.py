@@ -61,8 +61,11 @@ def make_engine(settings: Settings) -> AsyncEngine:
         # Parameters are people's phone numbers and names: never in a log line
         # (INFO on sqlalchemy.engine) nor in an error's text.
         hide_parameters=True,
+        # Every connection opened is kept: with an overflow, those opened past
+        # pool_size for a burst were closed as they came back, so each burst
+        # past it paid connects again (tests/ingest/test_connection_reuse.py).
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=0,
         # Client-side bounds (a frozen server answers nothing, so its own
         # statement_timeout never fires): the wait for a pooled connection, a
         # new connection, and each statement, COMMIT and ROLLBACK included.

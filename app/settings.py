@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     port: int = 8080
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes")
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
-    db_pool_size: int = Field(default=10, gt=0)
+    # Connections a worker keeps, and the most it opens: a burst past a pool
+    # that closes what it opened beyond its size reconnects every time.
+    db_pool_size: int = Field(default=20, gt=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     # A frozen or unreachable database must cost a request seconds, not the
     # freeze: each statement, each wait for a pooled connection, and the whole
@@ -98,6 +100,9 @@ class Settings(BaseSettings):
     engine_batch: int = Field(default=100, gt=0)
     engine_workers: int = Field(default=8, gt=0)  # concurrent step firers and senders
     send_lease_seconds: float = Field(default=60.0, gt=0)
+    # Alerts of resolved incidents, done notifications and outbound messages
+    # older than this are pruned (app/incidents/retention.py); 0 keeps them.
+    retention_days: int = Field(default=400, ge=0)
     # Per destination number, as carriers block numbers that call too often.
     throttle_window_minutes: float = Field(default=15, gt=0)
     throttle_sms: int = Field(default=5, gt=0)

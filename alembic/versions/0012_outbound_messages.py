@@ -1,4 +1,4 @@
-"""outbound messages: the queue of chat posts, webhooks and actions
+"""outbound messages: the queue of chat posts, webhooks and actions; an index for retention
 
 Revision ID: 0012
 Revises: 0011
@@ -43,9 +43,11 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_outbound_messages_incident_number"), "outbound_messages", ["incident_number"]
     )
+    op.create_index("ix_incidents_resolved_at", "incidents", ["resolved_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_resolved_at", table_name="incidents")
     op.drop_index(op.f("ix_outbound_messages_incident_number"), table_name="outbound_messages")
     op.drop_index("ix_outbound_due", table_name="outbound_messages")
     op.drop_table("outbound_messages")

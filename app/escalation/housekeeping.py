@@ -1,5 +1,6 @@
 """Timers that are not escalation steps, run by the engine between its steps:
-on-call handoffs and the timeline's summaries of deduplicated repeats.
+on-call handoffs, the timeline's summaries of deduplicated repeats, and the
+pruning of history past its retention (app/incidents/retention.py).
 
 Both keep their progress in the database (a mark per schedule, a count per
 incident, each moved by compare-and-set), so they are durable across
@@ -13,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from app.db import is_unavailable
+from app.incidents.retention import prune_history
 from app.ingest.repeat_summary import summarize_repeats
 from app.response.handoff import send_due_handoffs
 from app.runtime import Runtime
@@ -46,4 +48,15 @@ class Housekeeping:
             if is_unavailable(exc):
                 raise
             log.exception("repeat summaries failed")
+        try:
+            pruned = await prune_history(
+                self.runtime.sessions, now, self.runtime.settings.retention_days
+            )
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            log.exception("pruning history failed")
+        else:
+            if pruned:
+                log.info("pruned %d rows of history past its retention", pruned)
         return done

@@ -27,6 +27,7 @@ class Incident(SQLModel, table=True):
         Index("ix_incidents_severity_number", "severity", "number"),
         Index("ix_incidents_service_number", "service", "number"),
         Index("ix_incidents_created_at", "created_at"),
+        Index("ix_incidents_resolved_at", "resolved_at"),  # retention
         # A flapping group's last incident, whether open or resolved.
         Index("ix_incidents_group_key_number", "group_key", "number"),
     )

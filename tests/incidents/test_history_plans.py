@@ -38,8 +38,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.clock import ManualClock
+from app.incidents.retention import prune_history
 from app.main import create_app
 from app.migrate import upgrade_async
+from app.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.helpers import WEBHOOK, am_alert, am_payload
 from tests.perf.history import BIG_INCIDENT, FLAPPING, HistorySize, fill
@@ -279,3 +281,18 @@ async def test_ingest_of_a_flapping_alert_and_a_health_check_reads_through_index
         assert answer.status_code == 200, answer.text
     # A delivery of one alert reads a handful of rows, not the 5,000 episodes.
     await assert_no_seq_scan(postgres, capture, read_bound=INGEST_READ_BOUND)
+
+
+async def test_pruning_past_retention_reads_through_indexes(
+    history: str, capture: Capture, postgres: PrivatePostgres
+) -> None:
+    """Last in this module: it deletes history. Four years stored, retention at
+    400 days: a pass deletes bounded batches, each found through an index
+    (the incidents' resolved_at, the notifications' state and due time)."""
+    runtime = Runtime.create(make_settings(history), ManualClock(NOW))
+    try:
+        pruned = await prune_history(runtime.sessions, NOW, 400)
+    finally:
+        await runtime.aclose()
+    assert pruned > 0
+    await assert_no_seq_scan(postgres, capture)

@@ -40,6 +40,7 @@ def options() -> argparse.Namespace:
     add("--paging-rate", type=float, default=200, help="webhooks/s of the paging run (200)")
     add("--paging-seconds", type=float, default=20, help="measured seconds of it (20; 0 skips)")
     add("--no-storm", action="store_true", help="skip the storm")
+    add("--soak-seconds", type=float, default=0, help="memory soak at the paging rate (0 skips)")
     add("--legacy-seconds", type=float, default=10, help="today's bench per run (10; 0 skips)")
     add("--legacy-full", action="store_true", help="also today's replicas and paging runs")
     add("--history", action="store_true", help="also measure on a year of history (1M alerts)")
@@ -104,6 +105,15 @@ def real_case(args: argparse.Namespace, figures: dict[str, Any]) -> None:
                 seconds=args.seconds,
                 connections=args.connections,
                 empty=figures["klaxon"].get("1w"),
+            )
+        if args.soak_seconds:
+            progress(f"soak, {args.soak_seconds:.0f} s")
+            figures["soak"] = real.soak_run(
+                pg,
+                fake,
+                seconds=args.soak_seconds,
+                rate=args.paging_rate,
+                connections=args.connections,
             )
         if args.paging_seconds and not args.history_only:
             progress("paging")

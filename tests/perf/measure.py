@@ -126,3 +126,18 @@ class ProcessSampler:
             "rss_peak_mb": max((w["rss_peak_mb"] for w in per_worker), default=None),
             "cpu": round(sum(w["cpu"] or 0.0 for w in per_worker), 2),
         }
+
+
+def growth(values: list[int], interval: float, warmup: float) -> dict[str, Any]:
+    """A soak's memory: RSS once warmed up (``warmup`` seconds in), at the end and
+    at its peak (MB), and the growth from warm to end (%)."""
+    mb = 1024 * 1024
+    warm = values[min(int(warmup / interval), len(values) - 1)]
+    end = values[-1]
+    return {
+        "rss_warm_mb": round(warm / mb, 1),
+        "rss_end_mb": round(end / mb, 1),
+        "rss_peak_mb": round(max(values) / mb, 1),
+        "growth_pct": round((end - warm) / warm * 100, 1),
+        "samples": len(values),
+    }

@@ -24,7 +24,7 @@ import yaml
 from app.migrate import upgrade
 from tests.fakes.twilio_server import FakeTwilio
 from tests.perf.load import LoadResult, Observer, percentile, run_fleet
-from tests.perf.measure import ProcessSampler
+from tests.perf.measure import ProcessSampler, growth
 from tests.perf.payloads import Group, largest_storm, make_alert
 from tests.perf.server import ROOT, Served, klaxon_env, serve
 from tests.services.postgres import PrivatePostgres
@@ -278,3 +278,28 @@ async def _lags(dsn: str, since: datetime) -> dict[str, list[float]]:
 
 def server_settings(pg: PrivatePostgres) -> dict[str, str]:
     return asyncio.run(postgres_settings(pg.dsn))
+
+
+def soak_run(
+    pg: PrivatePostgres, fake: FakeTwilio, *, seconds: float, rate: float, connections: int
+) -> dict[str, Any]:
+    """Memory over a long steady load (issue 13.6): one worker at ``rate``
+    webhooks/s for ``seconds``; RSS sampled every 5 s, its growth measured
+    from the end of the first minute."""
+    warmup = 60.0
+    with klaxon(pg, "bench_soak", fake, workers=1, env={}) as (served, token):
+        sampler = ProcessSampler(served.pid, interval=5.0)
+        sampler.start()
+        try:
+            result = asyncio.run(
+                run_fleet(served.url, token, seconds=seconds, connections=connections, rate=rate)
+            )
+        finally:
+            sampler.stop()
+    per_worker = [growth(values, 5.0, warmup) for _, values in sorted(sampler.samples.items())]
+    return {
+        "seconds": seconds,
+        "rate": rate,
+        **{k: v for k, v in result.summary().items() if k in ("webhooks_per_s", "errors")},
+        "workers": per_worker,
+    }

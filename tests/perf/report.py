@@ -95,6 +95,15 @@ def table(figures: dict[str, Any]) -> str:
             f"storm: {storm['alerts']} new alerts in one notification ({storm['bytes']:,} bytes"
             f" of {storm['limit']:,}): {outcome} after {storm['seconds']:.2f} s"
         )
+    soak = figures.get("soak")
+    if soak:
+        for w in soak["workers"]:
+            lines.append(
+                f"soak: {soak['seconds']:.0f} s at {soak['rate']:.0f} webhooks/s"
+                f" ({soak['webhooks_per_s']:.0f}/s answered, {soak['errors']} errors): RSS"
+                f" {w['rss_warm_mb']:.0f} MB after the first minute, {w['rss_end_mb']:.0f} MB at"
+                f" the end ({w['growth_pct']:+.1f} %), peak {w['rss_peak_mb']:.0f} MB"
+            )
     paging = figures.get("paging")
     if paging:
         lines.append(

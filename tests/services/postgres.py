@@ -306,9 +306,11 @@ class PrivatePostgres:
         )
 
     def create_database(self, name: str) -> str:
-        """Create an extra database and return its SQLAlchemy async URL."""
+        """Create an extra database (afresh, if a fixture made it before) and
+        return its SQLAlchemy async URL."""
         if not _IDENTIFIER.fullmatch(name):
             raise ValueError(f"unsafe database name {name!r}")
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.psql(f'CREATE DATABASE "{name}"')
         return self.url_for(name)
 
