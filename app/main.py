@@ -17,6 +17,9 @@ from sqlalchemy.exc import DBAPIError
 from app import console, ops, tokens
 from app.api_errors import document_error_responses
 from app.body_limit import BodySizeLimit
+from app.chat import cards as chat_cards
+from app.chat import endpoints as chat
+from app.chat.slack import slack_handler
 from app.clock import Clock
 from app.db import is_unavailable, refused_value
 from app.deadline import RequestDeadline
@@ -90,6 +93,8 @@ def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
     """The senders of outgoing chat posts, webhooks and actions, by kind
     (app/notify/outbound.py): one line each, for what the settings enable."""
     handlers: dict[str, Handler] = {}
+    if runtime.settings.slack_bot_token:
+        handlers["slack"] = slack_handler(runtime.sessions, runtime.settings)
     return handlers
 
 
@@ -102,6 +107,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings, clock)
+        chat_cards.install(runtime.sessions, settings)  # cards follow every timeline change
         engine = Engine(runtime, make_sender(settings), outbound=outbound_handlers(runtime))
         runtime.wake = engine.wake
         app.state.runtime = runtime
@@ -158,6 +164,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(statuspage_publishing.router)
     app.include_router(statuspage.router)
     app.include_router(maintenance.router)
+    app.include_router(chat.router)
     document_error_responses(app)
     console.install(app)  # the web console under / (app/console), not in the OpenAPI document
 

@@ -150,6 +150,18 @@ class Settings(BaseSettings):
         """``KLAXON_ALERTMANAGER_URLS`` split on commas, in order, without blanks."""
         return [u.strip().rstrip("/") for u in self.alertmanager_urls.split(",") if u.strip()]
 
+    # ChatOps in Slack (app/chat/, README "Slack"). Without the signing secret
+    # the Slack endpoints refuse every request; without the bot token and
+    # channel no card is posted.
+    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_channel: str | None = None  # the main incident channel's id (C0123...)
+    slack_api_url: str = "https://slack.com/api/"  # a fake on loopback in tests
+    slack_timeout: float = Field(default=5.0, gt=0)
+    # Severities whose incidents get a channel of their own (inc-<n>-<slug>),
+    # comma-separated; empty: none.
+    slack_incident_channel_severities: str = "SEV1,SEV2"
+
     @field_validator("public_url")
     @classmethod
     def _blank_is_unset(cls, url: str | None) -> str | None:
@@ -198,6 +210,16 @@ class Settings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def slack_cards_enabled(self) -> bool:
+        """Whether incidents get a card in the main Slack channel."""
+        return bool(self.slack_bot_token and self.slack_channel)
+
+    @property
+    def slack_channel_severities(self) -> frozenset[str]:
+        names = self.slack_incident_channel_severities.split(",")
+        return frozenset(n.strip().upper() for n in names if n.strip())
 
     @property
     def is_sqlite(self) -> bool:

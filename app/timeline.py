@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -15,6 +15,15 @@ from app.models.types import ACTOR_MAX
 from app.text import clip, one_line
 
 MESSAGE_MAX = 2000  # timeline_events.message
+
+#: Every change of an incident is written here, so this is the one place where
+#: whatever follows incidents (the chat cards, app/chat/cards.py) learns of a
+#: change, from any channel, in the transaction that made it. A session's
+#: ``info[FOLLOWERS]`` lists the coroutines :func:`record` runs with the rows it
+#: wrote; the entry point that makes the sessions installs them (app/main.py),
+#: so this floor never imports what follows it.
+FOLLOWERS = "klaxon.timeline.followers"
+Follower = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 
 
 def event_row(
@@ -39,6 +48,9 @@ def event_row(
 async def record(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(timeline_table), rows)
+        follower: Follower
+        for follower in session.info.get(FOLLOWERS, ()):
+            await follower(session, rows)
 
 
 def describe_alerts(kind: str, titles: list[str]) -> str:

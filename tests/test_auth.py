@@ -53,6 +53,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/twilio/status/{notification_id}"): OWN,
     ("POST", "/api/v1/twilio/voice/{notification_id}"): OWN,
     ("POST", "/api/v1/twilio/voice/{notification_id}/gather"): OWN,
+    # Slack: its signature, then the responder the Slack user is mapped to (tests/chat).
+    ("POST", "/api/v1/chat/slack/commands"): OWN,
+    ("POST", "/api/v1/chat/slack/actions"): OWN,
     # Incidents: read to look, write to act.
     ("GET", "/api/v1/incidents"): "read",
     ("POST", "/api/v1/incidents"): "write",

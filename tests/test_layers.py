@@ -4,7 +4,7 @@ higher one, ``TYPE_CHECKING`` blocks and function-level imports included.
 The floors, top to bottom (a module may import its own floor and any below)::
 
     8 entry points        main, asgi, openapi, the klaxon command
-    7 HTTP routers        every *endpoints module, deps, ops, tokens
+    7 HTTP routers        every *endpoints module, deps, ops, tokens, chat
     6 stage orders        pipeline (ingest); escalation.engine + housekeeping (the
                           durable timers; app/worker.py to come, issue 12 item 1)
     5 stages             sources, ingest, incidents, response, oncall, escalation,
@@ -33,6 +33,7 @@ FLOORS: dict[str, int] = {
     "app.asgi": 8,
     "app.openapi": 8,
     "app.cli": 8,
+    "app.chat": 7,  # an entry point: Slack's requests in, the cards it keeps out
     "app.deps": 7,
     "app.api_errors": 7,
     "app.ops": 7,

@@ -16,7 +16,7 @@ from app.metrics import TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from app.models import incidents_table
 from app.timeline import event_row, record
 
-Channel = Literal["api", "sms", "voice", "cli", "console"]
+Channel = Literal["api", "sms", "voice", "cli", "console", "slack"]
 
 
 def _unpaged(number: int, paged: bool) -> str:

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 from app.models.action_item import ActionItem
 from app.models.alert import FIRING_PREDICATE, Alert
 from app.models.change_event import ChangeEvent
+from app.models.chat_card import ChatCard
 from app.models.console_code import ConsoleCode
 from app.models.console_session import ConsoleSession
 from app.models.escalation import EscalationStep, Notification
@@ -56,6 +57,8 @@ sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-def
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
 outbound_table: Table = OutboundMessage.__table__  # type: ignore[attr-defined]
+# ChatOps (app/chat/).
+chat_cards_table: Table = ChatCard.__table__  # type: ignore[attr-defined]
 
 # The public status page (app/statuspage).
 public_incidents_table: Table = PublicIncident.__table__  # type: ignore[attr-defined]
@@ -82,6 +85,7 @@ __all__ = [
     "Alert",
     "ApiToken",
     "ChangeEvent",
+    "ChatCard",
     "ConsoleCode",
     "ConsoleSession",
     "EscalationPolicy",
@@ -111,6 +115,7 @@ __all__ = [
     "action_items_table",
     "alerts_table",
     "change_events_table",
+    "chat_cards_table",
     "console_codes_table",
     "console_sessions_table",
     "handoff_marks_table",

@@ -21,6 +21,9 @@ class Responder(SQLModel, table=True):
     time_zone: str = Field(default="UTC", max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Who they are in Slack (U0123...): a Slack user acts only as the responder
+    # mapped to them (app/chat/identity.py).
+    slack_user_id: str | None = Field(default=None, max_length=32, unique=True)
 
 
 class Schedule(SQLModel, table=True):

@@ -119,6 +119,7 @@ def _responder_public(row: Any, principal: Principal) -> ResponderPublic:
         time_zone=row.time_zone,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        slack_user_id=row.slack_user_id,
     )
 
 

@@ -21,6 +21,7 @@ class ResponderPublic(BaseModel):
     time_zone: str
     created_at: datetime
     updated_at: datetime
+    slack_user_id: str | None = None
 
 
 class OverridePublic(BaseModel):

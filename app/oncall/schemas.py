@@ -170,6 +170,13 @@ class _ResponderFields(_Spec):
         description="E.164, with + and the country code; normalized", examples=["+15551230001"]
     )
     time_zone: str = Field(default="UTC", description="IANA time zone", examples=["UTC"])
+    slack_user_id: str | None = Field(
+        default=None,
+        pattern=r"^[UW][A-Z0-9]{2,30}$",
+        description="Their Slack user id (profile → ⋮ → Copy member ID): in Slack they act"
+        " as this responder",
+        examples=["U024BE7LH"],
+    )
 
     @field_validator("phone")
     @classmethod
@@ -194,7 +201,9 @@ class ResponderBody(_ResponderFields):
     name: ResponderName | None = None
 
     def with_name(self, name: str) -> ResponderSpec:
-        return ResponderSpec(name=name, phone=self.phone, time_zone=self.time_zone)
+        return ResponderSpec(
+            name=name, phone=self.phone, time_zone=self.time_zone, slack_user_id=self.slack_user_id
+        )
 
 
 # --------------------------------------------------------------------------------------

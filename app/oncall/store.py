@@ -117,6 +117,17 @@ async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: d
     ).first()
     if holder is not None:
         raise Conflict(f"phone {spec.phone} already belongs to responder {holder.name!r}")
+    if spec.slack_user_id is not None:
+        slack_holder = (
+            await session.execute(
+                select(r.name).where(r.slack_user_id == spec.slack_user_id, r.name != spec.name)
+            )
+        ).first()
+        if slack_holder is not None:
+            raise Conflict(
+                f"slack_user_id {spec.slack_user_id} already belongs to responder"
+                f" {slack_holder.name!r}"
+            )
     existing = await get_responder(session, spec.name)
     if existing is None:
         await session.execute(
@@ -124,17 +135,24 @@ async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: d
                 name=spec.name,
                 phone=spec.phone,
                 time_zone=spec.time_zone,
+                slack_user_id=spec.slack_user_id,
                 created_at=now,
                 updated_at=now,
             )
         )
         return Change.CREATED
-    if existing.phone == spec.phone and existing.time_zone == spec.time_zone:
+    same = (existing.phone, existing.time_zone, existing.slack_user_id)
+    if same == (spec.phone, spec.time_zone, spec.slack_user_id):
         return Change.UNCHANGED
     await session.execute(
         update(responders_table)
         .where(r.id == existing.id)
-        .values(phone=spec.phone, time_zone=spec.time_zone, updated_at=now)
+        .values(
+            phone=spec.phone,
+            time_zone=spec.time_zone,
+            slack_user_id=spec.slack_user_id,
+            updated_at=now,
+        )
     )
     return Change.UPDATED
 

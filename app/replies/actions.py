@@ -183,3 +183,9 @@ async def handle_digit(
     act = _ack if digit == "4" else _resolve
     said = [await act(session, number, by, "voice", now) for number in numbers]
     return ". ".join(said).replace("#", "Incident ")
+
+
+#: The same rules and answers for a responder acting from chat (app/chat/commands.py):
+#: a policy's ``ack: paged-only`` holds there as it does for a phone.
+acknowledge_as = _ack
+resolve_as = _resolve

@@ -1,0 +1,151 @@
+"""Slack's requests: slash commands and the card's buttons.
+
+Both are form posts that Slack signs (app/chat/verify.py): an unsigned, forged
+or older-than-5-minutes request is a 401 and changes nothing. Slack waits 3
+seconds for an answer, so the work is the request's own transaction (a few
+statements) and the answer is ephemeral text for the user who typed or
+clicked; what the channel sees, the card, follows the commit through the
+outbound queue (app/chat/cards.py).
+
+A user who is not mapped to a responder is told so politely and nothing
+changes. Slack's retries and replays of one command or click (same body: its
+``trigger_id`` is unique) are remembered in the transaction that acted, and
+act once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.chat import commands
+from app.chat.cards import queue
+from app.chat.identity import refusal, responder_for
+from app.chat.verify import replay_key, signed_body
+from app.deps import RuntimeDep, SessionDep
+from app.errors import KlaxonError
+from app.replies.actions import acknowledge_as, resolve_as
+from app.replies.replays import first_time
+from app.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1/chat/slack", tags=["chat"])
+
+SIGNED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed by Slack, or signed more than 5 minutes ago"}
+}
+AGAIN = "Already done: Slack sent this again, and it acted the first time."
+RESPOND_DEADLINE = timedelta(minutes=30)  # a response_url is valid for 30 minutes
+
+
+class SlackAnswer(BaseModel):
+    """What Slack shows the user who ran the command (only them: ``ephemeral``)."""
+
+    response_type: Literal["ephemeral", "in_channel"] = "ephemeral"
+    text: str = Field(examples=["#42 acknowledged"])
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+async def _as_responder(
+    session: AsyncSession, runtime: Runtime, body: bytes, user: str, work: Any
+) -> str:
+    """Run ``work(session, responder)`` in one transaction as the responder
+    mapped to ``user``, once per request body; the text to answer."""
+    try:
+        async with session.begin():
+            by = await responder_for(session, user)
+            if by is None:
+                return refusal(user)
+            keep = timedelta(hours=runtime.settings.replay_memory_hours)
+            if not await first_time(
+                session, [replay_key(body)], now=runtime.clock.now(), keep=keep
+            ):
+                return AGAIN
+            answer: str = await work(session, by)
+    except KlaxonError as exc:
+        return f"Nothing changed: {exc}"
+    runtime.wake_engine()
+    return answer
+
+
+@router.post("/commands", response_model=SlackAnswer, responses=SIGNED)
+async def slack_command(request: Request, runtime: RuntimeDep, session: SessionDep) -> SlackAnswer:
+    """A slash command as Slack posts it (form-encoded): ``/incident …`` or
+    ``/oncall …``. Answers within Slack's 3 seconds with text only the caller sees."""
+    body = await signed_body(request, runtime.settings.slack_signing_secret, runtime.clock)
+    form = _form(body)
+    command, text = form.get("command", ""), form.get("text", "")
+    now = runtime.clock.now()
+
+    async def work(session: AsyncSession, by: Any) -> str:
+        if command == "/oncall":
+            return await commands.oncall(session, text, now=now)
+        if command == "/incident":
+            rules = runtime.rules.current
+            channel = form.get("channel_id", "")
+            return await commands.incident(session, rules, text, by=by, now=now, channel=channel)
+        return f"Klaxon does not know {command or 'this command'}. {commands.HELP}"
+
+    answer = await _as_responder(session, runtime, body, form.get("user_id", ""), work)
+    return SlackAnswer(text=answer)
+
+
+def _action(payload: dict[str, Any]) -> tuple[str, int] | None:
+    """The first Klaxon button pressed in a ``block_actions`` payload."""
+    for action in payload.get("actions") or []:
+        if not isinstance(action, dict):
+            continue
+        name, value = action.get("action_id"), str(action.get("value", ""))
+        if name in ("klaxon_ack", "klaxon_resolve") and value.isdigit() and len(value) < 10:
+            return str(name), int(value)
+    return None
+
+
+async def _tell(session: AsyncSession, runtime: Runtime, url: str, text: str, body: bytes) -> None:
+    """Queue ``text`` to the clicker through ``response_url`` (after commit)."""
+    now = runtime.clock.now()
+    answer = {"op": "respond", "url": url, "text": text}
+    async with session.begin():
+        await queue(
+            session, answer, key=f"respond:{replay_key(body)}", now=now, keep=RESPOND_DEADLINE
+        )
+    runtime.wake_engine()
+
+
+@router.post("/actions", status_code=200, responses=SIGNED)
+async def slack_action(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
+    """A button of an incident card pressed (Slack's interactivity request, a
+    form with one field ``payload`` holding JSON). Answers 200 at once; the card
+    is updated through the outbound queue, and the presser is told the outcome."""
+    body = await signed_body(request, runtime.settings.slack_signing_secret, runtime.clock)
+    try:
+        payload = json.loads(_form(body).get("payload", ""))
+    except ValueError:
+        raise KlaxonError("the form field 'payload' is not JSON", status_code=400) from None
+    if not isinstance(payload, dict):
+        raise KlaxonError("the form field 'payload' is not a JSON object", status_code=400)
+    pressed = _action(payload) if payload.get("type") == "block_actions" else None
+    if pressed is None:
+        return Response(status_code=200)  # another interaction: nothing of Klaxon's to do
+    name, number = pressed
+    user = payload["user"] if isinstance(payload.get("user"), dict) else {}
+    now = runtime.clock.now()
+
+    async def work(session: AsyncSession, by: Any) -> str:
+        act = acknowledge_as if name == "klaxon_ack" else resolve_as
+        answer: str = await act(session, number, by, "slack", now)
+        return answer
+
+    answer = await _as_responder(session, runtime, body, str(user.get("id", "")), work)
+    url = payload.get("response_url")
+    if isinstance(url, str) and url.startswith(("https://", "http://")) and answer != AGAIN:
+        await _tell(session, runtime, url, answer, body)
+    return Response(status_code=200)

@@ -1,0 +1,270 @@
+"""A fake Slack that speaks Slack's wire format, in-process, over real HTTP.
+
+Two directions, as for the fake Twilio (tests/fakes/twilio_server.py):
+
+* **Web API** (what Klaxon calls through ``slack_sdk``'s ``AsyncWebClient``,
+  with ``base_url`` = :attr:`FakeSlack.api_url`): ``chat.postMessage``,
+  ``chat.update``, ``conversations.create``. Bodies JSON or form-encoded, the
+  bot token as ``Authorization: Bearer``. Answers are Slack's: always JSON with
+  ``ok``; errors are ``{"ok": false, "error": "channel_not_found"}`` with status
+  200, a rate limit is a 429 ``{"ok": false, "error": "ratelimited"}`` with
+  ``Retry-After`` (seconds), and a channel name in use is ``name_taken``.
+  Plus the ``response_url`` Slack gives with each command and click
+  (:meth:`FakeSlack.response_url`), which answers ``ok`` in plain text.
+* **Requests to Klaxon** (what Slack sends): slash commands and block actions,
+  form-encoded and signed exactly as Slack signs them
+  (:func:`slack_signature`: ``v0=`` + HMAC-SHA256 of ``v0:{timestamp}:{body}``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.twilio_server import serve_asgi
+
+__all__ = ["FakeSlack", "action_form", "command_form", "signed_headers", "slack_signature"]
+
+
+def slack_signature(secret: str, timestamp: int, body: bytes) -> str:
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, timestamp: int, body: bytes, retry: int = 0) -> dict[str, str]:
+    """The headers Slack sends with ``body`` at ``timestamp`` (Unix seconds)."""
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(timestamp),
+        "X-Slack-Signature": slack_signature(secret, timestamp, body),
+    }
+    if retry:
+        headers["X-Slack-Retry-Num"] = str(retry)
+        headers["X-Slack-Retry-Reason"] = "http_timeout"
+    return headers
+
+
+_triggers = itertools.count(1)
+
+
+def command_form(
+    command: str, text: str, *, user_id: str, response_url: str, channel_id: str = "C0CARDS"
+) -> bytes:
+    """A slash command's body, with the fields Slack sends, in its order."""
+    n = next(_triggers)
+    return urlencode(
+        {
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",  # the deprecated verification token
+            "team_id": "T0001",
+            "team_domain": "example",
+            "channel_id": channel_id,
+            "channel_name": "incidents",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A123456",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": f"13345224609.738474920.{n:08x}",
+        }
+    ).encode()
+
+
+def action_form(action_id: str, value: str, *, user_id: str, response_url: str) -> bytes:
+    """A ``block_actions`` interaction (a button pressed): ``payload=<JSON>``."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0001"},
+        "api_app_id": "A123456",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "container": {"type": "message", "channel_id": "C0CARDS", "is_ephemeral": False},
+        "trigger_id": f"13345224609.738474920.{next(_triggers):08x}",
+        "team": {"id": "T0001", "domain": "example"},
+        "channel": {"id": "C0CARDS", "name": "incidents"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "klaxon_actions",
+                "text": {"type": "plain_text", "text": action_id},
+                "value": value,
+                "type": "button",
+                "action_ts": "1548426417.840180",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+@dataclass
+class FakeSlack:
+    """Slack's Web API for one workspace whose bot token is ``token``."""
+
+    token: str
+    channels: set[str] = field(default_factory=lambda: {"C0CARDS"})
+    #: Channel names in use (``conversations.create`` of one is ``name_taken``).
+    names: set[str] = field(default_factory=lambda: {"incidents"})
+    #: Every Web API call: {"method", "body"} in arrival order.
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    #: Messages by (channel, ts); each holds its latest text and blocks.
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    #: Members and topic of each channel made by ``conversations.create``.
+    made: dict[str, str] = field(default_factory=dict)  # name → id
+    members: dict[str, set[str]] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)
+    #: Bodies posted to response URLs.
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    _failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
+    _url: str | None = None
+    _stack: contextlib.AsyncExitStack | None = None
+
+    async def __aenter__(self) -> FakeSlack:
+        app = Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["POST"]),
+                Route("/response/{key}", self._respond, methods=["POST"]),
+            ]
+        )
+        stack = contextlib.AsyncExitStack()
+        self._url = await stack.enter_async_context(serve_asgi(app))
+        self._stack = stack
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+
+    @property
+    def api_url(self) -> str:
+        """``base_url`` for ``AsyncWebClient`` (ends with ``/``, as slack_sdk needs)."""
+        assert self._url is not None, "use `async with FakeSlack(...)`"
+        return f"{self._url}/api/"
+
+    def response_url(self, key: str = "1") -> str:
+        assert self._url is not None
+        return f"{self._url}/response/{key}"
+
+    def fail_next(self, count: int, *, status: int = 500, retry_after: int = 1) -> None:
+        """The next ``count`` Web API calls fail: 429 ``ratelimited`` with
+        ``Retry-After``, or another status with Slack's ``fatal_error``."""
+        for _ in range(count):
+            if status == 429:
+                body = {"ok": False, "error": "ratelimited"}
+                self._failures.append((429, body, {"Retry-After": str(retry_after)}))
+            else:
+                self._failures.append((status, {"ok": False, "error": "fatal_error"}, {}))
+
+    def calls_of(self, method: str) -> list[dict[str, Any]]:
+        return [c["body"] for c in self.calls if c["method"] == method]
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        """The arguments, from the query string (slack_sdk sends some methods'
+        that way, and Slack takes them) and the JSON or form body."""
+        arguments: dict[str, Any] = dict(request.query_params)
+        raw = await request.body()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            parsed = json.loads(raw or b"{}")
+            arguments.update(parsed if isinstance(parsed, dict) else {})
+        else:
+            arguments.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        return arguments
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        body = await self._body(request)
+        self.calls.append({"method": method, "body": body})
+        if self._failures:
+            status, error, headers = self._failures.pop(0)
+            return JSONResponse(error, status_code=status, headers=headers)
+        auth = request.headers.get("authorization", "")
+        if not auth:
+            return JSONResponse({"ok": False, "error": "not_authed"})
+        if auth != f"Bearer {self.token}":
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        handler = {
+            "chat.postMessage": self._post,
+            "chat.update": self._update,
+            "conversations.create": self._create,
+            "conversations.invite": self._invite,
+            "conversations.setTopic": self._set_topic,
+        }.get(method)
+        if handler is None:
+            return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
+        return JSONResponse(handler(body))
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if not body.get("text") and not body.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = f"1700000000.{next(self._ts):06d}"
+        message = {"text": body.get("text"), "blocks": body.get("blocks"), "ts": ts}
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _update(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(body.get("channel", "")), str(body.get("ts", ""))
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[(channel, ts)].update(text=body.get("text"), blocks=body.get("blocks"))
+        return {"ok": True, "channel": channel, "ts": ts, "text": body.get("text")}
+
+    def _create(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = str(body.get("name", ""))
+        if name in self.names:
+            return {"ok": False, "error": "name_taken"}
+        channel_id = f"C{next(self._ts):08d}"
+        if not re.fullmatch(r"[a-z0-9_-]{1,80}", name):
+            return {"ok": False, "error": "invalid_name_specials"}
+        self.channels.add(channel_id)
+        self.names.add(name)
+        self.members[channel_id] = set()
+        self.made[name] = channel_id
+        return {"ok": True, "channel": {"id": channel_id, "name": name}}
+
+    def _invite(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if channel not in self.members:
+            return {"ok": False, "error": "channel_not_found"}
+        users = [u for u in str(body.get("users", "")).split(",") if u]
+        new = [u for u in users if u not in self.members[channel]]
+        if not new and users:
+            return {"ok": False, "error": "already_in_channel"}
+        self.members[channel].update(new)
+        return {"ok": True, "channel": {"id": channel}}
+
+    def _set_topic(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if channel not in self.members:
+            return {"ok": False, "error": "channel_not_found"}
+        self.topics[channel] = str(body.get("topic", ""))
+        return {"ok": True, "channel": {"id": channel, "topic": {"value": self.topics[channel]}}}
+
+    def channel_named(self, prefix: str) -> str:
+        """The id of the channel made under a name starting with ``prefix``."""
+        return next(c for name, c in self.made.items() if name.startswith(prefix))
+
+    async def _respond(self, request: Request) -> Response:
+        self.responses.append(await self._body(request))
+        return PlainTextResponse("ok")
+
+    def card_text(self) -> list[str]:
+        """The current text of every message, in posting order."""
+        return [str(m["text"]) for m in self.messages.values()]
