@@ -20,6 +20,8 @@ from app.models.timeline import TimelineEvent
 from app.models.token import ApiToken
 from app.models.twilio_callback import TwilioCallbackSeen
 from app.models.types import UTCDateTime, utcnow
+from app.models.webhook_mark import WebhookMark
+from app.models.webhook_subscription import WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -45,6 +47,9 @@ repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-def
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
+# Auto-remediation: outgoing webhooks' subscriptions and how far they read the timeline.
+webhook_subscriptions_table: Table = WebhookSubscription.__table__  # type: ignore[attr-defined]
+webhook_marks_table: Table = WebhookMark.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -77,6 +82,8 @@ __all__ = [
     "TimelineEvent",
     "TwilioCallbackSeen",
     "UTCDateTime",
+    "WebhookMark",
+    "WebhookSubscription",
     "action_items_table",
     "alerts_table",
     "change_events_table",
@@ -99,4 +106,6 @@ __all__ = [
     "tokens_table",
     "twilio_callbacks_seen_table",
     "utcnow",
+    "webhook_marks_table",
+    "webhook_subscriptions_table",
 ]

@@ -422,6 +422,9 @@ async def put_policy(
             "ack": body.ack,
         },
     )
+    unknown = document.unknown_actions([spec], runtime.rules.current)
+    if unknown:
+        raise KlaxonError("; ".join(unknown))
     async with session.begin():
         change = await store.upsert_policy(session, spec, now=runtime.clock.now())
     if change is store.Change.CREATED:

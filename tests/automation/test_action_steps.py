@@ -1,0 +1,154 @@
+"""Action steps against a fake executor on loopback: the action runs when its step
+fires, signed; resolved within the wait, nobody is paged; otherwise the page goes
+out at the next step's due second, whatever the executor did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.clock import ManualClock
+from tests.automation.harness import serve_automation, timeline, verified
+from tests.fakes.executor import FakeExecutor
+from tests.fakes.twilio_server import FakeTwilio
+from tests.helpers import am_alert, am_payload
+from tests.paging import ALICE, checkout_alert, open_incident
+
+FP = "c0ffee0000000001"
+
+
+@pytest.fixture(autouse=True)
+def rundeck_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLAXON_SECRET_TEST_RUNDECK", "rundeck-token-123")
+
+
+@pytest.fixture
+async def executor() -> FakeExecutor:
+    async with FakeExecutor() as running:
+        yield running  # type: ignore[misc]
+
+
+def resolved_checkout() -> dict[str, object]:
+    alert = am_alert(
+        FP,
+        status="resolved",
+        ends_at="2026-11-26T12:01:00Z",
+        service="checkout",
+        severity="critical",
+    )
+    return am_payload([alert], group_key=f"{{}}:{{checkout={FP}}}")
+
+
+async def test_action_that_fixes_the_alert_within_the_wait_pages_nobody(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> None:
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
+        number = await open_incident(paging, checkout_alert(FP))
+        await paging.tick()
+        assert len(executor.requests) == 1
+        sent = executor.requests[0]
+        assert sent.method == "POST" and sent.path == "/api/45/job/restart/run"
+        assert sent.headers["x-rundeck-auth-token"] == "rundeck-token-123"
+        assert sent.headers["idempotency-key"] == sent.headers["webhook-id"]
+        body = verified(sent)
+        assert body["options"] == {
+            "incident": str(number),
+            "service": "checkout",
+            "title": "checkout errors",
+        }
+        assert [alert["labels"]["service"] for alert in body["alerts"]] == ["checkout"]
+
+        clock.advance(minutes=1)
+        resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=resolved_checkout())
+        assert resp.status_code == 200, resp.text
+        await paging.tick(minutes=2)
+        await paging.tick(minutes=10)
+        assert paging.texts_to(ALICE) == []
+        lines = await timeline(paging, number)
+        assert any(line.startswith("Step 1: running action restart-checkout") for line in lines)
+        assert any(line.startswith("Action restart-checkout: 200 OK") for line in lines)
+        assert (
+            "Alerts resolved within the wait after action restart-checkout: the action fixed it;"
+            " nobody was paged"
+        ) in lines
+        assert len(executor.requests) == 1
+
+
+async def test_action_that_does_not_fix_it_pages_at_the_next_steps_due_second(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> None:
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
+        number = await open_incident(paging, checkout_alert(FP))
+        await paging.tick()
+        assert len(executor.requests) == 1
+        await paging.tick(minutes=2, seconds=59)
+        assert paging.texts_to(ALICE) == []
+        await paging.tick(seconds=1)
+        assert len(paging.texts_to(ALICE)) == 1
+        lines = await timeline(paging, number)
+        assert not any("fixed it" in line for line in lines)
+        assert "Step 2: paging alice by sms" in lines
+
+
+async def test_a_slow_executor_does_not_move_the_escalation(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> None:
+    executor.delay = 3.0
+    async with serve_automation(
+        db, fake_twilio, clock, tmp_path, executor, timeout="1s"
+    ) as paging:
+        number = await open_incident(paging, checkout_alert(FP))
+        await paging.tick()
+        await paging.tick(minutes=2, seconds=59)
+        assert paging.texts_to(ALICE) == []
+        await paging.tick(seconds=1)
+        assert len(paging.texts_to(ALICE)) == 1
+        lines = await timeline(paging, number)
+        assert "Action restart-checkout: no answer within 1 s" in lines
+        metrics = (await paging.api.get("/metrics")).text
+        assert (
+            'klaxon_automation_requests_total{kind="action",outcome="timeout",'
+            'target="restart-checkout"}'
+        ) in metrics
+
+
+async def test_an_action_runs_once_per_incident_even_when_the_policy_repeats(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> None:
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
+        policy = {
+            "steps": [
+                {"run": "restart-checkout", "wait": 60},
+                {"targets": {"responders": ["alice"]}, "channels": ["sms"], "delay_minutes": 1},
+            ],
+            "repeat": 1,
+        }
+        resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=policy)
+        assert resp.status_code == 200, resp.text
+        number = await open_incident(paging, checkout_alert(FP))
+        for _ in range(4):
+            await paging.tick(minutes=1)
+        assert len(executor.requests) == 1
+        lines = await timeline(paging, number)
+        assert (
+            f"Step 1 (round 2): action restart-checkout already ran for #{number}; not run again"
+        ) in lines
+        assert len(paging.texts_to(ALICE)) == 2
+
+
+async def test_a_policy_step_naming_an_unknown_action_is_refused(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> None:
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
+        policy = {"steps": [{"run": "restart-chekout", "wait": "3m"}]}
+        resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=policy)
+        assert resp.status_code == 400
+        assert resp.json()["detail"] == (
+            "policy 'checkout-oncall' steps[0]: unknown action 'restart-chekout'"
+            " (the rules file declares: restart-checkout)"
+        )
+        both = {"steps": [{"run": "restart-checkout", "targets": {"responders": ["alice"]}}]}
+        resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=both)
+        assert resp.status_code == 422
+        assert "either pages (targets) or runs an action (run)" in resp.text
