@@ -25,6 +25,7 @@ from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
 from app.metrics import forget_this_process
+from app.notify.outbound import Handler
 from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
 from app.replies import endpoints as replies
@@ -81,6 +82,13 @@ async def _warn_unknown_policies(runtime: Runtime) -> None:
         )
 
 
+def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
+    """The senders of outgoing chat posts, webhooks and actions, by kind
+    (app/notify/outbound.py): one line each, for what the settings enable."""
+    handlers: dict[str, Handler] = {}
+    return handlers
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The application; raises StartupRefused (app/settings.py) for settings it
     must not serve with, before anything starts."""
@@ -90,7 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings, clock)
-        engine = Engine(runtime, make_sender(settings))
+        engine = Engine(runtime, make_sender(settings), outbound=outbound_handlers(runtime))
         runtime.wake = engine.wake
         app.state.runtime = runtime
         app.state.engine = engine

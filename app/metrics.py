@@ -60,6 +60,11 @@ NOTIFICATIONS = Counter(
     "Notifications by channel and outcome (sent, retrying, failed)",
     ["channel", "outcome"],
 )
+OUTBOUND = Counter(
+    "klaxon_outbound_total",
+    "Outgoing chat posts, webhooks and actions by kind and outcome (sent, retrying, failed)",
+    ["kind", "outcome"],
+)
 DELIVERIES = Counter(
     "klaxon_notification_deliveries_total",
     "Delivery states reported by Twilio's status callbacks",

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, steps_table
 from app.notify import outbox
 from app.notify.dispatch import Dispatcher
+from app.notify.outbound import Handler, OutboundSender
 from app.notify.outbox import Outgoing
 from app.notify.sender import Sender
 from app.notify.texts import PageInfo, page_sms
@@ -53,12 +55,21 @@ STOP_GRACE_SECONDS = 5.0
 
 
 class Engine:
-    def __init__(self, runtime: Runtime, sender: Sender, *, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        sender: Sender,
+        *,
+        owner: str | None = None,
+        outbound: Mapping[str, Handler] | None = None,
+    ) -> None:
         self.runtime = runtime
         self.owner = owner or f"klaxon-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         # A number's sends, once recorded, may have left a retry or a held-back page.
         self.dispatcher = Dispatcher(runtime, sender, owner=self.owner, on_done=self.wake)
+        # Chat posts, webhooks, actions: the handlers this replica has, by kind.
+        self.outbound = OutboundSender(runtime, outbound or {}, owner=self.owner)
         self.housekeeping = Housekeeping(runtime)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -88,6 +99,7 @@ class Engine:
                 await self._task
             self._task = None
         await self.dispatcher.aclose(grace_seconds=STOP_GRACE_SECONDS)
+        await self.outbound.aclose(grace_seconds=STOP_GRACE_SECONDS)
         self._stopping = False
 
     async def run_due(self) -> int:
@@ -103,9 +115,11 @@ class Engine:
                 await heartbeats.expire_due(self.runtime)
                 + await self._fire_due_steps()
                 + await self.dispatcher.start_due()
+                + await self.outbound.start_due()
             )
             if wait_for_sends:
                 await self.dispatcher.drain()
+                await self.outbound.drain()
             total += done
             if done == 0 or self._stopping:
                 return total
@@ -140,7 +154,8 @@ class Engine:
             ).scalar()
             heartbeat_due = await heartbeats.next_due(session)
         send_due = await self.dispatcher.next_due()
-        dues = [d for d in (step_due, send_due, heartbeat_due) if d is not None]
+        outbound_due = await self.outbound.next_due()
+        dues = [d for d in (step_due, send_due, heartbeat_due, outbound_due) if d is not None]
         if not dues:
             return ceiling
         wait = (min(dues) - self.runtime.clock.now()).total_seconds()

@@ -11,6 +11,7 @@ from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
 from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
+from app.models.outbound import OutboundMessage
 from app.models.postmortem import Postmortem
 from app.models.repeat_summary import RepeatSummary
 from app.models.sms_reply_limit import SmsReplyLimit
@@ -47,6 +48,7 @@ repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-def
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
+outbound_table: Table = OutboundMessage.__table__  # type: ignore[attr-defined]
 # Auto-remediation: outgoing webhooks' subscriptions and how far they read the timeline.
 webhook_subscriptions_table: Table = WebhookSubscription.__table__  # type: ignore[attr-defined]
 webhook_marks_table: Table = WebhookMark.__table__  # type: ignore[attr-defined]
@@ -71,6 +73,7 @@ __all__ = [
     "Heartbeat",
     "Incident",
     "Notification",
+    "OutboundMessage",
     "Postmortem",
     "RepeatSummary",
     "Responder",
@@ -92,6 +95,7 @@ __all__ = [
     "incidents_table",
     "metadata",
     "notifications_table",
+    "outbound_table",
     "overrides_table",
     "policies_table",
     "postmortems_table",
