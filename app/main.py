@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import ops, tokens
 from app.api_errors import document_error_responses
+from app.automation.send import action_handler, webhook_handler
 from app.body_limit import BodySizeLimit
 from app.clock import Clock
 from app.db import is_unavailable, refused_value
@@ -86,6 +87,8 @@ def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
     """The senders of outgoing chat posts, webhooks and actions, by kind
     (app/notify/outbound.py): one line each, for what the settings enable."""
     handlers: dict[str, Handler] = {}
+    handlers["action"] = action_handler(runtime.settings)  # app/automation, unsigned: refused
+    handlers["webhook"] = webhook_handler(runtime.settings)
     return handlers
 
 

@@ -50,6 +50,7 @@ FLOORS: dict[str, int] = {
     "app.replies": 5,
     "app.review": 5,
     "app.heartbeats": 5,
+    "app.automation": 5,  # actions, action steps, outgoing webhooks (issue 19)
     "app.rules": 4,
     "app.runtime": 4,
     "app.auth": 4,

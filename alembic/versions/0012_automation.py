@@ -1,7 +1,7 @@
 """automation: outgoing webhooks' subscriptions and their mark on the timeline
 
 Revision ID: 0012_automation
-Revises: 0011
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,8 @@ import app.models.types
 from alembic import op
 
 revision: str = "0012_automation"
-down_revision: str | Sequence[str] | None = "0011"
+# After main's 0012 (the outbound queue) so that there is one head; the merger renumbers.
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,11 +21,10 @@ the same to every subscriber and on every retry.
 from __future__ import annotations
 
 import hashlib
-
-import orjson
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,7 +62,9 @@ def _subscriber_key(url: str, source: str) -> str:
 
 async def subscribers(session: AsyncSession, rules: RulesFile) -> list[tuple[str, str, set[str]]]:
     """``(key, url, events)`` of every subscription, the rules file's first."""
-    found = [(_subscriber_key(hook.url, "rules"), hook.url, set(hook.events)) for hook in rules.webhooks]
+    found = [
+        (_subscriber_key(hook.url, "rules"), hook.url, set(hook.events)) for hook in rules.webhooks
+    ]
     w = webhook_subscriptions_table.c
     for row in await session.execute(select(w.id, w.url, w.events).order_by(w.id)):
         found.append((f"api:{row.id}", row.url, set(row.events)))
@@ -73,9 +74,7 @@ async def subscribers(session: AsyncSession, rules: RulesFile) -> list[tuple[str
 async def _mark(session: AsyncSession) -> int | None:
     m = webhook_marks_table.c
     return (
-        await session.execute(
-            select(m.last_event_id).where(m.name == MARK).with_for_update()
-        )
+        await session.execute(select(m.last_event_id).where(m.name == MARK).with_for_update())
     ).scalar()
 
 
@@ -142,15 +141,21 @@ async def forward_events(runtime: Runtime) -> int:
         if not events:
             return 0
         numbers = {event.incident_number for event in events if event.kind in EVENTS}
-        incidents = {
-            row.number: row
-            for row in await session.execute(
-                select(incidents_table).where(incidents_table.c.number.in_(numbers))
-            )
-        } if numbers else {}
+        incidents = (
+            {
+                row.number: row
+                for row in await session.execute(
+                    select(incidents_table).where(incidents_table.c.number.in_(numbers))
+                )
+            }
+            if numbers
+            else {}
+        )
         queued, new_mark, contiguous = 0, mark, True
         for event in events:
-            if contiguous and (event.id == new_mark + 1 or event.at <= now - timedelta(seconds=GAP_SECONDS)):
+            if contiguous and (
+                event.id == new_mark + 1 or event.at <= now - timedelta(seconds=GAP_SECONDS)
+            ):
                 new_mark = event.id
             else:
                 contiguous = False

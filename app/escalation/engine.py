@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.automation import webhooks
 from app.automation.steps import run_action_step
 from app.db import insert_for, is_unavailable
 from app.escalation.housekeeping import Housekeeping
@@ -115,6 +116,7 @@ class Engine:
                 await heartbeats.expire_due(self.runtime)
                 + await self._fire_due_steps()
                 + await self.dispatcher.start_due()
+                + await webhooks.forward_events(self.runtime)
                 + await self.outbound.start_due()
             )
             if wait_for_sends:
@@ -243,8 +245,13 @@ class Engine:
         paged = False  # or ran an action: the next step waits either way
         if spec.run is not None:
             paged, ran = await run_action_step(
-                session, self.runtime.rules.current, incident, spec.run,
-                wait=spec.waits(), label=label, now=now,
+                session,
+                self.runtime.rules.current,
+                incident,
+                spec.run,
+                wait=spec.waits(),
+                label=label,
+                now=now,
             )
             timeline += ran
         elif not channels:

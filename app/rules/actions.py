@@ -199,9 +199,7 @@ WEBHOOK_EVENTS = (
 def known_events(events: list[str]) -> list[str]:
     for index, event in enumerate(events):
         if event not in WEBHOOK_EVENTS:
-            raise ItemError(
-                f"unknown event {event!r}: use {', '.join(WEBHOOK_EVENTS)}", (index,)
-            )
+            raise ItemError(f"unknown event {event!r}: use {', '.join(WEBHOOK_EVENTS)}", (index,))
     return list(dict.fromkeys(events))
 
 
@@ -222,7 +220,9 @@ def check_automation(
     seen: set[str] = set()
     for index, action in enumerate(actions):
         if action.name in seen:
-            raise ItemError(f"action name {action.name!r} is used twice", ("actions", index, "name"))
+            raise ItemError(
+                f"action name {action.name!r} is used twice", ("actions", index, "name")
+            )
         seen.add(action.name)
         if not automation.allows(action.url):
             raise ItemError(_outside(action.url), ("actions", index, "url"))

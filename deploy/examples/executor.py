@@ -38,7 +38,9 @@ def signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
     expected = base64.b64encode(mac).decode()
     return any(
         version == "v1" and hmac.compare_digest(expected, sig)
-        for version, _, sig in (part.partition(",") for part in headers.get("webhook-signature", "").split())
+        for version, _, sig in (
+            part.partition(",") for part in headers.get("webhook-signature", "").split()
+        )
     )
 
 
@@ -46,7 +48,7 @@ def make_handler(secret: str, commands: dict[str, list[str]]) -> type[BaseHTTPRe
     done: dict[str, tuple[int, dict[str, object]]] = {}  # Idempotency-Key -> answer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {k.lower(): v for k, v in self.headers.items()}
             if not signature_ok(secret, headers, body):
@@ -79,7 +81,9 @@ def main() -> None:
     parser.add_argument("--run", action="append", default=[], metavar="/PATH=COMMAND")
     args = parser.parse_args()
     commands = {path: shlex.split(cmd) for path, _, cmd in (r.partition("=") for r in args.run)}
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(os.environ["EXECUTOR_SECRET"], commands))
+    server = ThreadingHTTPServer(
+        (args.host, args.port), make_handler(os.environ["EXECUTOR_SECRET"], commands)
+    )
     print(f"executor on http://{args.host}:{args.port}: {', '.join(commands) or 'no commands'}")
     server.serve_forever()
 

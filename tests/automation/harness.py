@@ -60,7 +60,9 @@ async def serve_automation(
     path = tmp_path / "rules.yaml"
     path.write_text(rules_text(executor, **rules))
     async with serve_paging(db, fake, clock, config=path, automation_secret=SECRET) as paging:
-        resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=ACTION_POLICY)
+        resp = await paging.api.put(
+            "/api/v1/escalation-policies/checkout-oncall", json=ACTION_POLICY
+        )
         assert resp.status_code == 200, resp.text
         yield paging
 
@@ -74,3 +76,16 @@ async def timeline(paging: Paging, number: int) -> list[str]:
     resp: httpx.Response = await paging.api.get(f"/api/v1/incidents/{number}/timeline")
     assert resp.status_code == 200, resp.text
     return [str(event["message"]) for event in resp.json()]
+
+
+async def counted(paging: Paging, kind: str, target: str, outcome: str) -> float:
+    """``klaxon_automation_requests_total`` for these labels, read from ``/metrics``
+    (counters are process-wide: tests compare before and after)."""
+    text = (await paging.api.get("/metrics")).text
+    sample = (
+        f'klaxon_automation_requests_total{{kind="{kind}",outcome="{outcome}",target="{target}"}} '
+    )
+    for line in text.splitlines():
+        if line.startswith(sample):
+            return float(line.removeprefix(sample))
+    return 0.0

@@ -45,12 +45,10 @@ def test_actions_load_with_their_request_and_limits() -> None:
 def test_a_url_outside_the_allowed_hosts_is_refused_at_its_line() -> None:
     text = GOOD.replace("https://awx.internal:8443/", "https://awx.internal:9999/")
     assert errors_of(text) == [
-        "rules.yaml:12: actions.1.url: host 'awx.internal:9999' is not in"
-        " automation.allowed_hosts"
+        "rules.yaml:12: actions.1.url: host 'awx.internal:9999' is not in automation.allowed_hosts"
     ]
     assert errors_of(GOOD.replace("rundeck.internal/api", "metadata.internal/api")) == [
-        "rules.yaml:5: actions.0.url: host 'metadata.internal' is not in"
-        " automation.allowed_hosts"
+        "rules.yaml:5: actions.0.url: host 'metadata.internal' is not in automation.allowed_hosts"
     ]
 
 

@@ -4,12 +4,13 @@ out at the next step's due second, whatever the executor did."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from app.clock import ManualClock
-from tests.automation.harness import serve_automation, timeline, verified
+from tests.automation.harness import counted, serve_automation, timeline, verified
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.twilio_server import FakeTwilio
 from tests.helpers import am_alert, am_payload
@@ -24,9 +25,9 @@ def rundeck_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def executor() -> FakeExecutor:
+async def executor() -> AsyncIterator[FakeExecutor]:
     async with FakeExecutor() as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 def resolved_checkout() -> dict[str, object]:
@@ -95,22 +96,21 @@ async def test_a_slow_executor_does_not_move_the_escalation(
     db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
 ) -> None:
     executor.delay = 3.0
-    async with serve_automation(
-        db, fake_twilio, clock, tmp_path, executor, timeout="1s"
-    ) as paging:
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor, timeout="1s") as paging:
+        before = await counted(paging, "action", "restart-checkout", "timeout")
         number = await open_incident(paging, checkout_alert(FP))
         await paging.tick()
         await paging.tick(minutes=2, seconds=59)
         assert paging.texts_to(ALICE) == []
         await paging.tick(seconds=1)
         assert len(paging.texts_to(ALICE)) == 1
+        # The try at 12:00:00 and its retry at 12:02:59; the next would pass the deadline.
+        assert len(executor.requests) == 2
+        assert await counted(paging, "action", "restart-checkout", "timeout") == before + 2
         lines = await timeline(paging, number)
-        assert "Action restart-checkout: no answer within 1 s" in lines
-        metrics = (await paging.api.get("/metrics")).text
         assert (
-            'klaxon_automation_requests_total{kind="action",outcome="timeout",'
-            'target="restart-checkout"}'
-        ) in metrics
+            "Action restart-checkout: no answer within 1 s; trying again at 12:00:05 UTC" in lines
+        )
 
 
 async def test_an_action_runs_once_per_incident_even_when_the_policy_repeats(
@@ -152,3 +152,68 @@ async def test_a_policy_step_naming_an_unknown_action_is_refused(
         resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=both)
         assert resp.status_code == 422
         assert "either pages (targets) or runs an action (run)" in resp.text
+
+
+async def test_a_failing_executor_is_retried_until_the_deadline_then_given_up(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> None:
+    executor.status = 503
+    executor.answer = '{"error": "rundeck is restarting"}'
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
+        number = await open_incident(paging, checkout_alert(FP))
+        before = await counted(paging, "action", "restart-checkout", "5xx")
+        await paging.tick()
+        for _ in range(17):  # to 12:02:50, past the 2-minute deadline
+            await paging.tick(seconds=10)
+        assert paging.texts_to(ALICE) == []
+        await paging.tick(seconds=10)
+        assert len(paging.texts_to(ALICE)) == 1  # at 12:03:00, the step's due second
+        # 12:00:00, :05, :15, :35, 12:01:15; the next (12:02:35) would pass the deadline.
+        assert len(executor.requests) == 5
+        assert {r.headers["webhook-id"] for r in executor.requests} == {
+            f"klaxon-{number}-restart-checkout"
+        }
+        for request in executor.requests:
+            verified(request)
+        lines = await timeline(paging, number)
+        failed = (
+            'Action restart-checkout: 503 Service Unavailable: {"error": "rundeck is restarting"}'
+        )
+        assert f"{failed}; trying again at 12:00:05 UTC" in lines
+        assert f"{failed}; given up" in lines
+        assert await counted(paging, "action", "restart-checkout", "5xx") == before + 5
+
+
+async def test_an_executor_refusing_the_request_is_not_retried(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> None:
+    executor.status = 403
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
+        number = await open_incident(paging, checkout_alert(FP))
+        await paging.tick()
+        await paging.tick(minutes=1)
+        assert len(executor.requests) == 1
+        lines = await timeline(paging, number)
+        assert any(
+            line.startswith("Action restart-checkout: 403 Forbidden") and line.endswith("given up")
+            for line in lines
+        )
+
+
+async def test_a_missing_secret_is_said_on_the_timeline_and_nothing_is_sent(
+    db: str,
+    fake_twilio: FakeTwilio,
+    clock: ManualClock,
+    tmp_path: Path,
+    executor: FakeExecutor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KLAXON_SECRET_TEST_RUNDECK")
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
+        number = await open_incident(paging, checkout_alert(FP))
+        await paging.tick()
+        assert executor.requests == []
+        lines = await timeline(paging, number)
+        assert (
+            "Action restart-checkout: not sent, KLAXON_SECRET_TEST_RUNDECK is not set; given up"
+        ) in lines
