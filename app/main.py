@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import ops, tokens
 from app.api_errors import document_error_responses
+from app.automation import endpoints as automation
 from app.automation.send import action_handler, webhook_handler
 from app.body_limit import BodySizeLimit
 from app.clock import Clock
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(replies.router)
     app.include_router(tokens.router)
     app.include_router(ops.router)
+    app.include_router(automation.router)
     document_error_responses(app)
 
     @app.exception_handler(KlaxonError)

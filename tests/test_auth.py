@@ -100,6 +100,10 @@ ACCESS: dict[tuple[str, str], str] = {
     # Taking a shift: write, recorded with the token's name (tests/oncall/test_scopes.py).
     ("POST", "/api/v1/schedules/{name}/overrides"): "write",
     ("DELETE", "/api/v1/schedules/{name}/overrides/{override_id}"): "write",
+    # Outgoing webhooks: admin, as they send incident data out (app/automation).
+    ("GET", "/api/v1/webhooks/subscriptions"): "admin",
+    ("POST", "/api/v1/webhooks/subscriptions"): "admin",
+    ("DELETE", "/api/v1/webhooks/subscriptions/{subscription_id}"): "admin",
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -35,6 +35,11 @@ def upgrade() -> None:
         sa.Column("last_event_id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
+    # Webhooks start from now: the events of the past are never sent.
+    op.execute(
+        "INSERT INTO webhook_marks (name, last_event_id)"
+        " SELECT 'webhooks', COALESCE(MAX(id), 0) FROM timeline_events"
+    )
 
 
 def downgrade() -> None:

@@ -92,9 +92,18 @@ async def _move_mark(session: AsyncSession, to: int, *, new: bool) -> None:
         )
 
 
+#: The incident's status as of the event (the incident may have moved on since).
+STATUS_AFTER = {
+    "incident.opened": "triggered",
+    "incident.acknowledged": "acknowledged",
+    "incident.resolved": "resolved",
+}
+
+
 def _payload(event: Any, incident: Any, url: str) -> dict[str, Any]:
+    kind = EVENTS[event.kind]
     body = {
-        "type": EVENTS[event.kind],
+        "type": kind,
         "timestamp": event.at.isoformat(),
         "data": {
             "incident": {
@@ -102,7 +111,7 @@ def _payload(event: Any, incident: Any, url: str) -> dict[str, Any]:
                 "title": incident.title,
                 "severity": incident.severity,
                 "service": incident.service,
-                "status": incident.status,
+                "status": STATUS_AFTER.get(kind, incident.status),
             },
             "event": {"id": event.id, "message": event.message, "actor": event.actor},
         },
@@ -123,12 +132,15 @@ async def forward_events(runtime: Runtime) -> int:
     t = timeline_table.c
     async with runtime.sessions() as session, session.begin():
         mark = await _mark(session)
+        if mark is None:  # the migration writes it; a database emptied since, from 0
+            await _move_mark(session, 0, new=True)
+            mark = 0
         hooks = await subscribers(session, runtime.rules.current)
-        if mark is None or not hooks:
-            # Nobody listens (or first run): history is not sent to whoever subscribes later.
+        if not hooks:
+            # Nobody listens: the past is not sent to whoever subscribes later.
             latest = (await session.execute(select(func.max(t.id)))).scalar() or 0
-            if mark is None or latest != mark:
-                await _move_mark(session, latest, new=mark is None)
+            if latest != mark:
+                await _move_mark(session, latest, new=False)
             return 0
         events = (
             await session.execute(

@@ -29,7 +29,9 @@ ACTION_POLICY: dict[str, Any] = {
 }
 
 
-def rules_text(executor: FakeExecutor, *, timeout: str = "5s", deadline: str = "2m") -> str:
+def rules_text(
+    executor: FakeExecutor, *, timeout: str = "5s", deadline: str = "2m", extra: str = ""
+) -> str:
     return RULES.read_text() + (
         f"""
 automation:
@@ -43,7 +45,7 @@ actions:
       alerts: "$alerts"
     timeout: {timeout}
     deadline: {deadline}
-"""
+{extra}"""
     )
 
 
