@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from app.rules import RulesError, parse_rules
+from app.rules import RulesError, load_rules, parse_rules
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "klaxon.example.yaml"
 
 GOOD = """\
 automation:
@@ -100,3 +103,15 @@ def test_two_actions_of_one_name_are_refused() -> None:
 def test_a_bad_length_names_the_field() -> None:
     errors = errors_of(GOOD.replace("timeout: 5s", "timeout: soon"))
     assert errors[0].startswith("rules.yaml:9: actions.0.timeout: ")
+
+
+def test_the_example_rules_declare_an_action_for_each_executor() -> None:
+    rules = load_rules(EXAMPLE)
+    assert [action.name for action in rules.actions] == [
+        "restart-payments",
+        "awx-clear-cache",
+        "github-rollback",
+        "st2-remediate",
+        "restart-checkout",
+    ]
+    assert rules.webhooks == []  # make run sends nothing anywhere

@@ -87,9 +87,12 @@ async def test_action_that_does_not_fix_it_pages_at_the_next_steps_due_second(
         assert paging.texts_to(ALICE) == []
         await paging.tick(seconds=1)
         assert len(paging.texts_to(ALICE)) == 1
+        resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=resolved_checkout())
+        assert resp.status_code == 200, resp.text
         lines = await timeline(paging, number)
-        assert not any("fixed it" in line for line in lines)
         assert "Step 2: paging alice by sms" in lines
+        assert lines[-1].startswith("Incident resolved")
+        assert not any("fixed it" in line for line in lines)  # resolved after the wait
 
 
 async def test_a_slow_executor_does_not_move_the_escalation(
@@ -217,3 +220,19 @@ async def test_a_missing_secret_is_said_on_the_timeline_and_nothing_is_sent(
         assert (
             "Action restart-checkout: not sent, KLAXON_SECRET_TEST_RUNDECK is not set; given up"
         ) in lines
+
+
+async def test_a_reload_dropping_an_action_a_policy_runs_is_refused(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> None:
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
+        rules = tmp_path / "rules.yaml"
+        kept = rules.read_text()
+        rules.write_text(kept.replace("name: restart-checkout", "name: restart-cart"))
+        resp = await paging.api.post("/-/reload")
+        assert resp.status_code == 400
+        assert (
+            "policy 'checkout-oncall' steps[0]: unknown action 'restart-checkout'"
+            " (the rules file declares: restart-cart)"
+        ) in resp.json()["detail"]
+        assert paging.app.state.runtime.rules.current.action("restart-checkout") is not None

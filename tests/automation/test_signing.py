@@ -41,3 +41,15 @@ def test_a_stale_timestamp_is_refused_by_the_receiver() -> None:
 def test_a_secret_that_is_not_base64_of_16_bytes_is_refused() -> None:
     with pytest.raises(BadSecret):
         secret_bytes("whsec_c2hvcnQ=")  # "short"
+
+
+def test_klaxon_refuses_to_start_with_a_malformed_signing_secret() -> None:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    with pytest.raises(ValidationError, match="KLAXON_AUTOMATION_SECRET must be whsec_"):
+        Settings(automation_secret="c2VjcmV0LXdpdGhvdXQtcHJlZml4LTMyYnl0ZXM=")
+    settings = Settings(automation_secret=SECRET)
+    assert settings.automation_secret is not None
+    assert "whsec" not in repr(settings)  # a SecretStr: never in a log line
