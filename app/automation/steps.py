@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.automation.actions import Queued, queue_action
+from app.automation.actions import KIND, Queued, action_key, queue_action
 from app.durations import compact
 from app.metrics import ACTIONS_FIXED
-from app.models import timeline_table
+from app.models import outbound_table, timeline_table
 from app.rules import RulesFile
 from app.timeline import event_row, record
 
@@ -63,7 +63,8 @@ async def run_action_step(
 
 async def note_fixed_by_action(session: AsyncSession, number: int, *, now: datetime) -> bool:
     """After the incident's alerts resolved (in that transaction): if that was
-    within an action step's wait, with nobody paged since, say the action fixed it."""
+    within an action step's wait, with nobody paged since, say the action fixed it
+    (or, when its request had not gone through, that it cannot have)."""
     t = timeline_table.c
     last = (
         await session.execute(
@@ -85,8 +86,21 @@ async def note_fixed_by_action(session: AsyncSession, number: int, *, now: datet
         )
     ).first()
     nobody = "" if paged_before is not None else "; nobody was paged"
-    ACTIONS_FIXED.labels(name).inc()
-    message = f"Alerts resolved within the wait after action {name}: the action fixed it{nobody}"
+    o = outbound_table.c
+    state = (
+        await session.execute(
+            select(o.state).where(o.kind == KIND, o.key == action_key(number, name))
+        )
+    ).scalar()
+    if state == "sent":
+        ACTIONS_FIXED.labels(name).inc()
+        message = f"Alerts resolved within the wait after action {name}: the action fixed it"
+    else:  # resolved on their own (or by someone): not the action's doing
+        message = (
+            f"Alerts resolved within the wait after action {name}, whose request had not"
+            f" gone through ({state or 'not queued'})"
+        )
+    message += nobody
     await record(
         session,
         [event_row(number, "action_fixed", message, at=now, actor="klaxon", data={"action": name})],

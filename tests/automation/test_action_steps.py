@@ -14,7 +14,7 @@ from tests.automation.harness import counted, serve_automation, timeline, verifi
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.twilio_server import FakeTwilio
 from tests.helpers import am_alert, am_payload
-from tests.paging import ALICE, checkout_alert, open_incident
+from tests.paging import ALICE, Paging, checkout_alert, open_incident
 
 FP = "c0ffee0000000001"
 
@@ -30,6 +30,15 @@ async def executor() -> AsyncIterator[FakeExecutor]:
         yield running
 
 
+@pytest.fixture
+async def paging(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+) -> AsyncIterator[Paging]:
+    """Klaxon whose checkout policy runs restart-checkout, then pages alice."""
+    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as served:
+        yield served
+
+
 def resolved_checkout() -> dict[str, object]:
     alert = am_alert(
         FP,
@@ -42,57 +51,55 @@ def resolved_checkout() -> dict[str, object]:
 
 
 async def test_action_that_fixes_the_alert_within_the_wait_pages_nobody(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+    paging: Paging, executor: FakeExecutor
 ) -> None:
-    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
-        number = await open_incident(paging, checkout_alert(FP))
-        await paging.tick()
-        assert len(executor.requests) == 1
-        sent = executor.requests[0]
-        assert sent.method == "POST" and sent.path == "/api/45/job/restart/run"
-        assert sent.headers["x-rundeck-auth-token"] == "rundeck-token-123"
-        assert sent.headers["idempotency-key"] == sent.headers["webhook-id"]
-        body = verified(sent)
-        assert body["options"] == {
-            "incident": str(number),
-            "service": "checkout",
-            "title": "checkout errors",
-        }
-        assert [alert["labels"]["service"] for alert in body["alerts"]] == ["checkout"]
+    number = await open_incident(paging, checkout_alert(FP))
+    await paging.tick()
+    assert len(executor.requests) == 1
+    sent = executor.requests[0]
+    assert sent.method == "POST" and sent.path == "/api/45/job/restart/run"
+    assert sent.headers["x-rundeck-auth-token"] == "rundeck-token-123"
+    assert sent.headers["idempotency-key"] == sent.headers["webhook-id"]
+    body = verified(sent)
+    assert body["options"] == {
+        "incident": str(number),
+        "service": "checkout",
+        "title": "checkout errors",
+    }
+    assert [alert["labels"]["service"] for alert in body["alerts"]] == ["checkout"]
 
-        clock.advance(minutes=1)
-        resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=resolved_checkout())
-        assert resp.status_code == 200, resp.text
-        await paging.tick(minutes=2)
-        await paging.tick(minutes=10)
-        assert paging.texts_to(ALICE) == []
-        lines = await timeline(paging, number)
-        assert any(line.startswith("Step 1: running action restart-checkout") for line in lines)
-        assert any(line.startswith("Action restart-checkout: 200 OK") for line in lines)
-        assert (
-            "Alerts resolved within the wait after action restart-checkout: the action fixed it;"
-            " nobody was paged"
-        ) in lines
-        assert len(executor.requests) == 1
+    paging.clock.advance(minutes=1)
+    resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=resolved_checkout())
+    assert resp.status_code == 200, resp.text
+    await paging.tick(minutes=2)
+    await paging.tick(minutes=10)
+    assert paging.texts_to(ALICE) == []
+    lines = await timeline(paging, number)
+    assert any(line.startswith("Step 1: running action restart-checkout") for line in lines)
+    assert any(line.startswith("Action restart-checkout: 200 OK") for line in lines)
+    assert (
+        "Alerts resolved within the wait after action restart-checkout: the action fixed it;"
+        " nobody was paged"
+    ) in lines
+    assert len(executor.requests) == 1
 
 
 async def test_action_that_does_not_fix_it_pages_at_the_next_steps_due_second(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+    paging: Paging, executor: FakeExecutor
 ) -> None:
-    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
-        number = await open_incident(paging, checkout_alert(FP))
-        await paging.tick()
-        assert len(executor.requests) == 1
-        await paging.tick(minutes=2, seconds=59)
-        assert paging.texts_to(ALICE) == []
-        await paging.tick(seconds=1)
-        assert len(paging.texts_to(ALICE)) == 1
-        resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=resolved_checkout())
-        assert resp.status_code == 200, resp.text
-        lines = await timeline(paging, number)
-        assert "Step 2: paging alice by sms" in lines
-        assert lines[-1].startswith("Incident resolved")
-        assert not any("fixed it" in line for line in lines)  # resolved after the wait
+    number = await open_incident(paging, checkout_alert(FP))
+    await paging.tick()
+    assert len(executor.requests) == 1
+    await paging.tick(minutes=2, seconds=59)
+    assert paging.texts_to(ALICE) == []
+    await paging.tick(seconds=1)
+    assert len(paging.texts_to(ALICE)) == 1
+    resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=resolved_checkout())
+    assert resp.status_code == 200, resp.text
+    lines = await timeline(paging, number)
+    assert "Step 2: paging alice by sms" in lines
+    assert lines[-1].startswith("Incident resolved")
+    assert not any("fixed it" in line for line in lines)  # resolved after the wait
 
 
 async def test_a_slow_executor_does_not_move_the_escalation(
@@ -117,44 +124,42 @@ async def test_a_slow_executor_does_not_move_the_escalation(
 
 
 async def test_an_action_runs_once_per_incident_even_when_the_policy_repeats(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+    paging: Paging, executor: FakeExecutor
 ) -> None:
-    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
-        policy = {
-            "steps": [
-                {"run": "restart-checkout", "wait": 60},
-                {"targets": {"responders": ["alice"]}, "channels": ["sms"], "delay_minutes": 1},
-            ],
-            "repeat": 1,
-        }
-        resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=policy)
-        assert resp.status_code == 200, resp.text
-        number = await open_incident(paging, checkout_alert(FP))
-        for _ in range(4):
-            await paging.tick(minutes=1)
-        assert len(executor.requests) == 1
-        lines = await timeline(paging, number)
-        assert (
-            f"Step 1 (round 2): action restart-checkout already ran for #{number}; not run again"
-        ) in lines
-        assert len(paging.texts_to(ALICE)) == 2
+    policy = {
+        "steps": [
+            {"run": "restart-checkout", "wait": 60},
+            {"targets": {"responders": ["alice"]}, "channels": ["sms"], "delay_minutes": 1},
+        ],
+        "repeat": 1,
+    }
+    resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=policy)
+    assert resp.status_code == 200, resp.text
+    number = await open_incident(paging, checkout_alert(FP))
+    for _ in range(4):
+        await paging.tick(minutes=1)
+    assert len(executor.requests) == 1
+    lines = await timeline(paging, number)
+    assert (
+        f"Step 1 (round 2): action restart-checkout already ran for #{number}; not run again"
+    ) in lines
+    assert len(paging.texts_to(ALICE)) == 2
 
 
 async def test_a_policy_step_naming_an_unknown_action_is_refused(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+    paging: Paging, executor: FakeExecutor
 ) -> None:
-    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
-        policy = {"steps": [{"run": "restart-chekout", "wait": "3m"}]}
-        resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=policy)
-        assert resp.status_code == 400
-        assert resp.json()["detail"] == (
-            "policy 'checkout-oncall' steps[0]: unknown action 'restart-chekout'"
-            " (the rules file declares: restart-checkout)"
-        )
-        both = {"steps": [{"run": "restart-checkout", "targets": {"responders": ["alice"]}}]}
-        resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=both)
-        assert resp.status_code == 422
-        assert "either pages (targets) or runs an action (run)" in resp.text
+    policy = {"steps": [{"run": "restart-chekout", "wait": "3m"}]}
+    resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=policy)
+    assert resp.status_code == 400
+    assert resp.json()["detail"] == (
+        "policy 'checkout-oncall' steps[0]: unknown action 'restart-chekout'"
+        " (the rules file declares: restart-checkout)"
+    )
+    both = {"steps": [{"run": "restart-checkout", "targets": {"responders": ["alice"]}}]}
+    resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=both)
+    assert resp.status_code == 422
+    assert "either pages (targets) or runs an action (run)" in resp.text
 
 
 async def test_a_failing_executor_is_retried_until_the_deadline_then_given_up(
@@ -223,16 +228,34 @@ async def test_a_missing_secret_is_said_on_the_timeline_and_nothing_is_sent(
 
 
 async def test_a_reload_dropping_an_action_a_policy_runs_is_refused(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
+    paging: Paging, tmp_path: Path
 ) -> None:
-    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as paging:
-        rules = tmp_path / "rules.yaml"
-        kept = rules.read_text()
-        rules.write_text(kept.replace("name: restart-checkout", "name: restart-cart"))
-        resp = await paging.api.post("/-/reload")
-        assert resp.status_code == 400
-        assert (
-            "policy 'checkout-oncall' steps[0]: unknown action 'restart-checkout'"
-            " (the rules file declares: restart-cart)"
-        ) in resp.json()["detail"]
-        assert paging.app.state.runtime.rules.current.action("restart-checkout") is not None
+    rules = tmp_path / "rules.yaml"
+    kept = rules.read_text()
+    rules.write_text(kept.replace("name: restart-checkout", "name: restart-cart"))
+    resp = await paging.api.post("/-/reload")
+    assert resp.status_code == 400
+    assert (
+        "policy 'checkout-oncall' steps[0]: unknown action 'restart-checkout'"
+        " (the rules file declares: restart-cart)"
+    ) in resp.json()["detail"]
+    assert paging.app.state.runtime.rules.current.action("restart-checkout") is not None
+
+
+async def test_alerts_resolving_while_the_request_fails_are_not_credited_to_the_action(
+    paging: Paging, executor: FakeExecutor
+) -> None:
+    executor.status = 503
+    number = await open_incident(paging, checkout_alert(FP))
+    await paging.tick()
+    paging.clock.advance(minutes=1)
+    resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=resolved_checkout())
+    assert resp.status_code == 200, resp.text
+    await paging.tick(minutes=5)
+    assert paging.texts_to(ALICE) == []
+    lines = await timeline(paging, number)
+    assert (
+        "Alerts resolved within the wait after action restart-checkout, whose request had not"
+        " gone through (pending); nobody was paged"
+    ) in lines
+    assert not any("fixed it" in line for line in lines)
