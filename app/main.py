@@ -16,6 +16,8 @@ from sqlalchemy.exc import DBAPIError
 
 from app import console, ops, tokens
 from app.api_errors import document_error_responses
+from app.automation import endpoints as automation
+from app.automation.send import action_handler, webhook_handler
 from app.body_limit import BodySizeLimit
 from app.chat import cards as chat_cards
 from app.chat import endpoints as chat
@@ -95,6 +97,8 @@ def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
     handlers: dict[str, Handler] = {}
     if runtime.settings.slack_bot_token:
         handlers["slack"] = slack_handler(runtime.sessions, runtime.settings)
+    handlers["action"] = action_handler(runtime.settings)  # app/automation, unsigned: refused
+    handlers["webhook"] = webhook_handler(runtime.settings)
     return handlers
 
 
@@ -165,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(statuspage.router)
     app.include_router(maintenance.router)
     app.include_router(chat.router)
+    app.include_router(automation.router)
     document_error_responses(app)
     console.install(app)  # the web console under / (app/console), not in the OpenAPI document
 

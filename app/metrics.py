@@ -115,6 +115,20 @@ REPLAYED_CALLBACKS = Counter(
     " acting again",
 )
 
+# Auto-remediation (app/automation): each request to an executor or a webhook
+# receiver, by outcome (2xx, 4xx, 5xx, timeout, unreachable, no_secret, not_signed),
+# and the incidents whose alerts resolved within an action step's wait.
+AUTOMATION_REQUESTS = Counter(
+    "klaxon_automation_requests_total",
+    "Requests to action executors and webhook receivers, by kind, action or host, and outcome",
+    ["kind", "target", "outcome"],
+)
+ACTIONS_FIXED = Counter(
+    "klaxon_actions_fixed_total",
+    "Incidents whose alerts resolved within an action step's wait, before the next step",
+    ["action"],
+)
+
 
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_DIR_ENV) or None

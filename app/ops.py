@@ -15,7 +15,8 @@ from app.deps import AdminPrincipal, RuntimeDep, metrics_access
 from app.errors import KlaxonError, Unavailable
 from app.metrics import OPEN_INCIDENTS, exposition
 from app.models import incidents_table
-from app.oncall.store import policy_names
+from app.oncall.document import unknown_actions
+from app.oncall.store import list_policies, policy_names
 from app.rules import RulesError, RulesFile
 from app.rules.policies import unknown_policies
 from app.runtime import Runtime
@@ -101,6 +102,14 @@ async def unknown_route_policies(runtime: Runtime, rules: RulesFile) -> list[str
     return unknown_policies(rules, known)
 
 
+async def unknown_step_actions(runtime: Runtime, rules: RulesFile) -> list[str]:
+    """Policies whose steps run an action ``rules`` does not declare (a reload that
+    drops an action still in use is refused, as one that drops a policy is)."""
+    async with runtime.sessions() as session:
+        policies = await list_policies(session)
+    return unknown_actions(policies, rules)
+
+
 async def reload_checked(runtime: Runtime) -> RulesFile:
     """Read the rules file and put it in force, unless it is invalid or a route
     names an unknown policy: then the old rules stay and ``KlaxonError`` says why."""
@@ -109,6 +118,7 @@ async def reload_checked(runtime: Runtime) -> RulesFile:
     except RulesError as exc:
         raise KlaxonError("rules file invalid, old rules kept:\n" + str(exc)) from exc
     problems = await unknown_route_policies(runtime, rules)
+    problems += await unknown_step_actions(runtime, rules)
     if problems:
         log.error("rules reload refused, keeping the old rules:\n%s", "\n".join(problems))
         raise KlaxonError("rules file refused, old rules kept:\n" + "\n".join(problems))
@@ -118,7 +128,12 @@ async def reload_checked(runtime: Runtime) -> RulesFile:
 @router.post(
     "/-/reload",
     response_model=Reloaded,
-    responses={400: {"description": "Invalid, or a route names an unknown policy"}},
+    responses={
+        400: {
+            "description": "Invalid, a route names an unknown policy, or a policy runs an"
+            " action the file no longer declares"
+        }
+    },
 )
 async def reload_rules(runtime: RuntimeDep, _: AdminPrincipal) -> Reloaded:
     """Reload the rules file; an invalid file, or one whose routes name an escalation

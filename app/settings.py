@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "klaxon.example.yaml"
@@ -224,6 +224,33 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    # --- Auto-remediation (app/automation) ---------------------------------------
+    # Signs every action and outgoing webhook (Standard Webhooks: whsec_ + base64 of
+    # at least 16 random bytes, e.g. `python -c "import base64, os;
+    # print('whsec_' + base64.b64encode(os.urandom(32)).decode())"`). Unset, actions
+    # and webhooks are not sent (their timeline says so).
+    automation_secret: SecretStr | None = None
+
+    @field_validator("automation_secret")
+    @classmethod
+    def _automation_secret_is_whsec(cls, secret: SecretStr | None) -> SecretStr | None:
+        import base64
+        import binascii
+
+        if secret is None or not secret.get_secret_value().strip():
+            return None
+        raw = secret.get_secret_value().strip()
+        try:
+            key = base64.b64decode(raw.removeprefix("whsec_") + "==")
+        except (binascii.Error, ValueError):
+            key = b""
+        if not raw.startswith("whsec_") or len(key) < 16:
+            raise ValueError(
+                "KLAXON_AUTOMATION_SECRET must be whsec_ followed by the base64 of at least"
+                " 16 bytes"
+            )
+        return SecretStr(raw)
 
 
 @lru_cache

@@ -145,6 +145,10 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/maintenance/{window_id}"): "read",
     ("POST", "/api/v1/maintenance/{window_id}/end"): "config",
     ("DELETE", "/api/v1/maintenance/{window_id}"): "config",
+    # Outgoing webhooks: admin, as they send incident data out (app/automation).
+    ("GET", "/api/v1/webhooks/subscriptions"): "admin",
+    ("POST", "/api/v1/webhooks/subscriptions"): "admin",
+    ("DELETE", "/api/v1/webhooks/subscriptions/{subscription_id}"): "admin",
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -53,6 +53,7 @@ FLOORS: dict[str, int] = {
     "app.heartbeats": 5,
     "app.statuspage": 5,  # the public status page; its two routers are floor 7
     "app.maintenance": 5,
+    "app.automation": 5,  # actions, action steps, outgoing webhooks (issue 19)
     "app.rules": 4,
     "app.runtime": 4,
     "app.auth": 4,

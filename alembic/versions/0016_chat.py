@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column("incident_number", sa.Integer(), nullable=False),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("ts", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column(
-            "incident_channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
-        ),
+        sa.Column("incident_channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("created_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["incident_number"], ["incidents.number"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("incident_number"),

@@ -27,6 +27,8 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.automation import webhooks
+from app.automation.steps import run_action_step
 from app.db import insert_for, is_unavailable
 from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
@@ -121,6 +123,7 @@ class Engine:
                 await heartbeats.expire_due(self.runtime)
                 + await self._fire_due_steps()
                 + await self.dispatcher.start_due()
+                + await webhooks.forward_events(self.runtime)
                 + await self.outbound.start_due()
             )
             if wait_for_sends:
@@ -259,8 +262,19 @@ class Engine:
         responders = await self._targets(
             session, spec.targets.schedules, spec.targets.responders, now, number, timeline
         )
-        paged = False
-        if not channels:
+        paged = False  # or ran an action: the next step waits either way
+        if spec.run is not None:
+            paged, ran = await run_action_step(
+                session,
+                self.runtime.rules.current,
+                incident,
+                spec.run,
+                wait=spec.waits(),
+                label=label,
+                now=now,
+            )
+            timeline += ran
+        elif not channels:
             UNPAGED.labels("no_channel").inc()
             timeline.append(
                 event_row(
@@ -301,7 +315,7 @@ class Engine:
         following = policy.position_after(step.round, step.step_index)
         if following is not None:
             # A step that paged waits its delay; a skipped one is not waited out.
-            due = now + timedelta(minutes=spec.delay_minutes) if paged else now
+            due = now + spec.waits() if paged else now
             await session.execute(
                 insert_for(session, steps_table)
                 .values(

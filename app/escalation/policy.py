@@ -1,12 +1,19 @@
 """An escalation policy: ordered steps, each paging its targets on its
 channels and waiting ``delay_minutes`` before the next; the whole list runs
-``repeat + 1`` times while nobody acknowledges."""
+``repeat + 1`` times while nobody acknowledges.
+
+A step may instead run an action of the rules file (``run: restart-payments``,
+``wait: 3m``, app/automation): the next step waits ``wait`` for the alerts to
+resolve, and fires at its due time whatever the executor answered."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.durations import parse_seconds
 
 Channel = Literal["sms", "voice"]
 #: Who may acknowledge or resolve an incident from a phone: any responder (one
@@ -28,15 +35,49 @@ def _sms_and_voice() -> list[Channel]:
 class Step(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    targets: Targets
+    targets: Targets = Field(default_factory=Targets)
     channels: list[Channel] = Field(default_factory=_sms_and_voice, min_length=1)
     delay_minutes: float = Field(default=5, ge=0, le=24 * 60)
+    run: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="An action of the rules file to run instead of paging",
+    )
+    wait: int | None = Field(
+        default=None,
+        ge=0,
+        le=24 * 3600,
+        description="With run: seconds (or a length like 3m) the next step waits for the"
+        " alerts to resolve; default delay_minutes",
+    )
+
+    @field_validator("wait", mode="before")
+    @classmethod
+    def _length(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            seconds = parse_seconds(value.strip())
+            if seconds is None:
+                raise ValueError("must be seconds or a length like 90s, 3m, 1h")
+            return seconds
+        return value
 
     @model_validator(mode="after")
     def _has_targets(self) -> Step:
-        if not self.targets.schedules and not self.targets.responders:
+        pages = bool(self.targets.schedules or self.targets.responders)
+        if self.run is not None and pages:
+            raise ValueError("a step either pages (targets) or runs an action (run), not both")
+        if self.run is None and not pages:
             raise ValueError("a step needs at least one schedule or responder to page")
+        if self.run is None and self.wait is not None:
+            raise ValueError("wait is for a step that runs an action; a paging step has delay")
         return self
+
+    def waits(self) -> timedelta:
+        """How long the next step waits after this one acted."""
+        if self.run is not None and self.wait is not None:
+            return timedelta(seconds=self.wait)
+        return timedelta(minutes=self.delay_minutes)
 
 
 class PolicySpec(BaseModel):

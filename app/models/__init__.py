@@ -31,6 +31,8 @@ from app.models.timeline import TimelineEvent
 from app.models.token import ApiToken
 from app.models.twilio_callback import TwilioCallbackSeen
 from app.models.types import UTCDateTime, utcnow
+from app.models.webhook_mark import WebhookMark
+from app.models.webhook_subscription import WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -70,6 +72,9 @@ console_sessions_table: Table = ConsoleSession.__table__  # type: ignore[attr-de
 # Maintenance windows and the Alertmanager silences mirroring them (app/maintenance).
 maintenance_windows_table: Table = MaintenanceWindow.__table__  # type: ignore[attr-defined]
 silences_table: Table = Silence.__table__  # type: ignore[attr-defined]
+# Auto-remediation: outgoing webhooks' subscriptions and how far they read the timeline.
+webhook_subscriptions_table: Table = WebhookSubscription.__table__  # type: ignore[attr-defined]
+webhook_marks_table: Table = WebhookMark.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -112,6 +117,8 @@ __all__ = [
     "TimelineEvent",
     "TwilioCallbackSeen",
     "UTCDateTime",
+    "WebhookMark",
+    "WebhookSubscription",
     "action_items_table",
     "alerts_table",
     "change_events_table",
@@ -143,4 +150,6 @@ __all__ = [
     "tokens_table",
     "twilio_callbacks_seen_table",
     "utcnow",
+    "webhook_marks_table",
+    "webhook_subscriptions_table",
 ]

@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import KlaxonError
+from app.escalation.policy import PolicySpec
 from app.heartbeats.store import upsert_heartbeat
 from app.maintenance import service as maintenance
 from app.oncall import prune, store
@@ -39,9 +40,25 @@ class ItemChange:
     change: str
 
 
-async def _check_references(session: AsyncSession, config: OnCallConfig) -> None:
-    """Every reference resolves to the document or the database; else one error
-    naming every unknown name and where it is used."""
+def unknown_actions(policies: Iterable[PolicySpec], rules: RulesFile) -> list[str]:
+    """A step that runs an action the rules file does not declare (a typo would
+    leave the step doing nothing but wait), one problem each."""
+    declared = ", ".join(action.name for action in rules.actions) or "none"
+    return [
+        f"policy {policy.name!r} steps[{j}]: unknown action {step.run!r}"
+        f" (the rules file declares: {declared})"
+        for policy in policies
+        for j, step in enumerate(policy.steps)
+        if step.run is not None and rules.action(step.run) is None
+    ]
+
+
+async def _check_references(
+    session: AsyncSession, config: OnCallConfig, rules: RulesFile | None = None
+) -> None:
+    """Every reference resolves to the document or the database (and, given the
+    rules in force, every action a step runs to them); else one error naming every
+    unknown name and where it is used."""
     responders_used: dict[str, list[str]] = {}
     schedules_used: dict[str, list[str]] = {}
     for i, sched in enumerate(config.schedules):
@@ -75,6 +92,8 @@ async def _check_references(session: AsyncSession, config: OnCallConfig) -> None
     for name in sorted(unknown):
         places = "; ".join(dict.fromkeys(schedules_used[name]))
         problems.append(f"unknown schedule {name!r} (used in {places})")
+    if rules is not None:
+        problems += unknown_actions(config.policies, rules)
     if problems:
         raise KlaxonError("; ".join(problems))
 
@@ -86,10 +105,11 @@ async def _upsert_all(
     now: datetime,
     by: str,
     settings: Settings | None = None,
+    rules: RulesFile | None = None,
 ) -> list[ItemChange]:
     """Upsert responders, then schedules, then policies, then heartbeats; new
     overrides are recorded as made ``by`` this actor."""
-    await _check_references(session, config)
+    await _check_references(session, config, rules)
     changes: list[ItemChange] = []
     for responder in config.responders:
         change = await store.upsert_responder(session, responder, now=now)
@@ -124,7 +144,7 @@ async def apply_document(
     whose routes' policies are kept; ``settings`` say where maintenance windows'
     silences go). Raises ``KlaxonError`` naming every
     problem before anything is left half-written (the caller rolls back)."""
-    changes = await _upsert_all(session, config, now=now, by=by, settings=settings)
+    changes = await _upsert_all(session, config, now=now, by=by, settings=settings, rules=rules)
     if prune_missing:
         removed = await prune.prune(session, config, rules=rules)
         changes += [ItemChange(kind, name, "removed") for kind, name in removed]
@@ -148,4 +168,11 @@ async def apply_config(
     return counts
 
 
-__all__ = ["CHANGES", "ItemChange", "apply_config", "apply_document", "counted"]
+__all__ = [
+    "CHANGES",
+    "ItemChange",
+    "apply_config",
+    "apply_document",
+    "counted",
+    "unknown_actions",
+]

@@ -401,6 +401,8 @@ async def schedule_shifts(
 @router.put(
     "/escalation-policies/{name}",
     response_model=PolicySpec,
+    # A paging step reads as before action steps existed (no run: null, wait: null).
+    response_model_exclude_none=True,
     responses={201: {"description": "Created"}, **BAD_REFERENCE},
 )
 async def put_policy(
@@ -423,6 +425,9 @@ async def put_policy(
             "ack": body.ack,
         },
     )
+    unknown = document.unknown_actions([spec], runtime.rules.current)
+    if unknown:
+        raise KlaxonError("; ".join(unknown))
     async with session.begin():
         change = await store.upsert_policy(session, spec, now=runtime.clock.now())
     if change is store.Change.CREATED:
@@ -430,12 +435,19 @@ async def put_policy(
     return spec
 
 
-@router.get("/escalation-policies", response_model=list[PolicySpec])
+@router.get(
+    "/escalation-policies", response_model=list[PolicySpec], response_model_exclude_none=True
+)
 async def list_policies(session: SessionDep, _: ReadPrincipal) -> list[PolicySpec]:
     return await store.list_policies(session)
 
 
-@router.get("/escalation-policies/{name}", response_model=PolicySpec, responses=NOT_FOUND)
+@router.get(
+    "/escalation-policies/{name}",
+    response_model=PolicySpec,
+    response_model_exclude_none=True,
+    responses=NOT_FOUND,
+)
 async def get_policy(name: str, session: SessionDep, _: ReadPrincipal) -> PolicySpec:
     policy = await store.get_policy(session, name)
     if policy is None:

@@ -419,7 +419,9 @@ async def upsert_policy(session: AsyncSession, spec: PolicySpec, *, now: datetim
     if missing:
         raise KlaxonError(f"policy {spec.name!r}: unknown schedule {_names(missing)}")
     p = policies_table.c
-    steps = [step.model_dump(mode="json") for step in spec.steps]
+    # Without the fields a step leaves unset (run, wait): a policy stored before
+    # action steps existed reads as unchanged.
+    steps = [step.model_dump(mode="json", exclude_none=True) for step in spec.steps]
     existing = (await session.execute(select(policies_table).where(p.name == spec.name))).first()
     values = {"steps": steps, "repeat": spec.repeat, "ack": spec.ack}
     if existing is None:

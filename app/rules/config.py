@@ -17,6 +17,7 @@ from pydantic import (
 
 from app import durations
 from app.events import Severity
+from app.rules.actions import ActionSpec, AutomationSettings, WebhookSpec, check_automation
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
 from app.rules.status_page import StatusPageConfig
 from app.yamlfile import ItemError, Lines, YamlFileError, load_yaml_lines, parse_yaml_lines
@@ -160,6 +161,20 @@ class RulesFile(_Strict):
                 raise ItemError(f"route name {route.name!r} is used twice", (index, "name"))
             seen.add(route.name)
         return routes
+
+    # Auto-remediation (app/automation): the hosts actions and webhooks may call,
+    # the actions escalation steps run, and the outgoing webhooks.
+    automation: AutomationSettings = AutomationSettings()
+    actions: list[ActionSpec] = Field(default_factory=list)
+    webhooks: list[WebhookSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _automation_checked(self) -> RulesFile:
+        check_automation(self.automation, self.actions, self.webhooks)
+        return self
+
+    def action(self, name: str) -> ActionSpec | None:
+        return next((action for action in self.actions if action.name == name), None)
 
 
 def _located(rules: RulesFile, source: str, lines: Lines) -> RulesFile:
