@@ -14,7 +14,7 @@ from app.incidents.schemas import (
     AlertPublic,
     IncidentDetail,
     IncidentPublic,
-    IncidentStatus,
+    IncidentStatusFilter,
     Page,
 )
 from app.response.runbook import incident_runbook
@@ -38,7 +38,9 @@ CursorQuery = Annotated[
 async def list_incidents(
     session: SessionDep,
     _: ReadPrincipal,
-    status: IncidentStatus | None = None,
+    status: Annotated[
+        IncidentStatusFilter | None, Query(description="open: triggered or acknowledged")
+    ] = None,
     severity: Severity | None = None,
     service: str | None = None,
     label: LabelQuery = [],  # noqa: B006 - FastAPI copies the default

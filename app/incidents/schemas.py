@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 ItemT = TypeVar("ItemT")
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
+#: What the incident list filters by: a status, or ``open`` (triggered or acknowledged).
+IncidentStatusFilter = Literal["open", "triggered", "acknowledged", "resolved"]
 
 
 class Page(BaseModel, Generic[ItemT]):
