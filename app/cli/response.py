@@ -91,6 +91,9 @@ def declare(
         SeverityFilter | None, typer.Option(help="SEV1..SEV4", case_sensitive=False)
     ] = None,
     description: Annotated[str | None, typer.Option(help="What was reported")] = None,
+    impact: Annotated[
+        str | None, typer.Option(help="Who or what is hurt: 50% of payment requests failing")
+    ] = None,
     ic: Annotated[str | None, typer.Option("--ic", help="Incident commander")] = None,
     comms: Annotated[str | None, typer.Option(help="Communications lead")] = None,
     scribe: Annotated[str | None, typer.Option(help="Scribe")] = None,
@@ -103,8 +106,8 @@ def declare(
     as_json: JsonOption = False,
 ) -> None:
     """Declare an incident: open a new one (--title, --service, --severity), or take
-    one an alert opened (its number) and set its severity; then assign the roles
-    given and note the declaration on the timeline (write scope)."""
+    one an alert opened (its number) and set its severity; then set its impact,
+    assign the roles given and note the declaration on the timeline (write scope)."""
     if number is None and not (title and service and severity):
         raise typer.BadParameter(
             "a new incident needs --title, --service and --severity (or give the number"
@@ -124,10 +127,11 @@ def declare(
             ),
         )
         number = int(opened["number"])
+        changes = _body(impact=impact)
     else:
-        changes = _body(title=title, severity=severity.value if severity else None)
-        if changes:
-            api.patch(_incident_path(number), {**changes, **_body(by=by)})
+        changes = _body(title=title, severity=severity.value if severity else None, impact=impact)
+    if changes:
+        api.patch(_incident_path(number), {**changes, **_body(by=by)})
     assigned = [(Role.commander, ic), (Role.comms, comms), (Role.scribe, scribe)]
     for role, who in [*assigned, *((Role.sme, name) for name in sme or [])]:
         if who is not None:
