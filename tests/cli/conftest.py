@@ -96,9 +96,7 @@ class Served:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cwd(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _no_ambient_settings: None
-) -> None:
+def _fresh_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _no_ambient_settings: None) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KLAXON_HOME", str(tmp_path / ".klaxon"))
 
