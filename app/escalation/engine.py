@@ -39,6 +39,7 @@ from app.notify.sender import Sender
 from app.notify.texts import PageInfo, page_sms
 from app.oncall import store
 from app.oncall.rotation import who_is_on_call
+from app.response import reminders
 from app.rules import RulesFile
 from app.rules.runbooks import find_runbook, incident_labels
 from app.runtime import Runtime
@@ -97,10 +98,12 @@ class Engine:
 
     async def _run_due(self, *, wait_for_sends: bool) -> int:
         total = await self.housekeeping.run()  # handoffs and repeat summaries
+        rt = self.runtime  # reminders: missed status updates (app/response/reminders.py)
         while True:
             done = (
                 await heartbeats.expire_due(self.runtime)
                 + await self._fire_due_steps()
+                + await reminders.send_due_reminders(rt.sessions, rt.rules.current, rt.clock.now())
                 + await self.dispatcher.start_due()
             )
             if wait_for_sends:
@@ -138,8 +141,9 @@ class Engine:
                 )
             ).scalar()
             heartbeat_due = await heartbeats.next_due(session)
+            reminder_due = await reminders.next_due(session, self.runtime.rules.current)
         send_due = await self.dispatcher.next_due()
-        dues = [d for d in (step_due, send_due, heartbeat_due) if d is not None]
+        dues = [d for d in (step_due, send_due, heartbeat_due, reminder_due) if d is not None]
         if not dues:
             return ceiling
         wait = (min(dues) - self.runtime.clock.now()).total_seconds()

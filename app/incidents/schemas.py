@@ -108,10 +108,27 @@ class RunbookPublic(BaseModel):
     text: str | None = Field(default=None, description="Markdown")
 
 
+class RolesPublic(BaseModel):
+    """Who holds the incident's roles: one commander (whoever acknowledged, until
+    someone takes command), communications lead and scribe, any number of
+    subject-matter experts."""
+
+    commander: str | None = Field(default=None, examples=["alice"])
+    comms: str | None = Field(default=None, description="The communications lead")
+    scribe: str | None = None
+    sme: list[str] = Field(default_factory=list, description="Subject-matter experts")
+
+
 class IncidentDetail(IncidentPublic):
     alerts: list[AlertPublic]
     timeline: list[TimelineEventPublic]
     runbook: RunbookPublic | None = None
+    roles: RolesPublic = Field(default_factory=RolesPublic)
+    next_update_at: datetime | None = Field(
+        default=None,
+        description="When the next status update is due (the severity's update cadence);"
+        " null when none is",
+    )
 
 
 class ActionRequest(BaseModel):

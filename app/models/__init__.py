@@ -10,6 +10,7 @@ from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
 from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
+from app.models.incident_role import IncidentRole
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
 from app.models.postmortem import Postmortem
 from app.models.repeat_summary import RepeatSummary
@@ -20,6 +21,7 @@ from app.models.timeline import TimelineEvent
 from app.models.token import ApiToken
 from app.models.twilio_callback import TwilioCallbackSeen
 from app.models.types import UTCDateTime, utcnow
+from app.models.update_clock import UpdateClock
 
 metadata = SQLModel.metadata
 
@@ -45,6 +47,9 @@ repeat_summaries_table: Table = RepeatSummary.__table__  # type: ignore[attr-def
 sms_reply_limits_table: Table = SmsReplyLimit.__table__  # type: ignore[attr-defined]
 twilio_callbacks_seen_table: Table = TwilioCallbackSeen.__table__  # type: ignore[attr-defined]
 change_events_table: Table = ChangeEvent.__table__  # type: ignore[attr-defined]
+# Roles and the update cadence's timers (issue 14).
+incident_roles_table: Table = IncidentRole.__table__  # type: ignore[attr-defined]
+update_clocks_table: Table = UpdateClock.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -65,6 +70,7 @@ __all__ = [
     "HandoffMark",
     "Heartbeat",
     "Incident",
+    "IncidentRole",
     "Notification",
     "Postmortem",
     "RepeatSummary",
@@ -77,11 +83,13 @@ __all__ = [
     "TimelineEvent",
     "TwilioCallbackSeen",
     "UTCDateTime",
+    "UpdateClock",
     "action_items_table",
     "alerts_table",
     "change_events_table",
     "handoff_marks_table",
     "heartbeats_table",
+    "incident_roles_table",
     "incidents_table",
     "metadata",
     "notifications_table",
@@ -98,5 +106,6 @@ __all__ = [
     "timeline_table",
     "tokens_table",
     "twilio_callbacks_seen_table",
+    "update_clocks_table",
     "utcnow",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 
 from app.durations import report as duration
 from app.response.changes import describe as describe_change
+from app.response.roles import blameless_change as blameless_role
 from app.response.updates import severity_label
 from app.text import one_line
 
@@ -54,6 +55,8 @@ class DraftFacts:
     names: set[str] = field(default_factory=set)
     # Change events on its services around it (app.response.changes), oldest first.
     changes: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    # Who held the incident's roles (``IC: alice · Comms: bob``), if anyone did.
+    roles: str | None = None
 
 
 def _hhmm(at: datetime) -> str:
@@ -114,6 +117,8 @@ def blameless(event: Mapping[str, Any], scrub: _Scrubber) -> str:
         return f"Another responder brought in{how}"
     if kind == "note":
         return f"Note: {scrub(message)}"
+    if kind == "role":
+        return blameless_role(dict(data))
     return scrub(message)
 
 
@@ -222,6 +227,7 @@ def render_draft(facts: DraftFacts) -> str:
         "",
         BLAMELESS,
         "",
+        *([f"Roles: {facts.roles}", ""] if facts.roles else []),
         "## Summary",
         _summary(facts),
         "",

@@ -19,6 +19,7 @@ from app.models import (
     stakeholders_table,
 )
 from app.response import changes
+from app.response.roles import current_roles, roles_line
 from app.review import action_items
 from app.review.draft import DraftFacts, render_draft
 
@@ -95,6 +96,7 @@ async def _facts(session: AsyncSession, number: int, change_window: timedelta) -
         pages_sent=int(pages),
         names=names,
         changes=await changes.for_incident(session, incident, change_window),
+        roles=roles_line((await current_roles(session, number)).public()),
     )
 
 
