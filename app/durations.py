@@ -8,8 +8,9 @@ Written, in the form each reader expects (they differ on purpose):
 
 * :func:`compact` ``1m30s`` — as heartbeats are declared (alert texts);
 * :func:`in_words` ``2 days 3 hours`` — on-call fatigue warnings;
-* :func:`report` ``1 d 2 h 5 min`` — post-mortem drafts;
-* :func:`age` ``3h05m`` — the two largest units, for the ``klaxon`` command's tables.
+* :func:`age` ``3h05m`` — the two largest units, for the ``klaxon`` command's tables;
+* :func:`human` ``52s``, ``4m 10s``, ``1h 02m`` — response times in reports and
+  post-mortems: to the second under an hour, the two largest units above.
 """
 
 from __future__ import annotations
@@ -59,19 +60,6 @@ def in_words(d: timedelta) -> str:
     return " ".join(parts) or "0 minutes"
 
 
-def report(delta: timedelta) -> str:
-    """``1 d 2 h 5 min``: whole minutes (a negative length is 0), zero units left out."""
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [f"{days} d"] if days else []
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes or not parts:
-        parts.append(f"{minutes} min")
-    return " ".join(parts)
-
-
 def age(seconds: int) -> str:
     """In its two largest units: ``45s``, ``12m``, ``3h05m``, ``2d04h`` (negative is 0)."""
     seconds = max(seconds, 0)
@@ -84,4 +72,20 @@ def age(seconds: int) -> str:
         return f"{hours}h{minutes:02d}m"
     if minutes:
         return f"{minutes}m"
+    return f"{secs}s"
+
+
+def human(seconds: float) -> str:
+    """``52s``, ``4m 10s``, ``1h 02m``, ``2d 03h``: the two largest units, to the
+    second under an hour (a fraction rounds to the nearest second; negative is 0)."""
+    whole = max(round(seconds), 0)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
     return f"{secs}s"

@@ -105,6 +105,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/incidents/{number}/roles/{role}"): "write",
     ("POST", "/api/v1/incidents/{number}/roles/sme"): "write",
     ("DELETE", "/api/v1/incidents/{number}/roles/sme/{responder}"): "write",
+    # The timeline as people read it, and the post-mortem as a file (timeline branch).
+    ("GET", "/api/v1/incidents/{number}/timeline.txt"): "read",
+    ("GET", "/api/v1/incidents/{number}/postmortem.md"): "read",
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

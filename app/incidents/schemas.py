@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
 
 ItemT = TypeVar("ItemT")
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
@@ -92,11 +92,19 @@ class AlertPublic(BaseModel):
 
 
 class TimelineEventPublic(BaseModel):
-    at: datetime
+    at: datetime = Field(description="When Klaxon recorded it")
     kind: str
     actor: str
     message: str
     data: dict[str, Any]
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="When it happened, if a person back-dated it (a note's at); else null"
+    )
+    @property
+    def happened_at(self) -> datetime | None:
+        claimed = self.data.get("happened_at")
+        return datetime.fromisoformat(claimed) if isinstance(claimed, str) else None
 
 
 class RunbookPublic(BaseModel):

@@ -37,6 +37,7 @@ from app.response.schemas import (
     StatusUpdatePublic,
     TriageUpdate,
 )
+from app.timeline import named_lines, notices_of
 
 router = APIRouter(prefix="/api/v1", tags=["incident response"])
 
@@ -108,7 +109,7 @@ async def update_incident(
     "/incidents/{number}/notes",
     response_model=TimelineEventPublic,
     status_code=201,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, 422: {"description": "at is in the future or long before it"}},
 )
 async def add_note(
     number: IncidentNumber,
@@ -117,10 +118,16 @@ async def add_note(
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> TimelineEventPublic:
-    """Add a note to the timeline."""
+    """Add a note to the timeline; with ``at``, one about something that
+    happened earlier, shown at that time and marked as added later."""
     async with session.begin():
         row = await triage.add_note(
-            session, number, body.text, by=_by(body.by, principal), now=runtime.clock.now()
+            session,
+            number,
+            body.text,
+            by=_by(body.by, principal),
+            now=runtime.clock.now(),
+            at=body.at,
         )
     return TimelineEventPublic.model_validate(row)
 
@@ -169,6 +176,25 @@ async def get_timeline(
         TimelineEventPublic.model_validate(t)
         for t in await queries.incident_timeline(session, number)
     ]
+
+
+@router.get(
+    "/incidents/{number}/timeline.txt",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **NOT_FOUND},
+)
+async def get_timeline_text(
+    number: IncidentNumber, session: SessionDep, _: ReadPrincipal
+) -> PlainTextResponse:
+    """The timeline as people read it, one line per step, in the order things
+    happened: UTC times to the second (``14:35:02 - Paged bob by SMS and call``),
+    the sends of a step and confirmed deliveries folded into it, stakeholder
+    notices as such, back-dated notes at their time and marked
+    (``14:30:00 (added 14:52:10 by alice) - ...``)."""
+    await queries.get_incident(session, number)
+    events = await queries.incident_timeline(session, number)
+    lines = named_lines(events, await notices_of(session, number))
+    return PlainTextResponse("".join(f"{line}\n" for line in lines))
 
 
 # --- status updates ---------------------------------------------------------

@@ -134,6 +134,13 @@ class TriageUpdate(_Body):
 
 class NoteCreate(_Body):
     text: str = Field(min_length=1, max_length=5000)
+    at: Instant | None = Field(
+        default=None,
+        description="When it happened, if earlier than now (a deploy before the page): "
+        "shown at that time, marked with when it was added. Not in the future (a minute "
+        "of clock skew is allowed) nor more than a day before the incident's impact began.",
+        examples=["2026-01-15T14:30:00Z"],
+    )
     by: By = None
 
 

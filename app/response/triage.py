@@ -7,7 +7,7 @@ Nothing here commits; the request does, once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,9 +22,13 @@ from app.notify.outbox import Outgoing
 from app.notify.texts import page_sms
 from app.oncall.store import get_responder
 from app.rules import RulesFile
-from app.timeline import event_row, record
+from app.timeline import HAPPENED_AT, event_row, record
 
 _LISTS = ("affected_services", "regions")
+# A note's ``at`` may be this far ahead of Klaxon's clock (the sender's clock
+# runs fast), and this far before the incident's start (what led up to it).
+BACKDATE_SKEW = timedelta(minutes=1)
+BACKDATE_LIMIT = timedelta(days=1)
 
 
 def _utc(at: datetime) -> str:
@@ -125,10 +129,34 @@ async def update_triage(
 
 
 async def add_note(
-    session: AsyncSession, number: int, text: str, *, by: str, now: datetime
+    session: AsyncSession,
+    number: int,
+    text: str,
+    *,
+    by: str,
+    now: datetime,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    await locked_incident(session, number)
-    row = event_row(number, "note", text, at=now, actor=by)
+    """A note, recorded now; with ``at`` earlier than now, back-dated: it keeps
+    ``at`` as ``happened_at`` (``app.timeline``) and is shown at that time."""
+    incident = await locked_incident(session, number)
+    data: dict[str, Any] = {}
+    if at is not None:
+        at = at.astimezone(UTC)
+        if at > now + BACKDATE_SKEW:
+            raise KlaxonError(
+                f"at: {at.isoformat()} is in the future (now {now.isoformat()})", status_code=422
+            )
+        earliest = (incident.started_at or incident.created_at) - BACKDATE_LIMIT
+        if at < earliest:
+            raise KlaxonError(
+                f"at: {at.isoformat()} is more than a day before #{number} began "
+                f"({(incident.started_at or incident.created_at).isoformat()})",
+                status_code=422,
+            )
+        if at.replace(microsecond=0) < now.replace(microsecond=0):
+            data[HAPPENED_AT] = at.isoformat()
+    row = event_row(number, "note", text, at=now, actor=by, data=data)
     await record(session, [row])
     return row
 

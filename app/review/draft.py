@@ -1,11 +1,16 @@
 """The post-mortem draft, in the playbook's template, rendered from an incident.
 
-Blameless by construction: the timeline names systems and actions, never
-people. Events a person caused read as what was done and how ("Acknowledged
-via sms"); in the text of the rest, the names of responders, stakeholders and
-everyone who acted are replaced by "a responder". The sections a person
-writes (summary, root cause, lessons learned, impact notes) are shown as
-written; without them the draft says what to write.
+Blameless by construction: the people the system recorded (who acknowledged,
+who was paged, who was brought in) are shown by their role in the incident,
+else as "a responder"; the words people wrote (notes, status updates, impact,
+the notes of an acknowledgement) are shown as written, names and all, since
+blanking a name out of prose rewrites ordinary words (a responder named
+``max`` would turn "Raised max connections" into nonsense). The sections a
+person writes (summary, root cause, lessons learned, impact notes) are shown
+as written; without them the draft says what to write.
+
+Stable enough to diff: nothing in it depends on when it is read; times are
+UTC to the second, in the order things happened (``app.timeline``).
 """
 
 from __future__ import annotations
@@ -13,14 +18,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from app.durations import report as duration
+from app.durations import human
 from app.response.changes import describe as describe_change
 from app.response.roles import blameless_change as blameless_role
 from app.response.updates import severity_label
+from app.review.impact import worst
 from app.text import one_line
+from app.timeline import Entry, Notice, by_day, channels_words, clock, fold, in_order
 
 BLAMELESS = "_Blameless: this review is about systems and processes, not individuals._"
 SOMEONE = "a responder"
@@ -29,6 +36,11 @@ _SYSTEM_ACTORS = frozenset({"klaxon", "twilio"})
 # Kinds of event a person causes; their actor is a name to keep out of the text.
 _PERSONAL_KINDS = frozenset(
     {"acknowledged", "resolved", "note", "status_update", "triage", "responder_added"}
+)
+# Kinds whose words Klaxon wrote and that name the people it paged: the only
+# texts names are blanked out of. Alert titles and what people wrote are not.
+_SYSTEM_WORDS = frozenset(
+    {"delivery", "notified", "notify_failed", "throttled", "notice_dropped", "warning"}
 )
 # Words a name must never be mistaken for when it is blanked out.
 _NOT_NAMES = frozenset({"sms", "api", "cli", "voice", "via", "by", "to", "the", "and"})
@@ -57,10 +69,11 @@ class DraftFacts:
     changes: Sequence[Mapping[str, Any]] = field(default_factory=list)
     # Who held the incident's roles (``IC: alice · Comms: bob``), if anyone did.
     roles: str | None = None
-
-
-def _hhmm(at: datetime) -> str:
-    return f"{at:%H:%M}"
+    # The incident's notifications by id, to fold its sends (app.timeline).
+    notices: Mapping[int, Notice] = field(default_factory=dict)
+    # Who held a role in the incident: name -> role ("incident commander"), to
+    # name the people the system recorded by their role.
+    role_of: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Scrubber:
@@ -98,51 +111,65 @@ def _note_of(message: str) -> str:
     return f": {note}" if sep else ""
 
 
-def blameless(event: Mapping[str, Any], scrub: _Scrubber) -> str:
-    """What happened, without who did it."""
-    kind, message = event["kind"], str(event["message"])
-    data: Mapping[str, Any] = event.get("data") or {}
-    if kind == "acknowledged":
-        return f"Acknowledged via {data.get('via', 'unknown')}" + scrub(_note_of(message))
-    if kind == "resolved" and "via" in data:
-        return f"Resolved via {data['via']}" + scrub(_note_of(message))
-    if kind == "escalated":
-        label = message.partition(":")[0]
-        count = len(data.get("responders", []))
-        who = "1 responder" if count == 1 else f"{count} responders"
-        return f"{label}: paged {who} by {' and '.join(data.get('channels', []))}"
-    if kind == "responder_added":
-        channels = data.get("channels") or []
-        how = f", paged by {' and '.join(channels)}" if channels else ""
-        return f"Another responder brought in{how}"
-    if kind == "note":
-        return f"Note: {scrub(message)}"
-    if kind == "role":
-        return blameless_role(dict(data))
-    return scrub(message)
+class _Blameless:
+    """An event's words without who the system recorded doing it."""
+
+    def __init__(self, facts: DraftFacts) -> None:
+        self.roles = facts.role_of
+        self.scrub = _Scrubber(facts.names | people_in(facts.events))
+
+    def who(self, names: Sequence[str]) -> str:
+        """People by their roles; the rest counted as responders."""
+        names = list(dict.fromkeys(names))
+        known = [f"the {self.roles[n]}" for n in names if n in self.roles]
+        others = len(names) - len(known)
+        if others:
+            known.append(SOMEONE if others == 1 and not known else f"{others} responders")
+        return " and ".join(known)
+
+    def by(self, actor: str) -> str:
+        role = self.roles.get(actor)
+        return f" by the {role}" if role else ""
+
+    def __call__(self, event: Mapping[str, Any]) -> str:
+        kind, message = event["kind"], str(event["message"])
+        data: Mapping[str, Any] = event.get("data") or {}
+        if kind == "acknowledged" or (kind == "resolved" and "via" in data):
+            done = "Acknowledged" if kind == "acknowledged" else "Resolved"
+            return f"{done}{self.by(event['actor'])} via {data.get('via', 'unknown')}" + _note_of(
+                message
+            )
+        if kind == "escalated":
+            label = message.partition(":")[0]
+            who = self.who(data.get("responders", []))
+            return f"{label}: paged {who} by {channels_words(data.get('channels', []))}"
+        if kind == "responder_added":
+            channels = data.get("channels") or []
+            how = f", paged by {channels_words(channels)}" if channels else ""
+            return f"Another responder brought in{how}"
+        if kind == "note":
+            return f"Note: {message}"
+        if kind == "role":
+            return blameless_role(dict(data))
+        return self.scrub(message) if kind in _SYSTEM_WORDS else message
 
 
-def _timeline(facts: DraftFacts, scrub: _Scrubber) -> list[str]:
+def _timeline(facts: DraftFacts, describe: _Blameless) -> list[str]:
     incident = facts.incident
-    entries: list[tuple[datetime, int, str]] = []
+    entries = fold(facts.events, facts.notices, describe=describe, who=describe.who, blameless=True)
     started = incident.get("started_at")
     if started is not None and started < incident["created_at"]:
-        entries.append((started, -1, "Impact began (start time from triage)"))
-    entries += [(c["at"], -2, scrub(describe_change(c))) for c in facts.changes]
-    entries += [(e["at"], i, blameless(e, scrub)) for i, e in enumerate(facts.events)]
-    entries.sort(key=lambda entry: (entry[0], entry[1]))
+        entries.append(Entry(started, "Impact began (start time from triage)", (0, started, 0, -1)))
+    entries += [
+        Entry(c["at"], describe_change(c), (0, c["at"], 0, i - 10**6))
+        for i, c in enumerate(facts.changes)
+    ]
+    entries = in_order(entries)
     if not entries:
         return ["_Nothing recorded._"]
-    first_day = entries[0][0].date()
-    lines = [f"All times UTC, on {first_day:%Y-%m-%d} unless a date says otherwise.", ""]
-    day = first_day
-    for at, _, text in entries:
-        if at.date() != day:
-            day = at.date()
-            lines.append(f"_{day:%Y-%m-%d}_")
-        # One line per entry: a note or title cannot add a fake entry.
-        lines.append(f"{_hhmm(at)} - {one_line(text)}")
-    return lines
+    first_day = entries[0].at.date()
+    days = by_day(entries, "_{day}_")
+    return [f"All times UTC, on {first_day:%Y-%m-%d} unless a date says otherwise.", "", *days[1:]]
 
 
 def _summary(facts: DraftFacts) -> str:
@@ -158,6 +185,10 @@ def _summary(facts: DraftFacts) -> str:
     )
 
 
+def _length(delta: timedelta) -> str:
+    return human(delta.total_seconds())
+
+
 def _impact(facts: DraftFacts) -> list[str]:
     incident = facts.incident
     start = incident.get("started_at") or incident["created_at"]
@@ -165,16 +196,23 @@ def _impact(facts: DraftFacts) -> list[str]:
     lines = []
     if end is not None:
         lines.append(
-            f"- Duration: {duration(end - start)} "
-            f"({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC)"
+            f"- Duration: {_length(end - start)} "
+            f"({start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} UTC)"
         )
     else:
-        lines.append(f"- Duration: ongoing since {start:%Y-%m-%d %H:%M} UTC")
-    lines.append(f"- Severity: {severity_label(incident['severity'])}")
-    if incident.get("impact"):
-        lines.append(f"- {one_line(incident['impact'])}")
-    if incident.get("affected_customers") is not None:
-        lines.append(f"- {incident['affected_customers']} affected customers")
+        lines.append(f"- Duration: ongoing since {start:%Y-%m-%d %H:%M:%S} UTC")
+    bad = worst(incident, facts.events)
+    severity = f"- Severity: {severity_label(bad.severity)}"
+    if bad.severity != bad.final_severity:
+        severity += f" at its worst ({severity_label(bad.final_severity)} at the end)"
+    lines.append(severity)
+    if bad.impact is not None:
+        note = (
+            f" (the worst recorded, at {clock(bad.impact.at)})" if bad.impacts_recorded > 1 else ""
+        )
+        lines.append(f"- {one_line(str(bad.impact.value))}{note}")
+    if bad.customers is not None:
+        lines.append(f"- {bad.customers.value} affected customers")
     services = [incident["service"], *(incident.get("affected_services") or [])]
     lines.append(f"- Services: {', '.join(dict.fromkeys(services))}")
     if incident.get("regions"):
@@ -190,9 +228,9 @@ def _impact(facts: DraftFacts) -> list[str]:
     lines.append(f"- People paged: {facts.people_paged} {people} ({facts.pages_sent} {pages} sent)")
     acknowledged = incident.get("acknowledged_at")
     if acknowledged is not None:
-        lines.append(f"- Time to acknowledge: {duration(acknowledged - incident['created_at'])}")
+        lines.append(f"- Time to acknowledge: {_length(acknowledged - incident['created_at'])}")
     if end is not None:
-        lines.append(f"- Time to resolve: {duration(end - incident['created_at'])}")
+        lines.append(f"- Time to resolve: {_length(end - incident['created_at'])}")
     notes = facts.sections.get("impact_notes")
     if notes:
         lines += ["", str(notes)]
@@ -219,7 +257,7 @@ def _action_items(items: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def render_draft(facts: DraftFacts) -> str:
-    scrub = _Scrubber(facts.names | people_in(facts.events))
+    describe = _Blameless(facts)
     number = facts.incident["number"]
     sections = facts.sections
     lines = [
@@ -232,7 +270,7 @@ def render_draft(facts: DraftFacts) -> str:
         _summary(facts),
         "",
         "## Timeline",
-        *_timeline(facts, scrub),
+        *_timeline(facts, describe),
         "",
         "## Root Cause",
         str(sections.get("root_cause") or _PLACEHOLDERS["root_cause"]),

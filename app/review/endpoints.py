@@ -91,6 +91,30 @@ async def get_postmortem(
     return public
 
 
+@router.get(
+    "/incidents/{number}/postmortem.md",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
+        **NOT_FOUND,
+    },
+)
+async def export_postmortem(
+    number: IncidentNumber, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal
+) -> Response:
+    """The post-mortem as a Markdown file in the playbook's template, to commit
+    or diff: the same text on every read until something about the incident
+    changes (no time of export in it; times are UTC to the second)."""
+    markdown, _sections = await postmortem.draft(
+        session, number, change_window=timedelta(minutes=runtime.settings.changes_window_minutes)
+    )
+    return Response(
+        markdown,
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="postmortem-{number}.md"'},
+    )
+
+
 @router.put("/incidents/{number}/postmortem", response_model=PostmortemPublic, responses=NOT_FOUND)
 async def put_postmortem(
     number: IncidentNumber,

@@ -113,6 +113,7 @@ async def test_notes_go_on_the_timeline_in_order(
         "actor": "admin",
         "message": "Error rate started at 11:40",
         "data": {},
+        "happened_at": None,
     }
     clock.advance(minutes=1)
     await client.post(
