@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from app.cli._common import echo_json
-from app.cli._format import age, parse_time, shorten, table, utc
+from app.cli._format import age, parse_time, shorten, table, utc, utc_seconds
 from app.cli.api import JsonOption, KlaxonApi, TokenOption, UrlOption, path_part
 
 incidents_cli = typer.Typer(
@@ -155,7 +155,7 @@ def _show_text(incident: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Timeline:")
     events = incident.get("timeline", [])
-    rows = [[utc(e["at"]), e["kind"], e["actor"], e["message"]] for e in events]
+    rows = [[utc_seconds(e["at"]), e["kind"], e["actor"], e["message"]] for e in events]
     lines += ["  " + line for line in table(["AT", "EVENT", "BY", "WHAT"], rows).splitlines()]
     return "\n".join(lines)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from app.cli._common import echo_json, fail
-from app.cli._format import table, utc_seconds
+from app.cli._format import table
 from app.cli.api import JsonOption, KlaxonApi, TokenOption, UrlOption, path_part
 from app.cli.incidents import NumberArgument
 from app.cli.response import ByOption
@@ -22,26 +22,21 @@ def _incident_path(number: int) -> str:
     return f"/api/v1/incidents/{path_part(number)}"
 
 
-def _when(event: dict[str, Any]) -> str:
-    """The event's time; a back-dated one says so (the API keeps when it was
-    recorded in ``recorded_at`` and flags it ``backdated``)."""
-    shown = utc_seconds(event["at"])
-    return f"{shown} (back-dated)" if event.get("backdated") else shown
-
-
 def timeline(
     number: NumberArgument,
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Everything that happened to the incident, oldest first, to the second."""
-    events = KlaxonApi.connect(url, token).get(f"{_incident_path(number)}/timeline")
+    """What happened to the incident, one line per step, in order, to the second
+    (UTC): sends folded into their step, back-dated notes at their time and
+    marked. --json: every event as recorded."""
+    api = KlaxonApi.connect(url, token)
     if as_json:
-        echo_json(events)
+        echo_json(api.get(f"{_incident_path(number)}/timeline"))
         return
-    rows = [[_when(e), e["kind"], e["actor"], " ".join(e["message"].split())] for e in events]
-    typer.echo(table(["AT", "EVENT", "BY", "WHAT"], rows))
+    text = api.get_text(f"{_incident_path(number)}/timeline.txt", accept="text/plain")
+    typer.echo(text, nl=not text.endswith("\n"))
 
 
 def postmortem(
@@ -76,7 +71,7 @@ def postmortem(
     if as_json:
         echo_json(api.get(path, {"format": "json"}))
         return
-    markdown = api.get_text(path, accept=MARKDOWN)
+    markdown = api.get_text(f"{path}.md", accept=MARKDOWN)
     if output is None:
         typer.echo(markdown, nl=not markdown.endswith("\n"))
         return

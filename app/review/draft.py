@@ -151,6 +151,10 @@ class _Blameless:
             return f"Note: {message}"
         if kind == "role":
             return blameless_role(dict(data))
+        if kind == "update_missed":  # app.response.reminders names whom it reminded
+            missed, _, _ = message.partition(";")
+            reminded = data.get("reminded")
+            return missed + (f"; reminded {self.who([reminded])} by SMS" if reminded else "")
         return self.scrub(message) if kind in _SYSTEM_WORDS else message
 
 

@@ -138,7 +138,7 @@ async def test_show_prints_the_incident_and_its_timeline(served: Served, admin: 
     timeline = lines[lines.index("Timeline:") + 1 :]
     assert len(timeline) == 1 + len(detail["timeline"]) > 1
     for line, event in zip(timeline[1:], detail["timeline"], strict=True):
-        assert line.split()[:4] == ["2026-11-26", "12:00", "UTC", event["kind"]]
+        assert line.split()[:4] == ["2026-11-26", "12:00:00", "UTC", event["kind"]]
         assert line.endswith(event["message"])
 
 
