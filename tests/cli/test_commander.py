@@ -88,15 +88,24 @@ async def test_note_then_timeline_shows_it_to_the_second(served: Served, admin: 
     assert result.exit_code == 0, result.output
     assert result.stdout == f"#{number} noted at 2026-11-26 12:00:07 UTC\n"
 
+    served.clock.advance(seconds=3)
+    dated = await klaxon(
+        "incident", "note", str(number), "Deploy began", "--at", "2026-11-26T11:58:00Z", env=admin
+    )
+    assert dated.exit_code == 0, dated.output
+
     shown = await klaxon("incident", "timeline", str(number), env=admin)
     assert shown.exit_code == 0, shown.output
-    table = rows(shown.stdout)
-    assert table[0] == ["AT", "EVENT", "BY", "WHAT"]
-    assert ["2026-11-26 12:00:07 UTC", "note", "admin", "Rollback started"] in table
+    lines = shown.stdout.splitlines()
+    assert lines[:2] == ["2026-11-26 (UTC)", "11:58:00 (added 12:00:10 by admin) - Deploy began"]
+    assert lines[-1] == "12:00:07 - Rollback started"
     as_json = json.loads(
         (await klaxon("incident", "timeline", str(number), "--json", env=admin)).stdout
     )
-    assert as_json[-1]["message"] == "Rollback started"
+    assert [e["message"] for e in as_json if e["kind"] == "note"][-2:] == [
+        "Rollback started",
+        "Deploy began",
+    ]
 
 
 def test_at_takes_a_time_of_day_today_in_utc_or_a_full_iso_time() -> None:
@@ -231,3 +240,32 @@ async def test_reply_goes_to_klaxon_url(served: Served) -> None:
     result = await klaxon("reply", "--from", ALICE, f"{number}A", env=env)
     assert result.exit_code == 0, result.output
     assert result.stdout == f"#{number} acknowledged\n"
+
+
+async def test_role_assigns_hands_over_and_removes(served: Served, admin: Env) -> None:
+    assert (await served.api.post("/api/v1/oncall-config", json=ONCALL)).status_code == 200
+    number = await declared(admin)
+    assert (await klaxon("incident", "role", str(number), "ic", "alice", env=admin)).stdout == (
+        f"#{number}: alice is now commander\n"
+    )
+    await klaxon("incident", "role", str(number), "comms", "bob", env=admin)
+    sme = await klaxon("incident", "role", str(number), "sme", "bob", "--json", env=admin)
+    assert json.loads(sme.stdout)["sme"] == ["bob"]
+    shown = await klaxon("incident", "show", str(number), env=admin)
+    assert "  roles:     IC alice, Comms bob, Scribe -, SME bob" in shown.stdout.splitlines()
+
+    handed = await klaxon("incident", "role", str(number), "ic", "bob", env=admin)
+    assert handed.exit_code == 0, handed.output
+    not_held = await klaxon("incident", "role", str(number), "ic", "alice", "--remove", env=admin)
+    assert (not_held.exit_code, not_held.stderr) == (
+        1,
+        f"alice is not the commander of #{number} (bob is)\n",
+    )
+    removed = await klaxon("incident", "role", str(number), "sme", "bob", "--remove", env=admin)
+    assert removed.stdout == f"#{number}: bob is no longer sme\n"
+    roles = (await served.incident(number))["roles"]
+    assert (roles["commander"], roles["comms"], roles["sme"]) == ("bob", "bob", [])
+    unknown = await klaxon("incident", "role", str(number), "ic", "zed", env=admin)
+    assert unknown.exit_code == 1 and "zed" in unknown.stderr
+    wrong = await klaxon("incident", "role", str(number), "boss", "bob", env=admin)
+    assert wrong.exit_code == 2
