@@ -43,6 +43,7 @@ from tests.paging import (
 HERE = Path(__file__).parent
 RULES = HERE / "playbook" / "rules.yaml"
 EXPECTED = HERE / "expected" / "playbook_postmortem.md"
+README = HERE.parents[1] / "README.md"
 STAKEHOLDER = "+15551230009"
 
 
@@ -216,3 +217,8 @@ async def test_the_playbooks_example_through_the_cli_exports_the_expected_postmo
         assert paging.texts_to(STAKEHOLDER), "the opted-in stakeholder got the updates"
 
     assert exported.read_text() == EXPECTED.read_text()
+
+
+def test_the_readme_walks_through_the_expected_postmortem() -> None:
+    _, section = README.read_text().split("\n## Running an incident\n")
+    assert f"```markdown\n{EXPECTED.read_text()}```" in section
