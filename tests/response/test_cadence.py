@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from app.clock import ManualClock
 from app.rules import RulesError, parse_rules
-from tests.paging import ALICE, BOB, CAROL, Paging
+from tests.fakes.twilio_server import FakeTwilio
+from tests.paging import ALICE, BOB, CAROL, Paging, serve_paging
 from tests.response.helpers import post_update, report, timeline
 
 REMINDER = "a status update was due"
@@ -112,6 +114,25 @@ async def test_a_resolved_incident_gets_no_reminder(paging: Paging) -> None:
     assert (await _detail(paging, number))["next_update_at"] is None
     latest = (await paging.api.get(f"/api/v1/incidents/{number}/updates/latest")).json()
     assert "Next update" not in latest["text"], "a resolved incident owes no update"
+
+
+async def test_a_reminder_held_back_by_the_throttle_is_dropped_once_resolved(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock
+) -> None:
+    async with serve_paging(
+        db, fake_twilio, clock, throttle_sms=1, throttle_window_minutes=60
+    ) as paging:
+        number = (await report(paging.api, service="checkout", severity="SEV1"))["number"]
+        await paging.tick()
+        assert len(paging.texts_to(ALICE)) == 1, "the page takes alice's one SMS an hour"
+        await paging.api.post(f"/api/v1/incidents/{number}/acknowledge", json={"by": "alice"})
+        await paging.tick(minutes=30)
+        assert await _missed(paging, number), "due, and waiting for the throttle"
+        await paging.api.post(f"/api/v1/incidents/{number}/resolve")
+        await paging.tick(minutes=40)
+        assert _reminders(paging, ALICE) == []
+        messages = [e["message"] for e in await timeline(paging.api, number)]
+        assert f"Reminder notice to alice not sent: #{number} resolved since" in messages
 
 
 async def test_with_nobody_to_remind_the_timeline_still_says_it_was_missed(
