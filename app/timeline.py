@@ -119,8 +119,12 @@ class Entry:
     order: tuple[int, datetime, int, int]
     added: str | None = None  # back-dated: "added 14:52:10 by alice"
 
-    def line(self) -> str:
-        when = clock(self.at) + (f" ({self.added})" if self.added else "")
+    def line(self, *, dated: bool = False) -> str:
+        when = clock(self.at)
+        if dated:
+            when = f"{self.at.astimezone(UTC):%Y-%m-%d} {when} UTC"
+        if self.added:
+            when += f" ({self.added})"
         return f"{when} - {one_line(self.text)}"
 
 
@@ -247,6 +251,17 @@ def named_lines(events: Sequence[Mapping[str, Any]], notices: Mapping[int, Notic
     things happened, with their names."""
     entries = fold(events, notices, describe=describe_named, who=names_words)
     return by_day(entries, "{day} (UTC)")
+
+
+async def latest_line(
+    session: AsyncSession, number: int, events: Sequence[Mapping[str, Any]]
+) -> str | None:
+    """The incident's latest line, dated (``2026-11-26 14:40:05 UTC - ...``): what
+    happened last, for someone taking over; None for an empty timeline."""
+    entries = fold(
+        events, await notices_of(session, number), describe=describe_named, who=names_words
+    )
+    return entries[-1].line(dated=True) if entries else None
 
 
 def by_day(entries: Sequence[Entry], marker: str) -> list[str]:

@@ -18,6 +18,7 @@ from app.cli._common import CliError
 from app.cli.incidents import incidents_cli
 from app.cli.oncall import oncall
 from app.cli.reply import reply
+from app.cli.report import report
 from app.cli.tokens import token_cli
 
 __all__ = ["cli", "main"]
@@ -63,6 +64,7 @@ cli.add_typer(incidents_cli, name="incidents")
 cli.command("changes")(changes.list_changes)
 cli.command("oncall")(oncall)
 cli.command("reply")(reply)
+cli.command("report")(report)
 
 
 def main() -> None:

@@ -11,10 +11,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.incidents import queries
 from app.models import incidents_table, status_updates_table
 from app.response.runbook import incident_runbook
 from app.response.updates import phase_label, severity_label
 from app.rules import RulesFile
+from app.timeline import latest_line
 
 
 class HandoffIncident(BaseModel):
@@ -30,6 +32,11 @@ class HandoffIncident(BaseModel):
     recent_changes: str | None
     latest_update: str | None = Field(description="Phase and message of the latest update")
     runbook_url: str | None
+    last_on_timeline: str | None = Field(
+        default=None,
+        description="The latest line of its timeline, in the order things happened "
+        "(to the second): '2026-11-26 14:40:05 UTC - Status update (Identified): ...'",
+    )
 
 
 class HandoffResolved(BaseModel):
@@ -123,6 +130,9 @@ async def incidents_for_handoff(
                     f"{phase_label(update.phase)}: {update.message}" if update else None
                 ),
                 runbook_url=runbook.url if runbook is not None else None,
+                last_on_timeline=await latest_line(
+                    session, row.number, await queries.incident_timeline(session, row.number)
+                ),
             )
         )
     resolved = [
@@ -172,6 +182,7 @@ def render_handoff(summary: HandoffSummary) -> str:
                 ("Impact", item.impact),
                 ("Workaround", item.workaround),
                 ("Runbook", item.runbook_url),
+                ("Last on its timeline", item.last_on_timeline),
             ):
                 if value:
                     lines.append(f"  {label}: {value}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ActionStatus = Literal["open", "done"]
 By = Annotated[
@@ -83,13 +83,21 @@ class PostmortemPublic(BaseModel):
 
 
 class ResponseTimes(BaseModel):
+    """Times in seconds, rounded to the second (``52.753065`` is ``53``): the
+    precision a person acts on, and the same on both databases."""
+
     incidents: int
     acknowledged: int
     resolved: int
-    mtta_seconds: float | None = Field(description="Mean time to acknowledge")
+    mtta_seconds: float | None = Field(description="Mean time to acknowledge, in seconds")
     p90_tta_seconds: float | None
-    mttr_seconds: float | None = Field(description="Mean time to resolve")
+    mttr_seconds: float | None = Field(description="Mean time to resolve, in seconds")
     p90_ttr_seconds: float | None
+
+    @field_validator("mtta_seconds", "p90_tta_seconds", "mttr_seconds", "p90_ttr_seconds")
+    @classmethod
+    def _to_the_second(cls, value: float | None) -> float | None:
+        return None if value is None else float(round(value))
 
 
 class ServiceSeverityTimes(ResponseTimes):

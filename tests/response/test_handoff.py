@@ -127,6 +127,9 @@ async def test_the_handoff_summary_as_json_and_text(paging: Paging) -> None:
     assert item["number"] == number
     assert item["latest_update"] == "Identified: Bad deploy; rolling back"
     assert item["runbook_url"] == "https://runbooks.example/checkout"
+    assert item["last_on_timeline"] == (
+        "2026-11-26 12:00:00 UTC - Status update (Identified): Bad deploy; rolling back"
+    )
     assert summary["recent_changes"] == [f"#{number}: Deploy 5678 at 11:50"]
     assert [r["number"] for r in summary["resolved_during_last_shift"]] == [earlier]
     text = (await paging.api.get(f"{ROTATION_URL}/handoff", params={"format": "text"})).text
@@ -143,6 +146,8 @@ async def test_the_handoff_summary_as_json_and_text(paging: Paging) -> None:
         "  Impact: 50% of checkouts failing\n"
         "  Workaround: Retry the payment\n"
         "  Runbook: https://runbooks.example/checkout\n"
+        "  Last on its timeline: 2026-11-26 12:00:00 UTC - Status update (Identified): Bad "
+        "deploy; rolling back\n"
         "\n"
         "Recent changes:\n"
         f"- #{number}: Deploy 5678 at 11:50\n"

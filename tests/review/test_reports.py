@@ -145,3 +145,14 @@ async def test_time_to_resolve_is_a_prometheus_histogram(client: httpx.AsyncClie
     after = (await client.get("/metrics")).text
     assert _count(after, name, "SEV4") == before + 1
     assert f'{name}_bucket{{le="60.0",severity="SEV4"}}' in after
+
+
+async def test_times_are_rounded_to_the_second(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    number = (await report(client))["number"]
+    clock.advance(seconds=52.753065)
+    await _ack(client, number)
+    times = (await client.get(REPORT)).json()["overall"]
+    assert times["mtta_seconds"] == 53.0
+    assert times["p90_tta_seconds"] == 53.0
