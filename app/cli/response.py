@@ -42,7 +42,8 @@ class Role(StrEnum):
         return "commander" if self is Role.ic else self.value
 
 
-def _incident_path(number: int) -> str:
+def incident_path(number: int) -> str:
+    """The API path of incident ``number``."""
     return f"/api/v1/incidents/{path_part(number)}"
 
 
@@ -74,7 +75,7 @@ def assign_role(
     api: KlaxonApi, number: int, role: Role, responder: str, by: str | None
 ) -> dict[str, Any]:
     """PUT the single roles, POST a subject expert; the API's answer."""
-    roles = f"{_incident_path(number)}/roles/{role.api_name}"
+    roles = f"{incident_path(number)}/roles/{role.api_name}"
     body = _body(responder=responder, by=by)
     result: dict[str, Any] = api.post(roles, body) if role is Role.sme else api.put(roles, body)
     return result
@@ -131,18 +132,18 @@ def declare(
     else:
         changes = _body(title=title, severity=severity.value if severity else None, impact=impact)
     if changes:
-        api.patch(_incident_path(number), {**changes, **_body(by=by)})
+        api.patch(incident_path(number), {**changes, **_body(by=by)})
     assigned = [(Role.commander, ic), (Role.comms, comms), (Role.scribe, scribe)]
     for role, who in [*assigned, *((Role.sme, name) for name in sme or [])]:
         if who is not None:
             assign_role(api, number, role, who, by)
-    incident = api.get(_incident_path(number))
+    incident = api.get(incident_path(number))
     api.post(
-        f"{_incident_path(number)}/notes",
+        f"{incident_path(number)}/notes",
         _body(text=f"Incident declared ({incident['severity']})", by=by),
     )
     if as_json:
-        echo_json(api.get(_incident_path(number)))
+        echo_json(api.get(incident_path(number)))
         return
     typer.echo(f"#{number} declared: {incident['severity']} {incident['title']}")
 
@@ -160,7 +161,7 @@ def update(
     the phase resolved resolves the incident (write scope). Prints the update as
     it reads in a channel."""
     posted = KlaxonApi.connect(url, token).post(
-        f"{_incident_path(number)}/updates",
+        f"{incident_path(number)}/updates",
         _body(phase=phase.value, message=message, by=by),
     )
     if as_json:
@@ -186,7 +187,7 @@ def note(
     """Add a note to the incident's timeline (write scope)."""
     when = parse_at(at, datetime.now(UTC).date()) if at is not None else None
     added = KlaxonApi.connect(url, token).post(
-        f"{_incident_path(number)}/notes", _body(text=text, at=when, by=by)
+        f"{incident_path(number)}/notes", _body(text=text, at=when, by=by)
     )
     if as_json:
         echo_json(added)
@@ -209,17 +210,17 @@ def role(
     """Assign (or hand over) a role; a subject expert is added to the others (write
     scope). --remove clears the role (a subject expert: that one)."""
     api = KlaxonApi.connect(url, token)
-    roles = f"{_incident_path(number)}/roles/{name.api_name}"
+    roles = f"{incident_path(number)}/roles/{name.api_name}"
     if not remove:
         result = assign_role(api, number, name, responder, by)
     else:
         if name is not Role.sme:
-            held = api.get(_incident_path(number)).get("roles", {}).get(name.api_name)
+            held = api.get(incident_path(number)).get("roles", {}).get(name.api_name)
             if held != responder:
                 fail(f"{responder} is not the {name.api_name} of #{number} ({held or 'nobody'} is)")
         target = f"{roles}/{path_part(responder)}" if name is Role.sme else roles
         api.delete(target)
-        result = api.get(_incident_path(number))
+        result = api.get(incident_path(number))
     if as_json:
         echo_json(result)
         return
@@ -237,7 +238,7 @@ def responder(
 ) -> None:
     """Bring a responder in: they are paged now (write scope)."""
     added = KlaxonApi.connect(url, token).post(
-        f"{_incident_path(number)}/responders", _body(responder=name, by=by)
+        f"{incident_path(number)}/responders", _body(responder=name, by=by)
     )
     if as_json:
         echo_json(added)
@@ -260,7 +261,7 @@ def stakeholders(
     """The stakeholders of the incident's service (those opted in are texted each
     status update); --add adds one."""
     api = KlaxonApi.connect(url, token)
-    service = api.get(_incident_path(number))["service"]
+    service = api.get(incident_path(number))["service"]
     path = f"/api/v1/services/{path_part(service)}/stakeholders"
     found = api.get(path)
     if add is not None:

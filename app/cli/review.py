@@ -13,13 +13,9 @@ from app.cli._common import echo_json, fail
 from app.cli._format import table
 from app.cli.api import JsonOption, KlaxonApi, TokenOption, UrlOption, path_part
 from app.cli.incidents import NumberArgument
-from app.cli.response import ByOption
+from app.cli.response import ByOption, incident_path
 
 MARKDOWN = "text/markdown"
-
-
-def _incident_path(number: int) -> str:
-    return f"/api/v1/incidents/{path_part(number)}"
 
 
 def timeline(
@@ -33,9 +29,9 @@ def timeline(
     marked. --json: every event as recorded."""
     api = KlaxonApi.connect(url, token)
     if as_json:
-        echo_json(api.get(f"{_incident_path(number)}/timeline"))
+        echo_json(api.get(f"{incident_path(number)}/timeline"))
         return
-    text = api.get_text(f"{_incident_path(number)}/timeline.txt", accept="text/plain")
+    text = api.get_text(f"{incident_path(number)}/timeline.txt", accept="text/plain")
     typer.echo(text, nl=not text.endswith("\n"))
 
 
@@ -58,7 +54,7 @@ def postmortem(
     --summary, --root-cause, --lessons and --impact-notes save those sections first
     (write scope)."""
     api = KlaxonApi.connect(url, token)
-    path = f"{_incident_path(number)}/postmortem"
+    path = f"{incident_path(number)}/postmortem"
     sections = {
         "summary": summary,
         "root_cause": root_cause,
@@ -107,7 +103,7 @@ def actions(
     elif owner is not None or due is not None:
         raise typer.BadParameter("--owner and --due go with --add", param_hint="--add")
     api = KlaxonApi.connect(url, token)
-    path = f"{_incident_path(number)}/action-items"
+    path = f"{incident_path(number)}/action-items"
     if add is not None:
         body = {"task": add, "owner": owner, "due": due, **({"by": by} if by else {})}
         api.post(path, body)
