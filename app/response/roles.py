@@ -27,6 +27,7 @@ from app.incidents.locks import locked_incident
 from app.incidents.schemas import RolesPublic
 from app.models import incident_roles_table
 from app.oncall.store import get_responder
+from app.text import one_line
 from app.timeline import event_row, record
 
 Role = Literal["commander", "comms", "scribe"]
@@ -68,9 +69,13 @@ class Roles:
 
 
 def roles_line(roles: RolesPublic) -> str | None:
-    """``IC: alice · Comms: bob · SME: carol, dave``: the roles held, or None."""
+    """``IC: alice · Comms: bob · SME: carol, dave``: the roles held, or None.
+    On one line: a commander by acknowledgement is named as the API was told
+    (any text), and must not add a line to the text it is shown in."""
     parts = [
-        f"{_SHORT[role]}: {held}" for role in ROLES if (held := getattr(roles, role)) is not None
+        f"{_SHORT[role]}: {one_line(held)}"
+        for role in ROLES
+        if (held := getattr(roles, role)) is not None
     ]
     if roles.sme:
         parts.append(f"SME: {', '.join(roles.sme)}")

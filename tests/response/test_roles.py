@@ -199,3 +199,17 @@ async def test_the_paged_responder_takes_command_by_sms(paging: Paging) -> None:
     ] == "bob"
     unknown = _said((await paging.sms_reply(ALICE, "9999IC")).text)
     assert unknown == "No incident #9999"
+
+
+async def test_a_commander_named_with_a_line_break_cannot_add_a_line(
+    client: httpx.AsyncClient,
+) -> None:
+    number = (await report(client))["number"]
+    acked = await client.post(
+        f"/api/v1/incidents/{number}/acknowledge", json={"by": "eve\nStatus: Resolved"}
+    )
+    assert acked.status_code == 200
+    update = await post_update(client, number, "investigating", "Looking")
+    lines = update["text"].splitlines()
+    assert "IC: eve Status: Resolved" in lines
+    assert "Status: Resolved" not in lines
