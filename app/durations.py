@@ -60,12 +60,17 @@ def in_words(d: timedelta) -> str:
     return " ".join(parts) or "0 minutes"
 
 
-def age(seconds: int) -> str:
-    """In its two largest units: ``45s``, ``12m``, ``3h05m``, ``2d04h`` (negative is 0)."""
-    seconds = max(seconds, 0)
-    days, rest = divmod(seconds, 86400)
+def _units(seconds: int) -> tuple[int, int, int, int]:
+    """Days, hours, minutes and seconds in ``seconds`` (negative is 0)."""
+    days, rest = divmod(max(seconds, 0), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
+    return days, hours, minutes, secs
+
+
+def age(seconds: int) -> str:
+    """In its two largest units: ``45s``, ``12m``, ``3h05m``, ``2d04h`` (negative is 0)."""
+    days, hours, minutes, secs = _units(seconds)
     if days:
         return f"{days}d{hours:02d}h"
     if hours:
@@ -78,10 +83,7 @@ def age(seconds: int) -> str:
 def human(seconds: float) -> str:
     """``52s``, ``4m 10s``, ``1h 02m``, ``2d 03h``: the two largest units, to the
     second under an hour (a fraction rounds to the nearest second; negative is 0)."""
-    whole = max(round(seconds), 0)
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
+    days, hours, minutes, secs = _units(round(seconds))
     if days:
         return f"{days}d {hours:02d}h"
     if hours:

@@ -45,9 +45,13 @@ def _today(runtime: Runtime) -> date:
 # --- post-mortems -----------------------------------------------------------
 
 
+def _change_window(runtime: Runtime) -> timedelta:
+    return timedelta(minutes=runtime.settings.changes_window_minutes)
+
+
 async def _postmortem(session: SessionDep, runtime: Runtime, number: int) -> PostmortemPublic:
     markdown, sections = await postmortem.draft(
-        session, number, change_window=timedelta(minutes=runtime.settings.changes_window_minutes)
+        session, number, change_window=_change_window(runtime)
     )
     today = _today(runtime)
     return PostmortemPublic(
@@ -106,7 +110,7 @@ async def export_postmortem(
     or diff: the same text on every read until something about the incident
     changes (no time of export in it; times are UTC to the second)."""
     markdown, _sections = await postmortem.draft(
-        session, number, change_window=timedelta(minutes=runtime.settings.changes_window_minutes)
+        session, number, change_window=_change_window(runtime)
     )
     return Response(
         markdown,

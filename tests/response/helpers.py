@@ -48,3 +48,24 @@ async def timeline(client: httpx.AsyncClient, number: int) -> list[dict[str, Any
 
 def kinds(events: list[dict[str, Any]]) -> list[str]:
     return [e["kind"] for e in events]
+
+
+async def add_note(
+    client: httpx.AsyncClient, number: int, text: str, **fields: Any
+) -> dict[str, Any]:
+    resp = await client.post(f"/api/v1/incidents/{number}/notes", json={"text": text, **fields})
+    assert resp.status_code == 201, resp.text
+    event: dict[str, Any] = resp.json()
+    return event
+
+
+async def add_action_items(
+    client: httpx.AsyncClient, number: int, items: list[tuple[str, str, str]]
+) -> None:
+    """Each ``(task, owner, due)`` as an action item of ``number``."""
+    for task, owner, due in items:
+        created = await client.post(
+            f"/api/v1/incidents/{number}/action-items",
+            json={"task": task, "owner": owner, "due": due},
+        )
+        assert created.status_code == 201, created.text

@@ -230,7 +230,7 @@ async def test_the_postmortem_timeline_starts_with_the_deploy(
     assert resp.status_code == 200, resp.text
     timeline = resp.text.split("## Timeline\n")[1].split("\n## ")[0]
     entries = [line for line in timeline.splitlines() if " - " in line]
-    assert entries[0] == "11:30 - Deployment #5678 to production"
+    assert entries[0] == "11:30:00 - Deployment #5678 to production"
     assert "alice" not in resp.text
 
 

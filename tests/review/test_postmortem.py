@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from app.clock import ManualClock
-from tests.response.helpers import patch, report
+from tests.response.helpers import add_note, patch, report
 
 SECTIONS = ["## Summary", "## Timeline", "## Root Cause", "## Impact", "## Lessons Learned"]
 
@@ -105,11 +105,7 @@ async def test_the_words_people_wrote_stay_as_written(
         json={"by": "max", "note": "checking max connections"},
     )
     assert acked.status_code == 200, acked.text
-    note = await client.post(
-        f"/api/v1/incidents/{number}/notes",
-        json={"text": "Raised max connections to 500", "by": "max"},
-    )
-    assert note.status_code == 201
+    await add_note(client, number, "Raised max connections to 500", by="max")
     await patch(client, number, impact="Checkout at max latency", by="max")
     markdown = await _draft(client, number)
     timeline = markdown.split("## Timeline\n")[1].split("\n## ")[0]

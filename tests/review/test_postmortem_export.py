@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.paging import ALICE, Paging, checkout_alert, open_incident
-from tests.response.helpers import patch, post_update
+from tests.response.helpers import add_action_items, add_note, patch, post_update
 from tests.sources.test_pagerduty import ingest_token
 
 EXPECTED = Path(__file__).parent / "expected" / "postmortem_export.md"
@@ -71,17 +71,9 @@ async def _playbook_example(paging: Paging) -> int:
     await post_update(api, number, "resolved", "Service restored", by="alice")
     await paging.tick()
     clock.advance(minutes=7, seconds=10)  # 14:52:10: the rollback, noted afterwards
-    note = await api.post(
-        f"/api/v1/incidents/{number}/notes",
-        json={"text": "Rollback initiated", "at": "2026-11-26T14:40:00Z", "by": "alice"},
-    )
-    assert note.status_code == 201, note.text
+    await add_note(api, number, "Rollback initiated", at="2026-11-26T14:40:00Z", by="alice")
     clock.advance(minutes=7, seconds=50)  # 15:00:00
-    note = await api.post(
-        f"/api/v1/incidents/{number}/notes",
-        json={"text": "Root cause identified (missing database index)", "by": "alice"},
-    )
-    assert note.status_code == 201, note.text
+    await add_note(api, number, "Root cause identified (missing database index)", by="alice")
     sections = await api.put(
         f"/api/v1/incidents/{number}/postmortem",
         json={
@@ -94,15 +86,14 @@ async def _playbook_example(paging: Paging) -> int:
         },
     )
     assert sections.status_code == 200, sections.text
-    for task, owner, due in (
-        ("Add index monitoring", "alice", "2026-12-03"),
-        ("Update migration checklist", "bob", "2026-12-01"),
-    ):
-        made = await api.post(
-            f"/api/v1/incidents/{number}/action-items",
-            json={"task": task, "owner": owner, "due": due},
-        )
-        assert made.status_code == 201, made.text
+    await add_action_items(
+        api,
+        number,
+        [
+            ("Add index monitoring", "alice", "2026-12-03"),
+            ("Update migration checklist", "bob", "2026-12-01"),
+        ],
+    )
     return number
 
 

@@ -6,7 +6,7 @@ tracked to completion."""
 from __future__ import annotations
 
 from tests.paging import ALICE, Paging, checkout_alert, open_incident
-from tests.response.helpers import patch, post_update
+from tests.response.helpers import add_action_items, patch, post_update
 
 
 async def test_from_alert_to_post_mortem_and_tracked_action_items(paging: Paging) -> None:
@@ -55,15 +55,14 @@ async def test_from_alert_to_post_mortem_and_tracked_action_items(paging: Paging
         },
     )
     assert saved.status_code == 200, saved.text
-    for task, owner, due in (
-        ("Add index monitoring", "alice", "2026-12-03"),
-        ("Update migration checklist", "bob", "2026-11-30"),
-    ):
-        created = await api.post(
-            f"/api/v1/incidents/{number}/action-items",
-            json={"task": task, "owner": owner, "due": due},
-        )
-        assert created.status_code == 201, created.text
+    await add_action_items(
+        api,
+        number,
+        [
+            ("Add index monitoring", "alice", "2026-12-03"),
+            ("Update migration checklist", "bob", "2026-11-30"),
+        ],
+    )
 
     draft = await api.get(f"/api/v1/incidents/{number}/postmortem")
     assert draft.headers["content-type"].startswith("text/markdown")
