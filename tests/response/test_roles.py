@@ -161,9 +161,9 @@ async def test_the_post_mortem_names_the_roles_and_tells_handovers_blamelessly(
     lines = draft.splitlines()
     assert "Roles: IC: bob · Scribe: carol" in lines
     assert lines.index("Roles: IC: bob · Scribe: carol") < lines.index("## Summary")
-    assert "12:00 - Command taken" in lines
-    assert "12:00 - Command handed over" in lines
-    assert "12:00 - Scribe taken" in lines
+    assert "12:00:00 - Command taken" in lines
+    assert "12:00:00 - Command handed over" in lines
+    assert "12:00:00 - Scribe taken" in lines
     timeline_part = draft.split("## Timeline")[1].split("## Root Cause")[0]
     assert "alice" not in timeline_part and "bob" not in timeline_part
 
