@@ -127,15 +127,12 @@ async def _command(session: AsyncSession, number: int, by: Any, via: Any, now: d
     except Conflict:
         return f"#{number} is already resolved"
     before = (await roles.current_roles(session, number)).commander
+    head = f"#{number} acknowledged;" if acknowledged else f"#{number}:"
     if before == by.name:
-        return (
-            f"#{number} acknowledged; you have command"
-            if acknowledged
-            else (f"#{number}: you already have command")
-        )
+        # Acknowledging just now made them commander, or they already were.
+        return f"{head} you have command" if acknowledged else f"{head} you already have command"
     await roles.assign(session, number, "commander", by.name, by=by.name, now=now)
-    said = f"#{number}: you have command"
-    return f"{said}, handed from {before}" if before is not None else said
+    return f"{head} you have command" + (f", handed from {before}" if before else "")
 
 
 async def handle_sms(

@@ -213,3 +213,18 @@ async def test_a_commander_named_with_a_line_break_cannot_add_a_line(
     lines = update["text"].splitlines()
     assert "IC: eve Status: Resolved" in lines
     assert "Status: Resolved" not in lines
+
+
+async def test_taking_command_of_a_paging_incident_with_a_commander_acknowledges_it(
+    paging: Paging,
+) -> None:
+    number = await open_incident(paging, checkout_alert())
+    await paging.tick()
+    put = await paging.api.put(
+        f"/api/v1/incidents/{number}/roles/commander", json={"responder": "carol"}
+    )
+    assert put.status_code == 200, put.text
+    took = _said((await paging.sms_reply(ALICE, f"{number}IC")).text)
+    assert took == f"#{number} acknowledged; you have command, handed from carol"
+    detail = (await paging.api.get(f"/api/v1/incidents/{number}")).json()
+    assert (detail["status"], detail["roles"]["commander"]) == ("acknowledged", "alice")
