@@ -159,7 +159,10 @@ async def test_the_playbooks_example_through_the_cli_exports_the_expected_postmo
         clock.set(at("14:43:00"))
         await paging.tick()
         reminders = paging.texts_to(BOB)[bob_before:]
-        assert len(reminders) == 1 and f"#{number}" in reminders[0], reminders
+        assert reminders == [  # as the README quotes it
+            "[Klaxon] #1 Payment Service Degraded (SEV 2): a status update was due at 14:42 UTC."
+            " Post one now (every 2 min)."
+        ]
 
         # 14:43 the second update; carol (scribe) back-dates the rollback to 14:40:30.
         clock.set(at("14:43:05"))
