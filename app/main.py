@@ -38,6 +38,7 @@ from app.replies import endpoints as replies
 from app.response import change_endpoints as change_events
 from app.response import endpoints as incident_response
 from app.response import handoff_endpoints as handoffs
+from app.response import role_endpoints as incident_roles
 from app.review import endpoints as review
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(maintenance.router)
     app.include_router(chat.router)
     app.include_router(automation.router)
+    app.include_router(incident_roles.router)
     document_error_responses(app)
     console.install(app)  # the web console under / (app/console), not in the OpenAPI document
 

@@ -103,6 +103,11 @@ ACCESS: dict[tuple[str, str], str] = {
     # Taking a shift: write, recorded with the token's name (tests/oncall/test_scopes.py).
     ("POST", "/api/v1/schedules/{name}/overrides"): "write",
     ("DELETE", "/api/v1/schedules/{name}/overrides/{override_id}"): "write",
+    # Incident roles: acting on an incident.
+    ("PUT", "/api/v1/incidents/{number}/roles/{role}"): "write",
+    ("DELETE", "/api/v1/incidents/{number}/roles/{role}"): "write",
+    ("POST", "/api/v1/incidents/{number}/roles/sme"): "write",
+    ("DELETE", "/api/v1/incidents/{number}/roles/sme/{responder}"): "write",
     # The timeline as people read it, and the post-mortem as a file (timeline branch).
     ("GET", "/api/v1/incidents/{number}/timeline.txt"): "read",
     ("GET", "/api/v1/incidents/{number}/postmortem.md"): "read",

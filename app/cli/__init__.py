@@ -1,8 +1,8 @@
 """The ``klaxon`` command.
 
 Local commands work on files and the database directly (``serve``, ``migrate``,
-``check-config``, ``apply``, ``token``); ``incidents`` and ``oncall`` talk to a
-running Klaxon through its API; ``reply`` plays a phone. Exit codes are in
+``check-config``, ``apply``, ``token``); ``incident`` (alias ``incidents``) and
+``oncall`` talk to a running Klaxon through its API; ``reply`` plays a phone. Exit codes are in
 :mod:`app.cli._common`.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from app.cli import changes, local, statuspage
+from app.cli import changes, local, response, review, statuspage
 from app.cli._common import CliError
 from app.cli.incidents import incidents_cli
 from app.cli.maintenance import maintenance_cli
@@ -49,6 +49,18 @@ cli.command("check-config")(local.check_config)
 cli.command("apply")(local.apply)
 cli.add_typer(token_cli, name="token")
 incidents_cli.command("changes")(changes.incident_changes)
+# The commander's commands (app/cli/response.py, app/cli/review.py).
+incidents_cli.command("declare")(response.declare)
+incidents_cli.command("update")(response.update)
+incidents_cli.command("note")(response.note)
+incidents_cli.command("role")(response.role)
+incidents_cli.command("responder")(response.responder)
+incidents_cli.command("stakeholders")(response.stakeholders)
+incidents_cli.command("timeline")(review.timeline)
+incidents_cli.command("postmortem")(review.postmortem)
+incidents_cli.command("actions")(review.actions)
+# `klaxon incident 42 ...` reads as one incident; `klaxon incidents list` as many: both work.
+cli.add_typer(incidents_cli, name="incident")
 cli.add_typer(incidents_cli, name="incidents")
 cli.command("changes")(changes.list_changes)
 cli.command("oncall")(oncall)

@@ -13,6 +13,7 @@ Exit codes::
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,7 +25,14 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 
-DEV_TOKEN_FILE = Path(".klaxon") / "admin-token"
+#: The development admin token, relative to the Klaxon home (see :func:`klaxon_home`).
+DEV_TOKEN_NAME = "admin-token"
+#: The home's name in the checkout or the working directory.
+HOME_DIR_NAME = ".klaxon"
+#: The source checkout, when Klaxon runs from one (``app/cli/_common.py`` is in it).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: How the token file is named in help texts.
+DEV_TOKEN_FILE = Path(HOME_DIR_NAME) / DEV_TOKEN_NAME
 
 
 class CliError(Exception):
@@ -45,10 +53,27 @@ def echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def klaxon_home() -> Path:
+    """The directory of local state (the development admin token): ``KLAXON_HOME``
+    if set; else, when Klaxon runs from its source checkout (``make run``, an
+    editable install), that checkout's ``.klaxon/``, so a command run from any
+    directory finds the token ``klaxon serve --dev`` wrote; else ``./.klaxon``."""
+    configured = os.environ.get("KLAXON_HOME")
+    if configured:
+        return Path(configured).expanduser()
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / HOME_DIR_NAME
+    return Path.cwd() / HOME_DIR_NAME
+
+
+def dev_token_file() -> Path:
+    return klaxon_home() / DEV_TOKEN_NAME
+
+
 def read_dev_admin_token() -> str | None:
     """The token ``klaxon serve --dev`` generated, if there is one."""
     try:
-        return DEV_TOKEN_FILE.read_text().strip() or None
+        return dev_token_file().read_text().strip() or None
     except OSError:
         return None
 
@@ -59,7 +84,8 @@ def dev_admin_token() -> str:
     if existing is not None:
         return existing
     token = "kx_admin_" + secrets.token_urlsafe(24)
-    DEV_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
-    DEV_TOKEN_FILE.write_text(token + "\n")
-    DEV_TOKEN_FILE.chmod(0o600)
+    path = dev_token_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
     return token

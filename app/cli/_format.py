@@ -21,6 +21,13 @@ def utc(value: str | None) -> str:
     return f"{parse_time(value).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
+def utc_seconds(value: str | None) -> str:
+    """``2026-11-26 12:00:05 UTC``: to the second, as the timeline keeps time."""
+    if not value:
+        return "-"
+    return f"{parse_time(value).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
 def age(since: str, now: datetime) -> str:
     """How long ago, in its two largest units: ``45s``, ``12m``, ``3h05m``, ``2d04h``."""
     return durations.age(int((now - parse_time(since)).total_seconds()))

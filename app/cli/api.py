@@ -3,9 +3,10 @@
 Where to and as whom: ``--url`` (else ``KLAXON_URL``, else
 ``http://KLAXON_HOST:KLAXON_PORT``) and ``--token`` (else ``KLAXON_TOKEN``, else
 ``KLAXON_ADMIN_TOKEN``, else the token ``klaxon serve --dev`` keeps in
-``.klaxon/admin-token``). Every failure becomes a one-line :class:`CliError`
-with its exit code: the API's ``detail`` when it refused (exit 1), "cannot reach
-Klaxon" or its 5xx answer (exit 3), a bad URL or no token at all (exit 2).
+``admin-token`` of the Klaxon home: ``KLAXON_HOME``, else the checkout's ``.klaxon/``).
+Every failure becomes a one-line :class:`CliError` with its exit code: the API's
+``detail`` when it refused (exit 1), "cannot reach Klaxon" or its 5xx answer
+(exit 3), a bad URL or no token at all (exit 2).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ TokenOption = Annotated[
         envvar="KLAXON_TOKEN",
         show_envvar=True,
         help="API token: read scope to look, write to act (default: $KLAXON_ADMIN_TOKEN,"
-        f" then {DEV_TOKEN_FILE})",
+        f" then {DEV_TOKEN_FILE} in $KLAXON_HOME or the checkout)",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON")]
@@ -139,8 +140,28 @@ class KlaxonApi:
     def post(self, path: str, body: Any = None) -> Any:
         return self._call("POST", path, body=body)
 
+    def put(self, path: str, body: Any = None) -> Any:
+        return self._call("PUT", path, body=body)
+
+    def patch(self, path: str, body: Any = None) -> Any:
+        return self._call("PATCH", path, body=body)
+
+    def delete(self, path: str) -> Any:
+        """``None`` for the API's 204."""
+        return self._call("DELETE", path)
+
+    def get_text(self, path: str, params: Params | None = None, *, accept: str) -> str:
+        """A document that is not JSON (a Markdown post-mortem), as text."""
+        return str(self._call("GET", path, params=params, accept=accept))
+
     def _call(
-        self, method: str, path: str, *, params: Params | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        accept: str = "application/json",
     ) -> Any:
         try:
             response = httpx.request(
@@ -148,7 +169,7 @@ class KlaxonApi:
                 self.url + path,
                 params=params,
                 json=body,
-                headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
+                headers={"Authorization": f"Bearer {self.token}", "Accept": accept},
                 timeout=self.timeout,
             )
         except httpx.InvalidURL:
@@ -179,11 +200,21 @@ class KlaxonApi:
             )
         if status >= 400:
             raise CliError(_detail(response), EXIT_REFUSED)
+        if status == 204:
+            return None
+        if accept != "application/json":
+            if not response.headers.get("content-type", "").startswith(accept):
+                raise _not_klaxon(self.url, response)
+            return response.text
         try:
             return response.json()
         except ValueError:
-            raise CliError(
-                f"{self.url} did not answer like Klaxon (HTTP {status},"
-                f" {response.headers.get('content-type', 'no content type')})",
-                EXIT_UNAVAILABLE,
-            ) from None
+            raise _not_klaxon(self.url, response) from None
+
+
+def _not_klaxon(url: str, response: httpx.Response) -> CliError:
+    return CliError(
+        f"{url} did not answer like Klaxon (HTTP {response.status_code},"
+        f" {response.headers.get('content-type', 'no content type')})",
+        EXIT_UNAVAILABLE,
+    )

@@ -1,4 +1,5 @@
-"""``klaxon incidents list|show|ack|resolve``, through a running Klaxon's API."""
+"""``klaxon incident list|show|ack|resolve``, through a running Klaxon's API (the
+commander's other commands are in :mod:`app.cli.response` and :mod:`app.cli.review`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Annotated, Any, Literal
 import typer
 
 from app.cli._common import echo_json
-from app.cli._format import age, shorten, table, utc
+from app.cli._format import age, parse_time, shorten, table, utc, utc_seconds
 from app.cli.api import JsonOption, KlaxonApi, TokenOption, UrlOption, path_part
 
 incidents_cli = typer.Typer(
-    help="Incidents of a running Klaxon: list, show, acknowledge, resolve.",
+    help="Incidents of a running Klaxon: list, show, declare, acknowledge, update, resolve,"
+    " roles, notes, timeline, post-mortem.",
     no_args_is_help=True,
 )
 
@@ -37,21 +39,6 @@ class SeverityFilter(StrEnum):
 
 
 NumberArgument = Annotated[int, typer.Argument(min=1, help="The incident number")]
-
-
-def _open_page(api: KlaxonApi, params: dict[str, Any], limit: int) -> dict[str, Any]:
-    """Triggered and acknowledged incidents, newest first, as one page of the API's
-    shape. Cursors are incident numbers, so the last one shown continues both lists."""
-    items: list[dict[str, Any]] = []
-    more = False
-    for status in ("triggered", "acknowledged"):
-        page = api.get("/api/v1/incidents", {**params, "status": status, "limit": limit})
-        items += page["items"]
-        more = more or page["next_cursor"] is not None
-    items.sort(key=lambda incident: incident["number"], reverse=True)
-    more = more or len(items) > limit
-    items = items[:limit]
-    return {"items": items, "next_cursor": str(items[-1]["number"]) if more and items else None}
 
 
 @incidents_cli.command("list")
@@ -89,12 +76,9 @@ def list_incidents(
         params["service"] = service
     if cursor is not None:
         params["cursor"] = cursor
-    if status is StatusFilter.open:
-        page = _open_page(api, params, limit)
-    else:
-        if status is not StatusFilter.all:
-            params["status"] = status.value
-        page = api.get("/api/v1/incidents", {**params, "limit": limit})
+    if status is not StatusFilter.all:
+        params["status"] = status.value  # the API knows open (triggered or acknowledged)
+    page = api.get("/api/v1/incidents", {**params, "limit": limit})
     if as_json:
         echo_json(page)
         return
@@ -130,6 +114,17 @@ def _state(incident: dict[str, Any]) -> str:
     return status
 
 
+def _roles(roles: dict[str, Any] | None) -> str:
+    """``IC alice, Comms bob, Scribe -, SME carol, dave``; empty if none is held."""
+    if not roles:
+        return ""
+    names = {"commander": "IC", "comms": "Comms", "scribe": "Scribe"}
+    held = [f"{shown} {roles.get(key) or '-'}" for key, shown in names.items()]
+    if roles.get("sme"):
+        held.append("SME " + ", ".join(roles["sme"]))
+    return ", ".join(held) if any(roles.get(key) for key in [*names, "sme"]) else ""
+
+
 def _show_text(incident: dict[str, Any]) -> str:
     now = datetime.now(UTC)
     policy = f" (policy {incident['policy']})" if incident.get("policy") else ""
@@ -141,6 +136,13 @@ def _show_text(incident: dict[str, Any]) -> str:
         f"  opened:    {utc(incident['created_at'])} ({age(incident['created_at'], now)} ago)",
         f"  alerts:    {incident['alert_count']} ({incident['firing_count']} firing)",
     ]
+    roles = _roles(incident.get("roles"))
+    if roles:
+        lines.append(f"  roles:     {roles}")
+    if incident.get("next_update_at"):
+        due = incident["next_update_at"]
+        late = " (overdue)" if parse_time(due) < now else ""
+        lines.append(f"  next update: {utc(due)}{late}")
     for field in ("impact", "workaround", "description"):
         if incident.get(field):
             lines.append(f"  {field + ':':<10} {incident[field]}")
@@ -153,7 +155,7 @@ def _show_text(incident: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Timeline:")
     events = incident.get("timeline", [])
-    rows = [[utc(e["at"]), e["kind"], e["actor"], e["message"]] for e in events]
+    rows = [[utc_seconds(e["at"]), e["kind"], e["actor"], e["message"]] for e in events]
     lines += ["  " + line for line in table(["AT", "EVENT", "BY", "WHAT"], rows).splitlines()]
     return "\n".join(lines)
 

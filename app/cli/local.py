@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli._common import EXIT_REFUSED, dev_admin_token, fail
+from app.cli._common import (
+    EXIT_REFUSED,
+    dev_admin_token,
+    dev_token_file,
+    fail,
+    read_dev_admin_token,
+)
 from app.cli._database import database_errors
 from app.clock import SystemClock
 from app.settings import Settings, StartupRefused, get_settings
@@ -175,6 +181,8 @@ def serve(
         )
     if settings.admin_token and dev:
         typer.echo(f"  admin token: {settings.admin_token}")
+        if settings.admin_token == read_dev_admin_token():
+            typer.echo(f"  kept in:  {dev_token_file()} (KLAXON_HOME)")
     elif settings.admin_token:
         # Outside development stdout is a log, and logs hold no secrets.
         typer.echo("  admin token: set (KLAXON_ADMIN_TOKEN), not shown")

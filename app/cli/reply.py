@@ -25,7 +25,12 @@ def reply(
     body: Annotated[str, typer.Argument(help="The SMS text, e.g. 42A")],
     from_: Annotated[str, typer.Option("--from", help="The responder's phone, E.164")],
     url: Annotated[
-        str | None, typer.Option(help="Where Klaxon listens (default http://HOST:PORT)")
+        str | None,
+        typer.Option(
+            envvar="KLAXON_URL",
+            show_envvar=True,
+            help="Where Klaxon listens (default http://KLAXON_HOST:KLAXON_PORT)",
+        ),
     ] = None,
 ) -> None:
     """Send Klaxon an SMS reply signed exactly as Twilio would sign it (local testing)."""

@@ -46,6 +46,7 @@ from app.notify.texts import PageInfo, page_sms
 from app.oncall import store
 from app.oncall.rotation import who_is_on_call
 from app.pipeline import process
+from app.response import reminders
 from app.rules import RulesFile
 from app.rules.runbooks import find_runbook, incident_labels
 from app.runtime import Runtime
@@ -118,10 +119,12 @@ class Engine:
     async def _run_due(self, *, wait_for_sends: bool) -> int:
         total = await self.housekeeping.run()  # handoffs and repeat summaries
         self.silences.kick()  # Alertmanager silences, as a task of their own
+        rt = self.runtime  # reminders: missed status updates (app/response/reminders.py)
         while True:
             done = (
                 await heartbeats.expire_due(self.runtime)
                 + await self._fire_due_steps()
+                + await reminders.send_due_reminders(rt.sessions, rt.rules.current, rt.clock.now())
                 + await self.dispatcher.start_due()
                 + await webhooks.forward_events(self.runtime)
                 + await self.outbound.start_due()
@@ -168,12 +171,13 @@ class Engine:
                 )
             ).scalar()
             heartbeat_due = await heartbeats.next_due(session)
+            reminder_due = await reminders.next_due(session, self.runtime.rules.current)
         send_due = await self.dispatcher.next_due()
         outbound_due = await self.outbound.next_due()
         silence_due = await self.silences.next_due()
         dues = [
             d
-            for d in (step_due, send_due, heartbeat_due, outbound_due, silence_due)
+            for d in (step_due, send_due, heartbeat_due, reminder_due, outbound_due, silence_due)
             if d is not None
         ]
         if not dues:

@@ -14,9 +14,11 @@ from app.incidents.schemas import (
     AlertPublic,
     IncidentDetail,
     IncidentPublic,
-    IncidentStatus,
+    IncidentStatusFilter,
     Page,
 )
+from app.response import update_clock
+from app.response.roles import current_roles
 from app.response.runbook import incident_runbook
 from app.rules import Severity
 
@@ -38,7 +40,9 @@ CursorQuery = Annotated[
 async def list_incidents(
     session: SessionDep,
     _: ReadPrincipal,
-    status: IncidentStatus | None = None,
+    status: Annotated[
+        IncidentStatusFilter | None, Query(description="open: triggered or acknowledged")
+    ] = None,
     severity: Severity | None = None,
     service: str | None = None,
     label: LabelQuery = [],  # noqa: B006 - FastAPI copies the default
@@ -73,6 +77,14 @@ async def get_incident(
             "alerts": await queries.incident_alerts(session, number),
             "timeline": await queries.incident_timeline(session, number),
             "runbook": await incident_runbook(session, runtime.rules.current, incident),
+            "roles": (await current_roles(session, number)).public(),
+            "next_update_at": await update_clock.next_update_at(
+                session,
+                runtime.rules.current,
+                number=number,
+                status=incident["status"],
+                severity=incident["severity"],
+            ),
         }
     )
 

@@ -14,6 +14,8 @@ from app.incidents.locks import locked_incident
 from app.incidents.resolution import tell_resolved
 from app.metrics import TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from app.models import incidents_table
+from app.response import update_clock
+from app.response.roles import default_commander
 from app.timeline import event_row, record
 
 Channel = Literal["api", "sms", "voice", "cli", "console", "slack"]
@@ -46,6 +48,9 @@ async def acknowledge(
         .values(status="acknowledged", acknowledged_at=now, acknowledged_by=by, updated_at=now)
     )
     await stop_paging(session, number, now=now)
+    # Whoever acknowledges commands (unless someone does), and owes an update.
+    await default_commander(session, number, by, now)
+    await update_clock.start(session, number, now)
     TIME_TO_ACKNOWLEDGE.labels(incident.severity).observe(
         max((now - incident.created_at).total_seconds(), 0.0)
     )

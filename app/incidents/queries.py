@@ -28,6 +28,8 @@ from app.models.types import ID_MAX
 from app.text import NUL
 
 MAX_LIMIT = 500
+#: The status filter ``open`` means these (an incident not yet resolved).
+OPEN_STATUSES = ("triggered", "acknowledged")
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ def parse_cursor(value: str | None) -> int | None:
 def _filtered(table: Table, key: str, filters: Filters, *, postgresql: bool) -> Select[Any]:
     c = table.c
     stmt = select(table)
-    if filters.status is not None:
+    if filters.status == "open":
+        stmt = stmt.where(c.status.in_(OPEN_STATUSES))
+    elif filters.status is not None:
         stmt = stmt.where(c.status == filters.status)
     if filters.severity is not None:
         stmt = stmt.where(c.severity == filters.severity)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, computed_field, field_validator, model_va
 
 ItemT = TypeVar("ItemT")
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
+#: What the incident list filters by: a status, or ``open`` (triggered or acknowledged).
+IncidentStatusFilter = Literal["open", "triggered", "acknowledged", "resolved"]
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -114,10 +116,27 @@ class RunbookPublic(BaseModel):
     text: str | None = Field(default=None, description="Markdown")
 
 
+class RolesPublic(BaseModel):
+    """Who holds the incident's roles: one commander (whoever acknowledged, until
+    someone takes command), communications lead and scribe, any number of
+    subject-matter experts."""
+
+    commander: str | None = Field(default=None, examples=["alice"])
+    comms: str | None = Field(default=None, description="The communications lead")
+    scribe: str | None = None
+    sme: list[str] = Field(default_factory=list, description="Subject-matter experts")
+
+
 class IncidentDetail(IncidentPublic):
     alerts: list[AlertPublic]
     timeline: list[TimelineEventPublic]
     runbook: RunbookPublic | None = None
+    roles: RolesPublic = Field(default_factory=RolesPublic)
+    next_update_at: datetime | None = Field(
+        default=None,
+        description="When the next status update is due (the severity's update cadence);"
+        " null when none is",
+    )
 
 
 class ActionRequest(BaseModel):

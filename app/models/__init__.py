@@ -13,6 +13,7 @@ from app.models.escalation import EscalationStep, Notification
 from app.models.handoff import HandoffMark
 from app.models.heartbeat import Heartbeat
 from app.models.incident import OPEN_INCIDENT_PREDICATE, Incident
+from app.models.incident_role import IncidentRole
 from app.models.maintenance_window import MaintenanceWindow
 from app.models.oncall import EscalationPolicy, Responder, Schedule, ScheduleOverride
 from app.models.outbound import OutboundMessage
@@ -31,6 +32,7 @@ from app.models.timeline import TimelineEvent
 from app.models.token import ApiToken
 from app.models.twilio_callback import TwilioCallbackSeen
 from app.models.types import UTCDateTime, utcnow
+from app.models.update_clock import UpdateClock
 from app.models.webhook_mark import WebhookMark
 from app.models.webhook_subscription import WebhookSubscription
 
@@ -75,6 +77,9 @@ silences_table: Table = Silence.__table__  # type: ignore[attr-defined]
 # Auto-remediation: outgoing webhooks' subscriptions and how far they read the timeline.
 webhook_subscriptions_table: Table = WebhookSubscription.__table__  # type: ignore[attr-defined]
 webhook_marks_table: Table = WebhookMark.__table__  # type: ignore[attr-defined]
+# Roles and the update cadence's timers (issue 14).
+incident_roles_table: Table = IncidentRole.__table__  # type: ignore[attr-defined]
+update_clocks_table: Table = UpdateClock.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -98,6 +103,7 @@ __all__ = [
     "HandoffMark",
     "Heartbeat",
     "Incident",
+    "IncidentRole",
     "MaintenanceWindow",
     "Notification",
     "OutboundMessage",
@@ -117,6 +123,7 @@ __all__ = [
     "TimelineEvent",
     "TwilioCallbackSeen",
     "UTCDateTime",
+    "UpdateClock",
     "WebhookMark",
     "WebhookSubscription",
     "action_items_table",
@@ -127,6 +134,7 @@ __all__ = [
     "console_sessions_table",
     "handoff_marks_table",
     "heartbeats_table",
+    "incident_roles_table",
     "incidents_table",
     "maintenance_windows_table",
     "metadata",
@@ -149,6 +157,7 @@ __all__ = [
     "timeline_table",
     "tokens_table",
     "twilio_callbacks_seen_table",
+    "update_clocks_table",
     "utcnow",
     "webhook_marks_table",
     "webhook_subscriptions_table",

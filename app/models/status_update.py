@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from app.models.types import UTCDateTime
@@ -26,3 +27,6 @@ class StatusUpdate(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     author: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Who held the roles, and when the next update was due, as the update said.
+    roles: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    next_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -346,7 +346,8 @@ class Dispatcher:
         each incident. Not sent: a page for an incident resolved meanwhile, an
         escalation page for one acknowledged meanwhile (a responder a person added
         to an acknowledged incident is still paged), a "resolved" notice for one
-        that reopened since, and a notice that a later one of its kind replaces."""
+        that reopened since, a reminder of a missed update for one resolved
+        since, and a notice that a later one of its kind replaces."""
         numbers = {number for number, _ in _on_incidents(items)}
         if not numbers:
             return items, {}
@@ -369,6 +370,8 @@ class Dispatcher:
                         cancelled.append((i, None))
                 elif i.kind == "resolved" and status[number] != "resolved":
                     cancelled.append((i, f"#{number} reopened since"))
+                elif i.kind == "reminder" and status[number] == "resolved":
+                    cancelled.append((i, f"#{number} resolved since"))
                 elif latest[(number, i.kind)] != i.id:
                     cancelled.append((i, f"a later {i.kind} notice replaces it"))
             if cancelled:

@@ -8,7 +8,7 @@ from typing import Final
 
 from app.notify.texts import _clean, _ellipsize, gsm7_segments, longest_fitting
 
-__all__ = ["HandoffLine", "handoff_sms", "status_update_sms"]
+__all__ = ["HandoffLine", "handoff_sms", "status_update_sms", "update_reminder_sms"]
 
 _MAX_SEGMENTS: Final = 2
 _MIN_MESSAGE: Final = 20
@@ -102,3 +102,19 @@ def handoff_sms(
             if _fits(text := render(shown, chars, "")):
                 return text
     return render(0, _MIN_TITLE, "")
+
+
+def update_reminder_sms(
+    *, number: int, title: str, severity: str, due: str, every_minutes: int
+) -> str:
+    """``[Klaxon] #42 Payment Service Degraded (SEV 1): a status update was due
+    at 15:30 UTC. Post one now (every 30 min).`` The title is shortened to fit."""
+
+    def render(t: str) -> str:
+        head = f"[Klaxon] #{number} {t} ({severity})" if t else f"[Klaxon] #{number} ({severity})"
+        return (
+            f"{head}: a status update was due at {due}. Post one now (every {every_minutes} min)."
+        )
+
+    kept = longest_fitting(_clean(title), lambda t: _fits(render(t)), _MIN_TITLE)
+    return render(kept if kept is not None else "")

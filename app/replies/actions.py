@@ -1,4 +1,5 @@
-"""What a reply from a phone does: acknowledge or resolve, and what to answer."""
+"""What a reply from a phone does: acknowledge, resolve or take command, and
+what to answer."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from app.oncall.store import get_responder_by_id, get_responder_by_phone
 from app.replies import limits
 from app.replies.grammar import HELP_TEXT, parse_reply
 from app.replies.standing import refusal, standing
+from app.response import roles
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,27 @@ async def _resolve(session: AsyncSession, number: int, by: Any, via: Any, now: d
     return f"#{number} resolved" if changed else f"#{number} is already resolved"
 
 
+async def _command(session: AsyncSession, number: int, by: Any, via: Any, now: datetime) -> str:
+    """Take command: whoever may acknowledge may, and an incident still paging
+    is acknowledged first. A resolved one is past commanding from a phone."""
+    refused, paged = await _may_act(session, number, by)
+    if refused is not None:
+        return refused
+    try:
+        acknowledged = await lifecycle.acknowledge(
+            session, number, by=by.name, via=via, now=now, paged=paged
+        )
+    except Conflict:
+        return f"#{number} is already resolved"
+    before = (await roles.current_roles(session, number)).commander
+    head = f"#{number} acknowledged;" if acknowledged else f"#{number}:"
+    if before == by.name:
+        # Acknowledging just now made them commander, or they already were.
+        return f"{head} you have command" if acknowledged else f"{head} you already have command"
+    await roles.assign(session, number, "commander", by.name, by=by.name, now=now)
+    return f"{head} you have command" + (f", handed from {before}" if before else "")
+
+
 async def handle_sms(
     session: AsyncSession, *, from_number: str, body: str, now: datetime, bare_window: timedelta
 ) -> str | None:
@@ -161,6 +184,8 @@ async def handle_sms(
             return refused
     if reply.action == "ack":
         return await _ack(session, number, by, "sms", now)
+    if reply.action == "command":
+        return await _command(session, number, by, "sms", now)
     return await _resolve(session, number, by, "sms", now)
 
 

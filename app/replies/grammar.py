@@ -1,4 +1,5 @@
-"""What an on-call engineer may text back: acknowledge or resolve one incident, or ack all."""
+"""What an on-call engineer may text back: acknowledge or resolve one incident,
+take command of it, or ack all."""
 
 from __future__ import annotations
 
@@ -10,28 +11,31 @@ from typing import Final, Literal
 __all__ = ["HELP_TEXT", "Reply", "parse_reply"]
 
 HELP_TEXT: Final = (
-    "Reply 42A to ack #42, 42R to resolve it, AA to ack all; A or R alone acts on your latest page."
+    "Reply 42A to ack #42, 42R to resolve it, 42IC to take command, AA to ack all;"
+    " A or R alone acts on your latest page."
 )
 
 _ACK: Final = r"a|ack|acknowledge"
 _RESOLVE: Final = r"r|res|resolve"
+_COMMAND: Final = r"ic|command"
 # Incident numbers start at 1; nine digits keep them inside a 32-bit integer.
 _NUMBER: Final = r"#?(?P<number>[1-9][0-9]{0,8})"
-_VERB: Final = rf"(?P<verb>{_ACK}|{_RESOLVE})"
+_VERB: Final = rf"(?P<verb>{_ACK}|{_RESOLVE}|{_COMMAND})"
 _FORMS: Final = (
-    re.compile(rf"{_NUMBER} ?{_VERB}"),  # 42A, 42 ack, #42 resolve
+    re.compile(rf"{_NUMBER} ?{_VERB}"),  # 42A, 42 ack, #42 resolve, 42IC
     re.compile(rf"{_VERB} ?{_NUMBER}"),  # ack 42, r #42
     re.compile(_VERB),  # bare: the latest page sent to this phone
 )
 _ACK_ALL: Final = re.compile(rf"aa|(?:{_ACK}) ?all")
 _ACK_WORDS: Final = frozenset(_ACK.split("|"))
+_COMMAND_WORDS: Final = frozenset(_COMMAND.split("|"))
 # Phones add sentence punctuation and quotes; '#' is kept, it may precede the number.
 _EDGE: Final = string.whitespace + "\u00a0.!?,;:'\"\u2018\u2019\u201c\u201d"  # curly quotes too
 
 
 @dataclass(frozen=True)
 class Reply:
-    action: Literal["ack", "resolve", "ack_all"]
+    action: Literal["ack", "resolve", "command", "ack_all"]
     number: int | None  # None: the latest page sent to the replying phone
 
 
@@ -44,7 +48,10 @@ def parse_reply(body: str) -> Reply | None:
         match = form.fullmatch(text)
         if match is None:
             continue
-        action: Literal["ack", "resolve"] = "ack" if match["verb"] in _ACK_WORDS else "resolve"
+        verb = match["verb"]
+        action: Literal["ack", "resolve", "command"] = (
+            "ack" if verb in _ACK_WORDS else "command" if verb in _COMMAND_WORDS else "resolve"
+        )
         number = match.groupdict().get("number")
         return Reply(action, int(number) if number is not None else None)
     return None

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.escalation.paging import begin_paging
 from app.models import incidents_table
+from app.response import update_clock
 from app.response.schemas import IncidentReport
 from app.results import Opened
 from app.rules import RulesFile, route
@@ -67,4 +68,6 @@ async def open_reported_incident(
     await begin_paging(
         session, rules, [Opened(number, report.severity, routing.policy)], now=now, actor=by
     )
+    # Declared by a person: its first status update is owed from now.
+    await update_clock.start(session, number, now)
     return number

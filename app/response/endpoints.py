@@ -224,6 +224,7 @@ async def post_status_update(
             body.message,
             by=_by(body.by, principal),
             now=runtime.clock.now(),
+            rules=runtime.rules.current,
         )
     runtime.wake_engine()
     return updates.update_public(await updates.get_update(session, update_id))

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.incidents.schemas import RolesPublic
 from app.instants import Instant
 from app.oncall.schemas import RESPONDER_NAME_PATTERN, normalize_phone
 from app.rules import Severity
@@ -177,6 +178,12 @@ class StatusUpdatePublic(BaseModel):
     by: str
     at: datetime
     text: str = Field(description="The update to paste into a channel")
+    roles: RolesPublic | None = Field(
+        default=None, description="Who held the roles when it was posted; null if nobody"
+    )
+    next_update_at: datetime | None = Field(
+        default=None, description="When the next update was due (the severity's cadence)"
+    )
 
 
 class StakeholderSpec(_Body):
@@ -210,3 +217,12 @@ class StakeholderPublic(BaseModel):
 class ServiceStakeholders(BaseModel):
     service: str
     stakeholders: list[StakeholderPublic]
+
+
+class RoleAssign(_Body):
+    """Who takes a role."""
+
+    responder: str = Field(
+        min_length=1, max_length=200, pattern=RESPONDER_NAME_PATTERN, examples=["alice"]
+    )
+    by: By = None

@@ -14,6 +14,7 @@ from app.models import status_updates_table
 from app.notify import outbox
 from app.notify.outbox import Outgoing
 from app.notify.update_texts import status_update_sms
+from app.response.roles import current_roles
 from app.timeline import event_row, record
 
 #: The words of the Impact line while nobody has said what the impact is.
@@ -43,9 +44,18 @@ def impact_of(impact: str | None, affected_customers: str | None) -> str | None:
 
 
 async def add_update(
-    session: AsyncSession, incident: Any, phase: str, message: str, *, by: str, now: datetime
+    session: AsyncSession,
+    incident: Any,
+    phase: str,
+    message: str,
+    *,
+    by: str,
+    now: datetime,
+    next_update_at: datetime | None = None,
 ) -> int:
-    """Store an update with what the incident says now, and put it on the timeline."""
+    """Store an update with what the incident says now (its roles too, and when
+    the next update is due), and put it on the timeline."""
+    roles = await current_roles(session, incident.number)
     update_id: int = (
         await session.execute(
             insert(status_updates_table)
@@ -59,6 +69,8 @@ async def add_update(
                 started_at=incident.started_at or incident.created_at,
                 author=by,
                 created_at=now,
+                roles=None if roles.is_empty() else roles.as_data(),
+                next_update_at=next_update_at,
             )
             .returning(status_updates_table.c.id)
         )

@@ -10,7 +10,12 @@ services, and renders as the text people paste into a channel::
     Severity: SEV 2
     Impact: 50% of payment requests failing
     Started: 2024-01-15 14:30 UTC
+    IC: alice · Comms: bob
+    Next update: 15:30 UTC
 
+The last two lines say who held the roles and when the next update was due
+(the severity's update cadence) as the update was posted; each is left out
+when there is nothing to say, and the next update once the incident is resolved.
 Phase ``resolved`` also resolves the incident; an incident with updates that
 is resolved any other way gets a ``resolved`` update by itself
 (:mod:`app.incidents.resolution`). The latest update's status line is the
@@ -28,7 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict
 from app.incidents import lifecycle
 from app.incidents.locks import locked_incident
+from app.incidents.schemas import RolesPublic
 from app.models import status_updates_table
+from app.response import update_clock
+from app.response.roles import roles_line
 from app.response.schemas import Phase, StatusUpdatePublic
 from app.response.stakeholders import opted_in
 from app.response.update_rows import (
@@ -39,6 +47,7 @@ from app.response.update_rows import (
     severity_label,
     text_update,
 )
+from app.rules import RulesFile
 from app.text import continued, one_line
 
 __all__ = [
@@ -64,18 +73,24 @@ def render_update(
     severity: str,
     impact: str | None,
     started_at: datetime,
+    roles: RolesPublic | None = None,
+    next_update_at: datetime | None = None,
 ) -> str:
     # Stored text is shown so it cannot forge the template's fields: the title
     # on one line, the impact's further lines indented under it.
-    return "\n".join(
-        [
-            f"Incident #{number} - {one_line(title)}",
-            f"Status: {status}",
-            f"Severity: {severity_label(severity)}",
-            f"Impact: {continued(impact or IMPACT_UNKNOWN)}",
-            f"Started: {started_at:%Y-%m-%d %H:%M} UTC",
-        ]
-    )
+    lines = [
+        f"Incident #{number} - {one_line(title)}",
+        f"Status: {status}",
+        f"Severity: {severity_label(severity)}",
+        f"Impact: {continued(impact or IMPACT_UNKNOWN)}",
+        f"Started: {started_at:%Y-%m-%d %H:%M} UTC",
+    ]
+    held = None if roles is None else roles_line(roles)
+    if held is not None:
+        lines.append(held)
+    if next_update_at is not None:
+        lines.append(f"Next update: {next_update_at:%H:%M} UTC")
+    return "\n".join(lines)
 
 
 def current_status(phase: str, incident_status: str) -> str:
@@ -93,6 +108,9 @@ def update_public(row: Row[Any], *, incident_status: str | None = None) -> Statu
         if incident_status is None
         else current_status(row.phase, incident_status)
     )
+    roles = None if row.roles is None else RolesPublic.model_validate(row.roles)
+    # An incident resolved since owes no more updates.
+    next_update_at = None if incident_status == "resolved" else row.next_update_at
     return StatusUpdatePublic(
         id=row.id,
         incident=row.incident_number,
@@ -112,7 +130,11 @@ def update_public(row: Row[Any], *, incident_status: str | None = None) -> Statu
             severity=row.severity,
             impact=row.impact,
             started_at=row.started_at,
+            roles=roles,
+            next_update_at=next_update_at,
         ),
+        roles=roles,
+        next_update_at=next_update_at,
     )
 
 
@@ -124,14 +146,23 @@ async def post_update(
     *,
     by: str,
     now: datetime,
+    rules: RulesFile | None = None,
 ) -> tuple[int, int]:
     """Store, record and send a status update; returns its id and how many
     stakeholders it is texted to. Only a ``resolved`` update may follow the
-    incident's resolution (a reopened incident is a new incident)."""
+    incident's resolution (a reopened incident is a new incident). The update
+    starts the cadence's clock again: with ``rules``, it says when the next is due."""
     incident = await locked_incident(session, number)
     if incident.status == "resolved" and phase != "resolved":
         raise Conflict(f"#{number} is resolved; only a 'resolved' update can follow")
-    update_id = await add_update(session, incident, phase, message, by=by, now=now)
+    next_update_at = None
+    if phase != "resolved":
+        await update_clock.start(session, number, now)
+        if rules is not None:
+            next_update_at = update_clock.due_after(rules, incident.severity, now)
+    update_id = await add_update(
+        session, incident, phase, message, by=by, now=now, next_update_at=next_update_at
+    )
     if phase == "resolved":
         # Stakeholders hear this update, not the automatic one of a resolution.
         await lifecycle.resolve(session, number, by=by, via="api", now=now)

@@ -23,6 +23,7 @@ from typing import Any
 
 from app.durations import human
 from app.response.changes import describe as describe_change
+from app.response.roles import blameless_change as blameless_role
 from app.response.updates import severity_label
 from app.review.impact import worst
 from app.text import one_line
@@ -66,10 +67,13 @@ class DraftFacts:
     names: set[str] = field(default_factory=set)
     # Change events on its services around it (app.response.changes), oldest first.
     changes: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    # Who held the incident's roles (``IC: alice · Comms: bob``), if anyone did.
+    roles: str | None = None
     # The incident's notifications by id, to fold its sends (app.timeline).
     notices: Mapping[int, Notice] = field(default_factory=dict)
-    # Who held a role in the incident: name -> role ("incident commander").
-    roles: Mapping[str, str] = field(default_factory=dict)
+    # Who held a role in the incident: name -> role ("incident commander"), to
+    # name the people the system recorded by their role.
+    role_of: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Scrubber:
@@ -111,7 +115,7 @@ class _Blameless:
     """An event's words without who the system recorded doing it."""
 
     def __init__(self, facts: DraftFacts) -> None:
-        self.roles = facts.roles
+        self.roles = facts.role_of
         self.scrub = _Scrubber(facts.names | people_in(facts.events))
 
     def who(self, names: Sequence[str]) -> str:
@@ -145,6 +149,12 @@ class _Blameless:
             return f"Another responder brought in{how}"
         if kind == "note":
             return f"Note: {message}"
+        if kind == "role":
+            return blameless_role(dict(data))
+        if kind == "update_missed":  # app.response.reminders names whom it reminded
+            missed, _, _ = message.partition(";")
+            reminded = data.get("reminded")
+            return missed + (f"; reminded {self.who([reminded])} by SMS" if reminded else "")
         return self.scrub(message) if kind in _SYSTEM_WORDS else message
 
 
@@ -250,14 +260,6 @@ def _action_items(items: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def _roles(facts: DraftFacts) -> list[str]:
-    """The Roles line under Summary: who held which role (none recorded: no line)."""
-    if not facts.roles:
-        return []
-    held = sorted(facts.roles.items(), key=lambda item: (item[1], item[0]))
-    return ["", "Roles: " + "; ".join(f"{role}: {name}" for name, role in held)]
-
-
 def render_draft(facts: DraftFacts) -> str:
     describe = _Blameless(facts)
     number = facts.incident["number"]
@@ -267,9 +269,9 @@ def render_draft(facts: DraftFacts) -> str:
         "",
         BLAMELESS,
         "",
+        *([f"Roles: {facts.roles}", ""] if facts.roles else []),
         "## Summary",
         _summary(facts),
-        *_roles(facts),
         "",
         "## Timeline",
         *_timeline(facts, describe),

@@ -19,11 +19,31 @@ from app.models import (
     stakeholders_table,
 )
 from app.response import changes
+from app.response.roles import Roles, current_roles, roles_line
 from app.review import action_items
 from app.review.draft import DraftFacts, render_draft
 from app.timeline import notices_of
 
 SECTIONS = ("summary", "root_cause", "lessons_learned", "impact_notes")
+#: How the draft names the holder of each role, in place of their name.
+ROLE_NAMES = {
+    "commander": "incident commander",
+    "comms": "communications lead",
+    "scribe": "scribe",
+    "sme": "subject-matter expert",
+}
+
+
+def role_of(held: Roles) -> dict[str, str]:
+    """name -> the role(s) they hold (``incident commander and scribe``)."""
+    found: dict[str, list[str]] = {}
+    for role in ("commander", "comms", "scribe"):
+        name = getattr(held, role)
+        if name is not None:
+            found.setdefault(name, []).append(ROLE_NAMES[role])
+    for name in held.sme:
+        found.setdefault(name, []).append(ROLE_NAMES["sme"])
+    return {name: " and ".join(roles) for name, roles in found.items()}
 
 
 async def get_sections(session: AsyncSession, number: int) -> Row[Any] | None:
@@ -85,6 +105,7 @@ async def _facts(session: AsyncSession, number: int, change_window: timedelta) -
             )
         ).scalars()
     )
+    held = await current_roles(session, number)
     return DraftFacts(
         incident=incident,
         events=await queries.incident_timeline(session, number),
@@ -96,7 +117,9 @@ async def _facts(session: AsyncSession, number: int, change_window: timedelta) -
         pages_sent=int(pages),
         names=names,
         changes=await changes.for_incident(session, incident, change_window),
+        roles=roles_line(held.public()),
         notices=await notices_of(session, number),
+        role_of=role_of(held),
     )
 
 

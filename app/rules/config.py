@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from app import durations
+from app.durations import parse_seconds
 from app.events import Severity
 from app.rules.actions import ActionSpec, AutomationSettings, WebhookSpec, check_automation
 from app.rules.matchers import Matcher, MatcherError, parse_matchers
@@ -122,6 +123,23 @@ def _default_paging() -> dict[Severity, list[PagingChannel]]:
     return {"SEV1": ["sms", "voice"], "SEV2": ["sms", "voice"], "SEV3": ["sms"], "SEV4": []}
 
 
+def _default_cadence() -> dict[Severity, int | None]:
+    return {"SEV1": 30 * 60, "SEV2": 60 * 60, "SEV3": None, "SEV4": None}
+
+
+def _cadence_seconds(value: Any) -> int | None:
+    """``30m``, ``1h``, ``1h30m`` (at least a minute), or ``none``/null for none."""
+    if value is None or value == "none":
+        return None
+    seconds = parse_seconds(value, "dhm") if isinstance(value, str) else None
+    if not seconds:
+        raise ValueError("must be a length like 30m, 1h or 1h30m, or none")
+    return seconds
+
+
+UpdateCadence = Annotated[int | None, BeforeValidator(_cadence_seconds)]
+
+
 class RulesFile(_Strict):
     severity_rules: list[SeverityRule] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
@@ -134,6 +152,9 @@ class RulesFile(_Strict):
     paging: dict[Severity, list[PagingChannel]] = Field(default_factory=_default_paging)
     # The services shown on the public status page (app/rules/status_page.py).
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
+    # How often an open incident's status update is due, per severity (seconds;
+    # written 30m, 1h, none); severities left out keep their default.
+    update_cadence: dict[Severity, UpdateCadence] = Field(default_factory=_default_cadence)
     # Where it was read from, so that checks after loading name a line too.
     _source: str = PrivateAttr(default="<rules>")
     _lines: Lines = PrivateAttr(default_factory=dict)
@@ -148,6 +169,15 @@ class RulesFile(_Strict):
         cls, paging: dict[Severity, list[PagingChannel]]
     ) -> dict[Severity, list[PagingChannel]]:
         return {**_default_paging(), **paging}
+
+    @field_validator("update_cadence")
+    @classmethod
+    def _every_cadence(cls, cadence: dict[Severity, int | None]) -> dict[Severity, int | None]:
+        return {**_default_cadence(), **cadence}
+
+    def update_cadence_for(self, severity: str) -> int | None:
+        """Seconds between status updates at ``severity``, or None."""
+        return self.update_cadence.get(severity)  # type: ignore[call-overload, no-any-return]
 
     def channels_for(self, severity: str) -> list[PagingChannel]:
         return list(self.paging.get(severity, []))  # type: ignore[call-overload]

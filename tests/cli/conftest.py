@@ -2,8 +2,8 @@
 
 The server runs in the test's event loop; the command runs in a worker thread
 (``CliRunner.invoke`` is synchronous), so the two talk over real HTTP.
-The working directory is a fresh temporary one, so no ``.klaxon/admin-token`` of a
-developer's ``make run`` is picked up by accident.
+The working directory is a fresh temporary one, and ``KLAXON_HOME`` its ``.klaxon``,
+so no ``.klaxon/admin-token`` of a developer's ``make run`` is picked up by accident.
 """
 
 from __future__ import annotations
@@ -96,8 +96,9 @@ class Served:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _fresh_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _no_ambient_settings: None) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KLAXON_HOME", str(tmp_path / ".klaxon"))
 
 
 @pytest.fixture

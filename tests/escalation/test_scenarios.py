@@ -49,7 +49,12 @@ async def test_primary_then_secondary_then_ack_by_sms_stops_everything(paging: P
 
     before = (len(paging.fake.messages), len(paging.fake.calls))
     await paging.tick(hours=2)
-    assert (len(paging.fake.messages), len(paging.fake.calls)) == before
+    # Nothing pages any more; bob, commanding since he acknowledged, is reminded
+    # once that a status update is due (the update cadence).
+    later = paging.fake.messages[before[0] :]
+    assert [m["to"] for m in later] == [BOB]
+    assert "a status update was due" in str(later[0]["body"])
+    assert len(paging.fake.calls) == before[1]
 
     detail = await incident_detail(paging, number)
     assert detail["status"] == "acknowledged"

@@ -89,7 +89,8 @@ async def test_the_channel_text_carries_only_the_template_s_fields(
         "    Status: Resolved\n"
         "\n"
         "    Severity: SEV 4\n"
-        "Started: 2026-11-01 09:00 UTC"
+        "Started: 2026-11-01 09:00 UTC\n"
+        "Next update: 13:00 UTC"  # a SEV2's cadence, from this update (12:00)
     )
 
 

@@ -4,7 +4,12 @@ shortening the least important part first."""
 from __future__ import annotations
 
 from app.notify.texts import gsm7_segments, is_gsm7
-from app.notify.update_texts import HandoffLine, handoff_sms, status_update_sms
+from app.notify.update_texts import (
+    HandoffLine,
+    handoff_sms,
+    status_update_sms,
+    update_reminder_sms,
+)
 
 
 def _update(message: str, impact: str | None = "50% of payments failing") -> str:
@@ -79,3 +84,21 @@ def test_a_busy_handoff_shortens_titles_then_lists_fewer() -> None:
     assert "Changes" not in text
     assert "12 open incidents on checkout: #40 SEV2 " in text
     assert text.endswith(" more.")
+
+
+def test_a_reminder_keeps_its_due_time_and_shortens_the_title() -> None:
+    def remind(title: str) -> str:
+        return update_reminder_sms(
+            number=42, title=title, severity="SEV 1", due="15:30 UTC", every_minutes=30
+        )
+
+    assert remind("Payment Service Degraded") == (
+        "[Klaxon] #42 Payment Service Degraded (SEV 1): a status update was due at 15:30 UTC."
+        " Post one now (every 30 min)."
+    )
+    long = remind("Payments \u2013 " + "very " * 200 + "degraded")
+    assert is_gsm7(long) and gsm7_segments(long) <= 2
+    assert long.startswith("[Klaxon] #42 Payments")
+    assert long.endswith(
+        "(SEV 1): a status update was due at 15:30 UTC. Post one now (every 30 min)."
+    )

@@ -127,8 +127,9 @@ async def test_the_handoff_summary_as_json_and_text(paging: Paging) -> None:
     assert item["number"] == number
     assert item["latest_update"] == "Identified: Bad deploy; rolling back"
     assert item["runbook_url"] == "https://runbooks.example/checkout"
-    assert item["last_on_timeline"] == (
-        "2026-11-26 12:00:00 UTC - Status update (Identified): Bad deploy; rolling back"
+    # The SEV2's update was due at 13:00; the engine's tick at 10:00 reminded bob.
+    assert (
+        item["last_on_timeline"] == "2026-11-27 10:00:00 UTC - Reminder notice sent to bob by SMS"
     )
     assert summary["recent_changes"] == [f"#{number}: Deploy 5678 at 11:50"]
     assert [r["number"] for r in summary["resolved_during_last_shift"]] == [earlier]
@@ -146,8 +147,7 @@ async def test_the_handoff_summary_as_json_and_text(paging: Paging) -> None:
         "  Impact: 50% of checkouts failing\n"
         "  Workaround: Retry the payment\n"
         "  Runbook: https://runbooks.example/checkout\n"
-        "  Last on its timeline: 2026-11-26 12:00:00 UTC - Status update (Identified): Bad "
-        "deploy; rolling back\n"
+        "  Last on its timeline: 2026-11-27 10:00:00 UTC - Reminder notice sent to bob by SMS\n"
         "\n"
         "Recent changes:\n"
         f"- #{number}: Deploy 5678 at 11:50\n"

@@ -29,8 +29,9 @@ async def test_the_text_update_is_exactly_the_playbook_format(client: httpx.Asyn
         "Status: Investigating\n"
         "Severity: SEV 2\n"
         "Impact: 50% of payment requests failing\n"
-        "Started: 2024-01-15 14:30 UTC"
-    )
+        "Started: 2024-01-15 14:30 UTC\n"
+        "Next update: 13:00 UTC"
+    ), "declared at 12:00, a SEV2 is due its next update an hour after this one"
 
 
 async def test_json_gives_the_same_fields(client: httpx.AsyncClient, clock: ManualClock) -> None:
@@ -53,8 +54,11 @@ async def test_json_gives_the_same_fields(client: httpx.AsyncClient, clock: Manu
         "at": "2026-11-26T12:05:00Z",
         "text": (
             f"Incident #{number} - Payment Service Degraded\nStatus: Identified\n"
-            "Severity: SEV 2\nImpact: 200 customers affected\nStarted: 2026-11-26 12:00 UTC"
+            "Severity: SEV 2\nImpact: 200 customers affected\nStarted: 2026-11-26 12:00 UTC\n"
+            "Next update: 13:05 UTC"
         ),
+        "roles": None,
+        "next_update_at": "2026-11-26T13:05:00Z",
     }
 
 

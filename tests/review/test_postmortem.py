@@ -86,7 +86,7 @@ async def test_the_timeline_names_no_one_the_system_recorded(
     assert written in timeline, "what a person wrote is shown as written"
     for name in ("alice", "carol", "dave"):
         assert name not in timeline.replace(written, ""), "no one the system recorded is named"
-    assert "12:02:00 - Acknowledged via api: on it" in timeline
+    assert "12:02:00 - Acknowledged by the incident commander via api: on it" in timeline
     assert "12:02:00 - Severity changed from SEV2 to SEV1" in timeline
     assert "_2026-11-27_\n01:02:00 - Resolved via api" in timeline, "a new day is marked"
     assert "- Duration: 13h 02m" in markdown
@@ -109,7 +109,10 @@ async def test_the_words_people_wrote_stay_as_written(
     await patch(client, number, impact="Checkout at max latency", by="max")
     markdown = await _draft(client, number)
     timeline = markdown.split("## Timeline\n")[1].split("\n## ")[0]
-    assert "12:02:00 - Acknowledged via api: checking max connections" in timeline
+    assert (
+        "12:02:00 - Acknowledged by the incident commander via api: checking max connections"
+        in timeline
+    )
     assert "12:02:00 - Note: Raised max connections to 500" in timeline
     assert "12:02:00 - Impact: Checkout at max latency" in timeline
     assert "a responder connections" not in markdown

@@ -75,16 +75,16 @@ async def test_from_alert_to_post_mortem_and_tracked_action_items(paging: Paging
         "12:00:00 - Incident opened: checkout errors (SEV2, service checkout)",
         "12:00:00 - Alert fired: checkout errors",
         "12:00:00 - Escalation policy checkout-oncall started",
-        "12:00:00 - Step 1: paged a responder by SMS",
-        "12:03:00 - Acknowledged via sms",
+        "12:00:00 - Step 1: paged the incident commander by SMS",
+        "12:03:00 - Acknowledged by the incident commander via sms",
         "12:05:00 - Impact: 50% of checkout requests failing",
         "12:05:00 - Status update (Investigating): Errors began with deploy #5678",
         "12:10:00 - Status update (Identified): Rolling back deploy #5678",
         "12:10:00 - Note: alice started the rollback",
         "12:20:00 - Status update (Monitoring): Error rate back to normal",
         "12:45:00 - Status update (Resolved): Rollback complete",
-        "12:45:00 - Resolved via api",
-        "12:45:00 - Resolved notice sent to a responder by SMS",
+        "12:45:00 - Resolved by the incident commander via api",
+        "12:45:00 - Resolved notice sent to the incident commander by SMS",
     ]
     positions = [lines.index(line) for line in expected_in_order]
     assert positions == sorted(positions), lines

@@ -1,0 +1,111 @@
+"""The roles API: who commands an incident, who leads its communications, who
+is its scribe, and its subject-matter experts (write scope: acting on an
+incident). Each answer is the incident's roles after the change."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from app.auth import Principal
+from app.deps import IncidentNumber, RuntimeDep, SessionDep, WritePrincipal
+from app.incidents.schemas import RolesPublic
+from app.oncall.schemas import RESPONDER_NAME_PATTERN
+from app.response import roles
+from app.response.schemas import RoleAssign
+
+router = APIRouter(prefix="/api/v1", tags=["incident response"])
+
+RolePath = Annotated[
+    roles.Role,
+    Path(description="commander, comms (the communications lead) or scribe"),
+]
+ResponderPath = Annotated[str, Path(min_length=1, max_length=200, pattern=RESPONDER_NAME_PATTERN)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident or responder"}}
+
+
+def _by(body_by: str | None, principal: Principal) -> str:
+    return body_by or principal.name
+
+
+@router.put("/incidents/{number}/roles/{role}", response_model=RolesPublic, responses=NOT_FOUND)
+async def assign_role(
+    number: IncidentNumber,
+    role: RolePath,
+    body: RoleAssign,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+) -> RolesPublic:
+    """Give the role to a responder; from its holder, if any, that is the
+    handover (on the timeline). Resolved incidents take roles too, for the
+    post-mortem."""
+    async with session.begin():
+        held = await roles.assign(
+            session,
+            number,
+            role,
+            body.responder,
+            by=_by(body.by, principal),
+            now=runtime.clock.now(),
+        )
+    return held.public()
+
+
+@router.delete(
+    "/incidents/{number}/roles/{role}",
+    response_model=RolesPublic,
+    responses={404: {"description": "No such incident"}},
+)
+async def clear_role(
+    number: IncidentNumber,
+    role: RolePath,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+) -> RolesPublic:
+    """Nobody holds the role any more."""
+    async with session.begin():
+        held = await roles.clear(session, number, role, by=principal.name, now=runtime.clock.now())
+    return held.public()
+
+
+@router.post(
+    "/incidents/{number}/roles/sme",
+    response_model=RolesPublic,
+    responses=NOT_FOUND,
+)
+async def add_subject_matter_expert(
+    number: IncidentNumber,
+    body: RoleAssign,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+) -> RolesPublic:
+    """Add a subject-matter expert (adding one twice lists them once). This names
+    them on the incident; to page them, add them as a responder."""
+    async with session.begin():
+        held = await roles.add_sme(
+            session, number, body.responder, by=_by(body.by, principal), now=runtime.clock.now()
+        )
+    return held.public()
+
+
+@router.delete(
+    "/incidents/{number}/roles/sme/{responder}",
+    response_model=RolesPublic,
+    responses={404: {"description": "No such incident, or not one of its experts"}},
+)
+async def remove_subject_matter_expert(
+    number: IncidentNumber,
+    responder: ResponderPath,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: WritePrincipal,
+) -> RolesPublic:
+    async with session.begin():
+        held = await roles.remove_sme(
+            session, number, responder, by=principal.name, now=runtime.clock.now()
+        )
+    return held.public()
