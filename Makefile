@@ -24,7 +24,7 @@ run: install migrate
 	$(BIN)/klaxon serve --dev
 
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/perf
+	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/perf -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
