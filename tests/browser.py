@@ -13,6 +13,7 @@ test sets :meth:`Browser.width`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib.util
 from collections.abc import AsyncIterator, Callable
@@ -21,7 +22,11 @@ from typing import Any, TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -60,6 +65,9 @@ def _driver() -> webdriver.Chrome:
     return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
 
 
+_STALE_RETRIES = 5
+
+
 class Browser:
     """One Chromium, its calls run off the event loop."""
 
@@ -83,8 +91,16 @@ class Browser:
         return await self.run(self.driver.find_elements, By.CSS_SELECTOR, css)
 
     async def text(self, css: str) -> str:
-        element = await self.find(css)
-        return await self.run(lambda: element.text)
+        """The text of the element ``css`` finds, read again when the live view
+        replaced the element between finding and reading it."""
+
+        def read() -> str:
+            for _ in range(_STALE_RETRIES):
+                with contextlib.suppress(StaleElementReferenceException):
+                    return str(self.driver.find_element(By.CSS_SELECTOR, css).text)
+            return str(self.driver.find_element(By.CSS_SELECTOR, css).text)
+
+        return await self.run(read)
 
     async def type(self, css: str, text: str) -> None:
         element = await self.find(css)
@@ -92,8 +108,16 @@ class Browser:
         await self.run(element.send_keys, text)
 
     async def click(self, css: str) -> None:
-        element = await self.find(css)
-        await self.run(element.click)
+        """Click the element ``css`` finds (found again if the live view replaced it)."""
+
+        def click() -> None:
+            for _ in range(_STALE_RETRIES):
+                with contextlib.suppress(StaleElementReferenceException):
+                    self.driver.find_element(By.CSS_SELECTOR, css).click()
+                    return
+            self.driver.find_element(By.CSS_SELECTOR, css).click()
+
+        await self.run(click)
 
     async def script(self, source: str, *args: Any) -> Any:
         return await self.run(self.driver.execute_script, source, *args)
@@ -103,7 +127,14 @@ class Browser:
     ) -> Any:
         """Wait (in the browser's thread) until ``condition(driver)`` is truthy;
         the loop keeps serving meanwhile."""
-        wait = WebDriverWait(self.driver, seconds, poll_frequency=0.1)
+        # The live view swaps parts of the page in: an element found by the
+        # condition may be replaced before it is read; the next poll finds anew.
+        wait = WebDriverWait(
+            self.driver,
+            seconds,
+            poll_frequency=0.1,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        )
         try:
             return await self.run(wait.until, condition)
         except TimeoutException as exc:
