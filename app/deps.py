@@ -14,6 +14,7 @@ from app.errors import Forbidden, RateLimited, Unauthorized
 from app.metrics import INGEST_THROTTLED
 from app.models.types import ID_MAX as ID_MAX
 from app.runtime import Runtime
+from app.transaction import UnitOfWork, unit_of_work
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -30,6 +31,17 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def transaction(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
+    async with unit_of_work(runtime) as uow:
+        yield uow
+
+
+#: A handler that writes takes this: its changes commit when the handler returns
+#: and before the response is sent (``scope="function"``), so a 2xx always means
+#: committed; an exception rolls them back (see app/transaction.py).
+Transaction = Annotated[UnitOfWork, Depends(transaction, scope="function")]
 
 # A larger number in a path or query is a 422 naming it, not an overflow in
 # the database driver (a 500); see app.models.types.ID_MAX.

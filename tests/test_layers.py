@@ -56,6 +56,7 @@ FLOORS: dict[str, int] = {
     "app.automation": 5,  # actions, action steps, outgoing webhooks (issue 19)
     "app.rules": 4,
     "app.runtime": 4,
+    "app.transaction": 4,  # the commit boundary: unit of work and after-commit hooks
     "app.auth": 4,
     "app.ratelimit": 4,
     "app.console": 7,

@@ -9,7 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from app.deps import ConfigPrincipal, ReadPrincipal, RuntimeDep, SessionDep, WebhookPrincipal
+from app.deps import (
+    ConfigPrincipal,
+    ReadPrincipal,
+    RuntimeDep,
+    SessionDep,
+    Transaction,
+    WebhookPrincipal,
+)
 from app.errors import KlaxonError, NotFound
 from app.heartbeats import expiry, store
 from app.heartbeats.schemas import HEARTBEAT_NAME_PATTERN, HeartbeatBody, HeartbeatPublic
@@ -40,7 +47,7 @@ async def put_heartbeat(
     name: HeartbeatPath,
     body: HeartbeatBody,
     response: Response,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     _: ConfigPrincipal,
 ) -> HeartbeatPublic:
@@ -49,12 +56,11 @@ async def put_heartbeat(
     if body.name is not None and body.name != name:
         raise KlaxonError(f"heartbeat name {body.name!r} differs from the path's {name!r}")
     now = runtime.clock.now()
-    async with session.begin():
-        outcome = await store.upsert_heartbeat(session, body.with_name(name), now=now)
+    outcome = await store.upsert_heartbeat(tx.session, body.with_name(name), now=now)
     if outcome == "created":
         response.status_code = 201
-    runtime.wake_engine()  # its deadline may be the next thing due
-    return await get_heartbeat(name, session, runtime, _)
+    tx.wake()  # its deadline may be the next thing due
+    return await get_heartbeat(name, tx.session, runtime, _)
 
 
 @router.get("", response_model=list[HeartbeatPublic])

@@ -34,6 +34,7 @@ from app.sources.pagerduty_endpoint import (
     _Refused,
     read_event,
 )
+from app.transaction import unit_of_work
 
 router = APIRouter(tags=["changes"])
 PD_PATH = "/v2/change/enqueue"
@@ -79,8 +80,8 @@ async def _enqueue_change(request: Request, runtime: Runtime) -> PdChangeAccepte
         change = change_events.from_pagerduty(event, service, now=now)
     except change_events.TimeOutOfRange as exc:
         raise _invalid([f"'payload.timestamp' is invalid: it {exc}"]) from exc
-    async with runtime.sessions() as session, session.begin():
-        await changes.record(session, change, by=principal.name, now=now)
+    async with unit_of_work(runtime) as uow:
+        await changes.record(uow.session, change, by=principal.name, now=now)
     return PdChangeAccepted(service=service)
 
 
@@ -112,8 +113,8 @@ async def change_webhook(
             change = change_events.from_webhook(deploy, now=now)
         except change_events.TimeOutOfRange as exc:
             raise KlaxonError(f"'when' {exc}", status_code=422) from exc
-        async with runtime.sessions() as session, session.begin():
-            row, new = await changes.record(session, change, by=principal.name, now=now)
+        async with unit_of_work(runtime) as uow:
+            row, new = await changes.record(uow.session, change, by=principal.name, now=now)
     public = ChangePublic.model_validate(row)
     return JSONResponse(public.model_dump(mode="json"), status_code=201 if new else 200)
 

@@ -14,6 +14,7 @@ from app.deps import (
     RowId,
     RuntimeDep,
     SessionDep,
+    Transaction,
     WritePrincipal,
 )
 from app.errors import KlaxonError
@@ -123,17 +124,16 @@ async def export_postmortem(
 async def put_postmortem(
     number: IncidentNumber,
     body: PostmortemSections,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> PostmortemPublic:
     """Save the sections people write: summary, root cause, lessons learned,
     impact notes. Sections left out stay; ``null`` clears one."""
-    async with session.begin():
-        await postmortem.save_sections(
-            session, number, body.changes(), by=body.by or principal.name, now=runtime.clock.now()
-        )
-    return await _postmortem(session, runtime, number)
+    await postmortem.save_sections(
+        tx.session, number, body.changes(), by=body.by or principal.name, now=runtime.clock.now()
+    )
+    return await _postmortem(tx.session, runtime, number)
 
 
 # --- action items -----------------------------------------------------------
@@ -148,16 +148,15 @@ async def put_postmortem(
 async def create_action_item(
     number: IncidentNumber,
     body: ActionItemCreate,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> ActionItemPublic:
     """Add a follow-up (from the incident or its post-mortem): task, owner, due date."""
-    async with session.begin():
-        item_id = await action_items.create(
-            session, number, body, by=body.by or principal.name, now=runtime.clock.now()
-        )
-    return action_items.item_public(await action_items.get(session, item_id), _today(runtime))
+    item_id = await action_items.create(
+        tx.session, number, body, by=body.by or principal.name, now=runtime.clock.now()
+    )
+    return action_items.item_public(await action_items.get(tx.session, item_id), _today(runtime))
 
 
 @router.get(
@@ -182,15 +181,14 @@ async def incident_action_items(
 async def update_action_item(
     item_id: RowId,
     body: ActionItemUpdate,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     _: WritePrincipal,
 ) -> ActionItemPublic:
     """Mark done (or open again), or change the task, owner or due date."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    async with session.begin():
-        await action_items.change(session, item_id, changes, now=runtime.clock.now())
-    return action_items.item_public(await action_items.get(session, item_id), _today(runtime))
+    await action_items.change(tx.session, item_id, changes, now=runtime.clock.now())
+    return action_items.item_public(await action_items.get(tx.session, item_id), _today(runtime))
 
 
 @router.get("/action-items", response_model=list[ActionItemPublic])

@@ -1,0 +1,76 @@
+"""The commit boundary: one place that begins a transaction, commits it, and only
+then tells the rest of the process.
+
+A unit of work is a session inside one transaction. Whoever holds it writes
+through ``uow.session`` and says what must happen once the writes are durable:
+``uow.wake()`` wakes the worker (a step, a send or a deadline may now be due)
+and tells the console's live pages that something changed; ``uow.after_commit``
+takes any other hook (a publish to chat, a cache refresh). Hooks run after the
+commit and only if it succeeded: a rolled-back transaction wakes nobody and
+publishes nothing, so no listener ever reads a change that did not happen.
+
+Two doors lead here:
+
+- jobs (the worker's stages, the CLI) write ``async with unit_of_work(runtime)
+  as uow:``;
+- HTTP handlers take the ``Transaction`` dependency (``app/deps.py``). FastAPI
+  leaves the dependency, and so commits, before the response is sent: a handler
+  answers 2xx only once its writes are committed, and a commit that fails is
+  the handler's error (a 503 when the database is unreachable), never a 2xx
+  followed by a silent rollback.
+
+A hook that raises is logged and the others still run: the commit has happened
+and the caller's answer must say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UnitOfWork:
+    """One transaction's session and what to do once it is committed."""
+
+    session: AsyncSession
+    runtime: Runtime
+    _hooks: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once the transaction has committed (never if it rolls
+        back). The same hook given twice runs once."""
+        if hook not in self._hooks:
+            self._hooks.append(hook)
+
+    def wake(self) -> None:
+        """After the commit, wake the worker and the live pages."""
+        self.after_commit(self.runtime.wake_engine)
+
+    def _committed(self) -> None:
+        hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # the commit stands; one listener's failure is its own
+                log.exception("after-commit hook %r failed", hook)
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(runtime: Runtime) -> AsyncIterator[UnitOfWork]:
+    """Begin, yield the unit of work, commit, then run its after-commit hooks.
+
+    An exception inside rolls everything back and runs no hook."""
+    async with runtime.sessions() as session:
+        uow = UnitOfWork(session=session, runtime=runtime)
+        async with session.begin():
+            yield uow
+    uow._committed()
