@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import WithJsonSchema
 
-from app.deps import IncidentNumber, ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import (
+    IncidentNumber,
+    ReadPrincipal,
+    RuntimeDep,
+    SessionDep,
+    Transaction,
+    WritePrincipal,
+)
 from app.incidents import lifecycle, queries
 from app.incidents.schemas import (
     ActionRequest,
@@ -93,17 +100,16 @@ async def _act(
     action: Literal["acknowledge", "resolve"],
     number: IncidentNumber,
     body: ActionRequest | None,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     who: str,
 ) -> IncidentPublic:
     by = (body.by if body and body.by else None) or who
     note = body.note if body else None
     change = lifecycle.acknowledge if action == "acknowledge" else lifecycle.resolve
-    async with session.begin():
-        await change(session, number, by=by, via="api", now=runtime.clock.now(), note=note)
-    runtime.wake_engine()
-    return IncidentPublic.model_validate(await queries.get_incident(session, number))
+    await change(tx.session, number, by=by, via="api", now=runtime.clock.now(), note=note)
+    tx.wake()
+    return IncidentPublic.model_validate(await queries.get_incident(tx.session, number))
 
 
 @router.post(
@@ -113,13 +119,13 @@ async def _act(
 )
 async def acknowledge_incident(
     number: IncidentNumber,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
     body: ActionRequest | None = None,
 ) -> IncidentPublic:
     """Acknowledge: stops the paging. Acknowledging twice changes nothing."""
-    return await _act("acknowledge", number, body, session, runtime, principal.name)
+    return await _act("acknowledge", number, body, tx, runtime, principal.name)
 
 
 @router.post(
@@ -129,13 +135,13 @@ async def acknowledge_incident(
 )
 async def resolve_incident(
     number: IncidentNumber,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
     body: ActionRequest | None = None,
 ) -> IncidentPublic:
     """Resolve. Resolving twice changes nothing."""
-    return await _act("resolve", number, body, session, runtime, principal.name)
+    return await _act("resolve", number, body, tx, runtime, principal.name)
 
 
 @router.get("/alerts", response_model=Page[AlertPublic])

@@ -15,6 +15,7 @@ from app.deps import (
     ReadPrincipal,
     RuntimeDep,
     SessionDep,
+    Transaction,
     WritePrincipal,
 )
 from app.errors import NotFound
@@ -66,21 +67,20 @@ async def _detail(
     responses={422: {"description": "A field is missing or invalid"}},
 )
 async def report_incident(
-    body: IncidentReport, session: SessionDep, runtime: RuntimeDep, principal: WritePrincipal
+    body: IncidentReport, tx: Transaction, runtime: RuntimeDep, principal: WritePrincipal
 ) -> IncidentDetail:
     """Open an incident a person reports (a customer report, a failing synthetic
     check). It is routed by its service and paged exactly like one from an alert."""
-    async with session.begin():
-        number = await open_reported_incident(
-            session,
-            runtime.rules.current,
-            body,
-            by=_by(body.by, principal),
-            now=runtime.clock.now(),
-        )
-    runtime.wake_engine()
-    INCIDENTS_OPENED.labels(body.severity).inc()
-    return await _detail(session, runtime, principal, number)
+    number = await open_reported_incident(
+        tx.session,
+        runtime.rules.current,
+        body,
+        by=_by(body.by, principal),
+        now=runtime.clock.now(),
+    )
+    tx.wake()
+    tx.after_commit(INCIDENTS_OPENED.labels(body.severity).inc)
+    return await _detail(tx.session, runtime, principal, number)
 
 
 @router.patch(
@@ -91,18 +91,17 @@ async def report_incident(
 async def update_incident(
     number: IncidentNumber,
     body: TriageUpdate,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> IncidentDetail:
     """Set what responders learn: impact, affected customers and services, when
     it started (which may be earlier than detection), recent changes, the
     workaround; also title and severity. Each change is a timeline event."""
-    async with session.begin():
-        await triage.update_triage(
-            session, number, body.changes(), by=_by(body.by, principal), now=runtime.clock.now()
-        )
-    return await _detail(session, runtime, principal, number)
+    await triage.update_triage(
+        tx.session, number, body.changes(), by=_by(body.by, principal), now=runtime.clock.now()
+    )
+    return await _detail(tx.session, runtime, principal, number)
 
 
 @router.post(
@@ -114,21 +113,20 @@ async def update_incident(
 async def add_note(
     number: IncidentNumber,
     body: NoteCreate,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> TimelineEventPublic:
     """Add a note to the timeline; with ``at``, one about something that
     happened earlier, shown at that time and marked as added later."""
-    async with session.begin():
-        row = await triage.add_note(
-            session,
-            number,
-            body.text,
-            by=_by(body.by, principal),
-            now=runtime.clock.now(),
-            at=body.at,
-        )
+    row = await triage.add_note(
+        tx.session,
+        number,
+        body.text,
+        by=_by(body.by, principal),
+        now=runtime.clock.now(),
+        at=body.at,
+    )
     return TimelineEventPublic.model_validate(row)
 
 
@@ -144,22 +142,21 @@ async def add_note(
 async def add_responder(
     number: IncidentNumber,
     body: ResponderAdd,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> ResponderAdded:
     """Bring someone in: they are paged now, by SMS and voice as the incident's
     severity pages (SMS at least), acknowledged incident or not."""
-    async with session.begin():
-        channels = await triage.add_responder(
-            session,
-            runtime.rules.current,
-            number,
-            body.responder,
-            by=_by(body.by, principal),
-            now=runtime.clock.now(),
-        )
-    runtime.wake_engine()
+    channels = await triage.add_responder(
+        tx.session,
+        runtime.rules.current,
+        number,
+        body.responder,
+        by=_by(body.by, principal),
+        now=runtime.clock.now(),
+    )
+    tx.wake()
     return ResponderAdded(incident=number, responder=body.responder, channels=channels)
 
 
@@ -209,25 +206,24 @@ async def get_timeline_text(
 async def post_status_update(
     number: IncidentNumber,
     body: StatusUpdateCreate,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> StatusUpdatePublic:
     """Post a status update: on the timeline, texted to the opted-in stakeholders
     of the incident's service and affected services. Phase ``resolved`` resolves
     the incident."""
-    async with session.begin():
-        update_id, _ = await updates.post_update(
-            session,
-            number,
-            body.phase,
-            body.message,
-            by=_by(body.by, principal),
-            now=runtime.clock.now(),
-            rules=runtime.rules.current,
-        )
-    runtime.wake_engine()
-    return updates.update_public(await updates.get_update(session, update_id))
+    update_id, _ = await updates.post_update(
+        tx.session,
+        number,
+        body.phase,
+        body.message,
+        by=_by(body.by, principal),
+        now=runtime.clock.now(),
+        rules=runtime.rules.current,
+    )
+    tx.wake()
+    return updates.update_public(await updates.get_update(tx.session, update_id))
 
 
 @router.get(
@@ -294,7 +290,7 @@ async def _stakeholders(
 async def put_stakeholders(
     service: ServicePath,
     body: list[StakeholderSpec] | StakeholderList,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: ConfigPrincipal,
 ) -> ServiceStakeholders:
@@ -302,9 +298,8 @@ async def put_stakeholders(
     Those with ``opt_in`` get each status update by SMS (config scope: it decides
     who gets texted)."""
     specs = body.stakeholders if isinstance(body, StakeholderList) else body
-    async with session.begin():
-        await stakeholders.replace_stakeholders(session, service, specs, now=runtime.clock.now())
-    return await _stakeholders(session, service, principal)
+    await stakeholders.replace_stakeholders(tx.session, service, specs, now=runtime.clock.now())
+    return await _stakeholders(tx.session, service, principal)
 
 
 @router.get("/services/{service}/stakeholders", response_model=ServiceStakeholders)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from app.auth import Principal
-from app.deps import IncidentNumber, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import IncidentNumber, RuntimeDep, Transaction, WritePrincipal
 from app.incidents.schemas import RolesPublic
 from app.oncall.schemas import RESPONDER_NAME_PATTERN
 from app.response import roles
@@ -34,22 +34,21 @@ async def assign_role(
     number: IncidentNumber,
     role: RolePath,
     body: RoleAssign,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> RolesPublic:
     """Give the role to a responder; from its holder, if any, that is the
     handover (on the timeline). Resolved incidents take roles too, for the
     post-mortem."""
-    async with session.begin():
-        held = await roles.assign(
-            session,
-            number,
-            role,
-            body.responder,
-            by=_by(body.by, principal),
-            now=runtime.clock.now(),
-        )
+    held = await roles.assign(
+        tx.session,
+        number,
+        role,
+        body.responder,
+        by=_by(body.by, principal),
+        now=runtime.clock.now(),
+    )
     return held.public()
 
 
@@ -61,13 +60,12 @@ async def assign_role(
 async def clear_role(
     number: IncidentNumber,
     role: RolePath,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> RolesPublic:
     """Nobody holds the role any more."""
-    async with session.begin():
-        held = await roles.clear(session, number, role, by=principal.name, now=runtime.clock.now())
+    held = await roles.clear(tx.session, number, role, by=principal.name, now=runtime.clock.now())
     return held.public()
 
 
@@ -79,16 +77,15 @@ async def clear_role(
 async def add_subject_matter_expert(
     number: IncidentNumber,
     body: RoleAssign,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> RolesPublic:
     """Add a subject-matter expert (adding one twice lists them once). This names
     them on the incident; to page them, add them as a responder."""
-    async with session.begin():
-        held = await roles.add_sme(
-            session, number, body.responder, by=_by(body.by, principal), now=runtime.clock.now()
-        )
+    held = await roles.add_sme(
+        tx.session, number, body.responder, by=_by(body.by, principal), now=runtime.clock.now()
+    )
     return held.public()
 
 
@@ -100,12 +97,11 @@ async def add_subject_matter_expert(
 async def remove_subject_matter_expert(
     number: IncidentNumber,
     responder: ResponderPath,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> RolesPublic:
-    async with session.begin():
-        held = await roles.remove_sme(
-            session, number, responder, by=principal.name, now=runtime.clock.now()
-        )
+    held = await roles.remove_sme(
+        tx.session, number, responder, by=principal.name, now=runtime.clock.now()
+    )
     return held.public()
