@@ -28,7 +28,13 @@ from app.models import public_components_table, public_incidents_table, public_u
 from app.notify import outbound, outbox
 from app.rules.status_page import StatusPageConfig
 from app.statuspage import subscribers, v2
-from app.statuspage.summary import IncidentView, Summary, build_summary, public_id
+from app.statuspage.summary import (
+    IncidentView,
+    Summary,
+    build_summary,
+    incident_view,
+    public_id,
+)
 from app.statuspage.words import worst
 
 WEBHOOK_KIND = "status_webhook"
@@ -124,13 +130,6 @@ async def fan_out(
     following = await subscribers.active(session)
     if not following:
         return 0
-    public = (
-        await session.execute(
-            select(public_incidents_table.c.public_id).where(
-                public_incidents_table.c.incident_number == number
-            )
-        )
-    ).scalar_one()
     latest = (
         await session.execute(
             select(public_updates_table.c.public_id)
@@ -140,7 +139,7 @@ async def fan_out(
         )
     ).scalar_one()
     summary = await build_summary(session, page, now=now, first_seen={})
-    incident = next(i for i in summary.incidents if i.id == public)
+    incident = await incident_view(session, page, number)
     after = {c.id: c.status for c in summary.components}
     ids = subscribers.component_ids(page)
     changed = {
