@@ -13,7 +13,8 @@ class StatusSubscriber(SQLModel, table=True):
     phone number, ``pending`` until it replies YES) or by webhook (a URL, with
     the secret its deliveries are signed with). ``components`` holds the public
     ids of the components followed; empty follows the whole page. Unsubscribing
-    (STOP, the token, an admin) deletes the row: nothing of it is kept."""
+    (STOP, the token, an admin) deletes the row; the texts already sent stay in
+    the outbox's history until KLAXON_RETENTION_DAYS prunes them, as every SMS."""
 
     __tablename__ = "status_subscribers"
     __table_args__ = (UniqueConstraint("channel", "target"), UniqueConstraint("token"))

@@ -182,7 +182,7 @@ async def list_subscribers(session: SessionDep, _: AdminPrincipal) -> list[Subsc
 async def remove_subscriber(
     subscriber_id: RowId, session: SessionDep, _: AdminPrincipal
 ) -> Response:
-    """Remove a subscriber (nothing of it is kept)."""
+    """Remove a subscriber (its row is deleted)."""
     s = status_subscribers_table.c
     async with session.begin():
         result = await session.execute(
