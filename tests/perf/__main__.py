@@ -210,14 +210,16 @@ def main() -> None:
     path = args.json or ROOT / ".bench" / f"bench-{started:%Y%m%dT%H%M%SZ}.json"
     write_json(figures, path)
     print()
-    print(table(figures))
+    if not args.status_only:
+        print(table(figures))
     for line in figures.get("legacy_reports", []):
         print(line)
     if "status" in figures:
         print("\n".join(status_lines(figures["status"])))
     if "history" in figures:
         print("\n".join(history_lines(figures["history"])))
-    print(f"PostgreSQL: {figures.get('postgres')}")
+    if not args.status_only:
+        print(f"PostgreSQL: {figures.get('postgres')}")
     print(f"every figure: {path}", flush=True)
 
 
