@@ -46,6 +46,8 @@ from app.sources import endpoints as sources
 from app.sources import pagerduty_endpoint as pagerduty
 from app.statuspage import endpoints as statuspage_publishing
 from app.statuspage import page_endpoints as statuspage
+from app.statuspage import subscribe_endpoints as status_subscriptions
+from app.statuspage.deliver import status_webhook_handler
 from app.statuspage.host import StatusHostOnly
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
         handlers["slack"] = slack_handler(runtime.sessions, runtime.settings)
     handlers["action"] = action_handler(runtime.settings)  # app/automation, unsigned: refused
     handlers["webhook"] = webhook_handler(runtime.settings)
+    handlers["status_webhook"] = status_webhook_handler(runtime)  # app/statuspage/deliver.py
     return handlers
 
 
@@ -172,6 +175,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(chat.router)
     app.include_router(automation.router)
     app.include_router(incident_roles.router)
+    app.include_router(status_subscriptions.router)  # the status page's subscribers (issue 18)
+    app.include_router(status_subscriptions.admin_router)
     document_error_responses(app)
     console.install(app)  # the web console under / (app/console), not in the OpenAPI document
 

@@ -252,6 +252,25 @@ class Settings(BaseSettings):
             )
         return SecretStr(raw)
 
+    # --- Status page subscriptions (app/statuspage/subscriptions.py) ------------
+    # Members of the public follow the page by SMS (double opt-in: they reply YES;
+    # STOP deletes them) or by webhook. New subscriptions are limited per hour
+    # across the whole page (an SMS costs money and can be abused to pump texts),
+    # a number is sent one confirmation per ``status_confirm_minutes``, and a
+    # pending one expires after a day. Webhook URLs must be https and resolve to
+    # public addresses only; ``status_webhook_hosts`` (comma-separated host or
+    # host:port) lists the only hosts allowed instead, trusted by whoever set it
+    # (http and private addresses then pass too: a receiver inside the network).
+    status_subscriptions_per_hour: int = Field(default=60, ge=0)
+    status_subscribers_max: int = Field(default=10_000, ge=0)
+    status_confirm_minutes: float = Field(default=60, gt=0)
+    status_webhook_hosts: str = ""
+
+    @property
+    def status_webhook_allowed(self) -> frozenset[str]:
+        hosts = self.status_webhook_hosts.split(",")
+        return frozenset(h.strip().lower() for h in hosts if h.strip())
+
 
 @lru_cache
 def get_settings() -> Settings:

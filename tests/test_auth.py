@@ -154,6 +154,14 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/webhooks/subscriptions"): "admin",
     ("POST", "/api/v1/webhooks/subscriptions"): "admin",
     ("DELETE", "/api/v1/webhooks/subscriptions/{subscription_id}"): "admin",
+    # Following the status page: public, as reading it is (double opt-in, limits and
+    # the URL rule protect it: tests/statuspage/test_subscriptions.py); the list of
+    # subscribers holds the public's numbers and URLs: admin.
+    ("POST", "/status/api/v2/subscribers/sms"): PUBLIC,
+    ("POST", "/status/api/v2/subscribers/webhook"): PUBLIC,
+    ("DELETE", "/status/api/v2/subscribers/{token}"): PUBLIC,
+    ("GET", "/api/v1/status/subscribers"): "admin",
+    ("DELETE", "/api/v1/status/subscribers/{subscriber_id}"): "admin",
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

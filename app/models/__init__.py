@@ -27,6 +27,7 @@ from app.models.repeat_summary import RepeatSummary
 from app.models.silence import Silence
 from app.models.sms_reply_limit import SmsReplyLimit
 from app.models.stakeholder import Stakeholder
+from app.models.status_subscriber import StatusSubscriber
 from app.models.status_update import StatusUpdate
 from app.models.timeline import TimelineEvent
 from app.models.token import ApiToken
@@ -80,6 +81,8 @@ webhook_marks_table: Table = WebhookMark.__table__  # type: ignore[attr-defined]
 # Roles and the update cadence's timers (issue 14).
 incident_roles_table: Table = IncidentRole.__table__  # type: ignore[attr-defined]
 update_clocks_table: Table = UpdateClock.__table__  # type: ignore[attr-defined]
+# The status page's public subscribers, by SMS and webhook (issue 18).
+status_subscribers_table: Table = StatusSubscriber.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -119,6 +122,7 @@ __all__ = [
     "Silence",
     "SmsReplyLimit",
     "Stakeholder",
+    "StatusSubscriber",
     "StatusUpdate",
     "TimelineEvent",
     "TwilioCallbackSeen",
@@ -152,6 +156,7 @@ __all__ = [
     "silences_table",
     "sms_reply_limits_table",
     "stakeholders_table",
+    "status_subscribers_table",
     "status_updates_table",
     "steps_table",
     "timeline_table",

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import is_unavailable
@@ -228,7 +228,9 @@ class Dispatcher:
                             ),
                             self._not_in_flight(),
                         )
-                        .order_by(n.due_at, n.id)
+                        # Pages first: a backlog of notices (a status page's
+                        # subscribers, thousands at once) never delays a page.
+                        .order_by(case((n.kind == "page", 0), else_=1), n.due_at, n.id)
                         .limit(self._settings.engine_batch)
                         .with_for_update(skip_locked=True)
                     )

@@ -66,6 +66,8 @@ def label(item: Item) -> str:
         return number
     if item.kind == "handoff":
         return "shift handoff"
+    if item.kind == "status":  # to a status page subscriber (app/statuspage)
+        return "status page update"
     return f"{number} {'status update' if item.kind == 'update' else item.kind}".strip()
 
 

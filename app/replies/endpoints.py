@@ -21,6 +21,7 @@ from app.notify.delivery import apply_status
 from app.replies import replays
 from app.replies.actions import bundle_numbers, handle_digit, handle_sms
 from app.replies.signature import signed_form
+from app.statuspage import subscribers as status_subscribers
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/twilio", tags=["twilio"])
@@ -66,13 +67,22 @@ async def inbound_sms(request: Request, runtime: RuntimeDep, session: SessionDep
     async with session.begin():
         if not await _first_time(session, runtime, keys):
             return _xml(twiml.sms_reply(None))
-        reply = await handle_sms(
+        # YES or STOP from a status page subscriber's number (app/statuspage).
+        reply = await status_subscribers.sms_reply(
             session,
+            runtime.rules.current.status_page,
             from_number=form.get("From", ""),
             body=form.get("Body", ""),
             now=now,
-            bare_window=timedelta(minutes=settings.bare_reply_minutes),
         )
+        if reply is None:
+            reply = await handle_sms(
+                session,
+                from_number=form.get("From", ""),
+                body=form.get("Body", ""),
+                now=now,
+                bare_window=timedelta(minutes=settings.bare_reply_minutes),
+            )
     runtime.wake_engine()
     return _xml(twiml.sms_reply(reply))
 

@@ -8,7 +8,8 @@ A ``resolved`` public update returns the incident's components to operational;
 the page shows each component at the worst status of the unresolved public
 incidents that hold it, so one that another incident holds keeps that status.
 
-Each publication and update goes on the incident's timeline. Nothing here
+Each publication and update goes on the incident's timeline, and queues what
+the page's subscribers hear of it (app/statuspage/fanout.py). Nothing here
 commits; the caller commits, then invalidates the page's cache.
 """
 
@@ -26,6 +27,7 @@ from app.errors import Conflict, KlaxonError, NotFound
 from app.incidents.locks import locked_incident
 from app.models import public_components_table, public_incidents_table, public_updates_table
 from app.rules.status_page import StatusPageConfig
+from app.statuspage.fanout import fan_out, page_statuses
 from app.statuspage.schemas import (
     PublicIncidentPublic,
     PublicUpdateCreate,
@@ -131,6 +133,7 @@ async def publish(
             f"incident #{number} is already on the status page;"
             f" post to /api/v1/incidents/{number}/public/updates"
         )
+    before = await page_statuses(session, page)  # for the subscribers' component updates
     impact = body.impact or SEVERITY_IMPACT.get(incident.severity, "minor")
     await session.execute(
         insert(public_incidents_table).values(
@@ -160,6 +163,7 @@ async def publish(
             )
         ],
     )
+    await fan_out(session, page, number, before, now=now)
 
 
 async def add_public_update(
@@ -180,6 +184,7 @@ async def add_public_update(
         raise NotFound(f"incident #{number} is not on the status page; publish it first")
     if public.status == "resolved":
         raise Conflict(f"incident #{number} is resolved on the status page")
+    before = await page_statuses(session, page)  # for the subscribers' component updates
     changes: dict[str, Any] = {"status": body.status, "updated_at": now}
     if body.impact is not None:
         changes["impact"] = body.impact
@@ -214,6 +219,7 @@ async def add_public_update(
             )
         ],
     )
+    await fan_out(session, page, number, before, now=now)
 
 
 async def get_public(session: AsyncSession, number: int) -> PublicIncidentPublic:

@@ -282,3 +282,16 @@ def _summary(
         components=tuple(components),
         incidents=tuple(incidents),
     )
+
+
+async def incident_view(session: AsyncSession, page: StatusPageConfig, number: int) -> IncidentView:
+    """Public incident ``number`` as the page shows it, however old (the
+    summary keeps only the recent ones): what its subscribers are sent."""
+    inc = (
+        await session.execute(
+            select(public_incidents_table).where(public_incidents_table.c.incident_number == number)
+        )
+    ).one()
+    updates = await _rows(session, public_updates_table, [number])
+    held = await _rows(session, public_components_table, [number])
+    return _incident_view(inc, updates, held, {c.service: c.name for c in page.components})

@@ -159,3 +159,8 @@ DOCUMENTS = (
     "incidents/unresolved",
     "scheduled-maintenances",
 )
+
+# For the subscribers' webhooks (app/statuspage/fanout.py), which carry the same
+# incident and times as the documents.
+incident = _incident
+at = _at

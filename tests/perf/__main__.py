@@ -22,6 +22,7 @@ from tests.perf.history_run import history_lines, history_run
 from tests.perf.ingest import PER_PAYLOAD, prefill, run_load
 from tests.perf.report import table, write_json
 from tests.perf.server import ROOT, klaxon_process, klaxon_replicas
+from tests.perf.status import status_lines, status_run
 from tests.services.postgres import PrivatePostgres, private_postgres
 
 TOKEN = "bench-admin-token"
@@ -47,6 +48,8 @@ def options() -> argparse.Namespace:
     add("--history-only", action="store_true", help="only the history run (and its baseline)")
     add("--history-alerts", type=int, default=YEAR.alerts, help="alerts of the history (1M)")
     add("--history-incidents", type=int, default=YEAR.incidents, help="its incidents (100k)")
+    add("--status-seconds", type=float, default=10, help="status page run (10; 0 skips)")
+    add("--status-only", action="store_true", help="only the status page run")
     add("--json", type=Path, help="where to write the figures (.bench/bench-<time>.json)")
     return parser.parse_args()
 
@@ -189,19 +192,34 @@ def main() -> None:
         "klaxon": {},
         "legacy": {},
     }
-    real_case(args, figures)
-    if args.legacy_seconds:
-        legacy(args, figures)
+    if not args.status_only:
+        real_case(args, figures)
+        if args.legacy_seconds:
+            legacy(args, figures)
+    if args.status_seconds:
+        progress("status page")
+        with private_postgres() as pg:
+            figures["status"] = status_run(
+                pg,
+                TOKEN,
+                seconds=args.status_seconds,
+                warmup=args.warmup,
+                connections=args.connections,
+            )
     figures["finished"] = datetime.now(UTC).isoformat()
     path = args.json or ROOT / ".bench" / f"bench-{started:%Y%m%dT%H%M%SZ}.json"
     write_json(figures, path)
     print()
-    print(table(figures))
+    if not args.status_only:
+        print(table(figures))
     for line in figures.get("legacy_reports", []):
         print(line)
+    if "status" in figures:
+        print("\n".join(status_lines(figures["status"])))
     if "history" in figures:
         print("\n".join(history_lines(figures["history"])))
-    print(f"PostgreSQL: {figures.get('postgres')}")
+    if not args.status_only:
+        print(f"PostgreSQL: {figures.get('postgres')}")
     print(f"every figure: {path}", flush=True)
 
 

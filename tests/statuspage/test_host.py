@@ -54,3 +54,19 @@ async def test_the_status_host_gets_only_the_status_page(hosted: FastAPI) -> Non
 async def test_without_the_setting_every_host_gets_everything(client: httpx.AsyncClient) -> None:
     resp = await client.get("/api/v1/incidents", headers={"Host": PUBLIC_NAME})
     assert resp.status_code == 200
+
+
+async def test_the_status_host_takes_subscriptions_but_not_the_admin_list(hosted: FastAPI) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    transport = httpx.ASGITransport(app=hosted)
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{PUBLIC_NAME}") as public:
+        subscribed = await public.post(
+            "/status/api/v2/subscribers/sms", json={"phone": "+15551239001"}
+        )
+        assert subscribed.status_code == 202, subscribed.text
+        listed = await public.get("/api/v1/status/subscribers", headers=admin)
+        assert listed.status_code == 404
+    async with httpx.AsyncClient(transport=transport, base_url="http://klaxon.internal") as private:
+        listed = await private.get("/api/v1/status/subscribers", headers=admin)
+        assert listed.status_code == 200
+        assert [s["state"] for s in listed.json()] == ["pending"]
