@@ -1,6 +1,6 @@
 """status page: public subscribers by SMS and webhook
 
-Revision ID: 0019_status
+Revision ID: 0019
 Revises: 0018
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 import app.models.types
 from alembic import op
 
-revision: str = "0019_status"
+revision: str = "0019"
 
 down_revision: str | Sequence[str] | None = "0018"
 branch_labels: str | Sequence[str] | None = None
