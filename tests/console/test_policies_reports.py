@@ -78,12 +78,17 @@ async def test_reports_show_the_numbers_beside_the_charts(paging: Paging) -> Non
         other = await client.get("/reports", params={"service": "payments"})
     assert page.status_code == 200
     trend = page.text.split('id="trend"')[1].split("</section>")[0]
-    rows = re.findall(r"<tr><td>([0-9-]+)</td><td>(\d+)</td><td>([^<]+)</td><td>([^<]+)</td>", trend)
+    rows = re.findall(
+        r"<tr><td>([0-9-]+)</td><td>(\d+)</td><td>([^<]+)</td><td>([^<]+)</td>", trend
+    )
     assert rows[-1] == ("2026-11-20", "1", "2.0", "10.0")
     assert [r[1] for r in rows[:-1]] == ["0", "0", "0"]
     assert trend.count("<circle") == 2  # one week has figures: a dot per line
     loads = page.text.split('id="pages"')[1].split("</section>")[0]
-    assert "<tr><td><bdi>alice</bdi></td><td>1</td><td>1</td><td>1</td><td>0</td><td>1</td></tr>" in loads
+    assert (
+        "<tr><td><bdi>alice</bdi></td><td>1</td><td>1</td><td>1</td><td>0</td><td>1</td></tr>"
+        in loads
+    )
     histogram = page.text.split('id="histogram"')[1].split("</section>")[0]
     assert "<tr><td>5-15 min</td><td>1</td></tr>" in histogram
     assert histogram.count('class="cbar cbar-count"') == 9
