@@ -155,9 +155,39 @@ async def test_my_shifts_on_the_oncall_page(paging: Paging) -> None:
         page = await client.get("/oncall")
     mine = page.text.split('id="my-shifts"')[1]
     # bob's weekly shift on checkout-secondary, running now; nothing of alice's or carol's.
-    assert re.findall(r'class="card my-shift" data-schedule="([^"]+)"', mine) == [
+    assert re.findall(r'class="card my-shift" data-my-schedule="([^"]+)"', mine) == [
         "checkout-secondary"
     ]
     assert "<strong>now</strong>" in mine
     # And each schedule's current and next responder with the handoff time.
     assert 'data-schedule="nights-only"' in page.text
+
+
+MY_PAGES = [
+    "/schedules",
+    "/schedules/checkout-primary",
+    "/schedules/checkout-primary/take?start=2026-11-27T09:00Z&end=2026-11-28T09:00Z",
+    "/policies",
+    "/policies?service=checkout",
+    "/reports",
+    "/me/calendar",
+    "/shifts.csv",
+]
+
+
+async def test_these_pages_need_a_session_and_keep_the_strict_policy(paging: Paging) -> None:
+    async with console_client(paging) as client:
+        for path in MY_PAGES:
+            answer = await client.get(path)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/signin?next=%2F"), path
+        for path in ["/schedules/checkout-primary/take", "/me/calendar"]:
+            answer = await client.post(path)
+            assert answer.status_code == 303 and answer.headers["location"] == "/signin?next=%2F"
+        await sign_in(client, paging, ALICE)
+        for path in MY_PAGES:
+            page = await client.get(path)
+            assert page.status_code == 200, path
+            policy = page.headers["content-security-policy"]
+            assert "script-src 'self'" in policy and "unsafe-inline" not in policy, path
+            assert "<script>" not in page.text and " style=" not in page.text, path
