@@ -191,3 +191,13 @@ async def test_these_pages_need_a_session_and_keep_the_strict_policy(paging: Pag
             policy = page.headers["content-security-policy"]
             assert "script-src 'self'" in policy and "unsafe-inline" not in policy, path
             assert "<script>" not in page.text and " style=" not in page.text, path
+
+
+async def test_a_month_of_the_busiest_schedule_stays_under_the_page_budget(paging: Paging) -> None:
+    async with console_client(paging) as client:
+        await sign_in(client, paging, ALICE)
+        page = await client.get("/schedules/nights-only", params={"view": "month"})
+        css = await client.get("/static/console/console.css")
+        js = await client.get("/static/console/live.js")
+    assert len(re.findall(r'data-day="2026-11-\d\d"', page.text)) == 30
+    assert len(page.content) + len(css.content) + len(js.content) <= 150_000
