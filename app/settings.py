@@ -271,6 +271,17 @@ class Settings(BaseSettings):
         hosts = self.status_webhook_hosts.split(",")
         return frozenset(h.strip().lower() for h in hosts if h.strip())
 
+    # --- The console's calendar feeds, shift CSV and reports (issue 15, app/console) ---
+    # Working hours in each responder's own time zone, Monday to Friday: time on call
+    # (and pages) outside them is off-hours, what the playbook compensates. The
+    # start is inclusive, the end exclusive (18 means up to 17:59).
+    calendar_work_start_hour: int = Field(default=9, ge=0, le=23)
+    calendar_work_end_hour: int = Field(default=18, ge=1, le=24)
+    # How far ahead a calendar feed lists shifts, and how often a calendar
+    # application is asked to fetch it again (REFRESH-INTERVAL).
+    calendar_feed_days: int = Field(default=366, ge=1, le=800)
+    calendar_refresh_minutes: int = Field(default=60, ge=5, le=24 * 60)
+
 
 @lru_cache
 def get_settings() -> Settings:

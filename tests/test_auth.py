@@ -143,6 +143,19 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/incidents/{number}/acknowledge"): OWN,
     ("POST", "/incidents/{number}/resolve"): OWN,
     ("POST", "/incidents/acknowledge"): OWN,
+    # Schedules, policies, calendar feeds and reports (app/console, issue 15 part b).
+    # The feeds' credential is the per-responder secret in their path.
+    ("GET", "/schedules"): OWN,
+    ("GET", "/schedules/{name}"): OWN,
+    ("GET", "/schedules/{name}/take"): OWN,
+    ("POST", "/schedules/{name}/take"): OWN,
+    ("GET", "/policies"): OWN,
+    ("GET", "/reports"): OWN,
+    ("GET", "/me/calendar"): OWN,
+    ("POST", "/me/calendar"): OWN,
+    ("GET", "/shifts.csv"): OWN,
+    ("GET", "/calendar/{secret}.ics"): OWN,
+    ("GET", "/calendar/{secret}/schedules/{name}.ics"): OWN,
     # Maintenance windows hold pages: config to plan, end or delete; read to look.
     ("POST", "/api/v1/maintenance"): "config",
     ("GET", "/api/v1/maintenance"): "read",

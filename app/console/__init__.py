@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.console import incidents, live, pages
+from app.console import feeds, incidents, live, pages, policies, reports, schedules
 from app.console.signin import AddressLimits
 from app.console.web import CsrfRefused, SignInRequired, render, sign_in_redirect
 
@@ -23,6 +23,9 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(incidents.router)
     app.include_router(live.router)
+    # Schedules, policies, calendar feeds and reports (issue 15, part b).
+    for part in (schedules, feeds, policies, reports):
+        app.include_router(part.router)
     app.mount("/static/console", live.static_files(), name="console-static")
 
     async def sign_in_first(request: Request, _: Exception) -> RedirectResponse:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.console import signin
+from app.console.schedules import MY_SHIFTS_DAYS, my_shifts
 from app.console.web import (
     PRE_COOKIE,
     SESSION_COOKIE,
@@ -164,4 +165,13 @@ async def _oncall_rows(request: Request, now: datetime) -> list[dict[str, Any]]:
 async def oncall_page(request: Request, viewer: SignedIn) -> Response:
     now = runtime_of(request).clock.now()
     rows = await _oncall_rows(request, now)
-    return render(request, "oncall.html", viewer=viewer, rows=rows, now=now)
+    mine = await my_shifts(runtime_of(request), viewer.name, now)  # app/console/schedules.py
+    return render(
+        request,
+        "oncall.html",
+        viewer=viewer,
+        rows=rows,
+        now=now,
+        mine=mine,
+        mine_days=MY_SHIFTS_DAYS,
+    )

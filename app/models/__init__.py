@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from app.models.action_item import ActionItem
 from app.models.alert import FIRING_PREDICATE, Alert
+from app.models.calendar_feed import CalendarFeed
 from app.models.change_event import ChangeEvent
 from app.models.chat_card import ChatCard
 from app.models.console_code import ConsoleCode
@@ -83,6 +84,8 @@ incident_roles_table: Table = IncidentRole.__table__  # type: ignore[attr-define
 update_clocks_table: Table = UpdateClock.__table__  # type: ignore[attr-defined]
 # The status page's public subscribers, by SMS and webhook (issue 18).
 status_subscribers_table: Table = StatusSubscriber.__table__  # type: ignore[attr-defined]
+# Calendar-feed secrets of the console (issue 15, app/console/feeds.py).
+calendar_feeds_table: Table = CalendarFeed.__table__  # type: ignore[attr-defined]
 
 #: Indexes only PostgreSQL has, made by the migrations alone (GIN indexes on
 #: ``klaxon_labels_jsonb(labels)`` for the label filters, 0010_history_indexes):
@@ -97,6 +100,7 @@ __all__ = [
     "ActionItem",
     "Alert",
     "ApiToken",
+    "CalendarFeed",
     "ChangeEvent",
     "ChatCard",
     "ConsoleCode",
@@ -132,6 +136,7 @@ __all__ = [
     "WebhookSubscription",
     "action_items_table",
     "alerts_table",
+    "calendar_feeds_table",
     "change_events_table",
     "chat_cards_table",
     "console_codes_table",
