@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.automation import approval
 from app.errors import Conflict, NotFound
 from app.incidents import lifecycle
 from app.metrics import SMS_REPLIES_SUPPRESSED
@@ -20,6 +21,7 @@ from app.replies import limits
 from app.replies.grammar import HELP_TEXT, parse_reply
 from app.replies.standing import refusal, standing
 from app.response import roles
+from app.rules import RulesFile
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +138,13 @@ async def _command(session: AsyncSession, number: int, by: Any, via: Any, now: d
 
 
 async def handle_sms(
-    session: AsyncSession, *, from_number: str, body: str, now: datetime, bare_window: timedelta
+    session: AsyncSession,
+    *,
+    from_number: str,
+    body: str,
+    now: datetime,
+    bare_window: timedelta,
+    rules: RulesFile,
 ) -> str | None:
     """Act on an inbound SMS; return the reply text, or None to stay silent.
 
@@ -186,6 +194,8 @@ async def handle_sms(
         return await _ack(session, number, by, "sms", now)
     if reply.action == "command":
         return await _command(session, number, by, "sms", now)
+    if reply.action == "run":  # 42X: the action the page offered (app/automation/approval.py)
+        return await approval.approve(session, rules, number, by, via="sms", now=now)
     return await _resolve(session, number, by, "sms", now)
 
 
