@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from app.clock import ManualClock
-from app.notify.texts import gsm7_segments
+from app.notify.texts import PageInfo, gsm7_segments, page_sms
 from tests.automation.harness import serve_automation, timeline, verified
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.twilio_server import FakeTwilio
@@ -202,3 +202,19 @@ async def test_a_runbook_of_the_rules_file_offers_its_action(
         )
         await paging.tick()
         assert len(executor.requests) == 1
+
+
+@pytest.mark.parametrize("runbook_url", [None, "https://runbooks.example/" + "r" * 60])
+def test_a_long_page_with_an_offer_still_fits_two_segments(runbook_url: str | None) -> None:
+    info = PageInfo(
+        number=987654,
+        severity="SEV1",
+        title="payments " * 40,
+        service="s" * 40,
+        summary="requests failing " * 20,
+        runbook_url=runbook_url,
+        offer="restart-" + "p" * 92,  # the longest name an action may have
+    )
+    page = page_sms(info)
+    assert gsm7_segments(page) <= 2
+    assert page.endswith(f" Reply 987654X to run {info.offer}, 987654A to ack, 987654R to resolve.")

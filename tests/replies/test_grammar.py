@@ -69,7 +69,7 @@ def test_accepted_reply_forms(body: str, expected: Reply) -> None:
         "#42",
         "A42B",
         "hello",
-        "42X",
+        "42Z",
         "42 A B",
         "ack 42 please",
         "1234567890A",
