@@ -16,6 +16,7 @@ from app.incidents import lifecycle
 from app.metrics import SMS_REPLIES_SUPPRESSED
 from app.models import incidents_table, notifications_table
 from app.notify.twilio_client import mask_phone
+from app.notify.twiml import RUN_KEY
 from app.oncall.store import get_responder_by_id, get_responder_by_phone
 from app.replies import limits
 from app.replies.grammar import HELP_TEXT, parse_reply
@@ -206,15 +207,20 @@ async def handle_digit(
     responder_id: int | None,
     digit: str,
     now: datetime,
+    rules: RulesFile,
 ) -> str:
     """A key pressed on a page call to the responder ``responder_id``: 4
-    acknowledges, 6 resolves every incident the call announced."""
-    if digit not in ("4", "6"):
+    acknowledges, 6 resolves every incident the call announced; RUN_KEY runs
+    the action the call of one incident offered."""
+    if digit not in ("4", "6", RUN_KEY) or (digit == RUN_KEY and len(numbers) != 1):
         return "Unknown choice."
     by = None if responder_id is None else await get_responder_by_id(session, responder_id)
     if by is None:
         listed = ", ".join(f"Incident {n}" for n in numbers)
         return f"The responder of this call no longer exists; {listed} unchanged"
+    if digit == RUN_KEY:
+        ran = await approval.approve(session, rules, numbers[0], by, via="voice", now=now)
+        return ran.replace("#", "Incident ")
     act = _ack if digit == "4" else _resolve
     said = [await act(session, number, by, "voice", now) for number in numbers]
     return ". ".join(said).replace("#", "Incident ")

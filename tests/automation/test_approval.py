@@ -218,3 +218,26 @@ def test_a_long_page_with_an_offer_still_fits_two_segments(runbook_url: str | No
     page = page_sms(info)
     assert gsm7_segments(page) <= 2
     assert page.endswith(f" Reply 987654X to run {info.offer}, 987654A to ack, 987654R to resolve.")
+
+
+async def test_the_page_call_offers_a_key_that_runs_the_action(
+    paging: Paging, executor: FakeExecutor
+) -> None:
+    step = OFFER_POLICY["steps"][0] | {"channels": ["voice"]}
+    resp = await paging.api.put(
+        "/api/v1/escalation-policies/checkout-oncall", json={"steps": [step]}
+    )
+    assert resp.status_code == 200, resp.text
+    number = await _paged(paging)
+    [call] = paging.calls_to(ALICE)
+    said = await paging.fake.answer_call(call["sid"], "9")
+    assert "Press 4 to acknowledge, 6 to resolve, 9 to run restart checkout" in said[0]
+    assert f"Incident {number}: running restart-checkout; the result follows by text" in said[-1]
+    pressed = paging.fake.webhooks[-1]
+    replayed = await paging.fake.resend(pressed, idempotency_token=None)
+    assert _said(replayed.text) == "Your choice was already taken. Goodbye."
+    await paging.tick()
+    assert len(executor.requests) == 1
+    assert paging.texts_to(ALICE)[-1].startswith(f"[Klaxon] #{number} Action restart-checkout")
+    lines = await timeline(paging, number)
+    assert "Action restart-checkout approved by alice via voice: running it" in lines
