@@ -5,7 +5,6 @@ refused and nothing runs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,9 @@ import pytest
 from app.clock import ManualClock
 from app.notify.texts import PageInfo, gsm7_segments, page_sms
 from tests.automation.harness import serve_automation, timeline, verified
+from tests.automation.test_action_steps import resolved_checkout
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.twilio_server import FakeTwilio
-from tests.helpers import am_alert, am_payload
 from tests.paging import ALICE, BOB, Paging, checkout_alert, open_incident
 from tests.replies.test_replays import _said
 
@@ -36,38 +35,12 @@ OFFER_POLICY: dict[str, Any] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def rundeck_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KLAXON_SECRET_TEST_RUNDECK", "rundeck-token-123")
-
-
 @pytest.fixture
-async def executor() -> AsyncIterator[FakeExecutor]:
-    async with FakeExecutor() as running:
-        yield running
-
-
-@pytest.fixture
-async def paging(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
-) -> AsyncIterator[Paging]:
-    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as served:
-        resp = await served.api.put(
-            "/api/v1/escalation-policies/checkout-oncall", json=OFFER_POLICY
-        )
-        assert resp.status_code == 200, resp.text
-        yield served
-
-
-def _resolved() -> dict[str, Any]:
-    alert = am_alert(
-        FP,
-        status="resolved",
-        ends_at="2026-11-26T12:01:00Z",
-        service="checkout",
-        severity="critical",
-    )
-    return am_payload([alert], group_key=f"{{}}:{{checkout={FP}}}")
+async def paging(paging: Paging) -> Paging:
+    """The automation tests' Klaxon, its checkout policy offering restart-checkout."""
+    resp = await paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=OFFER_POLICY)
+    assert resp.status_code == 200, resp.text
+    return paging
 
 
 async def _paged(paging: Paging) -> int:
@@ -167,7 +140,7 @@ async def test_an_approved_action_not_yet_sent_is_cancelled_when_the_alerts_reso
 ) -> None:
     number = await _paged(paging)
     await paging.sms_reply(ALICE, f"{number}X")
-    resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=_resolved())
+    resp = await paging.api.post("/api/v1/webhooks/alertmanager", json=resolved_checkout(FP))
     assert resp.status_code == 200, resp.text
     await paging.tick(seconds=30)
     assert executor.requests == []

@@ -4,37 +4,18 @@ incident that is over, and the timeline says so."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from app.clock import ManualClock
-from tests.automation.harness import serve_automation, timeline
+from tests.automation.harness import timeline
 from tests.automation.test_action_steps import FP, resolved_checkout
 from tests.fakes.executor import FakeExecutor
-from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import Paging, checkout_alert, open_incident
 
 
-@pytest.fixture(autouse=True)
-def rundeck_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KLAXON_SECRET_TEST_RUNDECK", "rundeck-token-123")
-
-
 @pytest.fixture
-async def executor() -> AsyncIterator[FakeExecutor]:
-    async with FakeExecutor() as running:
-        running.statuses.append(503)  # the first try fails
-        yield running
-
-
-@pytest.fixture
-async def paging(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
-) -> AsyncIterator[Paging]:
-    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as served:
-        yield served
+def executor(executor: FakeExecutor) -> FakeExecutor:
+    executor.statuses.append(503)  # the first try fails
+    return executor
 
 
 async def _waiting_to_retry(paging: Paging, executor: FakeExecutor) -> int:
