@@ -214,3 +214,15 @@ async def test_the_page_call_offers_a_key_that_runs_the_action(
     assert paging.texts_to(ALICE)[-1].startswith(f"[Klaxon] #{number} Action restart-checkout")
     lines = await timeline(paging, number)
     assert "Action restart-checkout approved by alice via voice: running it" in lines
+
+
+async def test_a_policy_offering_an_unknown_action_is_refused(paging: Paging) -> None:
+    step = OFFER_POLICY["steps"][0] | {"offer": "restart-chekout"}
+    resp = await paging.api.put(
+        "/api/v1/escalation-policies/checkout-oncall", json={"steps": [step]}
+    )
+    assert resp.status_code == 400
+    assert resp.json()["detail"] == (
+        "policy 'checkout-oncall' steps[0]: unknown action 'restart-chekout'"
+        " (the rules file declares: restart-checkout)"
+    )
