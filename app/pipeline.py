@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from app.automation.actions import cancel_queued
 from app.automation.steps import note_fixed_by_action
 from app.db import is_unavailable
 from app.errors import Unavailable
@@ -76,6 +77,7 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
             for number in result.resolved_incidents:
                 await stop_paging(session, number, now=now)
                 await note_fixed_by_action(session, number, now=now)
+                await cancel_queued(session, number, now=now, why="the alerts resolved")
                 await tell_resolved(session, number, by=actor, now=now)
         if result.opened_incidents or result.resolved_incidents:
             runtime.wake_engine()

@@ -11,9 +11,11 @@ an event is queued once whatever the number of replicas (the mark row is held
 
 On PostgreSQL, ids are handed out before commit, so a transaction that commits
 late can leave an event below ids already read. The mark therefore stops below
-the first gap among events younger than :data:`GAP_SECONDS` (a transaction never
-stays open that long: statements time out in seconds), and the events after the
-gap are read again next time; queueing them again is a no-op, as their keys are
+the first gap until that gap has been seen for :data:`GAP_SECONDS` (a
+transaction never stays open that long: statements time out in seconds). When
+it was first seen is kept on the mark's row, as a row's ``at`` is not its
+commit time (a repeat summary carries an older one). The events after the gap
+are read again next time; queueing them again is a no-op, as their keys are
 already queued. The webhook-id a receiver sees is the event's (``klaxon-event-N``),
 the same to every subscriber and on every retry.
 """
@@ -21,7 +23,7 @@ the same to every subscriber and on every retry.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -53,6 +55,7 @@ EVENTS: dict[str, str] = {
     "acknowledged": "incident.acknowledged",
     "resolved": "incident.resolved",
     "status_update": "incident.status_update",
+    "role": "incident.role_changed",  # app/response/roles.py: given, handed over, cleared
 }
 
 
@@ -71,15 +74,25 @@ async def subscribers(session: AsyncSession, rules: RulesFile) -> list[tuple[str
     return found
 
 
-async def _mark(session: AsyncSession) -> int | None:
+async def _mark(session: AsyncSession) -> Any:
+    """The mark row (``last_event_id``, ``gap_id``, ``gap_seen_at``), held for update."""
     m = webhook_marks_table.c
     return (
-        await session.execute(select(m.last_event_id).where(m.name == MARK).with_for_update())
-    ).scalar()
+        await session.execute(
+            select(m.last_event_id, m.gap_id, m.gap_seen_at).where(m.name == MARK).with_for_update()
+        )
+    ).first()
 
 
-async def _move_mark(session: AsyncSession, to: int, *, new: bool) -> None:
+async def _move_mark(
+    session: AsyncSession,
+    to: int,
+    *,
+    new: bool,
+    gap: tuple[int, datetime] | None = None,
+) -> None:
     m = webhook_marks_table.c
+    gap_id, gap_seen_at = gap if gap is not None else (None, None)
     if new:
         await session.execute(
             insert_for(session, webhook_marks_table)
@@ -88,8 +101,29 @@ async def _move_mark(session: AsyncSession, to: int, *, new: bool) -> None:
         )
     else:
         await session.execute(
-            update(webhook_marks_table).where(m.name == MARK).values(last_event_id=to)
+            update(webhook_marks_table)
+            .where(m.name == MARK)
+            .values(last_event_id=to, gap_id=gap_id, gap_seen_at=gap_seen_at)
         )
+
+
+def _advance(
+    mark: int, ids: list[int], known: tuple[int, datetime] | None, now: datetime
+) -> tuple[int, tuple[int, datetime] | None]:
+    """Where the mark moves over the ``ids`` read after it, and the gap it then
+    waits at: ``(first missing id, first seen)``, None when it waits at none.
+    A gap is stepped over once it has been seen for :data:`GAP_SECONDS`: timed
+    from when a pass first found it, as a row's ``at`` is not its commit time."""
+    for event_id in ids:
+        if event_id == mark + 1:
+            mark = event_id
+            continue
+        missing = mark + 1
+        seen = known[1] if known is not None and known[0] == missing else now
+        if now - seen < timedelta(seconds=GAP_SECONDS):
+            return mark, (missing, seen)
+        mark = event_id  # waited out: a transaction that rolled back
+    return mark, None
 
 
 #: The incident's status as of the event (the incident may have moved on since).
@@ -116,6 +150,9 @@ def _payload(event: Any, incident: Any, url: str) -> dict[str, Any]:
             "event": {"id": event.id, "message": event.message, "actor": event.actor},
         },
     }
+    if kind == "incident.role_changed":  # which role, from whom, to whom (None: nobody)
+        change = dict(event.data or {})
+        body["data"]["role"] = {name: change.get(name) for name in ("role", "from", "to")}
     return {
         "url": url,
         "method": "POST",
@@ -131,10 +168,11 @@ async def forward_events(runtime: Runtime) -> int:
     now = runtime.clock.now()
     t = timeline_table.c
     async with runtime.sessions() as session, session.begin():
-        mark = await _mark(session)
-        if mark is None:  # the migration writes it; a database emptied since, from 0
+        held = await _mark(session)
+        if held is None:  # the migration writes it; a database emptied since, from 0
             await _move_mark(session, 0, new=True)
-            mark = 0
+        mark = held.last_event_id if held is not None else 0
+        known = (held.gap_id, held.gap_seen_at) if held is not None and held.gap_id else None
         hooks = await subscribers(session, runtime.rules.current)
         if not hooks:
             # Nobody listens: the past is not sent to whoever subscribes later.
@@ -144,7 +182,7 @@ async def forward_events(runtime: Runtime) -> int:
             return 0
         events = (
             await session.execute(
-                select(t.id, t.incident_number, t.kind, t.message, t.actor, t.at)
+                select(t.id, t.incident_number, t.kind, t.message, t.actor, t.at, t.data)
                 .where(t.id > mark)
                 .order_by(t.id)
                 .limit(BATCH)
@@ -163,14 +201,9 @@ async def forward_events(runtime: Runtime) -> int:
             if numbers
             else {}
         )
-        queued, new_mark, contiguous = 0, mark, True
+        queued = 0
+        new_mark, gap = _advance(mark, [event.id for event in events], known, now)
         for event in events:
-            if contiguous and (
-                event.id == new_mark + 1 or event.at <= now - timedelta(seconds=GAP_SECONDS)
-            ):
-                new_mark = event.id
-            else:
-                contiguous = False
             if event.kind not in EVENTS:
                 continue
             for key, url, wanted in hooks:
@@ -185,8 +218,8 @@ async def forward_events(runtime: Runtime) -> int:
                     incident_number=event.incident_number,
                     deadline=now + DELIVERY_DEADLINE,
                 )
-        if new_mark != mark:
-            await _move_mark(session, new_mark, new=False)
+        if (new_mark, gap) != (mark, known):
+            await _move_mark(session, new_mark, new=False, gap=gap)
     return queued
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.automation import webhooks
+from app.automation.approval import OFFER, offer_for
 from app.automation.steps import run_action_step
 from app.db import insert_for, is_unavailable
 from app.escalation.housekeeping import Housekeeping
@@ -303,17 +304,23 @@ class Engine:
                 )
             )
         else:
-            await self._page(session, step, incident, responders, channels, now)
+            offer = offer_for(self.runtime.rules.current, spec.offer, incident)
+            if spec.offer and offer is None:
+                missing = f"{label}: action {spec.offer} is not in the rules file; not offered"
+                timeline.append(event_row(number, "warning", missing, at=now, actor="klaxon"))
+            await self._page(session, step, incident, responders, channels, now, offer)
             paged = True
+            data: dict[str, Any] = {"responders": [r.name for r in responders]}
+            data |= {"channels": channels, OFFER: offer} if offer else {"channels": channels}
             timeline.append(
                 event_row(
                     number,
                     "escalated",
                     f"{label}: paging {', '.join(r.name for r in responders)} by "
-                    f"{' and '.join(channels)}",
+                    f"{' and '.join(channels)}" + (f", offering action {offer}" if offer else ""),
                     at=now,
                     actor="klaxon",
-                    data={"responders": [r.name for r in responders], "channels": channels},
+                    data=data,
                 )
             )
         following = policy.position_after(step.round, step.step_index)
@@ -416,8 +423,10 @@ class Engine:
         responders: list[Any],
         channels: list[str],
         now: datetime,
+        offer: str | None,
     ) -> None:
-        body = page_sms(await page_info(session, incident, self.runtime.rules.current))
+        rules = self.runtime.rules.current
+        body = page_sms(await page_info(session, incident, rules, offer=offer))
         await outbox.enqueue(
             session,
             (
@@ -440,7 +449,11 @@ class Engine:
 
 
 async def page_info(
-    session: AsyncSession, incident: Any, rules: RulesFile | None = None
+    session: AsyncSession,
+    incident: Any,
+    rules: RulesFile | None = None,
+    *,
+    offer: str | None = None,
 ) -> PageInfo:
     """What a page says: the incident's current title (a commander's retitle
     included), and from its worst firing alert the description (else summary)
@@ -473,4 +486,5 @@ async def page_info(
         summary=summary,
         runbook_url=runbook_url,
         runbook_text=runbook_text,
+        offer=offer,
     )

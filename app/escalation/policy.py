@@ -4,7 +4,9 @@ channels and waiting ``delay_minutes`` before the next; the whole list runs
 
 A step may instead run an action of the rules file (``run: restart-payments``,
 ``wait: 3m``, app/automation): the next step waits ``wait`` for the alerts to
-resolve, and fires at its due time whatever the executor answered."""
+resolve, and fires at its due time whatever the executor answered. A paging step
+may ``offer`` an action: the page asks the responder to reply ``42X`` to run it
+(app/automation/approval.py)."""
 
 from __future__ import annotations
 
@@ -52,6 +54,14 @@ class Step(BaseModel):
         " alerts to resolve; default delay_minutes",
     )
 
+    offer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="An action of the rules file the page offers: the paged responder"
+        " replies 42X to run it",
+    )
+
     @field_validator("wait", mode="before")
     @classmethod
     def _length(cls, value: Any) -> Any:
@@ -71,6 +81,8 @@ class Step(BaseModel):
             raise ValueError("a step needs at least one schedule or responder to page")
         if self.run is None and self.wait is not None:
             raise ValueError("wait is for a step that runs an action; a paging step has delay")
+        if self.run is not None and self.offer is not None:
+            raise ValueError("offer is for a step that pages; a step that runs an action runs it")
         return self
 
     def waits(self) -> timedelta:

@@ -8,6 +8,7 @@ from typing import Literal
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.automation.actions import cancel_queued
 from app.errors import Conflict
 from app.escalation.paging import stop_paging
 from app.incidents.locks import locked_incident
@@ -84,6 +85,7 @@ async def resolve(
         .values(status="resolved", resolved_at=now, resolved_by=by, updated_at=now)
     )
     await stop_paging(session, number, now=now)
+    await cancel_queued(session, number, now=now, why=f"resolved by {by}")
     await tell_resolved(session, number, by=by, now=now)
     TIME_TO_RESOLVE.labels(incident.severity).observe(
         max((now - incident.created_at).total_seconds(), 0.0)

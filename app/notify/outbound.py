@@ -34,6 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import insert_for, is_unavailable
 from app.metrics import OUTBOUND
 from app.models import outbound_table
+from app.notify import outbox
+from app.notify.outbox import Outgoing
+from app.notify.texts import gsm7_segments, to_gsm7
 from app.runtime import Runtime
 from app.text import clip
 from app.timeline import event_row, record
@@ -135,6 +138,35 @@ def _timeline_text(result: Delivered, state: str, due: datetime | None) -> str:
     if state == "pending" and due is not None:
         return f"{result.summary}; trying again at {due:%H:%M:%S} UTC"
     return f"{result.summary}; given up"
+
+
+def result_sms(number: int | None, text: str) -> str:
+    """An outcome texted to whoever asked for the message, in one GSM-7 segment."""
+    body = to_gsm7(f"[Klaxon] #{number} {text}")
+    while gsm7_segments(body) > 1:
+        body = body[:-4] + "..."
+    return body
+
+
+async def text_back(
+    session: AsyncSession, payload: Mapping[str, Any], number: int | None, text: str, now: datetime
+) -> None:
+    """Text ``text`` to the ``reply_to`` a message's payload names (a responder who
+    approved an action by SMS, app/automation/approval.py), in the caller's
+    transaction: the one that records the outcome, so it is texted once."""
+    to = payload.get("reply_to")
+    if not to:
+        return
+    sms = Outgoing(
+        kind="action_result",
+        channel="sms",
+        to_number=str(to["phone"]),
+        responder_name=str(to["name"]),
+        responder_id=to.get("id"),
+        incident_number=number,
+        body=result_sms(number, text),
+    )
+    await outbox.enqueue(session, [sms], now)
 
 
 class OutboundSender:
@@ -289,5 +321,8 @@ class OutboundSender:
                         )
                     ],
                 )
+            if state in ("sent", "failed"):
+                said = result.summary + ("" if state == "sent" else "; given up")
+                await text_back(session, message.payload, message.incident_number, said, now)
         OUTBOUND.labels(message.kind, "retrying" if state == "pending" else state).inc()
         self.runtime.wake()  # a retry may be due before the loop's next look

@@ -142,6 +142,8 @@ class PageInfo:
     summary: str | None
     runbook_url: str | None
     runbook_text: str | None = None
+    #: An action the responder may approve by replying ``42X`` (app/automation/approval.py).
+    offer: str | None = None
 
 
 def runbook_lines(text: str) -> list[str]:
@@ -271,6 +273,7 @@ def _page_text(
     service: str,
     summary: str | None,
     runbook: str | None,
+    offer: str | None = None,
 ) -> str:
     head = " ".join(p for p in ("[Klaxon]", severity, f"#{number}", title) if p)
     if service:
@@ -279,6 +282,8 @@ def _page_text(
         head += f": {summary}"
     runbook_part = _full_stop(f" Runbook: {runbook}") if runbook else ""
     reply = f" Reply {number}A to ack, {number}R to resolve."
+    if offer:
+        reply = f" Reply {number}X to run {offer}, {number}A to ack, {number}R to resolve."
     return f"{_full_stop(head)}{runbook_part}{reply}"
 
 
@@ -300,13 +305,14 @@ def page_sms(info: PageInfo) -> str:
     severity = _ellipsize(_clean(info.severity), _MAX_SEVERITY)
     service = _ellipsize(_clean(info.service), _MAX_SERVICE)
     title = _clean(info.title)
+    offer = _clean(info.offer) if info.offer else None
     summary = _clean(info.summary) if info.summary is not None else ""
     # The title is often the summary annotation itself; don't pay for it twice.
     if summary.casefold().rstrip(".") == title.casefold().rstrip("."):
         summary = ""
 
     def render(t: str, s: str | None, rb: str | None) -> str:
-        return _page_text(severity, info.number, t, service, s, rb)
+        return _page_text(severity, info.number, t, service, s, rb, offer)
 
     runbook = _gsm7_url(info.runbook_url)
     if runbook and not _fits_page(render(_ellipsize(title, _MIN_TITLE), None, runbook)):

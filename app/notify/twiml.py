@@ -16,6 +16,7 @@ __all__ = [
     "PROMPT",
     "PROMPT_WITH_RUNBOOK",
     "RUNBOOK_KEY",
+    "RUN_KEY",
     "bundle_call",
     "call_result",
     "page_call",
@@ -32,6 +33,8 @@ PROMPT: Final = "Press 4 to acknowledge, 6 to resolve, star to repeat."
 PROMPT_WITH_RUNBOOK: Final = (
     f"Press 4 to acknowledge, 6 to resolve, {RUNBOOK_KEY} to hear the runbook, star to repeat."
 )
+#: Runs the action the page offered (app/automation/approval.py), offered only then.
+RUN_KEY: Final = "9"
 BUNDLE_PROMPT: Final = "Press 4 to acknowledge them all, 6 to resolve them all, star to repeat."
 NO_INPUT: Final = "No input received. The incident is not acknowledged. Goodbye."
 
@@ -99,7 +102,11 @@ def _spoken_severity(severity: str) -> str:
 
 
 def _prompt(info: PageInfo) -> str:
-    return PROMPT_WITH_RUNBOOK if info.runbook_text else PROMPT
+    prompt = PROMPT_WITH_RUNBOOK if info.runbook_text else PROMPT
+    if info.offer:
+        action = _speakable(info.offer.replace("-", " ").replace("_", " "))
+        prompt = prompt.replace(", star to", f", {RUN_KEY} to run {action}, star to")
+    return prompt
 
 
 def _speech(info: PageInfo) -> str:

@@ -41,15 +41,17 @@ class ItemChange:
 
 
 def unknown_actions(policies: Iterable[PolicySpec], rules: RulesFile) -> list[str]:
-    """A step that runs an action the rules file does not declare (a typo would
-    leave the step doing nothing but wait), one problem each."""
+    """A step that runs or offers an action the rules file does not declare (a
+    typo would leave the step doing nothing but wait, or its page offering
+    nothing), one problem each."""
     declared = ", ".join(action.name for action in rules.actions) or "none"
     return [
-        f"policy {policy.name!r} steps[{j}]: unknown action {step.run!r}"
+        f"policy {policy.name!r} steps[{j}]: unknown action {name!r}"
         f" (the rules file declares: {declared})"
         for policy in policies
         for j, step in enumerate(policy.steps)
-        if step.run is not None and rules.action(step.run) is None
+        for name in (step.run, step.offer)
+        if name is not None and rules.action(name) is None
     ]
 
 

@@ -10,16 +10,19 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.automation import approval
 from app.errors import Conflict, NotFound
 from app.incidents import lifecycle
 from app.metrics import SMS_REPLIES_SUPPRESSED
 from app.models import incidents_table, notifications_table
 from app.notify.twilio_client import mask_phone
+from app.notify.twiml import RUN_KEY
 from app.oncall.store import get_responder_by_id, get_responder_by_phone
 from app.replies import limits
 from app.replies.grammar import HELP_TEXT, parse_reply
 from app.replies.standing import refusal, standing
 from app.response import roles
+from app.rules import RulesFile
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,13 @@ async def _command(session: AsyncSession, number: int, by: Any, via: Any, now: d
 
 
 async def handle_sms(
-    session: AsyncSession, *, from_number: str, body: str, now: datetime, bare_window: timedelta
+    session: AsyncSession,
+    *,
+    from_number: str,
+    body: str,
+    now: datetime,
+    bare_window: timedelta,
+    rules: RulesFile,
 ) -> str | None:
     """Act on an inbound SMS; return the reply text, or None to stay silent.
 
@@ -186,6 +195,8 @@ async def handle_sms(
         return await _ack(session, number, by, "sms", now)
     if reply.action == "command":
         return await _command(session, number, by, "sms", now)
+    if reply.action == "run":  # 42X: the action the page offered (app/automation/approval.py)
+        return await approval.approve(session, rules, number, by, via="sms", now=now)
     return await _resolve(session, number, by, "sms", now)
 
 
@@ -196,15 +207,20 @@ async def handle_digit(
     responder_id: int | None,
     digit: str,
     now: datetime,
+    rules: RulesFile,
 ) -> str:
     """A key pressed on a page call to the responder ``responder_id``: 4
-    acknowledges, 6 resolves every incident the call announced."""
-    if digit not in ("4", "6"):
+    acknowledges, 6 resolves every incident the call announced; RUN_KEY runs
+    the action the call of one incident offered."""
+    if digit not in ("4", "6", RUN_KEY) or (digit == RUN_KEY and len(numbers) != 1):
         return "Unknown choice."
     by = None if responder_id is None else await get_responder_by_id(session, responder_id)
     if by is None:
         listed = ", ".join(f"Incident {n}" for n in numbers)
         return f"The responder of this call no longer exists; {listed} unchanged"
+    if digit == RUN_KEY:
+        ran = await approval.approve(session, rules, numbers[0], by, via="voice", now=now)
+        return ran.replace("#", "Incident ")
     act = _ack if digit == "4" else _resolve
     said = [await act(session, number, by, "voice", now) for number in numbers]
     return ". ".join(said).replace("#", "Incident ")

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
+from app.automation import approval
 from app.deps import RowId, RuntimeDep, SessionDep
 from app.errors import NotFound
 from app.escalation.engine import page_info
@@ -82,6 +83,7 @@ async def inbound_sms(request: Request, runtime: RuntimeDep, session: SessionDep
                 body=form.get("Body", ""),
                 now=now,
                 bare_window=timedelta(minutes=settings.bare_reply_minutes),
+                rules=runtime.rules.current,
             )
     runtime.wake_engine()
     return _xml(twiml.sms_reply(reply))
@@ -149,7 +151,8 @@ async def voice_call(
     if len(still_open) > 1:
         infos = [await page_info(session, incident, rules) for incident in still_open]
         return _xml(twiml.bundle_call(infos, gather_action=gather_action))
-    info = await page_info(session, still_open[0], rules)
+    offer = await approval.offered(session, still_open[0].number, call.responder_name)
+    info = await page_info(session, still_open[0], rules, offer=offer)
     return _xml(
         twiml.page_call(
             info,
@@ -183,7 +186,7 @@ async def voice_gather(
             return _xml(twiml.runbook_call(info, gather_action=gather))
         return _xml(twiml.redirect(_voice_url(runtime, notification_id)))
     digit = digits[:1]
-    acting = [f"call:{form.get('CallSid', '')}"] if digit in ("4", "6") else []
+    acting = [f"call:{form.get('CallSid', '')}"] if digit in ("4", "6", twiml.RUN_KEY) else []
     keys = replays.callback_keys(request.headers, signed=acting)
     async with session.begin():
         call = await _voice_notification(session, notification_id)
@@ -195,6 +198,7 @@ async def voice_gather(
             responder_id=call.responder_id,
             digit=digit,
             now=runtime.clock.now(),
+            rules=runtime.rules.current,
         )
     runtime.wake_engine()
     if said == "Unknown choice.":

@@ -18,9 +18,10 @@ HELP_TEXT: Final = (
 _ACK: Final = r"a|ack|acknowledge"
 _RESOLVE: Final = r"r|res|resolve"
 _COMMAND: Final = r"ic|command"
+_RUN: Final = r"x|run"  # run the action the page offered (app/automation/approval.py)
 # Incident numbers start at 1; nine digits keep them inside a 32-bit integer.
 _NUMBER: Final = r"#?(?P<number>[1-9][0-9]{0,8})"
-_VERB: Final = rf"(?P<verb>{_ACK}|{_RESOLVE}|{_COMMAND})"
+_VERB: Final = rf"(?P<verb>{_ACK}|{_RESOLVE}|{_COMMAND}|{_RUN})"
 _FORMS: Final = (
     re.compile(rf"{_NUMBER} ?{_VERB}"),  # 42A, 42 ack, #42 resolve, 42IC
     re.compile(rf"{_VERB} ?{_NUMBER}"),  # ack 42, r #42
@@ -29,13 +30,14 @@ _FORMS: Final = (
 _ACK_ALL: Final = re.compile(rf"aa|(?:{_ACK}) ?all")
 _ACK_WORDS: Final = frozenset(_ACK.split("|"))
 _COMMAND_WORDS: Final = frozenset(_COMMAND.split("|"))
+_RUN_WORDS: Final = frozenset(_RUN.split("|"))
 # Phones add sentence punctuation and quotes; '#' is kept, it may precede the number.
 _EDGE: Final = string.whitespace + "\u00a0.!?,;:'\"\u2018\u2019\u201c\u201d"  # curly quotes too
 
 
 @dataclass(frozen=True)
 class Reply:
-    action: Literal["ack", "resolve", "command", "ack_all"]
+    action: Literal["ack", "resolve", "command", "ack_all", "run"]
     number: int | None  # None: the latest page sent to the replying phone
 
 
@@ -49,6 +51,9 @@ def parse_reply(body: str) -> Reply | None:
         if match is None:
             continue
         verb = match["verb"]
+        if verb in _RUN_WORDS:
+            number = match.groupdict().get("number")
+            return Reply("run", int(number) if number is not None else None)
         action: Literal["ack", "resolve", "command"] = (
             "ack" if verb in _ACK_WORDS else "command" if verb in _COMMAND_WORDS else "resolve"
         )

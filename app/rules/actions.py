@@ -193,6 +193,7 @@ WEBHOOK_EVENTS = (
     "incident.acknowledged",
     "incident.resolved",
     "incident.status_update",
+    "incident.role_changed",
 )
 
 

@@ -99,6 +99,8 @@ class Runbook(_Strict):
     matchers: list[Matcher] = Field(default_factory=list)
     url: str | None = Field(default=None, max_length=2000)
     text: str | None = Field(default=None, min_length=1, max_length=20000)
+    #: An action of ``actions:`` that pages for a matching incident offer (``42X``).
+    action: str | None = Field(default=None, min_length=1, max_length=100)
 
     _parse = field_validator("matchers", mode="before")(_matchers)
 
@@ -201,6 +203,12 @@ class RulesFile(_Strict):
     @model_validator(mode="after")
     def _automation_checked(self) -> RulesFile:
         check_automation(self.automation, self.actions, self.webhooks)
+        for index, runbook in enumerate(self.runbooks):
+            if runbook.action is not None and self.action(runbook.action) is None:
+                raise ItemError(
+                    f"runbook action {runbook.action!r} is not in actions",
+                    ("runbooks", index, "action"),
+                )
         return self
 
     def action(self, name: str) -> ActionSpec | None:

@@ -6,7 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from app.escalation.policy import Step
 from app.rules import RulesError, load_rules, parse_rules
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "klaxon.example.yaml"
@@ -115,3 +117,33 @@ def test_the_example_rules_declare_an_action_for_each_executor() -> None:
         "restart-checkout",
     ]
     assert rules.webhooks == []  # make run sends nothing anywhere
+
+
+def test_a_runbook_offers_only_an_action_of_the_file() -> None:
+    runbook = """
+runbooks:
+  - matchers: ['service="payments"']
+    url: https://runbooks.example/payments
+    action: restart-payment
+"""
+    assert errors_of(GOOD + runbook) == [
+        "rules.yaml:18: runbooks.0.action: runbook action 'restart-payment' is not in actions"
+    ]
+    offered = parse_rules(GOOD + runbook.replace("restart-payment\n", "restart-payments\n"), "r")
+    assert offered.runbooks[0].action == "restart-payments"
+
+
+@pytest.mark.parametrize(
+    ("step", "refused"),
+    [
+        (
+            {"run": "restart-payments", "offer": "restart-payments"},
+            "offer is for a step that pages",
+        ),
+        ({"targets": {"responders": ["alice"]}, "offer": ""}, "at least 1 character"),
+    ],
+)
+def test_an_offer_belongs_to_a_paging_step(step: dict[str, object], refused: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Step.model_validate(step)
+    assert refused in str(caught.value)

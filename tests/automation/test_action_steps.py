@@ -4,7 +4,6 @@ out at the next step's due second, whatever the executor did."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,35 +18,15 @@ from tests.paging import ALICE, Paging, checkout_alert, open_incident
 FP = "c0ffee0000000001"
 
 
-@pytest.fixture(autouse=True)
-def rundeck_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KLAXON_SECRET_TEST_RUNDECK", "rundeck-token-123")
-
-
-@pytest.fixture
-async def executor() -> AsyncIterator[FakeExecutor]:
-    async with FakeExecutor() as running:
-        yield running
-
-
-@pytest.fixture
-async def paging(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, executor: FakeExecutor
-) -> AsyncIterator[Paging]:
-    """Klaxon whose checkout policy runs restart-checkout, then pages alice."""
-    async with serve_automation(db, fake_twilio, clock, tmp_path, executor) as served:
-        yield served
-
-
-def resolved_checkout() -> dict[str, object]:
+def resolved_checkout(fp: str = FP) -> dict[str, object]:
     alert = am_alert(
-        FP,
+        fp,
         status="resolved",
         ends_at="2026-11-26T12:01:00Z",
         service="checkout",
         severity="critical",
     )
-    return am_payload([alert], group_key=f"{{}}:{{checkout={FP}}}")
+    return am_payload([alert], group_key=f"{{}}:{{checkout={fp}}}")
 
 
 async def test_action_that_fixes_the_alert_within_the_wait_pages_nobody(

@@ -114,3 +114,36 @@ async def test_api_subscription_gets_status_updates_until_removed(
         await paging.tick(minutes=1)
         assert len(hooks_to(receiver, "/hooks/api")) == 1
         assert (await paging.api.delete(f"{path}/{created['id']}")).status_code == 404
+
+
+async def test_role_changes_are_sent_to_their_subscribers(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, receiver: FakeExecutor
+) -> None:
+    async with await serve(db, fake_twilio, clock, tmp_path, receiver) as paging:
+        path = "/api/v1/webhooks/subscriptions"
+        wanted = {"url": f"{receiver.url}/hooks/roles", "events": ["incident.role_changed"]}
+        resp = await paging.api.post(path, json=wanted)
+        assert resp.status_code == 201, resp.text
+        number = await open_incident(paging, checkout_alert(FP))
+        roles = f"/api/v1/incidents/{number}/roles"
+        for change in (
+            paging.api.put(f"{roles}/commander", json={"responder": "bob", "by": "carol"}),
+            paging.api.put(f"{roles}/commander", json={"responder": "alice"}),
+            paging.api.delete(f"{roles}/commander"),
+        ):
+            resp = await change
+            assert resp.status_code == 200, resp.text
+        await paging.tick()
+        await paging.tick(seconds=1)
+        hooks = hooks_to(receiver, "/hooks/roles")
+        bodies = [verified(hook) for hook in hooks]  # signatures checked by standardwebhooks
+        assert [body["type"] for body in bodies] == ["incident.role_changed"] * 3
+        assert [body["data"]["role"] for body in bodies] == [
+            {"role": "commander", "from": None, "to": "bob"},
+            {"role": "commander", "from": "bob", "to": "alice"},
+            {"role": "commander", "from": "alice", "to": None},
+        ]
+        assert bodies[0]["data"]["event"]["actor"] == "carol"
+        assert bodies[0]["data"]["incident"]["number"] == number
+        # The rules file's webhook did not subscribe to role changes.
+        assert events_of(hooks_to(receiver, "/hooks/rules")) == [("incident.opened", "triggered")]

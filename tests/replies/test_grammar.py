@@ -69,7 +69,7 @@ def test_accepted_reply_forms(body: str, expected: Reply) -> None:
         "#42",
         "A42B",
         "hello",
-        "42X",
+        "42Z",
         "42 A B",
         "ack 42 please",
         "1234567890A",
@@ -93,3 +93,25 @@ def test_help_text_is_one_gsm7_segment_and_explains_the_forms() -> None:
     assert gsm7_segments(HELP_TEXT) == 1
     for form in ("42A", "42R", "AA"):
         assert form in HELP_TEXT
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("42X", Reply("run", 42)),
+        ("42x", Reply("run", 42)),
+        ("#42 x", Reply("run", 42)),
+        ("run 42", Reply("run", 42)),
+        ("42 run.", Reply("run", 42)),
+        ("X", Reply("run", None)),
+        ("run", Reply("run", None)),
+    ],
+)
+def test_run_the_offered_action(body: str, expected: Reply) -> None:
+    """``42X`` approves the action the page offered (app/automation/approval.py)."""
+    assert parse_reply(body) == expected
+
+
+@pytest.mark.parametrize("body", ["42XX", "xa", "42 run it", "runs 42", "x42x"])
+def test_run_forms_not_understood(body: str) -> None:
+    assert parse_reply(body) is None
