@@ -158,6 +158,7 @@ async def add_responder(
             body.responder,
             by=_by(body.by, principal),
             now=runtime.clock.now(),
+            settings=runtime.settings,
         )
     runtime.wake_engine()
     return ResponderAdded(incident=number, responder=body.responder, channels=channels)
