@@ -169,3 +169,21 @@ async def test_the_delivery_log_shows_twilios_status_and_error_newest_first(
     assert "Reply" not in log.text  # texts are not shown (they carry signed links)
     ids = [int(i) for i in re.findall(r'data-notification="(\d+)"', log.text)]
     assert ids == sorted(ids, reverse=True) and ids
+
+
+async def test_the_delivery_log_is_paged_fifty_at_a_time(
+    served: Paging, admin: httpx.AsyncClient
+) -> None:
+    me = await admin.get("/me")
+    for _ in range(50):
+        sent = await admin.post("/me/test-page", data={"csrf": csrf_of(me)})
+        assert sent.status_code == 303
+    first = await admin.get("/admin/deliveries")
+    newest = [int(i) for i in re.findall(r'data-notification="(\d+)"', first.text)]
+    assert len(newest) == 50  # 51 rows: the sign-in code and 50 tests
+    older = re.search(r'href="(/admin/deliveries\?before=\d+)"', first.text)
+    assert older is not None
+    second = await admin.get(older.group(1))
+    rest = [int(i) for i in re.findall(r'data-notification="(\d+)"', second.text)]
+    assert len(rest) == 1 and rest[0] < min(newest)
+    assert 'id="older"' not in second.text
