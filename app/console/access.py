@@ -8,7 +8,7 @@ than by an SMS code, and the admin pages.
   change the responder's phone, because a link can be forwarded or read off a
   locked screen, and the page it came in must not be a key to more than itself.
 * Admins are responders marked ``admin`` (``klaxon apply`` with ``admin: true``,
-  ``klaxon responder admin NAME``, or the API with an ``admin``-scope token).
+  ``klaxon admin grant NAME``, or the API with an ``admin``-scope token).
   The admin pages answer anyone else with a 403 page, never the content.
 """
 

@@ -23,7 +23,7 @@ hash, minutes of validity, tries, per-number and per-address limits.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -76,6 +76,21 @@ def test_text(name: str) -> str:
     return f"[Klaxon] Test page for {name}: pages reach this phone. No reply needed."
 
 
+async def _text(
+    session: AsyncSession, viewer: Viewer, kind: str, to: str, body: str, now: datetime
+) -> None:
+    """An SMS to the viewer (at ``to``) through the outbox, in this transaction."""
+    item = Outgoing(
+        kind=kind,
+        channel="sms",
+        to_number=to,
+        responder_name=viewer.name,
+        responder_id=viewer.responder_id,
+        body=body,
+    )
+    await outbox.enqueue(session, [item], now)
+
+
 async def _me(session: AsyncSession, viewer: Viewer) -> dict[str, Any]:
     r, a = responders_table.c, action_items_table.c
     row = (
@@ -126,23 +141,17 @@ async def send_test_page(request: Request, viewer: SignedIn) -> Response:
         phone = (
             await session.execute(select(r.phone).where(r.id == viewer.responder_id))
         ).scalar_one()
-        item = Outgoing(
-            kind="test",
-            channel="sms",
-            to_number=phone,
-            responder_name=viewer.name,
-            responder_id=viewer.responder_id,
-            body=test_text(viewer.name),
-        )
-        await outbox.enqueue(session, [item], runtime.clock.now())
+        await _text(session, viewer, "test", phone, test_text(viewer.name), runtime.clock.now())
     runtime.wake_engine()
     return redirect("/me?notice=test-sent")
 
 
-async def _refuse_link_session(request: Request, viewer: Viewer) -> HTMLResponse | None:
+async def _phone_form(request: Request, viewer: Viewer) -> dict[str, list[str]] | HTMLResponse:
+    """The posted form of a phone change (CSRF checked), or the refusal of a link session."""
+    fields = await form_of(request, viewer)
     via, _ = await session_via(request, viewer)
     if via != LINK:
-        return None
+        return fields
     error = "A page's link cannot change your phone: sign in with a code or single sign-on."
     return await _page(request, viewer, status_code=403, error=error)
 
@@ -150,10 +159,9 @@ async def _refuse_link_session(request: Request, viewer: Viewer) -> HTMLResponse
 @router.post("/me/phone")
 async def ask_phone_code(request: Request, viewer: SignedIn) -> Response:
     """Send a code to the number the viewer wants pages to go to."""
-    fields = await form_of(request, viewer)
-    refused = await _refuse_link_session(request, viewer)
-    if refused is not None:
-        return refused
+    fields = await _phone_form(request, viewer)
+    if isinstance(fields, Response):
+        return fields
     raw = first(fields, "phone")
     try:
         phone = normalize_phone(raw)
@@ -193,15 +201,8 @@ async def ask_phone_code(request: Request, viewer: SignedIn) -> Response:
                     expires_at=now + timedelta(minutes=settings.console_code_minutes),
                 )
             )
-            item = Outgoing(
-                kind="code",
-                channel="sms",
-                to_number=phone,
-                responder_name=viewer.name,
-                responder_id=viewer.responder_id,
-                body=verify_text(code, settings.console_code_minutes),
-            )
-            await outbox.enqueue(session, [item], now)
+            text = verify_text(code, settings.console_code_minutes)
+            await _text(session, viewer, "code", phone, text, now)
     if refusal is not None:  # answered once the transaction is over (SQLite: one writer)
         status_code, error = refusal
         return await _page(request, viewer, status_code=status_code, error=error, phone=phone)
@@ -215,7 +216,7 @@ async def phone_code_page(request: Request, viewer: SignedIn, phone: str = "") -
 
 
 async def _verified(
-    session: AsyncSession, viewer: Viewer, phone: str, code: str, tries: int, now: Any
+    session: AsyncSession, viewer: Viewer, phone: str, code: str, tries: int, now: datetime
 ) -> bool:
     """Whether ``code`` is the live code the viewer asked for ``phone``; each try
     uses one of its tries, and a right one is used up."""
@@ -250,10 +251,9 @@ async def _verified(
 @router.post("/me/phone/verify")
 async def verify_phone(request: Request, viewer: SignedIn) -> Response:
     """Make the verified number the viewer's phone, and tell the old one."""
-    fields = await form_of(request, viewer)
-    refused = await _refuse_link_session(request, viewer)
-    if refused is not None:
-        return refused
+    fields = await _phone_form(request, viewer)
+    if isinstance(fields, Response):
+        return fields
     runtime = runtime_of(request)
     settings, now = runtime.settings, runtime.clock.now()
     phone, code = first(fields, "phone")[:40], first(fields, "code")
@@ -274,15 +274,8 @@ async def verify_phone(request: Request, viewer: SignedIn) -> Response:
                 .where(r.id == viewer.responder_id)
                 .values(phone=phone, updated_at=now)
             )
-            item = Outgoing(
-                kind="code",  # sent at once, like a code: the owner must learn of it now
-                channel="sms",
-                to_number=old,
-                responder_name=viewer.name,
-                responder_id=viewer.responder_id,
-                body=moved_text(viewer.name, phone),
-            )
-            await outbox.enqueue(session, [item], now)
+            # Sent at once, like a code: the owner must learn of it now.
+            await _text(session, viewer, "code", old, moved_text(viewer.name, phone), now)
     if not ok or taken is not None:
         error = (
             "That number belongs to another responder now."

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ from sqlalchemy import select
 
 from app.db import make_engine, make_sessionmaker
 from app.models import responders_table
-from app.settings import get_settings
 from tests.cli.conftest import klaxon
 from tests.conftest import make_settings
 
@@ -26,14 +24,6 @@ responders:
 """
 
 
-@pytest.fixture
-def klaxon_db(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    get_settings.cache_clear()
-    monkeypatch.setenv("KLAXON_DATABASE_URL", db)
-    yield db
-    get_settings.cache_clear()
-
-
 async def _stored(db: str) -> dict[str, tuple[str | None, bool]]:
     engine = make_engine(make_settings(db))
     try:
@@ -46,8 +36,10 @@ async def _stored(db: str) -> dict[str, tuple[str | None, bool]]:
 
 
 async def test_apply_and_the_admin_commands_set_who_is_an_admin(
-    klaxon_db: str, tmp_path: Path
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("KLAXON_DATABASE_URL", db)  # klaxon() reads settings afresh
+    klaxon_db = db
     oncall = tmp_path / "oncall.yaml"
     oncall.write_text(ONCALL)
     applied = await klaxon("apply", "-f", str(oncall))

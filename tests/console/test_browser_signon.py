@@ -4,26 +4,15 @@ sideways scroll and no axe-core violation on the pages on the way."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from app.clock import ManualClock
 from tests.browser import DESKTOP_WIDTH, PHONE_WIDTH, Browser
 from tests.console.test_browser import fits_the_width_and_is_accessible
 from tests.console.test_links import SECRET, link_in
-from tests.console.test_oidc import sso_paging
 from tests.fakes.oidc_provider import FakeOidcProvider
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import ALICE, BOB, Paging, checkout_alert, open_incident, serve_paging
-
-
-@pytest.fixture
-async def sso(
-    db: str, fake_twilio: FakeTwilio, clock: ManualClock
-) -> AsyncIterator[tuple[Paging, FakeOidcProvider]]:
-    async with sso_paging(db, fake_twilio, clock) as both:
-        yield both
 
 
 @pytest.mark.parametrize("width", [PHONE_WIDTH, DESKTOP_WIDTH])
