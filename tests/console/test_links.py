@@ -18,7 +18,16 @@ from app.notify.texts import PageInfo, gsm7_segments, page_sms
 from tests.conftest import make_settings
 from tests.console.helpers import console_client, csrf_of
 from tests.fakes.twilio_server import FakeTwilio
-from tests.paging import ALICE, BOB, PUBLIC_URL, Paging, checkout_alert, open_incident, serve_paging
+from tests.paging import (
+    ALICE,
+    BOB,
+    CAROL,
+    PUBLIC_URL,
+    Paging,
+    checkout_alert,
+    open_incident,
+    serve_paging,
+)
 
 SECRET = "link-secret-for-tests-0123456789abcdef"
 LINK = re.compile(re.escape(PUBLIC_URL) + r"(/i/(\d+)\?s=([0-9a-z]+\.[0-9a-z]+\.[\w-]+))")
@@ -169,3 +178,20 @@ async def test_a_link_session_may_neither_open_admin_pages_nor_change_the_phone(
         await linked.tick()
         assert linked.texts_to("+15551239999") == []
         assert (await client.get(f"/incidents/{number}")).status_code == 200
+
+
+async def test_a_responder_brought_in_gets_their_own_link(linked: Paging) -> None:
+    number = await open_incident(linked, checkout_alert("a6"))
+    await linked.tick()
+    added = await linked.api.post(
+        f"/api/v1/incidents/{number}/responders", json={"responder": "carol"}
+    )
+    assert added.status_code == 202, added.text
+    await linked.tick()
+    [page] = linked.texts_to(CAROL)
+    async with console_client(linked) as client:
+        opened = await client.get(link_in(page))
+        assert opened.status_code == 303
+        shown = await client.get(f"/incidents/{number}")
+        assert "Sign out <bdi>carol</bdi>" in shown.text
+    assert link_in(page) != link_in(linked.texts_to(ALICE)[0])
