@@ -281,6 +281,41 @@ class Settings(BaseSettings):
     # application is asked to fetch it again (REFRESH-INTERVAL).
     calendar_feed_days: int = Field(default=366, ge=1, le=800)
     calendar_refresh_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    # --- Console: signed page links, single sign-on, admin (app/console, consa) ------
+    # Page SMS carry a link that opens the incident signed in as the paged responder
+    # (app/notify/links.py): with a secret (at least 32 characters, e.g. `python -c
+    # "import secrets; print(secrets.token_urlsafe(32))"`) and KLAXON_PUBLIC_URL set,
+    # unless turned off. A link works for `valid_hours` after the page; what it opens
+    # lasts `session_minutes`.
+    console_link_in_sms: bool = True
+    console_link_secret: SecretStr | None = None
+    console_link_valid_hours: float = Field(default=12, gt=0, le=24 * 7)
+    console_link_session_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    # OpenID Connect single sign-on (app/console/oidc.py): all three set, the sign-in
+    # page offers it. The claim (an e-mail by default) is matched to a responder's
+    # `email`; the provider must have verified it (`email_verified`) when it is `email`.
+    console_oidc_issuer: str | None = None
+    console_oidc_client_id: str | None = None
+    console_oidc_client_secret: SecretStr | None = None
+    console_oidc_claim: str = Field(default="email", min_length=1, max_length=64)
+    console_oidc_timeout: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("console_link_secret")
+    @classmethod
+    def _link_secret_is_long(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None or not secret.get_secret_value().strip():
+            return None
+        if len(secret.get_secret_value().strip()) < 32:
+            raise ValueError("KLAXON_CONSOLE_LINK_SECRET must be at least 32 characters")
+        return SecretStr(secret.get_secret_value().strip())
+
+    @property
+    def console_oidc_configured(self) -> bool:
+        return bool(
+            self.console_oidc_issuer
+            and self.console_oidc_client_id
+            and self.console_oidc_client_secret
+        )
 
 
 @lru_cache

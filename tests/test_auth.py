@@ -156,6 +156,24 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/shifts.csv"): OWN,
     ("GET", "/calendar/{secret}.ics"): OWN,
     ("GET", "/calendar/{secret}/schedules/{name}.ics"): OWN,
+    # Console: a page's signed link (its own credential: the ``s`` it carries), single
+    # sign-on, the Me page, and the admin pages (a session of an admin: tests/console/
+    # test_admin.py has a non-admin's 403s).
+    ("GET", "/i/{number}"): OWN,
+    ("GET", "/signin/oidc"): PUBLIC,
+    ("GET", "/signin/oidc/callback"): OWN,
+    ("GET", "/me"): OWN,
+    ("POST", "/me/test-page"): OWN,
+    ("POST", "/me/phone"): OWN,
+    ("GET", "/me/phone"): OWN,
+    ("POST", "/me/phone/verify"): OWN,
+    ("GET", "/admin"): OWN,
+    ("GET", "/admin/tokens"): OWN,
+    ("POST", "/admin/tokens"): OWN,
+    ("POST", "/admin/tokens/{token_id}/revoke"): OWN,
+    ("GET", "/admin/rules"): OWN,
+    ("POST", "/admin/rules/reload"): OWN,
+    ("GET", "/admin/deliveries"): OWN,
     # Maintenance windows hold pages: config to plan, end or delete; read to look.
     ("POST", "/api/v1/maintenance"): "config",
     ("GET", "/api/v1/maintenance"): "read",

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from app.cli import changes, local, response, review, statuspage
 from app.cli._common import CliError
+from app.cli.admins import admin_cli
 from app.cli.incidents import incidents_cli
 from app.cli.maintenance import maintenance_cli
 from app.cli.oncall import oncall
@@ -69,6 +70,7 @@ cli.command("report")(report)
 incidents_cli.command("publish")(statuspage.publish)
 incidents_cli.command("public-update")(statuspage.public_update)
 cli.add_typer(maintenance_cli, name="maintenance")
+cli.add_typer(admin_cli, name="admin")  # console admins (app/cli/admins.py)
 
 
 def main() -> None:

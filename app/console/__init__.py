@@ -12,7 +12,20 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.console import feeds, incidents, live, pages, policies, reports, schedules
+from app.console import (
+    admin,
+    feeds,
+    incidents,
+    links,
+    live,
+    me,
+    oidc,
+    pages,
+    policies,
+    reports,
+    schedules,
+)
+from app.console.access import AdminOnly
 from app.console.signin import AddressLimits
 from app.console.web import CsrfRefused, SignInRequired, render, sign_in_redirect
 
@@ -44,3 +57,20 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(SignInRequired, sign_in_first)
     app.add_exception_handler(CsrfRefused, csrf_refused)
+
+    # Signed page links, single sign-on, the Me page and the admin pages.
+    for router in (links.router, oidc.router, me.router, admin.router):
+        app.include_router(router)
+
+    async def admins_only(request: Request, _: Exception) -> HTMLResponse:
+        return render(
+            request,
+            "denied.html",
+            viewer=None,
+            status_code=403,
+            title="Admins only",
+            message="This page is for Klaxon's admins. If you are one and opened Klaxon"
+            " from a page's link, sign in with a code or single sign-on.",
+        )
+
+    app.add_exception_handler(AdminOnly, admins_only)

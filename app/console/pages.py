@@ -48,7 +48,10 @@ def _next(value: str) -> str:
 async def signin_page(request: Request, target: NextQuery = "/") -> Response:
     if await viewer_of(request) is not None:
         return redirect(_next(target))
-    return render(request, "signin.html", viewer=None, next=_next(target), error=None, phone="")
+    sso = runtime_of(request).settings.console_oidc_configured  # app/console/oidc.py
+    return render(
+        request, "signin.html", viewer=None, next=_next(target), error=None, phone="", sso=sso
+    )
 
 
 def _too_many(request: Request, template: str, wait: int, **context: Any) -> HTMLResponse:

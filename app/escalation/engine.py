@@ -41,6 +41,7 @@ from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, steps_table
 from app.notify import outbox
 from app.notify.dispatch import Dispatcher
+from app.notify.links import with_link
 from app.notify.outbound import Handler, OutboundSender
 from app.notify.sender import Sender
 from app.notify.texts import PageInfo, page_sms
@@ -425,13 +426,21 @@ class Engine:
         now: datetime,
         offer: str | None,
     ) -> None:
-        rules = self.runtime.rules.current
-        body = page_sms(await page_info(session, incident, rules, offer=offer))
+        info = await page_info(session, incident, self.runtime.rules.current, offer=offer)
+        # Each SMS carries its responder's own signed console link (when enabled).
+        bodies = {
+            r.id: page_sms(with_link(info, self.runtime.settings, r.id, now)) for r in responders
+        }
         await outbox.enqueue(
             session,
             (
                 outbox.to(
-                    r, "page", channel, body, incident_number=incident.number, step_id=step.id
+                    r,
+                    "page",
+                    channel,
+                    bodies[r.id],
+                    incident_number=incident.number,
+                    step_id=step.id,
                 )
                 for r in responders
                 for channel in channels

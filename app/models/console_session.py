@@ -19,3 +19,6 @@ class ConsoleSession(SQLModel, table=True):
     responder_id: int = Field(foreign_key="responders.id", ondelete="CASCADE", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # How it began: "code" (SMS code), "oidc" (single sign-on) or "link" (a page's
+    # signed link: no admin pages, no changing one's phone).
+    via: str = Field(default="code", max_length=8, sa_column_kwargs={"server_default": "code"})

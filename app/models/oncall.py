@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from app.models.types import UTCDateTime
@@ -24,6 +25,10 @@ class Responder(SQLModel, table=True):
     # Who they are in Slack (U0123...): a Slack user acts only as the responder
     # mapped to them (app/chat/identity.py).
     slack_user_id: str | None = Field(default=None, max_length=32, unique=True)
+    # Single sign-on (app/console/oidc.py) matches the identity provider's e-mail
+    # (or configured claim) to this; admins may use the console's admin pages.
+    email: str | None = Field(default=None, max_length=254, unique=True)
+    admin: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class Schedule(SQLModel, table=True):

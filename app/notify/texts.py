@@ -144,6 +144,8 @@ class PageInfo:
     runbook_text: str | None = None
     #: An action the responder may approve by replying ``42X`` (app/automation/approval.py).
     offer: str | None = None
+    # A signed console link for the one responder this text goes to (app/notify/links.py).
+    link: str | None = None
 
 
 def runbook_lines(text: str) -> list[str]:
@@ -274,6 +276,7 @@ def _page_text(
     summary: str | None,
     runbook: str | None,
     offer: str | None = None,
+    link: str | None = None,
 ) -> str:
     head = " ".join(p for p in ("[Klaxon]", severity, f"#{number}", title) if p)
     if service:
@@ -284,7 +287,7 @@ def _page_text(
     reply = f" Reply {number}A to ack, {number}R to resolve."
     if offer:
         reply = f" Reply {number}X to run {offer}, {number}A to ack, {number}R to resolve."
-    return f"{_full_stop(head)}{runbook_part}{reply}"
+    return f"{_full_stop(head)}{runbook_part}{reply}" + (f" {link}" if link else "")
 
 
 def _full_stop(text: str) -> str:
@@ -296,7 +299,8 @@ def page_sms(info: PageInfo) -> str:
     then its service, the alert's description, the runbook and the reply codes.
 
     Shortened in this order: the summary to 80 characters, the title to 60, the
-    summary again (then dropped), the title.  A runbook
+    summary again (then dropped), the title.  A signed console link (last) is
+    kept unless it leaves no room for a short title.  A runbook
     link is dropped only when it leaves no room for even a short title.  A text
     runbook's first lines (joined by " / ") get the room left beside a title and
     a description of fair length (60 and 80 characters), else beside the title
@@ -311,8 +315,15 @@ def page_sms(info: PageInfo) -> str:
     if summary.casefold().rstrip(".") == title.casefold().rstrip("."):
         summary = ""
 
+    # A signed link comes last, and before any runbook: it opens the runbook too.
+    link = info.link
+    short = _ellipsize(title, _MIN_TITLE)
+    offered = _page_text(severity, info.number, short, service, None, None, offer, link)
+    if link and not _fits_page(offered):
+        link = None
+
     def render(t: str, s: str | None, rb: str | None) -> str:
-        return _page_text(severity, info.number, t, service, s, rb, offer)
+        return _page_text(severity, info.number, t, service, s, rb, offer, link)
 
     runbook = _gsm7_url(info.runbook_url)
     if runbook and not _fits_page(render(_ellipsize(title, _MIN_TITLE), None, runbook)):

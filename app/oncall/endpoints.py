@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.auth import Principal
 from app.deps import ConfigPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
-from app.errors import KlaxonError, NotFound
+from app.errors import Forbidden, KlaxonError, NotFound
 from app.escalation.policy import AckRule, PolicySpec, Step
 from app.instants import Instant
 from app.oncall import document, rotation, store
@@ -112,6 +112,13 @@ def _override_public(row: Any) -> OverridePublic:
     )
 
 
+def _admin_needs_admin_scope(flags: list[bool | None], principal: Principal) -> None:
+    """Making someone a console admin hands them the admin pages (tokens of any
+    scope): only an admin-scope token may set the flag, not a config one."""
+    if any(flag is not None for flag in flags) and not principal.allows("admin"):
+        raise Forbidden("setting a responder's admin flag needs an admin-scope token")
+
+
 def _responder_public(row: Any, principal: Principal) -> ResponderPublic:
     return ResponderPublic(
         name=row.name,
@@ -180,6 +187,7 @@ async def _oncall_public(
     response_model=ResponderPublic,
     responses={
         201: {"description": "Created"},
+        403: {"description": "Sets `admin` without an admin-scope token"},
         409: {"description": "Phone in use"},
         **BAD_REFERENCE,
     },
@@ -194,6 +202,7 @@ async def put_responder(
 ) -> ResponderPublic:
     """Create or replace a responder (201 when created). The phone is normalized to E.164."""
     _same_name(body.name, name, "responder")
+    _admin_needs_admin_scope([body.admin], principal)
     async with session.begin():
         change = await store.upsert_responder(
             session, body.with_name(name), now=runtime.clock.now()
@@ -465,6 +474,7 @@ async def get_policy(name: str, session: SessionDep, _: ReadPrincipal) -> Policy
     response_model=ApplyResult,
     responses={
         400: {"description": "Unknown reference, or prune would leave one; nothing written"},
+        403: {"description": "Sets a responder's `admin` without an admin-scope token"},
         409: {"description": "Phone in use, or prune would remove what open incidents page"},
     },
 )
@@ -486,6 +496,7 @@ async def apply_oncall_config(
     ``klaxon apply``: all of it or, on any error, nothing. With ``prune``, what it no
     longer names is removed, unless an open incident pages through it (409, naming
     them) or something kept names it; with ``dry_run``, nothing is written."""
+    _admin_needs_admin_scope([r.admin for r in body.responders], principal)
     async with session.begin() as transaction:
         changes = await document.apply_document(
             session,

@@ -177,6 +177,24 @@ class _ResponderFields(_Spec):
         " as this responder",
         examples=["U024BE7LH"],
     )
+    email: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Their e-mail as the single sign-on provider says it (lower-cased):"
+        " signing in to the console with it acts as this responder",
+        examples=["alice@example.com"],
+    )
+    admin: bool | None = Field(
+        default=None,
+        description="May use the console's admin pages. Setting it through the API needs"
+        " an admin-scope token; left out, it is left as it is",
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return value.lower() if value is not None else None
 
     @field_validator("phone")
     @classmethod
@@ -202,7 +220,12 @@ class ResponderBody(_ResponderFields):
 
     def with_name(self, name: str) -> ResponderSpec:
         return ResponderSpec(
-            name=name, phone=self.phone, time_zone=self.time_zone, slack_user_id=self.slack_user_id
+            name=name,
+            phone=self.phone,
+            time_zone=self.time_zone,
+            slack_user_id=self.slack_user_id,
+            email=self.email,
+            admin=self.admin,
         )
 
 

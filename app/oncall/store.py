@@ -128,31 +128,33 @@ async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: d
                 f"slack_user_id {spec.slack_user_id} already belongs to responder"
                 f" {slack_holder.name!r}"
             )
+    if spec.email is not None:
+        email_holder = (
+            await session.execute(select(r.name).where(r.email == spec.email, r.name != spec.name))
+        ).first()
+        if email_holder is not None:
+            raise Conflict(f"email {spec.email} already belongs to responder {email_holder.name!r}")
     existing = await get_responder(session, spec.name)
+    # ``admin`` left out (None) keeps what is stored (false for a new responder).
+    values: dict[str, Any] = {
+        "phone": spec.phone,
+        "time_zone": spec.time_zone,
+        "slack_user_id": spec.slack_user_id,
+        "email": spec.email,
+    }
+    if spec.admin is not None:
+        values["admin"] = spec.admin
     if existing is None:
         await session.execute(
             insert(responders_table).values(
-                name=spec.name,
-                phone=spec.phone,
-                time_zone=spec.time_zone,
-                slack_user_id=spec.slack_user_id,
-                created_at=now,
-                updated_at=now,
+                name=spec.name, created_at=now, updated_at=now, **values
             )
         )
         return Change.CREATED
-    same = (existing.phone, existing.time_zone, existing.slack_user_id)
-    if same == (spec.phone, spec.time_zone, spec.slack_user_id):
+    if all(getattr(existing, key) == value for key, value in values.items()):
         return Change.UNCHANGED
     await session.execute(
-        update(responders_table)
-        .where(r.id == existing.id)
-        .values(
-            phone=spec.phone,
-            time_zone=spec.time_zone,
-            slack_user_id=spec.slack_user_id,
-            updated_at=now,
-        )
+        update(responders_table).where(r.id == existing.id).values(updated_at=now, **values)
     )
     return Change.UPDATED
 

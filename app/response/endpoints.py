@@ -155,6 +155,7 @@ async def add_responder(
         body.responder,
         by=_by(body.by, principal),
         now=runtime.clock.now(),
+        settings=runtime.settings,
     )
     tx.wake()
     return ResponderAdded(incident=number, responder=body.responder, channels=channels)

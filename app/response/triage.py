@@ -18,9 +18,11 @@ from app.escalation.engine import page_info
 from app.incidents.locks import locked_incident
 from app.models import incidents_table, notifications_table
 from app.notify import outbox
+from app.notify.links import with_link
 from app.notify.texts import page_sms
 from app.oncall.store import get_responder
 from app.rules import RulesFile
+from app.settings import Settings
 from app.timeline import HAPPENED_AT, event_row, record
 
 _LISTS = ("affected_services", "regions")
@@ -168,6 +170,7 @@ async def add_responder(
     *,
     by: str,
     now: datetime,
+    settings: Settings | None = None,
 ) -> list[str]:
     """Page ``name`` for this incident now, on its severity's channels (SMS at
     least: someone asked for this person). A page to them still waiting to go
@@ -194,7 +197,8 @@ async def add_responder(
     )
     sending = [c for c in channels if c not in waiting]
     if sending:
-        body = page_sms(await page_info(session, incident, rules))
+        info = with_link(await page_info(session, incident, rules), settings, responder.id, now)
+        body = page_sms(info)
         await outbox.enqueue(
             session,
             (
