@@ -48,6 +48,7 @@ CARD_EVENTS = frozenset(
         "resolved",
         "status_update",
         "responder_added",
+        "role",
     }
 )
 #: Events told in an incident's own channel, as they happen.
@@ -60,8 +61,11 @@ CHANNEL_POSTS = frozenset(
         "escalated",
         "reopened",
         "responder_added",
+        "role",
     }
 )
+#: The timeline's main events, each a reply in the card's thread.
+THREAD_POSTS = CHANNEL_POSTS | {"triggered", "published", "public_update", "escalation_exhausted"}
 #: A refresh that could not be sent by then is dropped: a newer one follows
 #: the next change, and the card is only a view of the incident.
 REFRESH_DEADLINE = timedelta(hours=1)
@@ -84,8 +88,9 @@ def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> N
         for number in numbers:
             now = rows[0]["at"]
             await queue_refresh(session, number, channel=channel, now=now)
+            told = [r for r in rows if r["incident_number"] == number]
+            await queue_thread(session, number, told, now=now)
             if severities:
-                told = [r for r in rows if r["incident_number"] == number]
                 await queue_channel(session, number, told, severities, now=now)
 
     sessions.configure(info={FOLLOWERS: [follow]})
@@ -137,6 +142,19 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
         return
     key = f"card:{number}:{uuid.uuid4().hex}"  # one refresh per change
     await queue(session, {"op": "update"}, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
+
+
+async def queue_thread(
+    session: AsyncSession, number: int, rows: list[dict[str, Any]], *, now: datetime
+) -> None:
+    """What ``rows`` tell of the timeline's main events, as replies in the
+    card's thread (sent once the card is posted)."""
+    for row in rows:
+        if row["kind"] not in THREAD_POSTS:
+            continue
+        told = {"op": "thread_post", "text": row["message"]}
+        key = f"thread:{number}:{uuid.uuid4().hex}"
+        await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
 
 
 async def queue_channel(
@@ -192,17 +210,19 @@ def status_text(incident: Any) -> str:
     return str(incident.status).capitalize()
 
 
-def _button(label: str, action: str, number: int, style: str) -> dict[str, Any]:
-    return {
+def _button(label: str, action: str, number: int, style: str | None = None) -> dict[str, Any]:
+    button = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
         "action_id": action,
         "value": str(number),
-        "style": style,
     }
+    return button if style is None else {**button, "style": style}
 
 
-def render(incident: Any, paged: list[str]) -> tuple[str, list[dict[str, Any]]]:
+def render(
+    incident: Any, paged: list[str], commander: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text (notifications, screen readers) and its blocks."""
     number, severity = incident.number, incident.severity
     status = status_text(incident)
@@ -215,6 +235,7 @@ def render(incident: Any, paged: list[str]) -> tuple[str, list[dict[str, Any]]]:
         f"*Status*\n{status}",
         f"*Service*\n{incident.service}",
         f"*Paged*\n{', '.join(paged) if paged else 'nobody yet'}",
+        f"*Commander*\n{commander or 'nobody yet'}",
     ]
     blocks: list[dict[str, Any]] = [
         {
@@ -233,6 +254,7 @@ def render(incident: Any, paged: list[str]) -> tuple[str, list[dict[str, Any]]]:
         buttons.append(_button("Acknowledge", "klaxon_ack", number, "primary"))
     if incident.status != "resolved":
         buttons.append(_button("Resolve", "klaxon_resolve", number, "danger"))
+        buttons.append(_button("Take command", "klaxon_command", number))
     if buttons:
         blocks.append({"type": "actions", "block_id": "klaxon_actions", "elements": buttons})
     return text, blocks

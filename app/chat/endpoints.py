@@ -30,9 +30,10 @@ from app.chat.identity import refusal, responder_for
 from app.chat.verify import replay_key, signed_body
 from app.deps import RuntimeDep, SessionDep
 from app.errors import KlaxonError
-from app.replies.actions import acknowledge_as, resolve_as
+from app.replies.actions import acknowledge_as, command_as, resolve_as
 from app.replies.replays import first_time
 from app.runtime import Runtime
+from app.statuspage.cache import status_cache
 
 router = APIRouter(prefix="/api/v1/chat/slack", tags=["chat"])
 
@@ -41,6 +42,8 @@ SIGNED: dict[int | str, dict[str, Any]] = {
 }
 AGAIN = "Already done: Slack sent this again, and it acted the first time."
 RESPOND_DEADLINE = timedelta(minutes=30)  # a response_url is valid for 30 minutes
+#: The card's buttons (app/chat/cards.py), each as a phone reply would act.
+ACTIONS = {"klaxon_ack": acknowledge_as, "klaxon_resolve": resolve_as, "klaxon_command": command_as}
 
 
 class SlackAnswer(BaseModel):
@@ -84,17 +87,26 @@ async def slack_command(request: Request, runtime: RuntimeDep, session: SessionD
     form = _form(body)
     command, text = form.get("command", ""), form.get("text", "")
     now = runtime.clock.now()
+    channel = form.get("channel_id", "")
 
     async def work(session: AsyncSession, by: Any) -> str:
         if command == "/oncall":
             return await commands.oncall(session, text, now=now)
         if command == "/incident":
             rules = runtime.rules.current
-            channel = form.get("channel_id", "")
             return await commands.incident(session, rules, text, by=by, now=now, channel=channel)
+        if command == "/postmortem":
+            base = runtime.settings.callback_url
+            return await commands.postmortem(
+                session, text, by=by, now=now, channel=channel, base_url=base
+            )
         return f"Klaxon does not know {command or 'this command'}. {commands.HELP}"
 
     answer = await _as_responder(session, runtime, body, form.get("user_id", ""), work)
+    if command == "/incident" and text.split()[:1] in (["publish"], ["public"]):
+        status_cache(request).invalidate()  # the page reads the publication afresh
+    if command == "/postmortem" and answer.startswith("Post-mortem of #"):
+        return SlackAnswer(response_type="in_channel", text=answer)  # the link, for all
     return SlackAnswer(text=answer)
 
 
@@ -104,7 +116,7 @@ def _action(payload: dict[str, Any]) -> tuple[str, int] | None:
         if not isinstance(action, dict):
             continue
         name, value = action.get("action_id"), str(action.get("value", ""))
-        if name in ("klaxon_ack", "klaxon_resolve") and value.isdigit() and len(value) < 10:
+        if name in ACTIONS and value.isdigit() and len(value) < 10:
             return str(name), int(value)
     return None
 
@@ -140,8 +152,7 @@ async def slack_action(request: Request, runtime: RuntimeDep, session: SessionDe
     now = runtime.clock.now()
 
     async def work(session: AsyncSession, by: Any) -> str:
-        act = acknowledge_as if name == "klaxon_ack" else resolve_as
-        answer: str = await act(session, number, by, "slack", now)
+        answer: str = await ACTIONS[name](session, number, by, "slack", now)
         return answer
 
     answer = await _as_responder(session, runtime, body, str(user.get("id", "")), work)

@@ -11,6 +11,9 @@ Operations (``payload["op"]``):
              message's ``ts`` is stored so that every later change edits it.
 ``update``   ``chat.update`` of the card, as the incident is now; retried while
              the card is not yet posted.
+``thread_post``
+             one of the timeline's main events, a reply in the card's thread
+             (``thread_ts``: the card's ``ts``); waits until the card is posted.
 ``respond``  a message to a ``response_url`` Slack gave with a command or click
              (an ephemeral answer to a button press).
 ``open_channel``, ``channel_post``
@@ -50,6 +53,7 @@ from app.chat import channels
 from app.chat.cards import card_state, render, store_card
 from app.chat.outcomes import failed
 from app.notify.outbound import Delivered, Handler, Outbound
+from app.response.roles import current_roles
 from app.settings import Settings
 
 NOT_YET_POSTED_RETRY = 2.0  # seconds before an update looks again for its card's ts
@@ -89,7 +93,8 @@ def slack_handler(sessions: async_sessionmaker[AsyncSession], settings: Settings
         number = int(item.payload["incident"])
         async with sessions() as session:
             row, incident, paged = await card_state(session, number)
-        text, blocks = render(incident, paged)
+            commander = (await current_roles(session, number)).commander
+        text, blocks = render(incident, paged, commander)
         if row.ts is not None:
             try:
                 await client.chat_update(channel=row.channel, ts=row.ts, text=text, blocks=blocks)
@@ -132,6 +137,23 @@ def slack_handler(sessions: async_sessionmaker[AsyncSession], settings: Settings
             timeline=False,
         )
 
+    async def thread_post(item: Outbound) -> Delivered:
+        async with sessions() as session:
+            row, _, _ = await card_state(session, int(item.payload["incident"]))
+        if row.ts is None:
+            return Delivered(
+                ok=False,
+                summary="card not posted yet",
+                retry_after=NOT_YET_POSTED_RETRY,
+                timeline=False,
+            )
+        text = str(item.payload["text"])
+        try:
+            await client.chat_postMessage(channel=row.channel, thread_ts=row.ts, text=text)
+        except Exception as exc:
+            return failed("chat.postMessage", exc, item.attempts)
+        return Delivered(ok=True, summary="told the card's thread", timeline=False)
+
     in_order = InOrder()
 
     async def handle(item: Outbound) -> Delivered:
@@ -141,6 +163,7 @@ def slack_handler(sessions: async_sessionmaker[AsyncSession], settings: Settings
         operations: dict[str, Handler] = {
             "post": card,
             "update": card,
+            "thread_post": thread_post,
             "open_channel": partial(channels.open_channel, client, sessions),
             "channel_post": partial(channels.channel_post, client, sessions),
         }

@@ -125,6 +125,8 @@ class FakeSlack:
     made: dict[str, str] = field(default_factory=dict)  # name → id
     members: dict[str, set[str]] = field(default_factory=dict)
     topics: dict[str, str] = field(default_factory=dict)
+    #: Replies in each thread, by (channel, ts of the thread's first message).
+    threads: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     #: Bodies posted to response URLs.
     responses: list[dict[str, Any]] = field(default_factory=list)
     _failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
@@ -171,6 +173,10 @@ class FakeSlack:
     def calls_of(self, method: str) -> list[dict[str, Any]]:
         return [c["body"] for c in self.calls if c["method"] == method]
 
+    def posts(self) -> list[dict[str, Any]]:
+        """The ``chat.postMessage`` calls that were not replies in a thread."""
+        return [c for c in self.calls_of("chat.postMessage") if "thread_ts" not in c]
+
     async def _body(self, request: Request) -> dict[str, Any]:
         """The arguments, from the query string (slack_sdk sends some methods'
         that way, and Slack takes them) and the JSON or form body."""
@@ -213,6 +219,11 @@ class FakeSlack:
         if not body.get("text") and not body.get("blocks"):
             return {"ok": False, "error": "no_text"}
         ts = f"1700000000.{next(self._ts):06d}"
+        if thread := body.get("thread_ts"):  # a reply: in its thread, not the channel
+            if (channel, str(thread)) not in self.messages:
+                return {"ok": False, "error": "thread_not_found"}
+            self.threads.setdefault((channel, str(thread)), []).append(str(body.get("text")))
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"thread_ts": thread}}
         message = {"text": body.get("text"), "blocks": body.get("blocks"), "ts": ts}
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
