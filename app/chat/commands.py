@@ -223,9 +223,7 @@ async def _respond(
     if verb == "role":
         return await response_commands.role(session, number, words, by=by, now=now)
     if verb == "public":
-        return await response_commands.public_update(
-            session, rules, number, words, by=by, now=now
-        )
+        return await response_commands.public_update(session, rules, number, words, by=by, now=now)
     return await response_commands.publish_incident(
         session, rules, number, words, by=by, now=now, severity=row.severity, service=row.service
     )

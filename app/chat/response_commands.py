@@ -138,7 +138,13 @@ async def publish_incident(
 
 
 async def public_update(
-    session: AsyncSession, rules: RulesFile, number: int, words: list[str], *, by: Any, now: datetime
+    session: AsyncSession,
+    rules: RulesFile,
+    number: int,
+    words: list[str],
+    *,
+    by: Any,
+    now: datetime,
 ) -> str:
     if not words or words[0].lower() not in PUBLIC_PHASES or len(words) < 2:
         phases = "|".join(PUBLIC_PHASES)
