@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -251,6 +252,21 @@ class Settings(BaseSettings):
                 " 16 bytes"
             )
         return SecretStr(raw)
+
+    # --- ChatOps, part two (app/chat/, README "Slack") ---------------------------
+    # How long after its resolution an incident's own Slack channel is archived;
+    # empty: never.
+    slack_archive_after_minutes: int | None = Field(default=1440, ge=0)
+
+    @field_validator("slack_archive_after_minutes", mode="before")
+    @classmethod
+    def _blank_archive_is_never(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def slack_archive_after(self) -> timedelta | None:
+        minutes = self.slack_archive_after_minutes
+        return None if minutes is None else timedelta(minutes=minutes)
 
 
 @lru_cache

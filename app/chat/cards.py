@@ -82,6 +82,7 @@ def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> N
         return
     channel = str(settings.slack_channel)
     severities = settings.slack_channel_severities
+    archive_after = settings.slack_archive_after
 
     async def follow(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         numbers = sorted({r["incident_number"] for r in rows if r["kind"] in CARD_EVENTS})
@@ -91,7 +92,9 @@ def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> N
             told = [r for r in rows if r["incident_number"] == number]
             await queue_thread(session, number, told, now=now)
             if severities:
-                await queue_channel(session, number, told, severities, now=now)
+                await queue_channel(
+                    session, number, told, severities, now=now, archive_after=archive_after
+                )
 
     sessions.configure(info={FOLLOWERS: [follow]})
 
@@ -164,9 +167,11 @@ async def queue_channel(
     severities: frozenset[str],
     *,
     now: datetime,
+    archive_after: timedelta | None = None,
 ) -> None:
     """For an incident of one of ``severities``: its own channel (queued once),
-    and what ``rows`` tell, posted there."""
+    what ``rows`` tell, posted there, and its archiving ``archive_after`` a
+    resolution (None: never)."""
     i = incidents_table.c
     severity = (await session.execute(select(i.severity).where(i.number == number))).scalar()
     if severity not in severities:
@@ -181,6 +186,17 @@ async def queue_channel(
         told = {"op": "channel_post", "text": row["message"]}
         key = f"channel:{number}:{uuid.uuid4().hex}"
         await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
+        if row["kind"] == "resolved" and archive_after is not None:
+            await outbound.enqueue(
+                session,
+                KIND,
+                {"op": "archive_channel", "incident": number},
+                key=f"archive:{number}:{uuid.uuid4().hex}",
+                now=now,
+                incident_number=number,
+                due_at=now + archive_after,
+                deadline=now + archive_after + POST_DEADLINE,
+            )
 
 
 async def card_state(session: AsyncSession, number: int) -> tuple[Any, Any, list[str]]:

@@ -23,4 +23,7 @@ class ChatCard(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=64)
     # The incident's own channel (SEV1/SEV2 by default), once created.
     incident_channel: str | None = Field(default=None, max_length=64, index=True)
+    # Its name, stored before each ``conversations.create`` of it: when Slack's
+    # answer is lost, the retry finds the channel under that name, not a second.
+    incident_channel_name: str | None = Field(default=None, max_length=80)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
