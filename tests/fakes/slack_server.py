@@ -5,14 +5,15 @@ Two directions, as for the fake Twilio (tests/fakes/twilio_server.py):
 * **Web API** (what Klaxon calls through ``slack_sdk``'s ``AsyncWebClient``,
   with ``base_url`` = :attr:`FakeSlack.api_url`): ``chat.postMessage``,
   ``chat.update``, ``conversations.create|invite|setTopic|history|list|archive``
-  (GET or POST, as slack_sdk sends each). Bodies JSON or form-encoded, the
+  and ``views.open`` (GET or POST, as slack_sdk sends each). Bodies JSON or form-encoded, the
   bot token as ``Authorization: Bearer``. Answers are Slack's: always JSON with
   ``ok``; errors are ``{"ok": false, "error": "channel_not_found"}`` with status
   200, a rate limit is a 429 ``{"ok": false, "error": "ratelimited"}`` with
   ``Retry-After`` (seconds), and a channel name in use is ``name_taken``.
   Plus the ``response_url`` Slack gives with each command and click
   (:meth:`FakeSlack.response_url`), which answers ``ok`` in plain text.
-* **Requests to Klaxon** (what Slack sends): slash commands and block actions,
+* **Requests to Klaxon** (what Slack sends): slash commands, block actions and
+  view submissions,
   form-encoded and signed exactly as Slack signs them
   (:func:`slack_signature`: ``v0=`` + HMAC-SHA256 of ``v0:{timestamp}:{body}``).
 """
@@ -37,7 +38,14 @@ from starlette.routing import Route
 
 from tests.fakes.twilio_server import serve_asgi
 
-__all__ = ["FakeSlack", "action_form", "command_form", "signed_headers", "slack_signature"]
+__all__ = [
+    "FakeSlack",
+    "action_form",
+    "command_form",
+    "signed_headers",
+    "slack_signature",
+    "view_submission_form",
+]
 
 
 def slack_signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -111,6 +119,33 @@ def action_form(action_id: str, value: str, *, user_id: str, response_url: str) 
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+def view_submission_form(
+    view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str
+) -> bytes:
+    """A ``view_submission`` of the modal ``view`` (as ``views.open`` answered it),
+    ``values`` by block id as Slack sends the state of each input's element."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0001"},
+        "api_app_id": "A123456",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "trigger_id": f"13345224609.738474920.{next(_triggers):08x}",
+        "view": {
+            "id": view["id"],
+            "team_id": "T0001",
+            "type": "modal",
+            "callback_id": view.get("callback_id", ""),
+            "private_metadata": view.get("private_metadata", ""),
+            "blocks": view["blocks"],
+            "state": {"values": values},
+            "hash": "156772938.1827394",
+        },
+        "response_urls": [],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
 @dataclass
 class FakeSlack:
     """Slack's Web API for one workspace whose bot token is ``token``."""
@@ -134,6 +169,8 @@ class FakeSlack:
     threads: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     #: Bodies posted to response URLs.
     responses: list[dict[str, Any]] = field(default_factory=list)
+    #: Modals opened by ``views.open``, in order (each as Slack stores it, with its id).
+    views: list[dict[str, Any]] = field(default_factory=list)
     #: Archived channel ids (``conversations.archive``).
     archived: set[str] = field(default_factory=set)
     _failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
@@ -224,6 +261,7 @@ class FakeSlack:
             "conversations.history": self._history,
             "conversations.list": self._list,
             "conversations.archive": self._archive,
+            "views.open": self._open_view,
         }.get(method)
         if handler is None:
             return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
@@ -329,6 +367,22 @@ class FakeSlack:
             return {"ok": False, "error": "already_archived"}
         self.archived.add(channel)
         return {"ok": True}
+
+    def _open_view(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A modal for a trigger_id of a command or click (usable once)."""
+        trigger, view = str(body.get("trigger_id", "")), body.get("view")
+        if not re.fullmatch(r"\d+\.\d+\.[0-9a-f]+", trigger):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if any(v["trigger_id"] == trigger for v in self.views):
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        title = view.get("title") or {}
+        if len(str(title.get("text", ""))) > 24 or not view.get("blocks"):
+            return {"ok": False, "error": "invalid_arguments"}  # Slack: title ≤ 24 characters
+        opened = {**view, "id": f"V{next(self._ts):08d}", "trigger_id": trigger}
+        self.views.append(opened)
+        return {"ok": True, "view": opened}
 
     def channel_named(self, prefix: str) -> str:
         """The id of the channel made under a name starting with ``prefix``."""
