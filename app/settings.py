@@ -268,6 +268,26 @@ class Settings(BaseSettings):
         minutes = self.slack_archive_after_minutes
         return None if minutes is None else timedelta(minutes=minutes)
 
+    # Mattermost (app/chat/mattermost*.py, README "Mattermost"): the server's address,
+    # a bot account's token (posts the cards), the main channel's id, the slash
+    # commands' tokens (comma-separated: one per command) and the secret that signs
+    # the cards' buttons (any long random string).
+    mattermost_url: str | None = None
+    mattermost_bot_token: str | None = None
+    mattermost_channel: str | None = None
+    mattermost_command_tokens: str = ""
+    mattermost_action_secret: str | None = None
+    mattermost_timeout: float = Field(default=5.0, gt=0)
+
+    @property
+    def mattermost_cards_enabled(self) -> bool:
+        return bool(
+            self.mattermost_url
+            and self.mattermost_bot_token
+            and self.mattermost_channel
+            and self.mattermost_action_secret
+        )
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -1,4 +1,5 @@
-"""the name of an incident's own chat channel, stored before it is created
+"""the name of an incident's own chat channel, stored before it is created; the
+Mattermost post of each card; a responder's Mattermost user id
 
 Revision ID: 0019_chat2
 Revises: 0018
@@ -26,8 +27,24 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+        batch.add_column(
+            sa.Column(
+                "mattermost_post_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True
+            )
+        )
+    with op.batch_alter_table("responders") as batch:
+        batch.add_column(
+            sa.Column(
+                "mattermost_user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True
+            )
+        )
+        batch.create_unique_constraint("uq_responders_mattermost_user_id", ["mattermost_user_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("responders") as batch:
+        batch.drop_constraint("uq_responders_mattermost_user_id", type_="unique")
+        batch.drop_column("mattermost_user_id")
     with op.batch_alter_table("chat_cards") as batch:
+        batch.drop_column("mattermost_post_id")
         batch.drop_column("incident_channel_name")

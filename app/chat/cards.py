@@ -33,6 +33,7 @@ from app.settings import Settings
 from app.timeline import FOLLOWERS
 
 KIND = "slack"  # the outbound queue's handler for everything sent to Slack
+MATTERMOST = "mattermost"  # … and to Mattermost
 
 #: Timeline events that change what a card shows.
 CARD_EVENTS = frozenset(
@@ -76,10 +77,43 @@ _SEVERITY_MARK = {"SEV1": ":red_circle:", "SEV2": ":large_orange_circle:"}
 
 
 def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    """Make every session of ``sessions`` keep the cards current, when Slack
-    cards are configured (bot token and channel)."""
-    if not settings.slack_cards_enabled:
-        return
+    """Make every session of ``sessions`` keep the cards current, in Slack and
+    in Mattermost, for those configured (a bot token and a channel)."""
+    followers = []
+    if settings.slack_cards_enabled:
+        followers.append(_slack_follower(settings))
+    if settings.mattermost_cards_enabled:
+        followers.append(_mattermost_follow)
+    if followers:
+        sessions.configure(info={FOLLOWERS: followers})
+
+
+async def _mattermost_follow(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The Mattermost card: posted once, then edited (app/chat/mattermost.py)."""
+    for number in sorted({r["incident_number"] for r in rows if r["kind"] in CARD_EVENTS}):
+        now = rows[0]["at"]
+        post = {"op": "post", "incident": number}
+        await outbound.enqueue(
+            session,
+            MATTERMOST,
+            post,
+            key=f"card:{number}:post",
+            now=now,
+            incident_number=number,
+            deadline=now + POST_DEADLINE,
+        )
+        await outbound.enqueue(
+            session,
+            MATTERMOST,
+            {"op": "update", "incident": number},
+            key=f"card:{number}:{uuid.uuid4().hex}",
+            now=now,
+            incident_number=number,
+            deadline=now + REFRESH_DEADLINE,
+        )
+
+
+def _slack_follower(settings: Settings) -> Any:
     channel = str(settings.slack_channel)
     severities = settings.slack_channel_severities
     archive_after = settings.slack_archive_after
@@ -96,7 +130,7 @@ def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> N
                     session, number, told, severities, now=now, archive_after=archive_after
                 )
 
-    sessions.configure(info={FOLLOWERS: [follow]})
+    return follow
 
 
 async def queue(

@@ -122,12 +122,13 @@ async def ack_or_resolve(
     by: Any,
     now: datetime,
     channel: str = "",
+    via: str = "slack",
 ) -> str:
     number, why = await _target(session, words, channel)
     if number is None:
         return why
     act = resolve_as if resolving else acknowledge_as
-    return await act(session, number, by, "slack", now)
+    return await act(session, number, by, via, now)
 
 
 async def update(
@@ -178,8 +179,9 @@ async def incident(
     by: Any,
     now: datetime,
     channel: str = "",
+    via: str = "slack",
 ) -> str:
-    """``/incident …`` for responder ``by``, typed in ``channel``."""
+    """``/incident …`` for responder ``by``, typed in ``channel`` of chat ``via``."""
     words = text.split()
     if not words:
         own = await channel_incident(session, channel)
@@ -191,7 +193,9 @@ async def incident(
     verb = words.pop(0).lower()
     if verb in ("ack", "acknowledge", "resolve"):
         resolving = verb == "resolve"
-        return await ack_or_resolve(session, resolving, words, by=by, now=now, channel=channel)
+        return await ack_or_resolve(
+            session, resolving, words, by=by, now=now, channel=channel, via=via
+        )
     if verb == "update":
         return await update(session, words, by=by, now=now, channel=channel)
     if verb == "declare":

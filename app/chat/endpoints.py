@@ -65,21 +65,30 @@ def _form(body: bytes) -> dict[str, str]:
 
 
 async def _as_responder(
-    session: AsyncSession, runtime: Runtime, body: bytes, user: str, work: Any
+    session: AsyncSession,
+    runtime: Runtime,
+    body: bytes,
+    user: str,
+    work: Any,
+    *,
+    find: Any = responder_for,
+    refuse: Any = refusal,
 ) -> str:
     """Run ``work(session, responder)`` in one transaction as the responder
-    mapped to ``user``, once per request body; the text to answer."""
+    mapped to ``user`` (by ``find``; else ``refuse(user)``), once per request
+    body; the text to answer."""
     try:
         async with session.begin():
-            by = await responder_for(session, user)
+            by = await find(session, user)
             if by is None:
-                return refusal(user)
+                answer: str = refuse(user)
+                return answer
             keep = timedelta(hours=runtime.settings.replay_memory_hours)
             if not await first_time(
                 session, [replay_key(body)], now=runtime.clock.now(), keep=keep
             ):
                 return AGAIN
-            answer: str = await work(session, by)
+            answer = await work(session, by)
     except KlaxonError as exc:
         return f"Nothing changed: {exc}"
     runtime.wake_engine()

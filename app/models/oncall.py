@@ -24,6 +24,8 @@ class Responder(SQLModel, table=True):
     # Who they are in Slack (U0123...): a Slack user acts only as the responder
     # mapped to them (app/chat/identity.py).
     slack_user_id: str | None = Field(default=None, max_length=32, unique=True)
+    # Who they are in Mattermost (its 26-character user id): likewise.
+    mattermost_user_id: str | None = Field(default=None, max_length=32, unique=True)
 
 
 class Schedule(SQLModel, table=True):

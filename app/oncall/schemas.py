@@ -177,6 +177,13 @@ class _ResponderFields(_Spec):
         " as this responder",
         examples=["U024BE7LH"],
     )
+    mattermost_user_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]{26}$",
+        description="Their Mattermost user id (System Console → Users, or"
+        " /api/v4/users/username/{name}): in Mattermost they act as this responder",
+        examples=["8fq4ajm5xpbnmp9u9hd4xqs7ch"],
+    )
 
     @field_validator("phone")
     @classmethod
@@ -202,7 +209,11 @@ class ResponderBody(_ResponderFields):
 
     def with_name(self, name: str) -> ResponderSpec:
         return ResponderSpec(
-            name=name, phone=self.phone, time_zone=self.time_zone, slack_user_id=self.slack_user_id
+            name=name,
+            phone=self.phone,
+            time_zone=self.time_zone,
+            slack_user_id=self.slack_user_id,
+            mattermost_user_id=self.mattermost_user_id,
         )
 
 

@@ -128,6 +128,19 @@ async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: d
                 f"slack_user_id {spec.slack_user_id} already belongs to responder"
                 f" {slack_holder.name!r}"
             )
+    if spec.mattermost_user_id is not None:
+        mattermost_holder = (
+            await session.execute(
+                select(r.name).where(
+                    r.mattermost_user_id == spec.mattermost_user_id, r.name != spec.name
+                )
+            )
+        ).first()
+        if mattermost_holder is not None:
+            raise Conflict(
+                f"mattermost_user_id {spec.mattermost_user_id} already belongs to responder"
+                f" {mattermost_holder.name!r}"
+            )
     existing = await get_responder(session, spec.name)
     if existing is None:
         await session.execute(
@@ -136,13 +149,14 @@ async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: d
                 phone=spec.phone,
                 time_zone=spec.time_zone,
                 slack_user_id=spec.slack_user_id,
+                mattermost_user_id=spec.mattermost_user_id,
                 created_at=now,
                 updated_at=now,
             )
         )
         return Change.CREATED
-    same = (existing.phone, existing.time_zone, existing.slack_user_id)
-    if same == (spec.phone, spec.time_zone, spec.slack_user_id):
+    same = (existing.phone, existing.time_zone, existing.slack_user_id, existing.mattermost_user_id)
+    if same == (spec.phone, spec.time_zone, spec.slack_user_id, spec.mattermost_user_id):
         return Change.UNCHANGED
     await session.execute(
         update(responders_table)
@@ -151,6 +165,7 @@ async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: d
             phone=spec.phone,
             time_zone=spec.time_zone,
             slack_user_id=spec.slack_user_id,
+            mattermost_user_id=spec.mattermost_user_id,
             updated_at=now,
         )
     )
