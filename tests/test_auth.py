@@ -154,6 +154,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/webhooks/subscriptions"): "admin",
     ("POST", "/api/v1/webhooks/subscriptions"): "admin",
     ("DELETE", "/api/v1/webhooks/subscriptions/{subscription_id}"): "admin",
+    # Mattermost: the command's token or the button's HMAC, then the mapped responder.
+    ("POST", "/api/v1/chat/mattermost/commands"): OWN,
+    ("POST", "/api/v1/chat/mattermost/actions"): OWN,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]
