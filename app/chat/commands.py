@@ -271,3 +271,25 @@ async def oncall(session: AsyncSession, text: str, *, now: datetime) -> str:
             line += f", then {following.responder or 'nobody'}"
         lines.append(line)
     return "On call now:\n" + "\n".join(lines)
+
+
+async def run(
+    session: AsyncSession,
+    rules: RulesFile,
+    command: str,
+    text: str,
+    *,
+    by: Any,
+    now: datetime,
+    channel: str,
+    base_url: str,
+    via: str,
+) -> str:
+    """One slash command, from Slack or Mattermost (``via``), as responder ``by``."""
+    if command == "/oncall":
+        return await oncall(session, text, now=now)
+    if command == "/incident":
+        return await incident(session, rules, text, by=by, now=now, channel=channel, via=via)
+    if command == "/postmortem":
+        return await postmortem(session, text, by=by, now=now, channel=channel, base_url=base_url)
+    return f"Klaxon does not know {command or 'this command'}. {HELP}"

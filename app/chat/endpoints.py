@@ -107,18 +107,7 @@ async def slack_command(request: Request, runtime: RuntimeDep, session: SessionD
     if command == "/incident" and text.strip().lower() == "declare":
         return SlackAnswer(text=await _open_declare_form(session, runtime, form))
 
-    async def work(session: AsyncSession, by: Any) -> str:
-        if command == "/oncall":
-            return await commands.oncall(session, text, now=now)
-        if command == "/incident":
-            rules = runtime.rules.current
-            return await commands.incident(session, rules, text, by=by, now=now, channel=channel)
-        if command == "/postmortem":
-            base = runtime.settings.callback_url
-            return await commands.postmortem(
-                session, text, by=by, now=now, channel=channel, base_url=base
-            )
-        return f"Klaxon does not know {command or 'this command'}. {commands.HELP}"
+    work = command_work(runtime, command, text, channel=channel, now=now, via="slack")
 
     answer = await _as_responder(session, runtime, body, form.get("user_id", ""), work)
     if command == "/incident" and text.split()[:1] in (["publish"], ["public"]):
@@ -126,6 +115,27 @@ async def slack_command(request: Request, runtime: RuntimeDep, session: SessionD
     if command == "/postmortem" and answer.startswith("Post-mortem of #"):
         return SlackAnswer(response_type="in_channel", text=answer)  # the link, for all
     return SlackAnswer(text=answer)
+
+
+def command_work(
+    runtime: Runtime, command: str, text: str, *, channel: str, now: Any, via: str
+) -> Any:
+    """What a slash command does, as ``work(session, responder)`` for :func:`_as_responder`."""
+
+    async def work(session: AsyncSession, by: Any) -> str:
+        return await commands.run(
+            session,
+            runtime.rules.current,
+            command,
+            text,
+            by=by,
+            now=now,
+            channel=channel,
+            base_url=runtime.settings.callback_url,
+            via=via,
+        )
+
+    return work
 
 
 def _action(payload: dict[str, Any]) -> tuple[str, int] | None:

@@ -25,10 +25,9 @@ import json
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.chat.cards import card_state, render, status_text
+from app.chat.cards import card_state, render, status_text, store_card
 from app.db import insert_for
 from app.models import chat_cards_table
 from app.notify.outbound import Delivered, Handler, Outbound
@@ -109,18 +108,6 @@ def failed(
     return Delivered(ok=False, summary=summary, final=final, timeline=attempts == 0 or final)
 
 
-async def _store(
-    sessions: async_sessionmaker[AsyncSession], number: int, post_id: str, channel: str
-) -> None:
-    async with sessions() as session, session.begin():
-        c = chat_cards_table.c
-        await session.execute(
-            update(chat_cards_table)
-            .where(c.incident_number == number)
-            .values(mattermost_post_id=post_id)
-        )
-
-
 async def _row(
     sessions: async_sessionmaker[AsyncSession], number: int, channel: str, now: Any
 ) -> None:
@@ -172,7 +159,7 @@ def mattermost_handler(sessions: async_sessionmaker[AsyncSession], settings: Set
         if answer.status_code not in (200, 201):
             return failed("posts", None, answer, item.attempts)
         if row.mattermost_post_id is None:
-            await _store(sessions, number, str(answer.json()["id"]), channel)
+            await store_card(sessions, number, mattermost_post_id=str(answer.json()["id"]))
             return Delivered(ok=True, summary=f"Mattermost card posted in {channel}")
         return Delivered(ok=True, summary="Mattermost card updated", timeline=False)
 

@@ -26,8 +26,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat import commands
-from app.chat.endpoints import ACTIONS, _as_responder
+from app.chat.endpoints import ACTIONS, _as_responder, command_work
 from app.chat.identity import mattermost_refusal, mattermost_responder
 from app.chat.mattermost import sign
 from app.deps import RuntimeDep, SessionDep
@@ -91,20 +90,7 @@ async def mattermost_command(
     command, text = form.get("command", ""), form.get("text", "")
     channel, now = form.get("channel_id", ""), runtime.clock.now()
 
-    async def work(session: AsyncSession, by: Any) -> str:
-        if command == "/oncall":
-            return await commands.oncall(session, text, now=now)
-        if command == "/incident":
-            rules = runtime.rules.current
-            return await commands.incident(
-                session, rules, text, by=by, now=now, channel=channel, via="mattermost"
-            )
-        if command == "/postmortem":
-            base = runtime.settings.callback_url
-            return await commands.postmortem(
-                session, text, by=by, now=now, channel=channel, base_url=base
-            )
-        return f"Klaxon does not know {command or 'this command'}. {commands.HELP}"
+    work = command_work(runtime, command, text, channel=channel, now=now, via="mattermost")
 
     answer = await _as_mattermost_user(session, runtime, body, form.get("user_id", ""), work)
     if command == "/postmortem" and answer.startswith("Post-mortem of #"):
