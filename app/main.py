@@ -21,6 +21,8 @@ from app.automation.send import action_handler, webhook_handler
 from app.body_limit import BodySizeLimit
 from app.chat import cards as chat_cards
 from app.chat import endpoints as chat
+from app.chat import mattermost_endpoints as chat_mattermost
+from app.chat.mattermost import mattermost_handler
 from app.chat.slack import slack_handler
 from app.clock import Clock
 from app.db import is_unavailable, refused_value
@@ -103,6 +105,8 @@ def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
     handlers["action"] = action_handler(runtime.settings)  # app/automation, unsigned: refused
     handlers["webhook"] = webhook_handler(runtime.settings)
     handlers["status_webhook"] = status_webhook_handler(runtime)  # app/statuspage/deliver.py
+    if runtime.settings.mattermost_cards_enabled:
+        handlers["mattermost"] = mattermost_handler(runtime.sessions, runtime.settings)
     return handlers
 
 
@@ -173,6 +177,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(statuspage.router)
     app.include_router(maintenance.router)
     app.include_router(chat.router)
+    app.include_router(chat_mattermost.router)
     app.include_router(automation.router)
     app.include_router(incident_roles.router)
     app.include_router(status_subscriptions.router)  # the status page's subscribers (issue 18)

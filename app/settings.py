@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -315,6 +316,39 @@ class Settings(BaseSettings):
             self.console_oidc_issuer
             and self.console_oidc_client_id
             and self.console_oidc_client_secret
+    # --- ChatOps, part two (app/chat/, README "Slack") ---------------------------
+    # How long after its resolution an incident's own Slack channel is archived;
+    # empty: never.
+    slack_archive_after_minutes: int | None = Field(default=1440, ge=0)
+
+    @field_validator("slack_archive_after_minutes", mode="before")
+    @classmethod
+    def _blank_archive_is_never(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def slack_archive_after(self) -> timedelta | None:
+        minutes = self.slack_archive_after_minutes
+        return None if minutes is None else timedelta(minutes=minutes)
+
+    # Mattermost (app/chat/mattermost*.py, README "Mattermost"): the server's address,
+    # a bot account's token (posts the cards), the main channel's id, the slash
+    # commands' tokens (comma-separated: one per command) and the secret that signs
+    # the cards' buttons (any long random string).
+    mattermost_url: str | None = None
+    mattermost_bot_token: str | None = None
+    mattermost_channel: str | None = None
+    mattermost_command_tokens: str = ""
+    mattermost_action_secret: str | None = None
+    mattermost_timeout: float = Field(default=5.0, gt=0)
+
+    @property
+    def mattermost_cards_enabled(self) -> bool:
+        return bool(
+            self.mattermost_url
+            and self.mattermost_bot_token
+            and self.mattermost_channel
+            and self.mattermost_action_secret
         )
 
 

@@ -193,6 +193,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/status/api/v2/subscribers/{token}"): PUBLIC,
     ("GET", "/api/v1/status/subscribers"): "admin",
     ("DELETE", "/api/v1/status/subscribers/{subscriber_id}"): "admin",
+    # Mattermost: the command's token or the button's HMAC, then the mapped responder.
+    ("POST", "/api/v1/chat/mattermost/commands"): OWN,
+    ("POST", "/api/v1/chat/mattermost/actions"): OWN,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -33,6 +33,7 @@ from app.settings import Settings
 from app.timeline import FOLLOWERS
 
 KIND = "slack"  # the outbound queue's handler for everything sent to Slack
+MATTERMOST = "mattermost"  # … and to Mattermost
 
 #: Timeline events that change what a card shows.
 CARD_EVENTS = frozenset(
@@ -48,6 +49,7 @@ CARD_EVENTS = frozenset(
         "resolved",
         "status_update",
         "responder_added",
+        "role",
     }
 )
 #: Events told in an incident's own channel, as they happen.
@@ -60,8 +62,11 @@ CHANNEL_POSTS = frozenset(
         "escalated",
         "reopened",
         "responder_added",
+        "role",
     }
 )
+#: The timeline's main events, each a reply in the card's thread.
+THREAD_POSTS = CHANNEL_POSTS | {"triggered", "published", "public_update", "escalation_exhausted"}
 #: A refresh that could not be sent by then is dropped: a newer one follows
 #: the next change, and the card is only a view of the incident.
 REFRESH_DEADLINE = timedelta(hours=1)
@@ -72,23 +77,60 @@ _SEVERITY_MARK = {"SEV1": ":red_circle:", "SEV2": ":large_orange_circle:"}
 
 
 def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    """Make every session of ``sessions`` keep the cards current, when Slack
-    cards are configured (bot token and channel)."""
-    if not settings.slack_cards_enabled:
-        return
+    """Make every session of ``sessions`` keep the cards current, in Slack and
+    in Mattermost, for those configured (a bot token and a channel)."""
+    followers = []
+    if settings.slack_cards_enabled:
+        followers.append(_slack_follower(settings))
+    if settings.mattermost_cards_enabled:
+        followers.append(_mattermost_follow)
+    if followers:
+        sessions.configure(info={FOLLOWERS: followers})
+
+
+async def _mattermost_follow(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The Mattermost card: posted once, then edited (app/chat/mattermost.py)."""
+    for number in sorted({r["incident_number"] for r in rows if r["kind"] in CARD_EVENTS}):
+        now = rows[0]["at"]
+        post = {"op": "post", "incident": number}
+        await outbound.enqueue(
+            session,
+            MATTERMOST,
+            post,
+            key=f"card:{number}:post",
+            now=now,
+            incident_number=number,
+            deadline=now + POST_DEADLINE,
+        )
+        await outbound.enqueue(
+            session,
+            MATTERMOST,
+            {"op": "update", "incident": number},
+            key=f"card:{number}:{uuid.uuid4().hex}",
+            now=now,
+            incident_number=number,
+            deadline=now + REFRESH_DEADLINE,
+        )
+
+
+def _slack_follower(settings: Settings) -> Any:
     channel = str(settings.slack_channel)
     severities = settings.slack_channel_severities
+    archive_after = settings.slack_archive_after
 
     async def follow(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         numbers = sorted({r["incident_number"] for r in rows if r["kind"] in CARD_EVENTS})
         for number in numbers:
             now = rows[0]["at"]
             await queue_refresh(session, number, channel=channel, now=now)
+            told = [r for r in rows if r["incident_number"] == number]
+            await queue_thread(session, number, told, now=now)
             if severities:
-                told = [r for r in rows if r["incident_number"] == number]
-                await queue_channel(session, number, told, severities, now=now)
+                await queue_channel(
+                    session, number, told, severities, now=now, archive_after=archive_after
+                )
 
-    sessions.configure(info={FOLLOWERS: [follow]})
+    return follow
 
 
 async def queue(
@@ -139,6 +181,19 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
     await queue(session, {"op": "update"}, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
 
 
+async def queue_thread(
+    session: AsyncSession, number: int, rows: list[dict[str, Any]], *, now: datetime
+) -> None:
+    """What ``rows`` tell of the timeline's main events, as replies in the
+    card's thread (sent once the card is posted)."""
+    for row in rows:
+        if row["kind"] not in THREAD_POSTS:
+            continue
+        told = {"op": "thread_post", "text": row["message"]}
+        key = f"thread:{number}:{uuid.uuid4().hex}"
+        await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
+
+
 async def queue_channel(
     session: AsyncSession,
     number: int,
@@ -146,9 +201,11 @@ async def queue_channel(
     severities: frozenset[str],
     *,
     now: datetime,
+    archive_after: timedelta | None = None,
 ) -> None:
     """For an incident of one of ``severities``: its own channel (queued once),
-    and what ``rows`` tell, posted there."""
+    what ``rows`` tell, posted there, and its archiving ``archive_after`` a
+    resolution (None: never)."""
     i = incidents_table.c
     severity = (await session.execute(select(i.severity).where(i.number == number))).scalar()
     if severity not in severities:
@@ -163,6 +220,17 @@ async def queue_channel(
         told = {"op": "channel_post", "text": row["message"]}
         key = f"channel:{number}:{uuid.uuid4().hex}"
         await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
+        if row["kind"] == "resolved" and archive_after is not None:
+            await outbound.enqueue(
+                session,
+                KIND,
+                {"op": "archive_channel", "incident": number},
+                key=f"archive:{number}:{uuid.uuid4().hex}",
+                now=now,
+                incident_number=number,
+                due_at=now + archive_after,
+                deadline=now + archive_after + POST_DEADLINE,
+            )
 
 
 async def card_state(session: AsyncSession, number: int) -> tuple[Any, Any, list[str]]:
@@ -192,17 +260,19 @@ def status_text(incident: Any) -> str:
     return str(incident.status).capitalize()
 
 
-def _button(label: str, action: str, number: int, style: str) -> dict[str, Any]:
-    return {
+def _button(label: str, action: str, number: int, style: str | None = None) -> dict[str, Any]:
+    button = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
         "action_id": action,
         "value": str(number),
-        "style": style,
     }
+    return button if style is None else {**button, "style": style}
 
 
-def render(incident: Any, paged: list[str]) -> tuple[str, list[dict[str, Any]]]:
+def render(
+    incident: Any, paged: list[str], commander: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text (notifications, screen readers) and its blocks."""
     number, severity = incident.number, incident.severity
     status = status_text(incident)
@@ -215,6 +285,7 @@ def render(incident: Any, paged: list[str]) -> tuple[str, list[dict[str, Any]]]:
         f"*Status*\n{status}",
         f"*Service*\n{incident.service}",
         f"*Paged*\n{', '.join(paged) if paged else 'nobody yet'}",
+        f"*Commander*\n{commander or 'nobody yet'}",
     ]
     blocks: list[dict[str, Any]] = [
         {
@@ -233,6 +304,7 @@ def render(incident: Any, paged: list[str]) -> tuple[str, list[dict[str, Any]]]:
         buttons.append(_button("Acknowledge", "klaxon_ack", number, "primary"))
     if incident.status != "resolved":
         buttons.append(_button("Resolve", "klaxon_resolve", number, "danger"))
+        buttons.append(_button("Take command", "klaxon_command", number))
     if buttons:
         blocks.append({"type": "actions", "block_id": "klaxon_actions", "elements": buttons})
     return text, blocks

@@ -11,9 +11,16 @@ invites the responders paged for the incident who have a Slack id
 status update, a resolution), invites whoever was paged since, and refreshes
 the topic; it waits (the queue's backoff) until the channel exists.
 
-A channel is created before the ``ts`` of its id is stored: if storing it
-fails, the retry finds the name taken and makes a second channel. That window
-is one short UPDATE wide, and a spare empty channel is the worst it does.
+Slack's answer to ``conversations.create`` can be lost (a timeout, a 5xx after
+the channel was made). So the name is stored before each create
+(``incident_channel_name``); a retry that finds its stored name taken looks
+the channel up by that name (``conversations.list``) and adopts it rather than
+making ``-2``. Someone else taking that very name between the lost answer and
+the retry would have the incident adopt their channel; the name holds the
+incident's number, so that is a near-impossible race.
+
+``archive_channel`` is queued on resolution, due ``KLAXON_SLACK_ARCHIVE_AFTER_MINUTES``
+later (``conversations.archive``); an incident reopened by then keeps its channel.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from app.notify.outbound import Delivered, Outbound
 NAME_MAX = 80  # Slack's limit for a channel name
 NAME_TRIES = 5  # inc-7-db-down, inc-7-db-down-2, … -5, then give up
 TOPIC_MAX = 250
+LIST_PAGE = 200  # channels per conversations.list page
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -75,13 +83,38 @@ async def _invite_and_title(
     await client.conversations_setTopic(channel=channel, topic=topic(incident))
 
 
-async def _create(client: AsyncWebClient, number: int, title: str) -> tuple[str, str]:
+async def _named(client: AsyncWebClient, name: str) -> str | None:
+    """The id of the channel called ``name`` (archived ones are not reused)."""
+    async for page in await client.conversations_list(
+        exclude_archived=True, types="public_channel", limit=LIST_PAGE
+    ):
+        for channel in page.get("channels") or []:
+            if channel.get("name") == name:
+                return str(channel["id"])
+    return None
+
+
+async def _create(
+    client: AsyncWebClient,
+    sessions: async_sessionmaker[AsyncSession],
+    number: int,
+    title: str,
+    asked: str | None,
+) -> tuple[str, str]:
+    """(Id, name) of the incident's new channel; ``asked``: the name a try
+    before this one sent ``conversations.create`` for, its answer unknown."""
     for attempt in range(1, NAME_TRIES + 1):
         name = channel_name(number, title, attempt)
+        if name != asked:
+            await store_card(sessions, number, incident_channel_name=name)
         try:
             created = await client.conversations_create(name=name)
         except SlackApiError as exc:
-            if exc.response.get("error") == "name_taken" and attempt < NAME_TRIES:
+            if exc.response.get("error") != "name_taken":
+                raise
+            if name == asked and (found := await _named(client, name)) is not None:
+                return found, name  # made by the try whose answer was lost
+            if attempt < NAME_TRIES:
                 continue
             raise
         return str(created["channel"]["id"]), name
@@ -105,10 +138,11 @@ async def open_channel(
     if card.incident_channel is not None:
         return Delivered(ok=True, summary="incident channel already made", timeline=False)
     try:
-        channel, name = await _create(client, number, str(incident.title))
+        asked = card.incident_channel_name
+        channel, name = await _create(client, sessions, number, str(incident.title), asked)
     except Exception as exc:
         return failed("conversations.create", exc, item.attempts)
-    await store_card(sessions, number, incident_channel=channel)
+    await store_card(sessions, number, incident_channel=channel, incident_channel_name=name)
     try:
         await _invite_and_title(client, channel, people, incident)
     except Exception as exc:
@@ -134,3 +168,23 @@ async def channel_post(
         summary = failed("conversations.setTopic", exc, 0).summary
         return Delivered(ok=True, summary=f"told the incident channel; {summary}")
     return Delivered(ok=True, summary="told the incident channel", timeline=False)
+
+
+async def archive_channel(
+    client: AsyncWebClient, sessions: async_sessionmaker[AsyncSession], item: Outbound
+) -> Delivered:
+    """Archive the channel of a resolved incident (one reopened since keeps it)."""
+    number = int(item.payload["incident"])
+    card, incident, _ = await _state(sessions, number)
+    if card.incident_channel is None:
+        return Delivered(ok=True, summary="no incident channel to archive", timeline=False)
+    if incident.status != "resolved":
+        return Delivered(ok=True, summary="incident channel kept: reopened", timeline=False)
+    try:
+        await client.conversations_archive(channel=card.incident_channel)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "already_archived":
+            return failed("conversations.archive", exc, item.attempts)
+    except Exception as exc:
+        return failed("conversations.archive", exc, item.attempts)
+    return Delivered(ok=True, summary=f"Slack channel #{card.incident_channel_name} archived")

@@ -14,6 +14,7 @@ Grammar (``#`` before a number is optional)::
     /incident update [#n] <status> <text>
                                        status: investigating|identified|monitoring|resolved
     /incident declare <title> [SEV1-4] [service:<name>]
+    /incident role|publish|public …    app/chat/response_commands.py
     /oncall [schedule]                 who now, until when, who next
 """
 
@@ -23,9 +24,10 @@ import re
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat import response_commands
 from app.errors import KlaxonError
 from app.models import chat_cards_table, incidents_table
 from app.oncall import store
@@ -38,7 +40,11 @@ from app.rules import RulesFile
 HELP = (
     "Usage: `/incident` (open incidents) · `/incident ack [#n]` · `/incident resolve [#n]`"
     " · `/incident update [#n] <investigating|identified|monitoring|resolved> <text>`"
-    " · `/incident declare <title> [SEV1-4] [service:<name>]` · `/oncall [schedule]`"
+    " · `/incident declare <title> [SEV1-4] [service:<name>]`"
+    " · `/incident role ic|comms|scribe|sme @user [#n]`"
+    " · `/incident publish [#n] <public name> | <public text>`"
+    " · `/incident public [#n] <investigating|identified|monitoring|resolved> <public text>`"
+    " · `/oncall [schedule]` · `/postmortem [#n]`"
 )
 DECLARED_SEVERITY = "SEV3"  # when /incident declare names none
 DECLARED_SERVICE = "unknown"  # when it names no service: routed like any such alert
@@ -116,12 +122,13 @@ async def ack_or_resolve(
     by: Any,
     now: datetime,
     channel: str = "",
+    via: str = "slack",
 ) -> str:
     number, why = await _target(session, words, channel)
     if number is None:
         return why
     act = resolve_as if resolving else acknowledge_as
-    return await act(session, number, by, "slack", now)
+    return await act(session, number, by, via, now)
 
 
 async def update(
@@ -172,8 +179,9 @@ async def incident(
     by: Any,
     now: datetime,
     channel: str = "",
+    via: str = "slack",
 ) -> str:
-    """``/incident …`` for responder ``by``, typed in ``channel``."""
+    """``/incident …`` for responder ``by``, typed in ``channel`` of chat ``via``."""
     words = text.split()
     if not words:
         own = await channel_incident(session, channel)
@@ -185,12 +193,62 @@ async def incident(
     verb = words.pop(0).lower()
     if verb in ("ack", "acknowledge", "resolve"):
         resolving = verb == "resolve"
-        return await ack_or_resolve(session, resolving, words, by=by, now=now, channel=channel)
+        return await ack_or_resolve(
+            session, resolving, words, by=by, now=now, channel=channel, via=via
+        )
     if verb == "update":
         return await update(session, words, by=by, now=now, channel=channel)
     if verb == "declare":
         return await declare(session, rules, words, by=by, now=now)
+    if verb in ("role", "publish", "public"):
+        return await _respond(session, rules, verb, words, by=by, now=now, channel=channel)
     return HELP
+
+
+async def _respond(
+    session: AsyncSession,
+    rules: RulesFile,
+    verb: str,
+    words: list[str],
+    *,
+    by: Any,
+    now: datetime,
+    channel: str,
+) -> str:
+    """``role``, ``publish`` and ``public``: a ``#n`` anywhere in ``words``."""
+    named = response_commands.take_number(words)
+    number, why = (named, "") if named is not None else await _target(session, [], channel)
+    if number is None:
+        return why
+    i = incidents_table.c
+    row = (await session.execute(select(incidents_table).where(i.number == number))).first()
+    if row is None:
+        return f"No incident #{number}"
+    if verb == "role":
+        return await response_commands.role(session, number, words, by=by, now=now)
+    if verb == "public":
+        return await response_commands.public_update(session, rules, number, words, by=by, now=now)
+    return await response_commands.publish_incident(
+        session, rules, number, words, by=by, now=now, severity=row.severity, service=row.service
+    )
+
+
+async def postmortem(
+    session: AsyncSession, text: str, *, by: Any, now: datetime, channel: str, base_url: str
+) -> str:
+    """``/postmortem [#n]``: create or link the draft (without ``#n``: this
+    channel's incident, the only open one, or, none open, the latest)."""
+    number, why = await _target(session, text.split(), channel)
+    if number is None and not await _open_incidents(session):
+        number = (await session.execute(select(func.max(incidents_table.c.number)))).scalar()
+    if number is None:
+        return why
+    i = incidents_table.c
+    if (await session.execute(select(i.number).where(i.number == number))).first() is None:
+        return f"No incident #{number}"
+    return await response_commands.postmortem_draft(
+        session, number, by=by, now=now, base_url=base_url
+    )
 
 
 async def oncall(session: AsyncSession, text: str, *, now: datetime) -> str:
@@ -213,3 +271,25 @@ async def oncall(session: AsyncSession, text: str, *, now: datetime) -> str:
             line += f", then {following.responder or 'nobody'}"
         lines.append(line)
     return "On call now:\n" + "\n".join(lines)
+
+
+async def run(
+    session: AsyncSession,
+    rules: RulesFile,
+    command: str,
+    text: str,
+    *,
+    by: Any,
+    now: datetime,
+    channel: str,
+    base_url: str,
+    via: str,
+) -> str:
+    """One slash command, from Slack or Mattermost (``via``), as responder ``by``."""
+    if command == "/oncall":
+        return await oncall(session, text, now=now)
+    if command == "/incident":
+        return await incident(session, rules, text, by=by, now=now, channel=channel, via=via)
+    if command == "/postmortem":
+        return await postmortem(session, text, by=by, now=now, channel=channel, base_url=base_url)
+    return f"Klaxon does not know {command or 'this command'}. {HELP}"

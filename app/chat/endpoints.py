@@ -16,23 +16,30 @@ act once.
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat import commands
+from app.chat import commands, modal
 from app.chat.cards import queue
 from app.chat.identity import refusal, responder_for
+from app.chat.outcomes import failed
 from app.chat.verify import replay_key, signed_body
 from app.deps import RuntimeDep, SessionDep
 from app.errors import KlaxonError
-from app.replies.actions import acknowledge_as, resolve_as
+from app.replies.actions import acknowledge_as, command_as, resolve_as
 from app.replies.replays import first_time
+from app.response.declare import open_reported_incident
+from app.response.triage import update_triage
 from app.runtime import Runtime
+from app.statuspage.cache import status_cache
 
 router = APIRouter(prefix="/api/v1/chat/slack", tags=["chat"])
 
@@ -41,6 +48,9 @@ SIGNED: dict[int | str, dict[str, Any]] = {
 }
 AGAIN = "Already done: Slack sent this again, and it acted the first time."
 RESPOND_DEADLINE = timedelta(minutes=30)  # a response_url is valid for 30 minutes
+DECLARE_USAGE = "`/incident declare <title> [SEV1-4] [service:<name>]`"
+#: The card's buttons (app/chat/cards.py), each as a phone reply would act.
+ACTIONS = {"klaxon_ack": acknowledge_as, "klaxon_resolve": resolve_as, "klaxon_command": command_as}
 
 
 class SlackAnswer(BaseModel):
@@ -55,21 +65,30 @@ def _form(body: bytes) -> dict[str, str]:
 
 
 async def _as_responder(
-    session: AsyncSession, runtime: Runtime, body: bytes, user: str, work: Any
+    session: AsyncSession,
+    runtime: Runtime,
+    body: bytes,
+    user: str,
+    work: Any,
+    *,
+    find: Any = responder_for,
+    refuse: Any = refusal,
 ) -> str:
     """Run ``work(session, responder)`` in one transaction as the responder
-    mapped to ``user``, once per request body; the text to answer."""
+    mapped to ``user`` (by ``find``; else ``refuse(user)``), once per request
+    body; the text to answer."""
     try:
         async with session.begin():
-            by = await responder_for(session, user)
+            by = await find(session, user)
             if by is None:
-                return refusal(user)
+                answer: str = refuse(user)
+                return answer
             keep = timedelta(hours=runtime.settings.replay_memory_hours)
             if not await first_time(
                 session, [replay_key(body)], now=runtime.clock.now(), keep=keep
             ):
                 return AGAIN
-            answer: str = await work(session, by)
+            answer = await work(session, by)
     except KlaxonError as exc:
         return f"Nothing changed: {exc}"
     runtime.wake_engine()
@@ -84,18 +103,39 @@ async def slack_command(request: Request, runtime: RuntimeDep, session: SessionD
     form = _form(body)
     command, text = form.get("command", ""), form.get("text", "")
     now = runtime.clock.now()
+    channel = form.get("channel_id", "")
+    if command == "/incident" and text.strip().lower() == "declare":
+        return SlackAnswer(text=await _open_declare_form(session, runtime, form))
 
-    async def work(session: AsyncSession, by: Any) -> str:
-        if command == "/oncall":
-            return await commands.oncall(session, text, now=now)
-        if command == "/incident":
-            rules = runtime.rules.current
-            channel = form.get("channel_id", "")
-            return await commands.incident(session, rules, text, by=by, now=now, channel=channel)
-        return f"Klaxon does not know {command or 'this command'}. {commands.HELP}"
+    work = command_work(runtime, command, text, channel=channel, now=now, via="slack")
 
     answer = await _as_responder(session, runtime, body, form.get("user_id", ""), work)
+    if command == "/incident" and text.split()[:1] in (["publish"], ["public"]):
+        status_cache(request).invalidate()  # the page reads the publication afresh
+    if command == "/postmortem" and answer.startswith("Post-mortem of #"):
+        return SlackAnswer(response_type="in_channel", text=answer)  # the link, for all
     return SlackAnswer(text=answer)
+
+
+def command_work(
+    runtime: Runtime, command: str, text: str, *, channel: str, now: Any, via: str
+) -> Any:
+    """What a slash command does, as ``work(session, responder)`` for :func:`_as_responder`."""
+
+    async def work(session: AsyncSession, by: Any) -> str:
+        return await commands.run(
+            session,
+            runtime.rules.current,
+            command,
+            text,
+            by=by,
+            now=now,
+            channel=channel,
+            base_url=runtime.settings.callback_url,
+            via=via,
+        )
+
+    return work
 
 
 def _action(payload: dict[str, Any]) -> tuple[str, int] | None:
@@ -104,7 +144,7 @@ def _action(payload: dict[str, Any]) -> tuple[str, int] | None:
         if not isinstance(action, dict):
             continue
         name, value = action.get("action_id"), str(action.get("value", ""))
-        if name in ("klaxon_ack", "klaxon_resolve") and value.isdigit() and len(value) < 10:
+        if name in ACTIONS and value.isdigit() and len(value) < 10:
             return str(name), int(value)
     return None
 
@@ -120,6 +160,52 @@ async def _tell(session: AsyncSession, runtime: Runtime, url: str, text: str, bo
     runtime.wake_engine()
 
 
+async def _open_declare_form(session: AsyncSession, runtime: Runtime, form: dict[str, str]) -> str:
+    """Open the declare modal for the user who typed ``/incident declare``."""
+    user = form.get("user_id", "")
+    async with session.begin():
+        if await responder_for(session, user) is None:
+            return refusal(user)
+    settings = runtime.settings
+    if not settings.slack_bot_token:
+        return "Klaxon has no Slack bot token here, so no form: " + DECLARE_USAGE
+    client = AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=max(1, math.ceil(settings.slack_timeout)),
+    )
+    view = modal.declare_view(form.get("channel_id", ""))
+    try:
+        await client.views_open(trigger_id=form.get("trigger_id", ""), view=view)
+    except Exception as exc:
+        why = failed("views.open", exc, 0).summary
+        return f"Could not open the form ({why}): {DECLARE_USAGE}"
+    return "Fill in the form to declare the incident."
+
+
+async def _declare_submitted(
+    session: AsyncSession, runtime: Runtime, body: bytes, payload: dict[str, Any]
+) -> Response:
+    """The declare modal submitted: a field's error under it, or declared and closed."""
+    report, impact, errors = modal.submitted(payload["view"])
+    if report is None:
+        return JSONResponse({"response_action": "errors", "errors": errors})
+    user = payload["user"] if isinstance(payload.get("user"), dict) else {}
+    now = runtime.clock.now()
+
+    async def work(session: AsyncSession, by: Any) -> str:
+        rules = runtime.rules.current
+        number = await open_reported_incident(session, rules, report, by=by.name, now=now)
+        if impact is not None:
+            await update_triage(session, number, {"impact": impact}, by=by.name, now=now)
+        return f"Declared #{number}"
+
+    answer = await _as_responder(session, runtime, body, str(user.get("id", "")), work)
+    if answer.startswith("Declared #") or answer == AGAIN:
+        return Response(status_code=200)  # an empty 200 closes the modal
+    return JSONResponse({"response_action": "errors", "errors": {"title": answer[:300]}})
+
+
 @router.post("/actions", status_code=200, responses=SIGNED)
 async def slack_action(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
     """A button of an incident card pressed (Slack's interactivity request, a
@@ -132,6 +218,9 @@ async def slack_action(request: Request, runtime: RuntimeDep, session: SessionDe
         raise KlaxonError("the form field 'payload' is not JSON", status_code=400) from None
     if not isinstance(payload, dict):
         raise KlaxonError("the form field 'payload' is not a JSON object", status_code=400)
+    view: dict[str, Any] = payload["view"] if isinstance(payload.get("view"), dict) else {}
+    if payload.get("type") == "view_submission" and view.get("callback_id") == modal.CALLBACK_ID:
+        return await _declare_submitted(session, runtime, body, payload)
     pressed = _action(payload) if payload.get("type") == "block_actions" else None
     if pressed is None:
         return Response(status_code=200)  # another interaction: nothing of Klaxon's to do
@@ -140,8 +229,7 @@ async def slack_action(request: Request, runtime: RuntimeDep, session: SessionDe
     now = runtime.clock.now()
 
     async def work(session: AsyncSession, by: Any) -> str:
-        act = acknowledge_as if name == "klaxon_ack" else resolve_as
-        answer: str = await act(session, number, by, "slack", now)
+        answer: str = await ACTIONS[name](session, number, by, "slack", now)
         return answer
 
     answer = await _as_responder(session, runtime, body, str(user.get("id", "")), work)

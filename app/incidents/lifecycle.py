@@ -19,7 +19,7 @@ from app.response import update_clock
 from app.response.roles import default_commander
 from app.timeline import event_row, record
 
-Channel = Literal["api", "sms", "voice", "cli", "console", "slack"]
+Channel = Literal["api", "sms", "voice", "cli", "console", "slack", "mattermost"]
 
 
 def _unpaged(number: int, paged: bool) -> str:

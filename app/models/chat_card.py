@@ -23,4 +23,9 @@ class ChatCard(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=64)
     # The incident's own channel (SEV1/SEV2 by default), once created.
     incident_channel: str | None = Field(default=None, max_length=64, index=True)
+    # Its name, stored before each ``conversations.create`` of it: when Slack's
+    # answer is lost, the retry finds the channel under that name, not a second.
+    incident_channel_name: str | None = Field(default=None, max_length=80)
+    # The card's post in Mattermost's main channel, once posted (app/chat/mattermost.py).
+    mattermost_post_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -29,6 +29,8 @@ class Responder(SQLModel, table=True):
     # (or configured claim) to this; admins may use the console's admin pages.
     email: str | None = Field(default=None, max_length=254, unique=True)
     admin: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    # Who they are in Mattermost (its 26-character user id): likewise.
+    mattermost_user_id: str | None = Field(default=None, max_length=32, unique=True)
 
 
 class Schedule(SQLModel, table=True):

@@ -127,6 +127,7 @@ def _responder_public(row: Any, principal: Principal) -> ResponderPublic:
         created_at=row.created_at,
         updated_at=row.updated_at,
         slack_user_id=row.slack_user_id,
+        mattermost_user_id=row.mattermost_user_id,
     )
 
 

@@ -22,6 +22,7 @@ class ResponderPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     slack_user_id: str | None = None
+    mattermost_user_id: str | None = None
 
 
 class OverridePublic(BaseModel):

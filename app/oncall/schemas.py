@@ -196,6 +196,14 @@ class _ResponderFields(_Spec):
     def _email(cls, value: str | None) -> str | None:
         return value.lower() if value is not None else None
 
+    mattermost_user_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]{26}$",
+        description="Their Mattermost user id (System Console → Users, or"
+        " /api/v4/users/username/{name}): in Mattermost they act as this responder",
+        examples=["8fq4ajm5xpbnmp9u9hd4xqs7ch"],
+    )
+
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
@@ -226,6 +234,7 @@ class ResponderBody(_ResponderFields):
             slack_user_id=self.slack_user_id,
             email=self.email,
             admin=self.admin,
+            mattermost_user_id=self.mattermost_user_id,
         )
 
 

@@ -112,34 +112,28 @@ async def list_responders(session: AsyncSession) -> list[Row[Any]]:
 
 async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: datetime) -> Change:
     r = responders_table.c
-    holder = (
-        await session.execute(select(r.name).where(r.phone == spec.phone, r.name != spec.name))
-    ).first()
-    if holder is not None:
-        raise Conflict(f"phone {spec.phone} already belongs to responder {holder.name!r}")
-    if spec.slack_user_id is not None:
-        slack_holder = (
-            await session.execute(
-                select(r.name).where(r.slack_user_id == spec.slack_user_id, r.name != spec.name)
-            )
+    # A phone, and each identity (Slack, e-mail, Mattermost), is one responder's only.
+    identities = {
+        "phone": spec.phone,
+        "slack_user_id": spec.slack_user_id,
+        "email": spec.email,
+        "mattermost_user_id": spec.mattermost_user_id,
+    }
+    for column, identity in identities.items():
+        if identity is None:
+            continue
+        holder = (
+            await session.execute(select(r.name).where(r[column] == identity, r.name != spec.name))
         ).first()
-        if slack_holder is not None:
-            raise Conflict(
-                f"slack_user_id {spec.slack_user_id} already belongs to responder"
-                f" {slack_holder.name!r}"
-            )
-    if spec.email is not None:
-        email_holder = (
-            await session.execute(select(r.name).where(r.email == spec.email, r.name != spec.name))
-        ).first()
-        if email_holder is not None:
-            raise Conflict(f"email {spec.email} already belongs to responder {email_holder.name!r}")
+        if holder is not None:
+            raise Conflict(f"{column} {identity} already belongs to responder {holder.name!r}")
     existing = await get_responder(session, spec.name)
     # ``admin`` left out (None) keeps what is stored (false for a new responder).
     values: dict[str, Any] = {
         "phone": spec.phone,
         "time_zone": spec.time_zone,
         "slack_user_id": spec.slack_user_id,
+        "mattermost_user_id": spec.mattermost_user_id,
         "email": spec.email,
     }
     if spec.admin is not None:

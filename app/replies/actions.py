@@ -230,3 +230,4 @@ async def handle_digit(
 #: a policy's ``ack: paged-only`` holds there as it does for a phone.
 acknowledge_as = _ack
 resolve_as = _resolve
+command_as = _command

@@ -224,7 +224,8 @@ async def post_status_update(
         rules=runtime.rules.current,
     )
     tx.wake()
-    return updates.update_public(await updates.get_update(tx.session, update_id))
+    channel = await updates.chat_channel(tx.session, number)
+    return updates.update_public(await updates.get_update(tx.session, update_id), channel=channel)
 
 
 @router.get(
@@ -235,7 +236,9 @@ async def list_status_updates(
 ) -> list[StatusUpdatePublic]:
     """Every status update of the incident, oldest first."""
     await queries.get_incident(session, number)
-    return [updates.update_public(row) for row in await updates.list_updates(session, number)]
+    channel = await updates.chat_channel(session, number)
+    rows = await updates.list_updates(session, number)
+    return [updates.update_public(row, channel=channel) for row in rows]
 
 
 @router.get(
@@ -256,7 +259,8 @@ async def latest_status_update(
     row = await updates.latest_update(session, number)
     if row is None:
         raise NotFound(f"#{number} has no status update yet")
-    public = updates.update_public(row, incident_status=incident["status"])
+    channel = await updates.chat_channel(session, number)
+    public = updates.update_public(row, incident_status=incident["status"], channel=channel)
     if format == "text":
         return PlainTextResponse(public.text)
     return public

@@ -34,7 +34,7 @@ from app.errors import Conflict
 from app.incidents import lifecycle
 from app.incidents.locks import locked_incident
 from app.incidents.schemas import RolesPublic
-from app.models import status_updates_table
+from app.models import chat_cards_table, status_updates_table
 from app.response import update_clock
 from app.response.roles import roles_line
 from app.response.schemas import Phase, StatusUpdatePublic
@@ -52,6 +52,7 @@ from app.text import continued, one_line
 
 __all__ = [
     "IMPACT_UNKNOWN",
+    "chat_channel",
     "current_status",
     "get_update",
     "impact_of",
@@ -75,6 +76,7 @@ def render_update(
     started_at: datetime,
     roles: RolesPublic | None = None,
     next_update_at: datetime | None = None,
+    channel: str | None = None,
 ) -> str:
     # Stored text is shown so it cannot forge the template's fields: the title
     # on one line, the impact's further lines indented under it.
@@ -90,6 +92,8 @@ def render_update(
         lines.append(held)
     if next_update_at is not None:
         lines.append(f"Next update: {next_update_at:%H:%M} UTC")
+    if channel is not None:
+        lines.append(f"Updates: #{channel} (Slack)")
     return "\n".join(lines)
 
 
@@ -101,8 +105,11 @@ def current_status(phase: str, incident_status: str) -> str:
     return "Reopened" if phase == "resolved" else phase_label(phase)
 
 
-def update_public(row: Row[Any], *, incident_status: str | None = None) -> StatusUpdatePublic:
-    """An update as stored; with ``incident_status``, its status as of now."""
+def update_public(
+    row: Row[Any], *, incident_status: str | None = None, channel: str | None = None
+) -> StatusUpdatePublic:
+    """An update as stored; with ``incident_status``, its status as of now; with
+    ``channel``, the incident's own chat channel named for where updates go."""
     status = (
         phase_label(row.phase)
         if incident_status is None
@@ -132,6 +139,7 @@ def update_public(row: Row[Any], *, incident_status: str | None = None) -> Statu
             started_at=row.started_at,
             roles=roles,
             next_update_at=next_update_at,
+            channel=channel,
         ),
         roles=roles,
         next_update_at=next_update_at,
@@ -170,6 +178,15 @@ async def post_update(
     stakeholders = [(p.name, p.phone) for p in await opted_in(session, services)]
     await text_update(session, incident, phase, message, stakeholders, kind="update", now=now)
     return update_id, len(stakeholders)
+
+
+async def chat_channel(session: AsyncSession, number: int) -> str | None:
+    """The name of the incident's own chat channel, once made (app/chat/channels.py)."""
+    c = chat_cards_table.c
+    query = select(c.incident_channel_name).where(
+        c.incident_number == number, c.incident_channel.is_not(None)
+    )
+    return (await session.execute(query)).scalar()
 
 
 async def list_updates(session: AsyncSession, number: int) -> list[Row[Any]]:

@@ -90,7 +90,7 @@ def chat_oncall() -> dict[str, Any]:
 async def serve_chat(
     db: str, fake_twilio: FakeTwilio, clock: ManualClock, **overrides: Any
 ) -> AsyncIterator[Chat]:
-    async with FakeSlack(BOT_TOKEN) as slack:
+    async with FakeSlack(BOT_TOKEN, clock=lambda: clock.now().timestamp()) as slack:
         settings = {
             "slack_signing_secret": SIGNING_SECRET,
             "slack_bot_token": BOT_TOKEN,

@@ -22,12 +22,12 @@ def _buttons(card: dict[str, Any]) -> list[str]:
 async def test_sev1_card_follows_sms_ack_and_slack_resolve(chat: Chat) -> None:
     number = await open_incident(chat.paging, _sev1())
     await chat.paging.tick()
-    posted = chat.slack.calls_of("chat.postMessage")
+    posted = chat.slack.posts()
     assert len(posted) == 1 and posted[0]["channel"] == CHANNEL
     card = chat.card(number)
     assert card["text"].startswith(f"SEV1 #{number} ")
     assert card["text"].endswith(": Triggered")
-    assert _buttons(card) == ["klaxon_ack", "klaxon_resolve"]
+    assert _buttons(card) == ["klaxon_ack", "klaxon_resolve", "klaxon_command"]
     assert "alice (sms)" in str(card["blocks"]), "who is paged"
 
     before = len(chat.slack.calls_of("chat.update"))
@@ -40,7 +40,7 @@ async def test_sev1_card_follows_sms_ack_and_slack_resolve(chat: Chat) -> None:
     assert (updates[-1]["channel"], updates[-1]["ts"]) == (CHANNEL, card["ts"])
     card = chat.card(number)
     assert card["text"].endswith(": Acknowledged by bob")
-    assert _buttons(card) == ["klaxon_resolve"]
+    assert _buttons(card) == ["klaxon_resolve", "klaxon_command"]
 
     answer = await chat.say("alice", "/incident", f"resolve #{number}")
     assert answer == f"#{number} resolved"
@@ -48,7 +48,7 @@ async def test_sev1_card_follows_sms_ack_and_slack_resolve(chat: Chat) -> None:
     card = chat.card(number)
     assert card["text"].endswith(": Resolved by alice")
     assert _buttons(card) == []
-    assert len(chat.slack.calls_of("chat.postMessage")) == 1, "one card, edited in place"
+    assert len(chat.slack.posts()) == 1, "one card, edited in place"
     detail = await incident_detail(chat.paging, number)
     assert detail["status"] == "resolved"
     assert chat.paging.texts_to(BOB) == [], "the escalation stopped with the ack"
@@ -100,12 +100,12 @@ async def test_a_rate_limit_waits_out_retry_after(chat: Chat) -> None:
     chat.slack.fail_next(1, status=429, retry_after=30)
     number = await open_incident(chat.paging, checkout_alert())
     await chat.paging.tick()
-    assert len(chat.slack.calls_of("chat.postMessage")) == 1
+    assert len(chat.slack.posts()) == 1
     assert chat.slack.messages == {}
     await chat.paging.tick(seconds=20)
-    assert len(chat.slack.calls_of("chat.postMessage")) == 1, "not before Retry-After"
+    assert len(chat.slack.posts()) == 1, "not before Retry-After"
     await chat.paging.tick(seconds=11)
-    assert len(chat.slack.calls_of("chat.postMessage")) == 2
+    assert len(chat.slack.posts()) == 2
     assert chat.card(number)["text"].endswith(": Triggered")
 
 
@@ -114,7 +114,7 @@ async def test_a_wrong_channel_is_given_up_on_and_shown(chat: Chat) -> None:
     number = await open_incident(chat.paging, checkout_alert())
     await chat.paging.tick()
     await chat.paging.tick(minutes=10)
-    assert len(chat.slack.calls_of("chat.postMessage")) == 1, "channel_not_found is final"
+    assert len(chat.slack.posts()) == 1, "channel_not_found is final"
     timeline = (await incident_detail(chat.paging, number))["timeline"]
     assert any("channel_not_found" in e["message"] for e in timeline), timeline
     assert len(chat.paging.texts_to(ALICE)) == 1

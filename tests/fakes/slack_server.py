@@ -4,14 +4,16 @@ Two directions, as for the fake Twilio (tests/fakes/twilio_server.py):
 
 * **Web API** (what Klaxon calls through ``slack_sdk``'s ``AsyncWebClient``,
   with ``base_url`` = :attr:`FakeSlack.api_url`): ``chat.postMessage``,
-  ``chat.update``, ``conversations.create``. Bodies JSON or form-encoded, the
+  ``chat.update``, ``conversations.create|invite|setTopic|history|list|archive``
+  and ``views.open`` (GET or POST, as slack_sdk sends each). Bodies JSON or form-encoded, the
   bot token as ``Authorization: Bearer``. Answers are Slack's: always JSON with
   ``ok``; errors are ``{"ok": false, "error": "channel_not_found"}`` with status
   200, a rate limit is a 429 ``{"ok": false, "error": "ratelimited"}`` with
   ``Retry-After`` (seconds), and a channel name in use is ``name_taken``.
   Plus the ``response_url`` Slack gives with each command and click
   (:meth:`FakeSlack.response_url`), which answers ``ok`` in plain text.
-* **Requests to Klaxon** (what Slack sends): slash commands and block actions,
+* **Requests to Klaxon** (what Slack sends): slash commands, block actions and
+  view submissions,
   form-encoded and signed exactly as Slack signs them
   (:func:`slack_signature`: ``v0=`` + HMAC-SHA256 of ``v0:{timestamp}:{body}``).
 """
@@ -24,6 +26,7 @@ import hmac
 import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -35,7 +38,14 @@ from starlette.routing import Route
 
 from tests.fakes.twilio_server import serve_asgi
 
-__all__ = ["FakeSlack", "action_form", "command_form", "signed_headers", "slack_signature"]
+__all__ = [
+    "FakeSlack",
+    "action_form",
+    "command_form",
+    "signed_headers",
+    "slack_signature",
+    "view_submission_form",
+]
 
 
 def slack_signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -109,11 +119,41 @@ def action_form(action_id: str, value: str, *, user_id: str, response_url: str) 
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+def view_submission_form(
+    view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str
+) -> bytes:
+    """A ``view_submission`` of the modal ``view`` (as ``views.open`` answered it),
+    ``values`` by block id as Slack sends the state of each input's element."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0001"},
+        "api_app_id": "A123456",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "trigger_id": f"13345224609.738474920.{next(_triggers):08x}",
+        "view": {
+            "id": view["id"],
+            "team_id": "T0001",
+            "type": "modal",
+            "callback_id": view.get("callback_id", ""),
+            "private_metadata": view.get("private_metadata", ""),
+            "blocks": view["blocks"],
+            "state": {"values": values},
+            "hash": "156772938.1827394",
+        },
+        "response_urls": [],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
 @dataclass
 class FakeSlack:
     """Slack's Web API for one workspace whose bot token is ``token``."""
 
     token: str
+    #: Unix seconds now, for messages' ``ts`` (Slack's are its clock's time):
+    #: the test's clock, so Klaxon and the fake agree.
+    clock: Callable[[], float] | None = None
     channels: set[str] = field(default_factory=lambda: {"C0CARDS"})
     #: Channel names in use (``conversations.create`` of one is ``name_taken``).
     names: set[str] = field(default_factory=lambda: {"incidents"})
@@ -125,9 +165,16 @@ class FakeSlack:
     made: dict[str, str] = field(default_factory=dict)  # name → id
     members: dict[str, set[str]] = field(default_factory=dict)
     topics: dict[str, str] = field(default_factory=dict)
+    #: Replies in each thread, by (channel, ts of the thread's first message).
+    threads: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     #: Bodies posted to response URLs.
     responses: list[dict[str, Any]] = field(default_factory=list)
+    #: Modals opened by ``views.open``, in order (each as Slack stores it, with its id).
+    views: list[dict[str, Any]] = field(default_factory=list)
+    #: Archived channel ids (``conversations.archive``).
+    archived: set[str] = field(default_factory=set)
     _failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    _lose: dict[str, int] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     _url: str | None = None
     _stack: contextlib.AsyncExitStack | None = None
@@ -135,7 +182,7 @@ class FakeSlack:
     async def __aenter__(self) -> FakeSlack:
         app = Starlette(
             routes=[
-                Route("/api/{method}", self._api, methods=["POST"]),
+                Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{key}", self._respond, methods=["POST"]),
             ]
         )
@@ -168,8 +215,18 @@ class FakeSlack:
             else:
                 self._failures.append((status, {"ok": False, "error": "fatal_error"}, {}))
 
+    def lose_next_answer(self, method: str, count: int = 1) -> None:
+        """The next ``count`` calls of ``method`` do what they ask, but their
+        answer is lost: a 500 ``fatal_error`` after the fact, as when Slack's
+        answer never reaches the caller."""
+        self._lose[method] = self._lose.get(method, 0) + count
+
     def calls_of(self, method: str) -> list[dict[str, Any]]:
         return [c["body"] for c in self.calls if c["method"] == method]
+
+    def posts(self) -> list[dict[str, Any]]:
+        """The ``chat.postMessage`` calls that were not replies in a thread."""
+        return [c for c in self.calls_of("chat.postMessage") if "thread_ts" not in c]
 
     async def _body(self, request: Request) -> dict[str, Any]:
         """The arguments, from the query string (slack_sdk sends some methods'
@@ -201,10 +258,18 @@ class FakeSlack:
             "conversations.create": self._create,
             "conversations.invite": self._invite,
             "conversations.setTopic": self._set_topic,
+            "conversations.history": self._history,
+            "conversations.list": self._list,
+            "conversations.archive": self._archive,
+            "views.open": self._open_view,
         }.get(method)
         if handler is None:
             return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
-        return JSONResponse(handler(body))
+        answer = handler(body)
+        if answer.get("ok") and self._lose.get(method):
+            self._lose[method] -= 1
+            return JSONResponse({"ok": False, "error": "fatal_error"}, status_code=500)
+        return JSONResponse(answer)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel", ""))
@@ -212,8 +277,15 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not body.get("text") and not body.get("blocks"):
             return {"ok": False, "error": "no_text"}
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = f"{int(self.clock()) if self.clock else 1700000000}.{next(self._ts):06d}"
+        if thread := body.get("thread_ts"):  # a reply: in its thread, not the channel
+            if (channel, str(thread)) not in self.messages:
+                return {"ok": False, "error": "thread_not_found"}
+            self.threads.setdefault((channel, str(thread)), []).append(str(body.get("text")))
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"thread_ts": thread}}
         message = {"text": body.get("text"), "blocks": body.get("blocks"), "ts": ts}
+        if isinstance(body.get("metadata"), dict):
+            message["metadata"] = body["metadata"]
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -256,6 +328,61 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         self.topics[channel] = str(body.get("topic", ""))
         return {"ok": True, "channel": {"id": channel, "topic": {"value": self.topics[channel]}}}
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A channel's messages (not thread replies), newest first, after ``oldest``;
+        their metadata only with ``include_all_metadata``."""
+        channel = str(body.get("channel", ""))
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(body.get("oldest") or 0)
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = []
+        for (where, ts), message in reversed(self.messages.items()):
+            if where == channel and float(ts) > oldest:
+                shown = {"type": "message", "ts": ts, "text": message["text"]}
+                if with_metadata and "metadata" in message:
+                    shown["metadata"] = message["metadata"]
+                found.append(shown)
+        return {"ok": True, "messages": found, "has_more": False}
+
+    def _list(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Channels made here, ``limit`` a page, with Slack's ``next_cursor``."""
+        every = [
+            {"id": cid, "name": name, "is_archived": cid in self.archived}
+            for name, cid in self.made.items()
+            if not (cid in self.archived and str(body.get("exclude_archived")) in ("1", "true"))
+        ]
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = every[start : start + limit]
+        more = str(start + limit) if start + limit < len(every) else ""
+        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": more}}
+
+    def _archive(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if channel not in self.members:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.archived:
+            return {"ok": False, "error": "already_archived"}
+        self.archived.add(channel)
+        return {"ok": True}
+
+    def _open_view(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A modal for a trigger_id of a command or click (usable once)."""
+        trigger, view = str(body.get("trigger_id", "")), body.get("view")
+        if not re.fullmatch(r"\d+\.\d+\.[0-9a-f]+", trigger):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if any(v["trigger_id"] == trigger for v in self.views):
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        title = view.get("title") or {}
+        if len(str(title.get("text", ""))) > 24 or not view.get("blocks"):
+            return {"ok": False, "error": "invalid_arguments"}  # Slack: title ≤ 24 characters
+        opened = {**view, "id": f"V{next(self._ts):08d}", "trigger_id": trigger}
+        self.views.append(opened)
+        return {"ok": True, "view": opened}
 
     def channel_named(self, prefix: str) -> str:
         """The id of the channel made under a name starting with ``prefix``."""

@@ -1,0 +1,196 @@
+"""A fake Mattermost that speaks its wire format, in-process, over real HTTP.
+
+* **REST API v4** (what Klaxon calls with httpx, the bot token as
+  ``Authorization: Bearer``): ``POST /api/v4/posts`` (201 and the post) and
+  ``PUT /api/v4/posts/{id}/patch`` (200). Errors are Mattermost's AppError
+  JSON (``{"id": "api.context.session_expired.app_error", "message": …,
+  "status_code": 401}``): a bad token 401, a channel the bot is not in 403, an
+  unknown post 404; a rate limit is a 429 with ``X-Ratelimit-*`` and
+  ``Retry-After`` headers and the body ``limit exceeded``.
+* **Requests to Klaxon** (what Mattermost sends): a custom slash command's form
+  with its token (:func:`command_form`), and a button press as the server
+  forwards it to the button's ``integration.url`` (:meth:`FakeMattermost.press`:
+  the context comes from the stored post, as Mattermost takes it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.twilio_server import serve_asgi
+
+__all__ = ["FakeMattermost", "command_form"]
+
+_triggers = itertools.count(1)
+
+
+def _id() -> str:
+    """A Mattermost id: 26 characters of lower-case base32."""
+    return "".join(secrets.choice("abcdefghijkmnopqrstuwxyz13456789") for _ in range(26))
+
+
+def command_form(
+    token: str, command: str, text: str, *, user_id: str, channel_id: str, response_url: str
+) -> bytes:
+    """A custom slash command's body, with the fields Mattermost sends."""
+    return urlencode(
+        {
+            "channel_id": channel_id,
+            "channel_name": "incidents",
+            "command": command,
+            "response_url": response_url,
+            "team_domain": "example",
+            "team_id": "4xp9fdt77pncbef59f4k1qe83o",
+            "text": text,
+            "token": token,
+            "trigger_id": f"{next(_triggers):08x}.{_id()}",
+            "user_id": user_id,
+            "user_name": "someone",
+        }
+    ).encode()
+
+
+def _error(status: int, error_id: str, message: str) -> JSONResponse:
+    body = {
+        "id": error_id,
+        "message": message,
+        "detailed_error": "",
+        "request_id": _id(),
+        "status_code": status,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+@dataclass
+class FakeMattermost:
+    """One Mattermost team whose bot's token is ``token``, the bot a member of ``channels``."""
+
+    token: str
+    channels: set[str] = field(default_factory=set)
+    #: Posts by id, each as last patched.
+    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Every API call: {"method", "path", "body"} in arrival order.
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    _limited: list[int] = field(default_factory=list)
+    _url: str | None = None
+    _stack: contextlib.AsyncExitStack | None = None
+
+    async def __aenter__(self) -> FakeMattermost:
+        app = Starlette(
+            routes=[
+                Route("/api/v4/posts", self._create, methods=["POST"]),
+                Route("/api/v4/posts/{post_id}/patch", self._patch, methods=["PUT"]),
+            ]
+        )
+        stack = contextlib.AsyncExitStack()
+        self._url = await stack.enter_async_context(serve_asgi(app))
+        self._stack = stack
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+
+    @property
+    def url(self) -> str:
+        assert self._url is not None, "use `async with FakeMattermost(...)`"
+        return self._url
+
+    def rate_limit_next(self, count: int, *, reset: int = 1) -> None:
+        """The next ``count`` calls are refused with a 429, to retry in ``reset`` s."""
+        self._limited.extend([reset] * count)
+
+    async def _checked(self, request: Request) -> tuple[dict[str, Any], Response | None]:
+        raw = await request.body()
+        body = json.loads(raw or b"{}")
+        self.calls.append({"method": request.method, "path": request.url.path, "body": body})
+        if self._limited:
+            reset = self._limited.pop(0)
+            headers = {
+                "X-Ratelimit-Limit": "10",
+                "X-Ratelimit-Remaining": "0",
+                "X-Ratelimit-Reset": str(reset),
+                "Retry-After": str(reset),
+            }
+            return body, PlainTextResponse("limit exceeded\n", status_code=429, headers=headers)
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            error = _error(
+                401,
+                "api.context.session_expired.app_error",
+                "Invalid or expired session, please login again.",
+            )
+            return body, error
+        return body, None
+
+    async def _create(self, request: Request) -> Response:
+        body, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        channel = str(body.get("channel_id", ""))
+        if channel not in self.channels:
+            return _error(
+                403,
+                "api.context.permissions.app_error",
+                "You do not have the appropriate permissions.",
+            )
+        post = {
+            "id": _id(),
+            "channel_id": channel,
+            "message": body.get("message", ""),
+            "props": body.get("props") or {},
+            "create_at": 1700000000000,
+        }
+        self.posts[post["id"]] = post
+        return JSONResponse(post, status_code=201)
+
+    async def _patch(self, request: Request) -> Response:
+        body, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        post = self.posts.get(request.path_params["post_id"])
+        if post is None:
+            return _error(404, "app.post.get.app_error", "Unable to get the post.")
+        for key in ("message", "props"):
+            if key in body:
+                post[key] = body[key]
+        return JSONResponse(post)
+
+    def card(self, number: int) -> dict[str, Any]:
+        found = [p for p in self.posts.values() if f"#{number} " in str(p["message"])]
+        assert len(found) == 1, self.posts
+        return found[0]
+
+    def buttons(self, number: int) -> list[str]:
+        attachments = self.card(number)["props"].get("attachments") or [{}]
+        return [a["name"] for a in attachments[0].get("actions") or []]
+
+    def press(self, number: int, name: str, *, user_id: str) -> tuple[str, dict[str, Any]]:
+        """(URL, JSON body) of the request Mattermost makes when ``user_id``
+        presses the button labelled ``name`` on incident ``number``'s card."""
+        post = self.card(number)
+        action = next(a for a in post["props"]["attachments"][0]["actions"] if a["name"] == name)
+        body = {
+            "user_id": user_id,
+            "user_name": "someone",
+            "channel_id": post["channel_id"],
+            "channel_name": "incidents",
+            "team_id": "4xp9fdt77pncbef59f4k1qe83o",
+            "team_domain": "example",
+            "post_id": post["id"],
+            "trigger_id": f"{next(_triggers):08x}.{_id()}",
+            "type": "",
+            "data_source": "",
+            "context": action["integration"]["context"],
+        }
+        return str(action["integration"]["url"]), body
