@@ -316,6 +316,8 @@ class Settings(BaseSettings):
             self.console_oidc_issuer
             and self.console_oidc_client_id
             and self.console_oidc_client_secret
+        )
+
     # --- ChatOps, part two (app/chat/, README "Slack") ---------------------------
     # How long after its resolution an incident's own Slack channel is archived;
     # empty: never.
