@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.console import incidents, live, pages
+from app.console import incident_actions, incidents, live, pages
 from app.console.signin import AddressLimits
 from app.console.web import CsrfRefused, SignInRequired, render, sign_in_redirect
 
@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
     app.state.console_limits = {"ask": AddressLimits(), "try": AddressLimits()}
     app.include_router(pages.router)
     app.include_router(incidents.router)
+    app.include_router(incident_actions.router)
     app.include_router(live.router)
     app.mount("/static/console", live.static_files(), name="console-static")
 
