@@ -58,7 +58,9 @@ def preview_texts(
     """What posting this update would say: in a channel, and by SMS."""
     impact = impact_of(incident["impact"], incident["affected_customers"])
     status = phase_label(phase)
-    next_at = None if phase == "resolved" else update_clock.due_after(rules, incident["severity"], now)
+    next_at = (
+        None if phase == "resolved" else update_clock.due_after(rules, incident["severity"], now)
+    )
     channel = updates.render_update(
         number=incident["number"],
         title=incident["title"],
@@ -152,7 +154,9 @@ async def show(
     texts = None
     if preview:
         phase = form.get("phase", "investigating")
-        texts = preview_texts(context["incident"], context["held"], rules, phase, form.get("message", ""), now)
+        texts = preview_texts(
+            context["incident"], context["held"], rules, phase, form.get("message", ""), now
+        )
     return render(
         request,
         "incident.html",

@@ -62,4 +62,4 @@ def render_markdown(text: str | None) -> Markup:
     if not text:
         return Markup("")
     html: Any = _MD.render(text)
-    return Markup(str(html))  # noqa: S704 - raw HTML is off and links are checked: see above
+    return Markup(str(html))

@@ -72,7 +72,9 @@ class Engine:
         self.owner = owner or f"klaxon-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         # A number's sends, once recorded, may have left a retry or a held-back page.
-        self.dispatcher = Dispatcher(runtime, sender, owner=self.owner, on_done=self._sends_recorded)
+        self.dispatcher = Dispatcher(
+            runtime, sender, owner=self.owner, on_done=self._sends_recorded
+        )
         # Chat posts, webhooks, actions: the handlers this replica has, by kind.
         self.outbound = OutboundSender(runtime, outbound or {}, owner=self.owner)
         self.housekeeping = Housekeeping(runtime)

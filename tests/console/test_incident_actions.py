@@ -110,7 +110,7 @@ async def test_a_status_update_is_previewed_then_posted(paging: Paging) -> None:
         )
         assert shown.status_code == 200
         assert f"Incident #{number} - " in shown.text and "Status: Identified" in shown.text
-        assert f"Identified (SEV " in shown.text and message in shown.text  # the SMS
+        assert "Identified (SEV " in shown.text and message in shown.text  # the SMS
         assert f">{message}</textarea>" in shown.text  # the form kept as typed
         updates = await paging.api.get(f"/api/v1/incidents/{number}/updates")
         assert updates.json() == []  # a preview posts nothing

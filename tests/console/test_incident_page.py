@@ -51,8 +51,8 @@ async def console(
         yield served
 
 
-def _no_runbook_url(fp: str, **labels: str) -> dict[str, object]:
-    alert = am_alert(fp, service="checkout", severity="critical", **labels)
+def _no_runbook_url(fp: str) -> dict[str, object]:
+    alert = am_alert(fp, service="checkout", severity="critical")
     return am_payload([alert], group_key=f"{{}}:{{checkout={fp}}}")
 
 
@@ -84,7 +84,9 @@ async def test_publishing_to_the_status_page(console: Paging) -> None:
         await sign_in(client, console, ALICE)
         page = await client.get(f"/incidents/{number}")
         form = {"csrf": csrf_of(page), "status": "investigating"}
-        bad = await client.post(f"/incidents/{number}/public", data={**form, "name": "", "body": ""})
+        bad = await client.post(
+            f"/incidents/{number}/public", data={**form, "name": "", "body": ""}
+        )
         assert bad.status_code == 422 and "name" in bad.text
         done = await client.post(
             f"/incidents/{number}/public",
