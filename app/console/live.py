@@ -51,15 +51,24 @@ def _change(mark: int) -> str:
     return f"id: {mark}\nevent: change\ndata: {mark}\n\n"
 
 
+async def _read_cursor(runtime: Runtime) -> int:
+    async with runtime.sessions() as session:
+        found = (await session.execute(select(func.max(timeline_table.c.id)))).scalar()
+    return int(found or 0)
+
+
 async def _cursor(runtime: Runtime, last: int) -> int:
-    """The newest timeline line's id (``last`` when the database cannot say)."""
+    """The newest timeline line's id (``last`` when the database cannot say).
+    Shielded: a stream cancelled when its browser goes away lets the read finish
+    and its session close, rather than leave a connection mid-statement (on
+    SQLite, holding a lock that makes the next writer wait)."""
     try:
-        async with runtime.sessions() as session:
-            found = (await session.execute(select(func.max(timeline_table.c.id)))).scalar()
+        return await asyncio.shield(_read_cursor(runtime))
+    except asyncio.CancelledError:
+        raise
     except Exception:  # the database is away: the stream goes on, unchanged
         log.warning("console live: the change cursor could not be read", exc_info=True)
         return last
-    return int(found or 0)
 
 
 async def _events(runtime: Runtime, last_seen: str) -> AsyncIterator[str]:
