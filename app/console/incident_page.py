@@ -17,12 +17,14 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.markdown import render_markdown
 from app.console.web import Viewer, render, runtime_of
 from app.errors import NotFound
 from app.incidents import queries
+from app.models import alerts_table
 from app.notify.update_texts import status_update_sms
 from app.response import changes, roles, runbook, stakeholders, update_clock, updates
 from app.response.schemas import PHASES
@@ -82,11 +84,25 @@ def preview_texts(
     return {"channel": f"{channel}\n\n{message}" if message else channel, "sms": sms}
 
 
+async def _alerts(session: AsyncSession, number: int) -> tuple[list[dict[str, Any]], int]:
+    """The first ``ALERTS_SHOWN`` alerts (as the API orders them) and how many there
+    are: an alert storm of thousands is not read whole to show a page of it."""
+    a = alerts_table.c
+    rows = await session.execute(
+        select(alerts_table).where(a.incident_number == number).order_by(a.id).limit(ALERTS_SHOWN)
+    )
+    shown = [dict(r._mapping) for r in rows]
+    if len(shown) < ALERTS_SHOWN:
+        return shown, len(shown)
+    count = await session.execute(select(func.count()).where(a.incident_number == number))
+    return shown, int(count.scalar_one())
+
+
 async def _gather(
     session: AsyncSession, rules: RulesFile, number: int, now: datetime, window: timedelta
 ) -> dict[str, Any]:
     incident = await queries.get_incident(session, number)
-    alerts = await queries.incident_alerts(session, number)
+    alerts, alert_count = await _alerts(session, number)
     timeline = await queries.incident_timeline(session, number)
     held = await roles.current_roles(session, number)
     found = await runbook.incident_runbook(session, rules, incident)
@@ -101,8 +117,8 @@ async def _gather(
     return {
         "incident": incident,
         "held": held,
-        "alerts": alerts[:ALERTS_SHOWN],
-        "more_alerts": max(len(alerts) - ALERTS_SHOWN, 0),
+        "alerts": alerts,
+        "more_alerts": max(alert_count - ALERTS_SHOWN, 0),
         "timeline": timeline[-TIMELINE_SHOWN:],
         "runbook": found,
         "runbook_html": render_markdown(found.text if found is not None else None),
