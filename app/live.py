@@ -6,8 +6,10 @@ changed an incident) publishes; the console's server-sent events stream
 again. Only a counter crosses: what changed is read by the page with its own
 session, so nothing leaks to a stream that may not see it.
 
-Each process publishes its own commits: a page connected to one replica does
-not hear of a change committed by another until its next own refresh.
+Each process publishes its own commits (the requests' and the escalation
+engine's); the console's stream also reads a change cursor in the database,
+so a change committed by another process or replica reaches the page within
+``console_live_poll_seconds`` (app/console/live.py).
 """
 
 from __future__ import annotations

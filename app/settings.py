@@ -353,6 +353,13 @@ class Settings(BaseSettings):
             and self.mattermost_action_secret
         )
 
+    # The console's live view across processes (app/console/live.py): each open
+    # page's event stream also reads the database's change cursor (the newest
+    # timeline line) this often, so a change committed by another process or
+    # replica (KLAXON_WORKERS > 1) reaches it within this time; 0 turns it off
+    # (each process then announces only its own commits).
+    console_live_poll_seconds: float = Field(default=2.0, ge=0, le=60)
+
 
 @lru_cache
 def get_settings() -> Settings:

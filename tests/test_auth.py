@@ -174,6 +174,18 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/admin/rules"): OWN,
     ("POST", "/admin/rules/reload"): OWN,
     ("GET", "/admin/deliveries"): OWN,
+    # The incident page's actions (consc): the console session and its CSRF token;
+    # each does what a write-scope API call does.
+    ("POST", "/incidents/resolve"): OWN,
+    ("POST", "/incidents/{number}/escalate"): OWN,
+    ("POST", "/incidents/{number}/responders"): OWN,
+    ("POST", "/incidents/{number}/command"): OWN,
+    ("POST", "/incidents/{number}/severity"): OWN,
+    ("POST", "/incidents/{number}/updates"): OWN,
+    ("POST", "/incidents/{number}/postmortem"): OWN,
+    ("POST", "/incidents/{number}/action-items"): OWN,
+    ("POST", "/incidents/{number}/action-items/{item_id}"): OWN,
+    ("POST", "/incidents/{number}/public"): OWN,
     # Maintenance windows hold pages: config to plan, end or delete; read to look.
     ("POST", "/api/v1/maintenance"): "config",
     ("GET", "/api/v1/maintenance"): "read",

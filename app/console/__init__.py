@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app.console import (
     admin,
     feeds,
+    incident_actions,
     incidents,
     links,
     live,
@@ -35,6 +36,7 @@ def install(app: FastAPI) -> None:
     app.state.console_limits = {"ask": AddressLimits(), "try": AddressLimits()}
     app.include_router(pages.router)
     app.include_router(incidents.router)
+    app.include_router(incident_actions.router)
     app.include_router(live.router)
     # Schedules, policies, calendar feeds and reports (issue 15, part b).
     for part in (schedules, feeds, policies, reports):

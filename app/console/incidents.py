@@ -1,9 +1,16 @@
 """The incident pages: the open-incident list (the landing page) and one incident.
 
-Acknowledge and resolve are plain forms that POST and redirect back, so they
-work without JavaScript; they go through the same lifecycle functions as the
-API (app/incidents/lifecycle.py), which stop the paging in the same
+Acknowledge and resolve (one, or the checked ones of the list) are plain
+forms that POST and redirect back, so they work without JavaScript; they go
+through the same lifecycle functions as the API (app/incidents/lifecycle.py),
+which stop the paging in the same
 transaction, recorded with the signed-in responder as the actor, ``via console``.
+The incident page's other actions are in app/console/incident_actions.py, what
+it shows in app/console/incident_page.py.
+
+The list filters by status, severity, service, labels (``name=value``, every
+one must match, as the API's ``label`` filter) and "mine" (paged for it, or
+acknowledged it).
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.console import incident_page
+from app.console.incident_actions import ACTION_NOTICES
 from app.console.web import Viewer, first, form_of, redirect, render, runtime_of, signed_in
+from app.db import dialect_name
 from app.deps import IncidentNumber
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, KlaxonError, NotFound
 from app.incidents import lifecycle, queries
 from app.models import incidents_table, notifications_table
 from app.models.types import ID_MAX
@@ -26,16 +36,17 @@ from app.models.types import ID_MAX
 router = APIRouter(include_in_schema=False)
 SignedIn = Annotated[Viewer, Depends(signed_in)]
 
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+SEVERITIES = incident_page.SEVERITIES
 STATUSES = ("open", "triggered", "acknowledged", "resolved", "all")
 LIST_LIMIT = 200
-ALERTS_SHOWN = 200
+LABELS_MAX = 10
 #: What a redirect back may say happened (a fixed set: no text from the URL is shown).
 NOTICES = {
     "acknowledged": "Acknowledged: paging stopped.",
     "resolved": "Resolved.",
     "already-resolved": "Already resolved: nothing to acknowledge.",
-    "none-selected": "Select incidents to acknowledge first.",
+    "none-selected": "Select incidents first.",
+    "bad-label": "A label filter must look like name=value.",
 }
 
 
@@ -46,18 +57,26 @@ async def _list(
     status: str,
     severity: str | None,
     service: str | None,
+    labels: tuple[tuple[str, str], ...],
     mine: bool,
 ) -> list[dict[str, Any]]:
     i = incidents_table.c
     stmt = select(incidents_table)
     if status == "open":
-        stmt = stmt.where(i.status != "resolved")
+        # IN, not != 'resolved': the status index finds the few open among the many resolved.
+        stmt = stmt.where(i.status.in_(queries.OPEN_STATUSES))
     elif status != "all":
         stmt = stmt.where(i.status == status)
     if severity is not None:
         stmt = stmt.where(i.severity == severity)
     if service:
         stmt = stmt.where(i.service == service)
+    postgresql = dialect_name(session) == "postgresql"
+    stmt = queries.with_labels(stmt, i.labels, labels, postgresql=postgresql)
+    if postgresql:
+        # Planned for its values, as the API's lists are: a generic plan cannot
+        # know that 'open' is a few rows of many or a label a rare one.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     if mine:
         n = notifications_table.c
         paged = select(n.incident_number).where(
@@ -81,20 +100,29 @@ async def incident_list(
     status: str = "open",
     severity: str = "",
     service: str = "",
+    label: str = "",
     mine: str = "",
     notice: str = "",
 ) -> Response:
     status = status if status in STATUSES else "open"
     runtime = runtime_of(request)
-    async with runtime.sessions() as session:
-        rows = await _list(
-            session,
-            viewer,
-            status=status,
-            severity=severity if severity in SEVERITIES else None,
-            service=service[:200] or None,
-            mine=bool(mine),
-        )
+    label = label.strip()[:500]
+    rows: list[dict[str, Any]] = []
+    try:
+        labels = queries.parse_label_filters(label.split()[:LABELS_MAX])
+    except KlaxonError:
+        notice = "bad-label"  # nothing listed: the filter is wrong, not empty
+    else:
+        async with runtime.sessions() as session:
+            rows = await _list(
+                session,
+                viewer,
+                status=status,
+                severity=severity if severity in SEVERITIES else None,
+                service=service[:200] or None,
+                labels=labels,
+                mine=bool(mine),
+            )
     return render(
         request,
         "incidents.html",
@@ -102,7 +130,13 @@ async def incident_list(
         incidents=rows[:LIST_LIMIT],
         more=len(rows) > LIST_LIMIT,
         now=runtime.clock.now(),
-        filters={"status": status, "severity": severity, "service": service[:200], "mine": mine},
+        filters={
+            "status": status,
+            "severity": severity,
+            "service": service[:200],
+            "label": label,
+            "mine": mine,
+        },
         statuses=STATUSES,
         severities=SEVERITIES,
         notice=NOTICES.get(notice),
@@ -111,36 +145,11 @@ async def incident_list(
 
 
 @router.get("/incidents/{number}", response_class=HTMLResponse)
-async def incident_page(
+async def incident(
     request: Request, number: IncidentNumber, viewer: SignedIn, notice: str = ""
 ) -> Response:
-    runtime = runtime_of(request)
-    async with runtime.sessions() as session:
-        try:
-            incident = await queries.get_incident(session, number)
-        except NotFound:
-            return render(
-                request,
-                "error.html",
-                viewer=viewer,
-                status_code=404,
-                title="Not found",
-                message=f"There is no incident #{number}.",
-            )
-        alerts = await queries.incident_alerts(session, number)
-        timeline = await queries.incident_timeline(session, number)
-    return render(
-        request,
-        "incident.html",
-        viewer=viewer,
-        incident=incident,
-        alerts=alerts[:ALERTS_SHOWN],
-        more_alerts=max(len(alerts) - ALERTS_SHOWN, 0),
-        timeline=timeline,
-        now=runtime.clock.now(),
-        notice=NOTICES.get(notice),
-        back=request.url.path,
-    )
+    shown = NOTICES.get(notice) or ACTION_NOTICES.get(notice)
+    return await incident_page.show(request, viewer, number, notice=shown)
 
 
 def _with_notice(back: str, notice: str) -> str:
@@ -187,9 +196,9 @@ async def resolve(request: Request, number: IncidentNumber, viewer: SignedIn) ->
     return await _act(request, viewer, "resolve", [number], first(fields, "back"))
 
 
-@router.post("/incidents/acknowledge")
-async def acknowledge_selected(request: Request, viewer: SignedIn) -> Response:
-    """Bulk acknowledge: the checked incidents of the list, in one transaction."""
+async def _selected(
+    request: Request, viewer: Viewer, action: Literal["acknowledge", "resolve"]
+) -> Response:
     fields = await form_of(request, viewer)
     numbers = sorted(
         {
@@ -202,4 +211,16 @@ async def acknowledge_selected(request: Request, viewer: SignedIn) -> Response:
     numbers = numbers[:LIST_LIMIT]  # a list shows no more
     if not numbers:
         return redirect(_with_notice(back, "none-selected"))
-    return await _act(request, viewer, "acknowledge", numbers, back)
+    return await _act(request, viewer, action, numbers, back)
+
+
+@router.post("/incidents/acknowledge")
+async def acknowledge_selected(request: Request, viewer: SignedIn) -> Response:
+    """Bulk acknowledge: the checked incidents of the list, in one transaction."""
+    return await _selected(request, viewer, "acknowledge")
+
+
+@router.post("/incidents/resolve")
+async def resolve_selected(request: Request, viewer: SignedIn) -> Response:
+    """Bulk resolve: the checked incidents of the list, in one transaction."""
+    return await _selected(request, viewer, "resolve")

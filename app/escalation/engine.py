@@ -74,7 +74,9 @@ class Engine:
         self.owner = owner or f"klaxon-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         # A number's sends, once recorded, may have left a retry or a held-back page.
-        self.dispatcher = Dispatcher(runtime, sender, owner=self.owner, on_done=self.wake)
+        self.dispatcher = Dispatcher(
+            runtime, sender, owner=self.owner, on_done=self._sends_recorded
+        )
         # Chat posts, webhooks, actions: the handlers this replica has, by kind.
         self.outbound = OutboundSender(runtime, outbound or {}, owner=self.owner)
         self.housekeeping = Housekeeping(runtime)
@@ -87,6 +89,12 @@ class Engine:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _sends_recorded(self) -> None:
+        """A number's sends are recorded (committed): the loop may have a retry
+        or a held-back page to send, and open console pages show the sends."""
+        self.runtime.changes.publish()
+        self.wake()
 
     def start(self) -> None:
         if self._task is None:
@@ -131,6 +139,10 @@ class Engine:
                 + await webhooks.forward_events(self.runtime)
                 + await self.outbound.start_due()
             )
+            if done:
+                # Steps fired, heartbeats expired, reminders sent: committed
+                # changes that open console pages show (app/live.py).
+                self.runtime.changes.publish()
             if wait_for_sends:
                 await self.dispatcher.drain()
                 await self.outbound.drain()

@@ -73,6 +73,31 @@ def parse_cursor(value: str | None) -> int | None:
     return int(value)
 
 
+def with_labels(
+    stmt: Select[Any],
+    labels: ColumnElement[Any],
+    pairs: tuple[tuple[str, str], ...],
+    *,
+    postgresql: bool,
+) -> Select[Any]:
+    """``stmt`` keeping the rows whose ``labels`` hold every pair (the API's
+    list and the console's filter)."""
+    if postgresql and pairs:
+        # One containment of every pair: one GIN lookup, and one estimate from
+        # the column's statistics of how many rows hold them all (pairs that
+        # never occur together are seen to be rare, not the product of two
+        # common ones).
+        wanted = dict(pairs)
+        if len(wanted) == len(pairs):
+            return stmt.where(_labels_jsonb(labels).contains(wanted))
+        for name, expected in pairs:  # a name asked twice: rows holding both values (none)
+            stmt = stmt.where(_labels_jsonb(labels).contains({name: expected}))
+        return stmt
+    for name, expected in pairs:
+        stmt = stmt.where(labels[name].as_string() == expected)
+    return stmt
+
+
 def _filtered(table: Table, key: str, filters: Filters, *, postgresql: bool) -> Select[Any]:
     c = table.c
     stmt = select(table)
@@ -84,20 +109,7 @@ def _filtered(table: Table, key: str, filters: Filters, *, postgresql: bool) -> 
         stmt = stmt.where(c.severity == filters.severity)
     if filters.service is not None:
         stmt = stmt.where(c.service == filters.service)
-    if postgresql and filters.labels:
-        # One containment of every pair: one GIN lookup, and one estimate from
-        # the column's statistics of how many rows hold them all (pairs that
-        # never occur together are seen to be rare, not the product of two
-        # common ones).
-        wanted = dict(filters.labels)
-        if len(wanted) == len(filters.labels):
-            stmt = stmt.where(_labels_jsonb(c.labels).contains(wanted))
-        else:  # a name asked twice: the rows holding both values (none)
-            for name, expected in filters.labels:
-                stmt = stmt.where(_labels_jsonb(c.labels).contains({name: expected}))
-    else:
-        for name, expected in filters.labels:
-            stmt = stmt.where(c.labels[name].as_string() == expected)
+    stmt = with_labels(stmt, c.labels, filters.labels, postgresql=postgresql)
     if filters.cursor is not None:
         stmt = stmt.where(c[key] < filters.cursor)
     return stmt.order_by(c[key].desc()).limit(filters.limit + 1)

@@ -1,15 +1,19 @@
 """The live stream: a ``change`` event after each commit that changes an
-incident, carrying only a counter; and none missed across a reconnect."""
+incident (a request's, the engine's), carrying only a counter; none missed
+across a reconnect; and a change committed by another process heard through
+the database's change cursor."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 
+from app.clock import ManualClock
 from tests.console.helpers import console_client, sign_in
-from tests.paging import ALICE, Paging, checkout_alert, open_incident
+from tests.fakes.twilio_server import FakeTwilio
+from tests.paging import ALICE, Paging, checkout_alert, open_incident, serve_paging
 
 
 async def _session_cookie(paging: Paging) -> str:
@@ -65,3 +69,44 @@ async def test_a_reconnect_that_missed_a_change_hears_of_it_at_once(paging: Pagi
             opening = await anext(events)
             missed = await anext(events)
     assert missed["event"] == "change" and missed["id"] == opening["id"]
+
+
+async def _next_change(paging: Paging, cookie: str, act: Callable[[], Awaitable[object]]) -> bool:
+    """Whether a stream of ``paging`` hears a change after ``act`` (within 10 s)."""
+    async with (
+        httpx.AsyncClient(
+            base_url=paging.url, headers={"Cookie": f"klaxon_session={cookie}"}
+        ) as client,
+        client.stream("GET", "/live") as stream,
+    ):
+        events = _events(stream.aiter_lines())
+        async with asyncio.timeout(10):
+            await anext(events)  # the opening
+            await act()
+            return (await anext(events))["event"] == "change"
+
+
+async def test_an_engine_commit_a_page_sent_is_announced(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock
+) -> None:
+    # No database cursor: only this process's own publishing can tell the stream.
+    async with serve_paging(db, fake_twilio, clock, console_live_poll_seconds=0) as paging:
+        cookie = await _session_cookie(paging)  # signing in runs the engine once
+        await open_incident(paging, checkout_alert())  # its first step is due now
+        assert await _next_change(paging, cookie, paging.tick)
+        assert len(paging.texts_to(ALICE)) == 2  # the code, then the page
+
+
+async def test_a_change_committed_by_another_process_is_announced(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock
+) -> None:
+    async with (
+        serve_paging(db, fake_twilio, clock, console_live_poll_seconds=0.2) as watched,
+        serve_paging(db, fake_twilio, clock) as other,
+    ):
+        cookie = await _session_cookie(watched)
+
+        async def elsewhere() -> None:
+            await open_incident(other, checkout_alert())
+
+        assert await _next_change(watched, cookie, elsewhere)

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.migrate import upgrade
 from tests.perf import paging, real
+from tests.perf.console import console_lines, console_run
 from tests.perf.history import YEAR, HistorySize
 from tests.perf.history_run import history_lines, history_run
 from tests.perf.ingest import PER_PAYLOAD, prefill, run_load
@@ -51,6 +52,9 @@ def options() -> argparse.Namespace:
     add("--status-seconds", type=float, default=10, help="status page run (10; 0 skips)")
     add("--status-only", action="store_true", help="only the status page run")
     add("--json", type=Path, help="where to write the figures (.bench/bench-<time>.json)")
+    add("--console", action="store_true", help="only the console's pages on a stored history")
+    add("--console-incidents", type=int, default=100_000, help="its incidents (100k)")
+    add("--console-reads", type=int, default=200, help="reads of each console page (200)")
     return parser.parse_args()
 
 
@@ -192,6 +196,13 @@ def main() -> None:
         "klaxon": {},
         "legacy": {},
     }
+    if args.console:
+        progress(f"console, {args.console_incidents:,} incidents")
+        figures["console"] = console_run(args.console_incidents, args.console_reads)
+        path = args.json or ROOT / ".bench" / f"bench-console-{started:%Y%m%dT%H%M%SZ}.json"
+        write_json(figures, path)
+        print("\n".join(console_lines(figures["console"])))
+        return
     if not args.status_only:
         real_case(args, figures)
         if args.legacy_seconds:
