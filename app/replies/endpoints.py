@@ -72,6 +72,7 @@ async def inbound_sms(request: Request, runtime: RuntimeDep, session: SessionDep
             body=form.get("Body", ""),
             now=now,
             bare_window=timedelta(minutes=settings.bare_reply_minutes),
+            settings=settings,
         )
     runtime.wake_engine()
     return _xml(twiml.sms_reply(reply))

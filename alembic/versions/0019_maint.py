@@ -1,0 +1,46 @@
+"""silence_on_ack per escalation policy; who asked for a silence by SMS; a
+maintenance window's public title and description for the status page
+
+Revision ID: 0019_maint
+Revises: 0018
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+
+from alembic import op
+
+revision: str = "0019_maint"
+down_revision: str | Sequence[str] | None = "0018"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("escalation_policies") as batch:
+        batch.add_column(sa.Column("silence_on_ack", sa.Integer(), nullable=True))
+    with op.batch_alter_table("silences") as batch:
+        batch.add_column(
+            sa.Column(
+                "requested_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True
+            )
+        )
+    with op.batch_alter_table("maintenance_windows") as batch:
+        batch.add_column(
+            sa.Column(
+                "public_title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True
+            )
+        )
+        batch.add_column(sa.Column("public_description", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("maintenance_windows") as batch:
+        batch.drop_column("public_description")
+        batch.drop_column("public_title")
+    with op.batch_alter_table("silences") as batch:
+        batch.drop_column("requested_by")
+    with op.batch_alter_table("escalation_policies") as batch:
+        batch.drop_column("silence_on_ack")
