@@ -241,7 +241,7 @@ class Engine:
             return
         if await quiet.hold_step(session, step, incident, now=now):
             return  # a maintenance window holds it: due again at the window's end
-        timeline: list[dict[str, Any]] = []
+        timeline: list[dict[str, Any]] = await quiet.over_lines(session, number, now=now)
         policy = await store.get_policy(session, step.policy)
         if policy is None:
             policy = await self._instead_of_missing(session, step, now, timeline)
