@@ -1,4 +1,5 @@
-"""silence_on_ack per escalation policy; who asked for a silence by SMS; a
+"""silence_on_ack per escalation policy; who asked for a silence by SMS (and
+when they were reminded of its end); a
 maintenance window's public title and description for the status page
 
 Revision ID: 0019_maint
@@ -9,6 +10,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
+
+import app.models.types
 
 from alembic import op
 
@@ -27,6 +30,9 @@ def upgrade() -> None:
                 "requested_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True
             )
         )
+        batch.add_column(
+            sa.Column("reminded_at", app.models.types.UTCDateTime(timezone=True), nullable=True)
+        )
     with op.batch_alter_table("maintenance_windows") as batch:
         batch.add_column(
             sa.Column(
@@ -41,6 +47,7 @@ def downgrade() -> None:
         batch.drop_column("public_description")
         batch.drop_column("public_title")
     with op.batch_alter_table("silences") as batch:
+        batch.drop_column("reminded_at")
         batch.drop_column("requested_by")
     with op.batch_alter_table("escalation_policies") as batch:
         batch.drop_column("silence_on_ack")

@@ -34,7 +34,7 @@ from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
 from app.events import AlertEvent
 from app.heartbeats import expiry as heartbeats
-from app.maintenance import quiet
+from app.maintenance import quiet, requested
 from app.maintenance.sync import SilenceSync
 from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, steps_table
@@ -417,7 +417,14 @@ class Engine:
         channels: list[str],
         now: datetime,
     ) -> None:
-        body = page_sms(await page_info(session, incident, self.runtime.rules.current))
+        rt = self.runtime
+        info = await page_info(
+            session,
+            incident,
+            rt.rules.current,
+            alertmanager=bool(rt.settings.alertmanager_url_list),
+        )
+        body = page_sms(info)
         await outbox.enqueue(
             session,
             (
@@ -440,11 +447,17 @@ class Engine:
 
 
 async def page_info(
-    session: AsyncSession, incident: Any, rules: RulesFile | None = None
+    session: AsyncSession,
+    incident: Any,
+    rules: RulesFile | None = None,
+    *,
+    alertmanager: bool = False,
 ) -> PageInfo:
     """What a page says: the incident's current title (a commander's retitle
     included), and from its worst firing alert the description (else summary)
-    and runbook URL, else the rules file's runbook (a URL or a text)."""
+    and runbook URL, else the rules file's runbook (a URL or a text). With
+    ``alertmanager`` (Klaxon has Alertmanager URLs) it offers ``42S1h`` for an
+    incident with a firing alert from Alertmanager."""
     a = alerts_table.c
     alert = (
         await session.execute(
@@ -473,4 +486,5 @@ async def page_info(
         summary=summary,
         runbook_url=runbook_url,
         runbook_text=runbook_text,
+        offer_silence=alertmanager and await requested.from_alertmanager(session, incident.number),
     )

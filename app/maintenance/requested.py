@@ -10,7 +10,8 @@ must tell Klaxon so. The rows go through the same ``silences`` table and
 reconciliation pass as every other silence (app/maintenance/sync.py), so an
 Alertmanager that is down delays nothing here; while the silence holds, the
 poll behind silences (app/maintenance/behind.py) still closes the incident
-when its alerts resolve upstream.
+when its alerts resolve upstream. Ten minutes before it ends, while the
+incident is open, whoever asked is texted an offer of ``42S1h`` to extend it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from app.durations import compact
 from app.maintenance.ack_silences import LIVE, describe, exact_matchers
 from app.maintenance.windows import describe_until
 from app.models import alerts_table, incidents_table, silences_table
+from app.notify import outbox
+from app.oncall.store import get_responder
 from app.settings import Settings
 from app.timeline import event_row, record
 
@@ -32,6 +35,8 @@ _S, _A, _I = silences_table.c, alerts_table.c, incidents_table.c
 #: The longest silence a text may ask for (as ``silence_on_ack``'s bound).
 MAX_SECONDS = 7 * 86400
 MIN_SECONDS = 60
+#: How long before a requested silence ends its requester is offered ``42S1h``.
+REMIND_BEFORE = timedelta(minutes=10)
 
 
 async def label_sets(session: AsyncSession, number: int) -> dict[str, list[dict[str, Any]]]:
@@ -42,6 +47,17 @@ async def label_sets(session: AsyncSession, number: int) -> dict[str, list[dict[
         )
     )
     return {repr(exact_matchers(a.labels)): exact_matchers(a.labels) for a in firing}
+
+
+async def from_alertmanager(session: AsyncSession, number: int) -> bool:
+    """Whether incident ``number`` has a firing alert from Alertmanager (a page
+    offers ``42S1h`` then, app/notify/texts.py)."""
+    found = await session.execute(
+        select(_A.id)
+        .where(_A.incident_number == number, _A.source == "alertmanager", _A.status == "firing")
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 async def silence_incident(
@@ -77,6 +93,7 @@ async def silence_incident(
         "attempts": 0,
         "next_attempt_at": now,
         "lease_until": None,
+        "reminded_at": None,
         "updated_at": now,
     }
     for key, matchers in sets.items():
@@ -148,3 +165,43 @@ async def lift_finished(session: AsyncSession, now: datetime) -> None:
             .values(state=state, lease_until=None, next_attempt_at=now, attempts=0, updated_at=now)
         )
     await record(session, timeline)
+
+
+async def remind_ending(session: AsyncSession, now: datetime) -> int:
+    """Text whoever asked for a silence that ends within :data:`REMIND_BEFORE`,
+    while its incident is open, offering ``42S1h``; once per silence (asking
+    again starts over). Returns how many texts were queued."""
+    rows = list(
+        await session.execute(
+            select(_S.id, _S.incident_number, _S.ends_at, _S.requested_by)
+            .join(incidents_table, _I.number == _S.incident_number)
+            .where(
+                _S.requested_by.is_not(None),
+                _S.state.in_(LIVE),
+                _S.reminded_at.is_(None),
+                _S.ends_at > now,
+                _S.ends_at <= now + REMIND_BEFORE,
+                _I.status != "resolved",
+            )
+            .with_for_update(of=silences_table)
+        )
+    )
+    told: set[tuple[int, str]] = set()
+    for row in rows:
+        await session.execute(
+            update(silences_table).where(and_(_S.id == row.id)).values(reminded_at=now)
+        )
+        key = (row.incident_number, row.requested_by)
+        responder = await get_responder(session, row.requested_by)
+        if key in told or responder is None:
+            continue
+        told.add(key)
+        number = row.incident_number
+        body = (
+            f"[Klaxon] #{number}: its Alertmanager silence ends at"
+            f" {describe_until(row.ends_at, now)}. Reply {number}S1h to extend it."
+        )
+        await outbox.enqueue(
+            session, [outbox.to(responder, "reminder", "sms", body, incident_number=number)], now
+        )
+    return len(told)

@@ -115,6 +115,9 @@ class SilenceSync:
                     session, self.runtime.rules.current, self.runtime.settings, now
                 )
                 await requested.lift_finished(session, now)
+                reminded = await requested.remind_ending(session, now)
+            if reminded:
+                self.runtime.wake_engine()  # the dispatcher sends them
             while await self._work_one():
                 pass
         except Exception as exc:

@@ -142,6 +142,9 @@ class PageInfo:
     summary: str | None
     runbook_url: str | None
     runbook_text: str | None = None
+    # Offer ``42S1h`` (silence in Alertmanager for an hour, app/maintenance/requested.py):
+    # only for an incident whose alerts came from the Alertmanager Klaxon talks to.
+    offer_silence: bool = False
 
 
 def runbook_lines(text: str) -> list[str]:
@@ -271,6 +274,7 @@ def _page_text(
     service: str,
     summary: str | None,
     runbook: str | None,
+    offer_silence: bool = False,
 ) -> str:
     head = " ".join(p for p in ("[Klaxon]", severity, f"#{number}", title) if p)
     if service:
@@ -278,7 +282,8 @@ def _page_text(
     if summary:
         head += f": {summary}"
     runbook_part = _full_stop(f" Runbook: {runbook}") if runbook else ""
-    reply = f" Reply {number}A to ack, {number}R to resolve."
+    silence = f", {number}S1h to silence 1h" if offer_silence else ""
+    reply = f" Reply {number}A to ack, {number}R to resolve{silence}."
     return f"{_full_stop(head)}{runbook_part}{reply}"
 
 
@@ -288,7 +293,8 @@ def _full_stop(text: str) -> str:
 
 def page_sms(info: PageInfo) -> str:
     """The page, in GSM-7 and at most two segments: the incident's title first,
-    then its service, the alert's description, the runbook and the reply codes.
+    then its service, the alert's description, the runbook and the reply codes
+    (with ``42S1h`` when ``info.offer_silence``).
 
     Shortened in this order: the summary to 80 characters, the title to 60, the
     summary again (then dropped), the title.  A runbook
@@ -306,7 +312,7 @@ def page_sms(info: PageInfo) -> str:
         summary = ""
 
     def render(t: str, s: str | None, rb: str | None) -> str:
-        return _page_text(severity, info.number, t, service, s, rb)
+        return _page_text(severity, info.number, t, service, s, rb, info.offer_silence)
 
     runbook = _gsm7_url(info.runbook_url)
     if runbook and not _fits_page(render(_ellipsize(title, _MIN_TITLE), None, runbook)):
