@@ -154,6 +154,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/webhooks/subscriptions"): "admin",
     ("POST", "/api/v1/webhooks/subscriptions"): "admin",
     ("DELETE", "/api/v1/webhooks/subscriptions/{subscription_id}"): "admin",
+    # Scheduled maintenance from the public maintenance windows (issue 17).
+    ("GET", "/status/api/v2/scheduled-maintenances/upcoming.json"): PUBLIC,
+    ("GET", "/status/api/v2/scheduled-maintenances/active.json"): PUBLIC,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]
