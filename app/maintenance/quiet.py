@@ -123,6 +123,9 @@ async def quiet_lines(session: AsyncSession, number: int, hold: Hold, *, now: da
     return [quiet_line(number, hold, now=now, silence=silence)]
 
 
+_HOLD_KINDS = ("quiet", "quiet_over", "acknowledged", "resolved")
+
+
 async def over_lines(session: AsyncSession, number: int, *, now: datetime) -> list[dict[str, Any]]:
     """When a step held by a window fires (the window over, ended or changed):
     the line that says the hold is over and paging goes on; none when the
@@ -131,7 +134,8 @@ async def over_lines(session: AsyncSession, number: int, *, now: datetime) -> li
     last = (
         await session.execute(
             select(t.kind, t.data)
-            .where(t.incident_number == number, t.kind.in_(("quiet", "quiet_over")))
+            # Acknowledged or resolved since the hold: paging now is not its end.
+            .where(t.incident_number == number, t.kind.in_(_HOLD_KINDS))
             .order_by(t.id.desc())
             .limit(1)
         )

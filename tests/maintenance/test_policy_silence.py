@@ -5,7 +5,6 @@ policy's length, and a route's own ``silence_on_ack`` takes precedence."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,37 +34,27 @@ async def _acked_silence_length(paging: Paging, am: PrivateAlertmanager) -> time
     return ends - paging.clock.now()
 
 
-@pytest.fixture
-async def with_am(
-    db: str, fake_twilio: FakeTwilio, real_clock: ManualClock, alertmanager: PrivateAlertmanager
-) -> AsyncIterator[Paging]:
-    async with serve_paging(
-        db, fake_twilio, real_clock, alertmanager_urls=alertmanager.url
-    ) as paging:
-        yield paging
-
-
 async def test_a_policy_silence_on_ack_silences_its_acknowledged_incidents(
-    with_am: Paging, alertmanager: PrivateAlertmanager
+    am_paging: Paging, alertmanager: PrivateAlertmanager
 ) -> None:
     body = _checkout_policy(silence_on_ack="2h")
-    put = await with_am.api.put("/api/v1/escalation-policies/checkout-oncall", json=body)
+    put = await am_paging.api.put("/api/v1/escalation-policies/checkout-oncall", json=body)
     assert put.status_code == 200, put.text
     assert put.json()["silence_on_ack"] == 7200
-    got = await with_am.api.get("/api/v1/escalation-policies/checkout-oncall")
+    got = await am_paging.api.get("/api/v1/escalation-policies/checkout-oncall")
     assert got.json()["silence_on_ack"] == 7200
 
-    length = await _acked_silence_length(with_am, alertmanager)
+    length = await _acked_silence_length(am_paging, alertmanager)
     assert abs(length - timedelta(hours=2)) < timedelta(seconds=5)
 
 
 async def test_without_silence_on_ack_anywhere_an_ack_silences_nothing(
-    with_am: Paging, alertmanager: PrivateAlertmanager
+    am_paging: Paging, alertmanager: PrivateAlertmanager
 ) -> None:
-    number = await open_incident(with_am, checkout_alert())
-    acked = await with_am.api.post(f"/api/v1/incidents/{number}/acknowledge")
+    number = await open_incident(am_paging, checkout_alert())
+    acked = await am_paging.api.post(f"/api/v1/incidents/{number}/acknowledge")
     assert acked.status_code == 200, acked.text
-    await with_am.tick()
+    await am_paging.tick()
     assert await klaxon_silences(alertmanager) == []
 
 

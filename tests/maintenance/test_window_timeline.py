@@ -4,27 +4,12 @@ the window ends and they page, the timeline says the hold is over."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
-from app.clock import ManualClock
-from tests.fakes.twilio_server import FakeTwilio
 from tests.maintenance.conftest import klaxon_silences
-from tests.paging import ALICE, Paging, checkout_alert, incident_detail, open_incident, serve_paging
+from tests.paging import ALICE, Paging, checkout_alert, incident_detail, open_incident
 from tests.services.alertmanager import PrivateAlertmanager
-
-
-@pytest.fixture
-async def mirrored(
-    db: str, fake_twilio: FakeTwilio, real_clock: ManualClock, alertmanager: PrivateAlertmanager
-) -> AsyncIterator[Paging]:
-    async with serve_paging(
-        db, fake_twilio, real_clock, alertmanager_urls=alertmanager.url
-    ) as paging:
-        yield paging
 
 
 async def _window(paging: Paging) -> dict[str, Any]:
@@ -47,33 +32,33 @@ def _lines(detail: dict[str, Any], kind: str) -> list[str]:
 
 
 async def test_the_hold_names_the_window_silence_and_its_end_says_paging(
-    mirrored: Paging, alertmanager: PrivateAlertmanager
+    am_paging: Paging, alertmanager: PrivateAlertmanager
 ) -> None:
-    window = await _window(mirrored)
-    await mirrored.tick()
+    window = await _window(am_paging)
+    await am_paging.tick()
     [silence] = await klaxon_silences(alertmanager)
 
-    number = await open_incident(mirrored, checkout_alert())
-    await mirrored.tick()
-    assert mirrored.texts_to(ALICE) == []
-    detail = await incident_detail(mirrored, number)
+    number = await open_incident(am_paging, checkout_alert())
+    await am_paging.tick()
+    assert am_paging.texts_to(ALICE) == []
+    detail = await incident_detail(am_paging, number)
     [held] = _lines(detail, "quiet")
     assert held.startswith(
         f'quiet: maintenance window "db-upgrade" (silence {silence["id"]} in Alertmanager) until '
     )
     assert _lines(detail, "quiet_over") == []
 
-    ended = await mirrored.api.post(f"/api/v1/maintenance/{window['id']}/end")
+    ended = await am_paging.api.post(f"/api/v1/maintenance/{window['id']}/end")
     assert ended.status_code == 200, ended.text
-    await mirrored.tick()
-    assert len(mirrored.texts_to(ALICE)) == 1, "the window over, it pages"
-    detail = await incident_detail(mirrored, number)
+    await am_paging.tick()
+    assert len(am_paging.texts_to(ALICE)) == 1, "the window over, it pages"
+    detail = await incident_detail(am_paging, number)
     assert _lines(detail, "quiet_over") == [
         f'maintenance window "db-upgrade" no longer holds it; its silence {silence["id"]}'
         " in Alertmanager ends with it: paging"
     ]
-    await mirrored.tick(minutes=5)
-    detail = await incident_detail(mirrored, number)
+    await am_paging.tick(minutes=5)
+    detail = await incident_detail(am_paging, number)
     assert len(_lines(detail, "quiet_over")) == 1, "said once, not at every step"
 
 
