@@ -208,6 +208,9 @@ ACCESS: dict[tuple[str, str], str] = {
     # Mattermost: the command's token or the button's HMAC, then the mapped responder.
     ("POST", "/api/v1/chat/mattermost/commands"): OWN,
     ("POST", "/api/v1/chat/mattermost/actions"): OWN,
+    # Scheduled maintenance from the public maintenance windows (issue 17).
+    ("GET", "/status/api/v2/scheduled-maintenances/upcoming.json"): PUBLIC,
+    ("GET", "/status/api/v2/scheduled-maintenances/active.json"): PUBLIC,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

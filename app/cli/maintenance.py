@@ -67,6 +67,12 @@ def add(
     quiet_open_incidents: Annotated[
         bool, typer.Option(help="Also hold incidents already open that it covers")
     ] = False,
+    public_title: Annotated[
+        str | None, typer.Option(help="Show it on the status page under this title")
+    ] = None,
+    public_description: Annotated[
+        str | None, typer.Option(help="What the status page says about it")
+    ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
@@ -81,7 +87,13 @@ def add(
         "services": service or [],
         "quiet_open_incidents": quiet_open_incidents,
     }
-    for key, value in (("ends_at", end), ("rrule", rrule), ("duration", duration)):
+    for key, value in (
+        ("ends_at", end),
+        ("rrule", rrule),
+        ("duration", duration),
+        ("public_title", public_title),
+        ("public_description", public_description),
+    ):
         if value is not None:
             body[key] = value
     window = KlaxonApi.connect(url, token).post("/api/v1/maintenance", body)

@@ -35,7 +35,7 @@ from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
 from app.events import AlertEvent
 from app.heartbeats import expiry as heartbeats
-from app.maintenance import quiet
+from app.maintenance import quiet, requested
 from app.maintenance.sync import SilenceSync
 from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
 from app.models import alerts_table, incidents_table, steps_table
@@ -255,7 +255,7 @@ class Engine:
             return
         if await quiet.hold_step(session, step, incident, now=now):
             return  # a maintenance window holds it: due again at the window's end
-        timeline: list[dict[str, Any]] = []
+        timeline: list[dict[str, Any]] = await quiet.over_lines(session, number, now=now)
         policy = await store.get_policy(session, step.policy)
         if policy is None:
             policy = await self._instead_of_missing(session, step, now, timeline)
@@ -438,11 +438,16 @@ class Engine:
         now: datetime,
         offer: str | None,
     ) -> None:
-        info = await page_info(session, incident, self.runtime.rules.current, offer=offer)
+        rt = self.runtime
+        info = await page_info(
+            session,
+            incident,
+            rt.rules.current,
+            offer=offer,
+            alertmanager=bool(rt.settings.alertmanager_url_list),
+        )
         # Each SMS carries its responder's own signed console link (when enabled).
-        bodies = {
-            r.id: page_sms(with_link(info, self.runtime.settings, r.id, now)) for r in responders
-        }
+        bodies = {r.id: page_sms(with_link(info, rt.settings, r.id, now)) for r in responders}
         await outbox.enqueue(
             session,
             (
@@ -475,10 +480,13 @@ async def page_info(
     rules: RulesFile | None = None,
     *,
     offer: str | None = None,
+    alertmanager: bool = False,
 ) -> PageInfo:
     """What a page says: the incident's current title (a commander's retitle
     included), and from its worst firing alert the description (else summary)
-    and runbook URL, else the rules file's runbook (a URL or a text)."""
+    and runbook URL, else the rules file's runbook (a URL or a text). With
+    ``alertmanager`` (Klaxon has Alertmanager URLs) it offers ``42S1h`` for an
+    incident with a firing alert from Alertmanager."""
     a = alerts_table.c
     alert = (
         await session.execute(
@@ -508,4 +516,5 @@ async def page_info(
         runbook_url=runbook_url,
         runbook_text=runbook_text,
         offer=offer,
+        offer_silence=alertmanager and await requested.from_alertmanager(session, incident.number),
     )

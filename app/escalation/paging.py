@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
-from app.maintenance.quiet import hold_for, quiet_line
+from app.maintenance.quiet import hold_for, quiet_lines
 from app.models import incidents_table, notifications_table, responders_table, steps_table
 from app.notify import outbox
 from app.notify.texts import resolved_sms
@@ -56,7 +56,7 @@ async def begin_paging(
         # A maintenance window covering it: step 1 waits for the window's end.
         hold = await hold_for(session, incident.number, now, now=now)
         if hold is not None:
-            timeline.append(quiet_line(incident.number, hold, now=now))
+            timeline.extend(await quiet_lines(session, incident.number, hold, now=now))
         await session.execute(
             insert_for(session, steps_table)
             .values(

@@ -11,9 +11,16 @@ may ``offer`` an action: the page asks the responder to reply ``42X`` to run it
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from app.durations import parse_seconds
 
@@ -21,6 +28,26 @@ Channel = Literal["sms", "voice"]
 #: Who may acknowledge or resolve an incident from a phone: any responder (one
 #: not paged for it is named so on the timeline), or only those it paged.
 AckRule = Literal["anyone", "paged-only"]
+SILENCE_ON_ACK = (
+    "Seconds (or a length like 30m, 1h, 1d) an acknowledgement silences the incident's"
+    " alerts in Alertmanager, extended while acknowledged and firing; a route's own"
+    " silence_on_ack takes precedence"
+)
+
+
+def _length(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip().isdigit():
+        seconds = parse_seconds(value.strip(), "dhm")
+        if seconds is None:
+            raise ValueError(f"silence_on_ack {value!r} must be a length like 30m, 1h or 1d")
+        return seconds
+    return value
+
+
+#: A policy's ``silence_on_ack``: seconds or a length, from a minute to a week.
+PolicySilence = Annotated[
+    Annotated[int, Field(ge=60, le=7 * 86400)] | None, BeforeValidator(_length)
+]
 
 
 class Targets(BaseModel):
@@ -103,12 +130,19 @@ class PolicySpec(BaseModel):
         description="Who may acknowledge or resolve by SMS or call: any responder, or only"
         " those paged for the incident (API tokens always may)",
     )
+    silence_on_ack: PolicySilence = Field(default=None, description=SILENCE_ON_ACK)
 
     @classmethod
     def from_row(cls, row: Any) -> PolicySpec:
         """From an ``escalation_policies`` row."""
         return cls.model_validate(
-            {"name": row.name, "steps": row.steps, "repeat": row.repeat, "ack": row.ack}
+            {
+                "name": row.name,
+                "steps": row.steps,
+                "repeat": row.repeat,
+                "ack": row.ack,
+                "silence_on_ack": row.silence_on_ack,
+            }
         )
 
     def position_after(self, round_: int, step_index: int) -> tuple[int, int] | None:

@@ -1,7 +1,10 @@
-"""Silence on acknowledge: a route with ``silence_on_ack: 1h`` in the rules file
-has an acknowledged incident's alerts silenced in Alertmanager, one silence per
-alert on its exact label set, so the alerts stop notifying upstream while
-someone works on them.
+"""Silence on acknowledge: a route with ``silence_on_ack: 1h`` in the rules file,
+or else the incident's escalation policy with ``silence_on_ack`` (the route's
+setting, the default route's included, takes precedence), has an acknowledged
+incident's alerts silenced in Alertmanager, one silence per alert on its exact
+label set, so the alerts stop notifying upstream while someone works on them.
+A label set already held by a silence asked for by SMS
+(app/maintenance/requested.py) is left to that one.
 
 Planned like the window silences (app/maintenance/silences.py) and by the same
 reconciliation pass, whatever the channel of the acknowledgement (API, SMS,
@@ -22,14 +25,14 @@ from typing import Any
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import alerts_table, incidents_table, silences_table
+from app.models import alerts_table, incidents_table, policies_table, silences_table
 from app.rules import RulesFile
 from app.rules.classify import route
 from app.rules.runbooks import incident_labels
 from app.settings import Settings
 from app.timeline import event_row, record
 
-_S, _I, _A = silences_table.c, incidents_table.c, alerts_table.c
+_S, _I, _A, _P = silences_table.c, incidents_table.c, alerts_table.c, policies_table.c
 LIVE = ("pending", "synced")
 
 
@@ -41,7 +44,8 @@ def exact_matchers(labels: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def silence_seconds(rules: RulesFile, labels: Mapping[str, Any], service: str) -> int | None:
-    """The ``silence_on_ack`` of the route the incident's labels take."""
+    """The ``silence_on_ack`` of the route the incident's labels take (None: the
+    route says nothing, and the incident's escalation policy decides)."""
     routing = route(rules, incident_labels(labels, service))
     for candidate in rules.routes:
         if candidate.name == routing.route:
@@ -49,7 +53,7 @@ def silence_seconds(rules: RulesFile, labels: Mapping[str, Any], service: str) -
     return rules.default_route.silence_on_ack
 
 
-def _describe(matchers: list[dict[str, Any]]) -> str:
+def describe(matchers: list[dict[str, Any]]) -> str:
     return "{" + ", ".join(f'{m["name"]}="{m["value"]}"' for m in matchers) + "}"
 
 
@@ -60,13 +64,17 @@ async def plan_incidents(
     if not settings.alertmanager_url_list:
         return
     acked = await session.execute(
-        select(_I.number, _I.labels, _I.service, _I.acknowledged_by).where(
+        select(_I.number, _I.labels, _I.service, _I.policy, _I.acknowledged_by).where(
             _I.status == "acknowledged"
         )
     )
+    by_policy = await _policy_seconds(session)
+    requested = await _requested(session)
     wanted: dict[int, tuple[int, dict[str, list[dict[str, Any]]], str]] = {}
     for incident in acked:
         seconds = silence_seconds(rules, incident.labels, incident.service)
+        if seconds is None:
+            seconds = by_policy.get(incident.policy or "default")
         if seconds is None:
             continue
         firing = await session.execute(
@@ -76,12 +84,17 @@ async def plan_incidents(
                 _A.source == "alertmanager",
             )
         )
-        sets = {repr(exact_matchers(a.labels)): exact_matchers(a.labels) for a in firing}
+        sets = {
+            repr(exact_matchers(a.labels)): exact_matchers(a.labels)
+            for a in firing
+            # A silence asked for by hand holds these (app/maintenance/requested.py).
+            if (incident.number, repr(exact_matchers(a.labels))) not in requested
+        }
         if sets:
             wanted[incident.number] = (seconds, sets, incident.acknowledged_by or "someone")
     rows = await session.execute(
         select(silences_table)
-        .where(_S.incident_number.is_not(None), _S.state.in_(LIVE))
+        .where(_S.incident_number.is_not(None), _S.requested_by.is_(None), _S.state.in_(LIVE))
         .with_for_update()
     )
     timeline: list[dict[str, Any]] = []
@@ -96,7 +109,7 @@ async def plan_incidents(
             timeline.append(
                 _line(
                     row.incident_number,
-                    f"Alertmanager silence lifted: {_describe(row.matchers)}",
+                    f"Alertmanager silence lifted: {describe(row.matchers)}",
                     now,
                 )
             )
@@ -128,11 +141,28 @@ async def plan_incidents(
                 _line(
                     number,
                     f"Silenced in Alertmanager while acknowledged ({seconds // 60} min at a time):"
-                    f" {_describe(matchers)}",
+                    f" {describe(matchers)}",
                     now,
                 )
             )
     await record(session, timeline)
+
+
+async def _policy_seconds(session: AsyncSession) -> dict[str, int]:
+    """The ``silence_on_ack`` of each escalation policy that has one."""
+    rows = await session.execute(
+        select(_P.name, _P.silence_on_ack).where(_P.silence_on_ack.is_not(None))
+    )
+    return {row.name: int(row.silence_on_ack) for row in rows}
+
+
+async def _requested(session: AsyncSession) -> set[tuple[int, str]]:
+    rows = await session.execute(
+        select(_S.incident_number, _S.matchers).where(
+            _S.requested_by.is_not(None), _S.state.in_(LIVE)
+        )
+    )
+    return {(row.incident_number, repr(row.matchers)) for row in rows}
 
 
 def _line(number: int, message: str, now: datetime) -> dict[str, Any]:

@@ -28,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.maintenance import store
 from app.maintenance.windows import Window, active, covers, describe_until
-from app.models import alerts_table, incidents_table, steps_table
+from app.models import (
+    alerts_table,
+    incidents_table,
+    silences_table,
+    steps_table,
+    timeline_table,
+)
 from app.timeline import event_row, record
 
 
@@ -68,11 +74,37 @@ async def hold_for(
     return best
 
 
-def quiet_line(number: int, hold: Hold, *, now: datetime) -> dict[str, Any]:
+async def window_silence(session: AsyncSession, window_id: int | None, until: datetime) -> Any:
+    """The silence mirroring the window's occurrence that ends at ``until``
+    (app/maintenance/silences.py), or None: no Alertmanager, or none planned."""
+    if window_id is None:
+        return None
+    s = silences_table.c
+    found = await session.execute(
+        select(s.alertmanager_id, s.state)
+        .where(s.window_id == window_id, s.ends_at == until, s.state != "rejected")
+        .order_by(s.id.desc())
+        .limit(1)
+    )
+    return found.first()
+
+
+def _silence_words(silence: Any) -> str:
+    if silence is None:
+        return ""
+    if silence.alertmanager_id is None:
+        return " (its silence not yet in Alertmanager)"
+    return f" (silence {silence.alertmanager_id} in Alertmanager)"
+
+
+def quiet_line(number: int, hold: Hold, *, now: datetime, silence: Any = None) -> dict[str, Any]:
+    """The timeline line of a hold; ``silence`` is the window's own, from
+    :func:`window_silence`."""
     return event_row(
         number,
         "quiet",
-        f'quiet: maintenance window "{hold.window.name}" until {describe_until(hold.until, now)}',
+        f'quiet: maintenance window "{hold.window.name}"{_silence_words(silence)}'
+        f" until {describe_until(hold.until, now)}",
         at=now,
         actor="klaxon (maintenance)",
         data={
@@ -80,8 +112,55 @@ def quiet_line(number: int, hold: Hold, *, now: datetime) -> dict[str, Any]:
             "window_id": hold.window.id,
             "until": hold.until.isoformat(),
             "reason": hold.window.reason,
+            "silence_id": None if silence is None else silence.alertmanager_id,
         },
     )
+
+
+async def quiet_lines(session: AsyncSession, number: int, hold: Hold, *, now: datetime) -> Any:
+    """:func:`quiet_line` with the window's silence looked up."""
+    silence = await window_silence(session, hold.window.id, hold.until)
+    return [quiet_line(number, hold, now=now, silence=silence)]
+
+
+_HOLD_KINDS = ("quiet", "quiet_over", "acknowledged", "resolved")
+
+
+async def over_lines(session: AsyncSession, number: int, *, now: datetime) -> list[dict[str, Any]]:
+    """When a step held by a window fires (the window over, ended or changed):
+    the line that says the hold is over and paging goes on; none when the
+    incident's last hold was already said to be over (or it had none)."""
+    t = timeline_table.c
+    last = (
+        await session.execute(
+            select(t.kind, t.data)
+            # Acknowledged or resolved since the hold: paging now is not its end.
+            .where(t.incident_number == number, t.kind.in_(_HOLD_KINDS))
+            .order_by(t.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if last is None or last.kind != "quiet":
+        return []
+    data = dict(last.data or {})
+    silence = await window_silence(
+        session, data.get("window_id"), datetime.fromisoformat(str(data.get("until")))
+    )
+    held = (
+        ""
+        if silence is None or silence.alertmanager_id is None
+        else (f"; its silence {silence.alertmanager_id} in Alertmanager ends with it")
+    )
+    return [
+        event_row(
+            number,
+            "quiet_over",
+            f'maintenance window "{data.get("window")}" no longer holds it{held}: paging',
+            at=now,
+            actor="klaxon (maintenance)",
+            data={"window": data.get("window"), "window_id": data.get("window_id")},
+        )
+    ]
 
 
 async def hold_step(session: AsyncSession, step: Any, incident: Any, *, now: datetime) -> bool:
@@ -93,7 +172,7 @@ async def hold_step(session: AsyncSession, step: Any, incident: Any, *, now: dat
     await session.execute(
         update(steps_table).where(steps_table.c.id == step.id).values(due_at=hold.until)
     )
-    await record(session, [quiet_line(incident.number, hold, now=now)])
+    await record(session, await quiet_lines(session, incident.number, hold, now=now))
     return True
 
 

@@ -77,6 +77,20 @@ class WindowFields(BaseModel):
     quiet_open_incidents: bool = Field(
         default=False, description="Also hold the escalation of matching incidents already open"
     )
+    public_title: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Show it on the status page as scheduled maintenance, under this title"
+        " (nothing else of the window is shown there but its times, the description below"
+        " and the status page components of its services)",
+    )
+    public_description: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="What the status page says about it (with public_title)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> WindowFields:
@@ -89,6 +103,8 @@ class WindowFields(BaseModel):
             self.ends_at = _aware(self.ends_at, zone)
         if not self.matchers and not self.services:
             raise ValueError("a window needs matchers or services: it would cover every alert")
+        if self.public_description is not None and self.public_title is None:
+            raise ValueError("public_description needs public_title: untitled, it is not shown")
         for text in self.matchers:
             try:
                 parse_matchers(text)
@@ -152,6 +168,10 @@ class WindowPublic(BaseModel):
     matchers: list[str]
     services: list[str]
     quiet_open_incidents: bool
+    public_title: str | None = Field(
+        default=None, description="Its title on the status page (None: not shown there)"
+    )
+    public_description: str | None = None
     ended_at: datetime | None = Field(description="When it was ended early")
     active: bool = Field(description="Whether an occurrence is in force now")
     current_or_next: OccurrencePublic | None = Field(
@@ -177,6 +197,8 @@ class WindowPublic(BaseModel):
             matchers=list(row.matchers),
             services=list(row.services),
             quiet_open_incidents=row.quiet_open_incidents,
+            public_title=row.public_title,
+            public_description=row.public_description,
             ended_at=row.ended_at,
             active=windows.active(window, now) is not None,
             current_or_next=None

@@ -56,6 +56,8 @@ def _values(spec: WindowSpec, author: str) -> dict[str, Any]:
         "matchers": list(spec.matchers),
         "services": list(spec.services),
         "quiet_open_incidents": spec.quiet_open_incidents,
+        "public_title": spec.public_title,
+        "public_description": spec.public_description,
     }
 
 

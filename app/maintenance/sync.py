@@ -31,7 +31,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from app.db import is_unavailable
 from app.events import AlertEvent
-from app.maintenance import behind, silences
+from app.maintenance import behind, requested, silences
 from app.maintenance.ack_silences import plan_incidents
 from app.maintenance.alertmanager import AlertmanagerClient, Outcome, silence_body
 from app.models import silences_table
@@ -114,6 +114,10 @@ class SilenceSync:
                 await plan_incidents(
                     session, self.runtime.rules.current, self.runtime.settings, now
                 )
+                await requested.lift_finished(session, now)
+                reminded = await requested.remind_ending(session, now)
+            if reminded:
+                self.runtime.wake_engine()  # the dispatcher sends them
             while await self._work_one():
                 pass
         except Exception as exc:

@@ -34,6 +34,10 @@ class MaintenanceWindow(SQLModel, table=True):
     matchers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     quiet_open_incidents: bool = False
+    # Shown on the status page as scheduled maintenance only with a public
+    # title (its name, matchers and reason stay internal).
+    public_title: str | None = Field(default=None, max_length=200)
+    public_description: str | None = Field(default=None, sa_type=Text)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -81,5 +81,8 @@ class EscalationPolicy(SQLModel, table=True):
     # Who may acknowledge or resolve its incidents from a phone: "anyone" (any
     # responder, recorded as not paged) or "paged-only".
     ack: str = Field(default="anyone", max_length=16, sa_column_kwargs={"server_default": "anyone"})
+    # Seconds an acknowledgement silences its incidents' alerts in Alertmanager
+    # (app/maintenance/ack_silences.py); a route's own setting takes precedence.
+    silence_on_ack: int | None = None
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

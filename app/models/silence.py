@@ -40,6 +40,11 @@ class Silence(SQLModel, table=True):
     comment: str = Field(sa_type=Text)
     alertmanager_id: str | None = Field(default=None, max_length=64)
     state: str = Field(max_length=16)
+    # Who asked for it by hand (an SMS ``42S2h``): it lasts the length they
+    # asked for, whatever the incident's route says (None: Klaxon's own).
+    requested_by: str | None = Field(default=None, max_length=200)
+    # When they were told it ends soon (offered ``42S1h``); cleared when extended.
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

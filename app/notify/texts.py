@@ -146,6 +146,9 @@ class PageInfo:
     offer: str | None = None
     # A signed console link for the one responder this text goes to (app/notify/links.py).
     link: str | None = None
+    # Offer ``42S1h`` (silence in Alertmanager for an hour, app/maintenance/requested.py):
+    # only for an incident whose alerts came from the Alertmanager Klaxon talks to.
+    offer_silence: bool = False
 
 
 def runbook_lines(text: str) -> list[str]:
@@ -277,6 +280,7 @@ def _page_text(
     runbook: str | None,
     offer: str | None = None,
     link: str | None = None,
+    offer_silence: bool = False,
 ) -> str:
     head = " ".join(p for p in ("[Klaxon]", severity, f"#{number}", title) if p)
     if service:
@@ -284,9 +288,10 @@ def _page_text(
     if summary:
         head += f": {summary}"
     runbook_part = _full_stop(f" Runbook: {runbook}") if runbook else ""
-    reply = f" Reply {number}A to ack, {number}R to resolve."
+    silence = f", {number}S1h to silence 1h" if offer_silence else ""
+    reply = f" Reply {number}A to ack, {number}R to resolve{silence}."
     if offer:
-        reply = f" Reply {number}X to run {offer}, {number}A to ack, {number}R to resolve."
+        reply = f" Reply {number}X to run {offer}, {number}A to ack, {number}R to resolve{silence}."
     return f"{_full_stop(head)}{runbook_part}{reply}" + (f" {link}" if link else "")
 
 
@@ -296,7 +301,8 @@ def _full_stop(text: str) -> str:
 
 def page_sms(info: PageInfo) -> str:
     """The page, in GSM-7 and at most two segments: the incident's title first,
-    then its service, the alert's description, the runbook and the reply codes.
+    then its service, the alert's description, the runbook and the reply codes
+    (with ``42S1h`` when ``info.offer_silence``).
 
     Shortened in this order: the summary to 80 characters, the title to 60, the
     summary again (then dropped), the title.  A signed console link (last) is
@@ -318,12 +324,14 @@ def page_sms(info: PageInfo) -> str:
     # A signed link comes last, and before any runbook: it opens the runbook too.
     link = info.link
     short = _ellipsize(title, _MIN_TITLE)
-    offered = _page_text(severity, info.number, short, service, None, None, offer, link)
+    offered = _page_text(
+        severity, info.number, short, service, None, None, offer, link, info.offer_silence
+    )
     if link and not _fits_page(offered):
         link = None
 
     def render(t: str, s: str | None, rb: str | None) -> str:
-        return _page_text(severity, info.number, t, service, s, rb, offer, link)
+        return _page_text(severity, info.number, t, service, s, rb, offer, link, info.offer_silence)
 
     runbook = _gsm7_url(info.runbook_url)
     if runbook and not _fits_page(render(_ellipsize(title, _MIN_TITLE), None, runbook)):

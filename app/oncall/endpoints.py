@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.auth import Principal
 from app.deps import ConfigPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
 from app.errors import Forbidden, KlaxonError, NotFound
-from app.escalation.policy import AckRule, PolicySpec, Step
+from app.escalation.policy import SILENCE_ON_ACK, AckRule, PolicySilence, PolicySpec, Step
 from app.instants import Instant
 from app.oncall import document, rotation, store
 from app.oncall.public import (
@@ -78,6 +78,7 @@ class PolicyBody(BaseModel):
         description="Who may acknowledge or resolve by SMS or call: any responder, or only"
         " those paged for the incident (API tokens always may)",
     )
+    silence_on_ack: PolicySilence = Field(default=None, description=SILENCE_ON_ACK)
 
 
 # --------------------------------------------------------------------------------------
@@ -433,6 +434,7 @@ async def put_policy(
             "steps": [s.model_dump() for s in body.steps],
             "repeat": body.repeat,
             "ack": body.ack,
+            "silence_on_ack": body.silence_on_ack,
         },
     )
     unknown = document.unknown_actions([spec], runtime.rules.current)

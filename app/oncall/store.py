@@ -419,7 +419,12 @@ async def upsert_policy(session: AsyncSession, spec: PolicySpec, *, now: datetim
     # action steps existed reads as unchanged.
     steps = [step.model_dump(mode="json", exclude_none=True) for step in spec.steps]
     existing = (await session.execute(select(policies_table).where(p.name == spec.name))).first()
-    values = {"steps": steps, "repeat": spec.repeat, "ack": spec.ack}
+    values = {
+        "steps": steps,
+        "repeat": spec.repeat,
+        "ack": spec.ack,
+        "silence_on_ack": spec.silence_on_ack,
+    }
     if existing is None:
         await session.execute(
             insert(policies_table).values(name=spec.name, created_at=now, updated_at=now, **values)

@@ -1,5 +1,5 @@
-"""What a reply from a phone does: acknowledge, resolve or take command, and
-what to answer."""
+"""What a reply from a phone does: acknowledge, resolve, take command or
+silence, and what to answer."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.automation import approval
+from app.durations import compact
 from app.errors import Conflict, NotFound
 from app.incidents import lifecycle
+from app.maintenance import requested
+from app.maintenance.windows import describe_until
 from app.metrics import SMS_REPLIES_SUPPRESSED
 from app.models import incidents_table, notifications_table
 from app.notify.twilio_client import mask_phone
@@ -23,6 +26,7 @@ from app.replies.grammar import HELP_TEXT, parse_reply
 from app.replies.standing import refusal, standing
 from app.response import roles
 from app.rules import RulesFile
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +142,40 @@ async def _command(session: AsyncSession, number: int, by: Any, via: Any, now: d
     return f"{head} you have command" + (f", handed from {before}" if before else "")
 
 
+async def _silence(
+    session: AsyncSession,
+    number: int,
+    seconds: int,
+    by: Any,
+    now: datetime,
+    settings: Settings | None,
+) -> str:
+    """``42S2h``: whoever may acknowledge may silence the incident's alerts in
+    Alertmanager (app/maintenance/requested.py); one still paging is
+    acknowledged too. Nothing changes when there is nothing to silence."""
+    if not requested.MIN_SECONDS <= seconds <= requested.MAX_SECONDS:
+        return f"#{number} unchanged: a silence lasts from 1m to {compact(requested.MAX_SECONDS)}"
+    if settings is None or not settings.alertmanager_url_list:
+        return f"#{number} unchanged: Klaxon has no Alertmanager to silence in"
+    refused, paged = await _may_act(session, number, by)
+    if refused is not None:
+        return refused
+    sets = await requested.label_sets(session, number)
+    if not sets:
+        return f"#{number} unchanged: it has no firing Alertmanager alert to silence"
+    try:
+        acknowledged = await lifecycle.acknowledge(
+            session, number, by=by.name, via="sms", now=now, paged=paged
+        )
+    except Conflict:
+        return f"#{number} is already resolved"
+    until = await requested.silence_incident(
+        session, settings, number, sets, seconds=seconds, by=by.name, via="sms", now=now
+    )
+    head = f"#{number} acknowledged and" if acknowledged else f"#{number}"
+    return f"{head} silenced in Alertmanager until {describe_until(until, now)}"
+
+
 async def handle_sms(
     session: AsyncSession,
     *,
@@ -146,6 +184,7 @@ async def handle_sms(
     now: datetime,
     bare_window: timedelta,
     rules: RulesFile,
+    settings: Settings | None = None,
 ) -> str | None:
     """Act on an inbound SMS; return the reply text, or None to stay silent.
 
@@ -193,6 +232,8 @@ async def handle_sms(
             return refused
     if reply.action == "ack":
         return await _ack(session, number, by, "sms", now)
+    if reply.action == "silence" and reply.seconds is not None:
+        return await _silence(session, number, reply.seconds, by, now, settings)
     if reply.action == "command":
         return await _command(session, number, by, "sms", now)
     if reply.action == "run":  # 42X: the action the page offered (app/automation/approval.py)

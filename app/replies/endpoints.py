@@ -84,6 +84,7 @@ async def inbound_sms(request: Request, runtime: RuntimeDep, session: SessionDep
                 now=now,
                 bare_window=timedelta(minutes=settings.bare_reply_minutes),
                 rules=runtime.rules.current,
+                settings=settings,
             )
     runtime.wake_engine()
     return _xml(twiml.sms_reply(reply))

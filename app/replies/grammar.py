@@ -1,5 +1,5 @@
 """What an on-call engineer may text back: acknowledge or resolve one incident,
-take command of it, or ack all."""
+take command of it, silence it in Alertmanager for a while, or ack all."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ _FORMS: Final = (
     re.compile(_VERB),  # bare: the latest page sent to this phone
 )
 _ACK_ALL: Final = re.compile(rf"aa|(?:{_ACK}) ?all")
+# 42S2h: silence incident 42 in Alertmanager for 2 hours (m, h or d).
+_SILENCE: Final = re.compile(
+    rf"{_NUMBER} ?(?:s|silence) ?(?P<length>[0-9]{{1,5}}) ?(?P<unit>[mhd])"
+)
+_UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86400}
 _ACK_WORDS: Final = frozenset(_ACK.split("|"))
 _COMMAND_WORDS: Final = frozenset(_COMMAND.split("|"))
 _RUN_WORDS: Final = frozenset(_RUN.split("|"))
@@ -37,8 +42,9 @@ _EDGE: Final = string.whitespace + "\u00a0.!?,;:'\"\u2018\u2019\u201c\u201d"  # 
 
 @dataclass(frozen=True)
 class Reply:
-    action: Literal["ack", "resolve", "command", "ack_all", "run"]
+    action: Literal["ack", "resolve", "command", "ack_all", "run", "silence"]
     number: int | None  # None: the latest page sent to the replying phone
+    seconds: int | None = None  # silence: for how long (bounds checked by the action)
 
 
 def parse_reply(body: str) -> Reply | None:
@@ -46,6 +52,10 @@ def parse_reply(body: str) -> Reply | None:
     text = " ".join(body.strip(_EDGE).casefold().split())
     if _ACK_ALL.fullmatch(text):
         return Reply("ack_all", None)
+    silence = _SILENCE.fullmatch(text)
+    if silence is not None:
+        seconds = int(silence["length"]) * _UNIT_SECONDS[silence["unit"]]
+        return Reply("silence", int(silence["number"]), seconds)
     for form in _FORMS:
         match = form.fullmatch(text)
         if match is None:

@@ -25,7 +25,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from fastapi import Request
@@ -34,6 +34,7 @@ from app.db import is_unavailable
 from app.errors import Unavailable
 from app.rules.status_page import StatusPageConfig
 from app.runtime import Runtime
+from app.statuspage.maintenances import maintenance_views
 from app.statuspage.summary import Summary, build_summary
 
 log = logging.getLogger(__name__)
@@ -153,10 +154,13 @@ class StatusCache:
         return self._good
 
     async def _read(self, runtime: Runtime, page: StatusPageConfig) -> Summary:
+        now = runtime.clock.now()
         async with runtime.sessions() as session:
-            return await build_summary(
-                session, page, now=runtime.clock.now(), first_seen=self.first_seen
-            )
+            summary = await build_summary(session, page, now=now, first_seen=self.first_seen)
+            # Scheduled maintenance, from the public maintenance windows.
+            planned = await maintenance_views(session, page, now=now)
+        updated = max([summary.updated_at, *(m.updated_at for m in planned)])
+        return replace(summary, maintenances=planned, updated_at=updated)
 
 
 def status_cache(request: Request) -> StatusCache:

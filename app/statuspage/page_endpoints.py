@@ -109,7 +109,7 @@ def _document_route(name: str) -> None:
         summary=f"Statuspage v2 {name}.json",
         description=(
             f"The page's {name} in Atlassian Statuspage's public v2 shape; no token."
-            + (" Always empty until Klaxon has maintenance windows." if "maint" in name else "")
+            + (" From the maintenance windows with a public_title." if "maint" in name else "")
         ),
     )
 

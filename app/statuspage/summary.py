@@ -100,6 +100,21 @@ class IncidentView:
 
 
 @dataclass(frozen=True)
+class MaintenanceView:
+    """One occurrence of a public maintenance window (app/statuspage/maintenances.py)."""
+
+    id: str
+    name: str
+    description: str | None
+    status: str  # scheduled, in_progress, completed
+    scheduled_for: datetime
+    scheduled_until: datetime
+    created_at: datetime
+    updated_at: datetime
+    components: tuple[AffectedComponent, ...]
+
+
+@dataclass(frozen=True)
 class Summary:
     page_id: str
     page_name: str
@@ -110,6 +125,8 @@ class Summary:
     description: str
     components: tuple[ComponentView, ...]
     incidents: tuple[IncidentView, ...]  # newest first, unresolved and recent
+    # Public maintenance windows' occurrences, latest start first (added by the cache).
+    maintenances: tuple[MaintenanceView, ...] = ()
 
     @property
     def unresolved(self) -> tuple[IncidentView, ...]:

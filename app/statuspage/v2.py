@@ -3,9 +3,10 @@ readers and widgets written for Statuspage read Klaxon's page too.
 
 Every page hosted by Statuspage documents them, with examples, at its ``/api``
 (e.g. https://status.chargebee.com/api); tests/statuspage/fixtures/ holds the
-documented examples the shapes are tested against. Klaxon has no scheduled maintenance
-yet (it comes with the maintenance windows), so ``scheduled_maintenances`` is
-always an empty list.
+documented examples the shapes are tested against. Scheduled maintenances
+(the public maintenance windows' occurrences, app/statuspage/maintenances.py)
+have an incident's fields with ``impact: maintenance`` and their
+``scheduled_for`` and ``scheduled_until``, as Statuspage gives them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.statuspage.summary import ComponentView, IncidentView, Summary
+from app.statuspage.summary import ComponentView, IncidentView, MaintenanceView, Summary
 from app.statuspage.words import worst
 
 TIME_ZONE = "Etc/UTC"
@@ -123,6 +124,68 @@ def _incident(summary: Summary, i: IncidentView) -> dict[str, Any]:
     }
 
 
+#: What a maintenance's automatic updates say at each phase (its description,
+#: when it has one, is the first).
+MAINTENANCE_WORDS = {
+    "scheduled": "Maintenance is scheduled.",
+    "in_progress": "Scheduled maintenance is in progress.",
+    "completed": "The scheduled maintenance has been completed.",
+}
+
+
+def _maintenance(summary: Summary, m: MaintenanceView) -> dict[str, Any]:
+    phases = [("scheduled", min(m.created_at, m.scheduled_for))]
+    if m.status != "scheduled":
+        phases.append(("in_progress", m.scheduled_for))
+    if m.status == "completed":
+        phases.append(("completed", m.scheduled_until))
+    updates = [
+        {
+            "id": f"{m.id}-{n}",
+            "status": status,
+            "body": (m.description if n == 0 and m.description else MAINTENANCE_WORDS[status]),
+            "incident_id": m.id,
+            "created_at": _at(at),
+            "updated_at": _at(at),
+            "display_at": _at(at),
+            "affected_components": None,
+            "deliver_notifications": False,
+            "custom_tweet": None,
+            "tweet_id": None,
+        }
+        for n, (status, at) in enumerate(phases)
+    ]
+    return {
+        "id": m.id,
+        "name": m.name,
+        "status": m.status,
+        "created_at": _at(m.created_at),
+        "updated_at": _at(m.updated_at),
+        "monitoring_at": None,
+        "resolved_at": _at(m.scheduled_until) if m.status == "completed" else None,
+        "impact": "maintenance",
+        "shortlink": f"{summary.page_url}/#maintenance-{m.id}" if summary.page_url else "",
+        "started_at": _at(m.scheduled_for),
+        "page_id": summary.page_id,
+        "incident_updates": updates[::-1],  # newest first
+        "components": [
+            {"id": c.id, "name": c.name, "status": c.status, "page_id": summary.page_id}
+            for c in m.components
+        ],
+        "scheduled_for": _at(m.scheduled_for),
+        "scheduled_until": _at(m.scheduled_until),
+    }
+
+
+def maintenances(summary: Summary, *statuses: str) -> list[dict[str, Any]]:
+    """The scheduled maintenances in one of ``statuses`` (every one when none given)."""
+    return [
+        _maintenance(summary, m)
+        for m in summary.maintenances
+        if not statuses or m.status in statuses
+    ]
+
+
 def status_of(summary: Summary) -> dict[str, str]:
     return {"indicator": summary.indicator, "description": summary.description}
 
@@ -139,13 +202,17 @@ def document(summary: Summary, name: str) -> dict[str, Any]:
     if name == "incidents/unresolved":
         return {"page": page, "incidents": [_incident(summary, i) for i in summary.unresolved]}
     if name == "scheduled-maintenances":
-        return {"page": page, "scheduled_maintenances": []}
+        return {"page": page, "scheduled_maintenances": maintenances(summary)}
+    if name == "scheduled-maintenances/upcoming":
+        return {"page": page, "scheduled_maintenances": maintenances(summary, "scheduled")}
+    if name == "scheduled-maintenances/active":
+        return {"page": page, "scheduled_maintenances": maintenances(summary, "in_progress")}
     if name == "summary":
         return {
             "page": page,
             "components": components(summary),
             "incidents": [_incident(summary, i) for i in summary.unresolved],
-            "scheduled_maintenances": [],
+            "scheduled_maintenances": maintenances(summary, "scheduled", "in_progress"),
             "status": status_of(summary),
         }
     raise KeyError(name)
@@ -158,6 +225,8 @@ DOCUMENTS = (
     "incidents",
     "incidents/unresolved",
     "scheduled-maintenances",
+    "scheduled-maintenances/upcoming",
+    "scheduled-maintenances/active",
 )
 
 # For the subscribers' webhooks (app/statuspage/fanout.py), which carry the same

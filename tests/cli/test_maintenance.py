@@ -49,3 +49,22 @@ async def test_end_of_an_unknown_window_is_refused(served: Served, admin: Env) -
     result = await klaxon("maintenance", "end", "99", env=admin)
     assert result.exit_code == 1
     assert "no maintenance window 99" in result.output
+
+
+async def test_add_a_public_window_shown_on_the_status_page(served: Served, admin: Env) -> None:
+    added = await klaxon(
+        "maintenance", "add", "db upgrade",
+        "--reason", "PostgreSQL 17",
+        "--start", "2026-11-26T13:00:00Z", "--end", "2026-11-26T16:00:00Z",
+        "--service", "checkout",
+        "--public-title", "Database upgrade",
+        "--public-description", "Checkout may pause briefly.",
+        "--json",
+        env=admin,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    window = json.loads(added.output)
+    assert window["public_title"] == "Database upgrade"
+    assert window["public_description"] == "Checkout may pause briefly."
+    doc = (await served.api.get("/status/api/v2/scheduled-maintenances.json")).json()
+    assert [m["name"] for m in doc["scheduled_maintenances"]] == ["Database upgrade"]

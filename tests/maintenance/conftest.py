@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from app.clock import ManualClock
+from tests.fakes.twilio_server import FakeTwilio
+from tests.paging import Paging, serve_paging
 from tests.services.alertmanager import PrivateAlertmanager, private_alertmanager
 
 
@@ -23,6 +25,17 @@ def alertmanager() -> Iterator[PrivateAlertmanager]:
 @pytest.fixture
 def real_clock() -> ManualClock:
     return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+async def am_paging(
+    db: str, fake_twilio: FakeTwilio, real_clock: ManualClock, alertmanager: PrivateAlertmanager
+) -> AsyncIterator[Paging]:
+    """The paging harness with ``alertmanager`` as Klaxon's Alertmanager."""
+    async with serve_paging(
+        db, fake_twilio, real_clock, alertmanager_urls=alertmanager.url
+    ) as paging:
+        yield paging
 
 
 async def am_get(am: PrivateAlertmanager, path: str, **params: Any) -> Any:

@@ -1,7 +1,9 @@
 """Nothing internal reaches the public page: strings planted in an incident's
 alert labels and annotations, its title and triage, its responders, its
-internal status updates and the publisher's token name are looked for in every
-field of every JSON document, in the HTML and in the feeds."""
+internal status updates, the publisher's token name and maintenance windows'
+names, reasons, authors, matchers and services (of a public window and of one
+that is not) are looked for in every field of every JSON document, in the HTML
+and in the feeds."""
 
 from __future__ import annotations
 
@@ -25,7 +27,50 @@ PLANTED = {
     "update_author": "plantedupdateauthor",
     "note": "plantednote",
     "token": "plantedcommander",
+    "window_name": "plantedwindowname",
+    "window_reason": "plantedwindowreason",
+    "window_author": "plantedwindowauthor",
+    "window_matcher": "plantedwindowmatcher",
+    "window_service": "plantedwindowservice",
+    "private_window": "plantedprivatewindow",
 }
+
+
+async def _windows_full_of_secrets(client: httpx.AsyncClient) -> None:
+    """A public window in force now (the test clock's 12:00) and one tomorrow,
+    both full of internal strings, and a window not public at all."""
+    public = {
+        "reason": PLANTED["window_reason"],
+        "author": PLANTED["window_author"],
+        "matchers": [f'team="{PLANTED["window_matcher"]}"'],
+        "services": ["storage", PLANTED["window_service"]],
+        "public_title": "Storage upgrade",
+        "public_description": "Uploads may pause for a minute.",
+    }
+    windows = [
+        {
+            **public,
+            "name": PLANTED["window_name"],
+            "starts_at": "2026-11-26T11:00:00Z",
+            "ends_at": "2026-11-26T13:00:00Z",
+        },
+        {
+            **public,
+            "name": PLANTED["window_name"] + "-2",
+            "starts_at": "2026-11-27T11:00:00Z",
+            "ends_at": "2026-11-27T13:00:00Z",
+        },
+        {
+            "name": PLANTED["private_window"],
+            "reason": PLANTED["private_window"],
+            "services": ["checkout"],
+            "starts_at": "2026-11-26T11:00:00Z",
+            "ends_at": "2026-11-27T13:00:00Z",
+        },
+    ]
+    for body in windows:
+        resp = await client.post("/api/v1/maintenance", json=body)
+        assert resp.status_code == 201, resp.text
 
 
 def strings(value: Any) -> list[str]:
@@ -79,6 +124,7 @@ async def _incident_full_of_secrets(client: httpx.AsyncClient) -> int:
 
 async def test_nothing_internal_reaches_any_public_field(client: httpx.AsyncClient) -> None:
     number = await _incident_full_of_secrets(client)
+    await _windows_full_of_secrets(client)
     token = (
         await client.post("/api/v1/tokens", json={"name": PLANTED["token"], "scope": "write"})
     ).json()
@@ -98,6 +144,7 @@ async def test_nothing_internal_reaches_any_public_field(client: httpx.AsyncClie
     internal += (await client.get(f"/api/v1/incidents/{number}/public")).text
     internal += (await client.get(f"/api/v1/incidents/{number}/updates")).text
     internal += (await client.get(f"/api/v1/incidents/{number}/timeline")).text
+    internal += (await client.get("/api/v1/maintenance")).text
     assert sorted(leaks(internal)) == sorted(PLANTED)
     await public_update(client, number, "monitoring", "A fix is out.")
 
@@ -107,8 +154,12 @@ async def test_nothing_internal_reaches_any_public_field(client: httpx.AsyncClie
         fields = strings(resp.json())
         assert fields, name
         found[name] = [leak for field in fields for leak in leaks(field)]
+        if name.startswith("scheduled-maintenances") or name == "summary":
+            assert "Storage upgrade" in fields, name
     for path in ("/status", "/status/history.atom", "/status/history.rss"):
         body = (await client.get(path, headers={"Authorization": ""})).text
         assert "Slow file uploads" in body and "A fix is out." in body
+        if path == "/status":
+            assert "Storage upgrade" in body and "Uploads may pause for a minute." in body
         found[path] = leaks(body)
     assert found == {key: [] for key in found}
