@@ -77,7 +77,7 @@ class Engine:
         self.dispatcher = Dispatcher(runtime, sender, owner=self.owner, on_done=self.wake)
         # Chat posts, webhooks, actions: the handlers this replica has, by kind.
         self.outbound = OutboundSender(runtime, outbound or {}, owner=self.owner)
-        self.housekeeping = Housekeeping(runtime)
+        self.housekeeping = Housekeeping(runtime, on_done=self.wake)
         # Alertmanager silences: reconciled beside the loop, never in its way.
         self.silences = SilenceSync(runtime, on_gone=self._resolve_gone)
         self._task: asyncio.Task[None] | None = None
@@ -111,6 +111,7 @@ class Engine:
         await self.dispatcher.aclose(grace_seconds=STOP_GRACE_SECONDS)
         await self.outbound.aclose(grace_seconds=STOP_GRACE_SECONDS)
         await self.silences.aclose(STOP_GRACE_SECONDS)
+        await self.housekeeping.aclose(STOP_GRACE_SECONDS)
         self._stopping = False
 
     async def run_due(self) -> int:
@@ -120,7 +121,11 @@ class Engine:
         return await self._run_due(wait_for_sends=True)
 
     async def _run_due(self, *, wait_for_sends: bool) -> int:
-        total = await self.housekeeping.run()  # handoffs and repeat summaries
+        total = 0
+        if wait_for_sends:
+            total += await self.housekeeping.run()  # handoffs and repeat summaries
+        else:
+            self.housekeeping.kick()  # the same, beside the loop: never in a page's way
         self.silences.kick()  # Alertmanager silences, as a task of their own
         rt = self.runtime  # reminders: missed status updates (app/response/reminders.py)
         while True:

@@ -12,57 +12,13 @@ rather than time, so they do not depend on the machine's load.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-
-from sqlalchemy import Connection, event
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from app.clock import ManualClock
-from app.db import outside_transaction
 from tests.paging import ALICE, Paging, checkout_alert, open_incident
 from tests.response.helpers import report
+from tests.sqlcount import counting
 
 #: What one idle pass may cost: the due times, read in one statement.
 IDLE_STATEMENTS = 1
-
-
-@contextlib.contextmanager
-def counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The statements sent on ``engine`` meanwhile, each a round trip: SQL, and
-    the BEGIN, COMMIT and ROLLBACK of transactions (SQLite's ``BEGIN IMMEDIATE``
-    is SQL already; PostgreSQL's BEGIN is sent by the driver). A connection
-    outside any transaction sends none of the three."""
-    seen: list[str] = []
-
-    def statement(_conn: Connection, _cursor: object, sql: str, *_args: object) -> None:
-        seen.append(sql)
-
-    def begun(conn: Connection) -> None:
-        if conn.dialect.name == "postgresql" and not outside_transaction(conn):
-            seen.append("BEGIN")
-
-    def ended(word: str) -> Callable[[Connection], None]:
-        def listener(conn: Connection) -> None:
-            if not outside_transaction(conn):
-                seen.append(word)
-
-        return listener
-
-    listeners: list[tuple[str, Callable[..., None]]] = [
-        ("before_cursor_execute", statement),
-        ("begin", begun),
-        ("commit", ended("COMMIT")),
-        ("rollback", ended("ROLLBACK")),
-    ]
-    sync = engine.sync_engine
-    for name, listener in listeners:
-        event.listen(sync, name, listener)
-    try:
-        yield seen
-    finally:
-        for name, listener in listeners:
-            event.remove(sync, name, listener)
 
 
 async def _busy_but_idle(paging: Paging) -> None:
