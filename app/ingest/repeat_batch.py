@@ -27,6 +27,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.errors import Unavailable
 from app.ingest.repeats import Repeats
 from app.results import Classified, EpisodeKey
 
@@ -94,9 +95,12 @@ class RepeatBatcher:
             try:
                 answers = await self._count(batch)
             except Exception as exc:  # each caller sees it (a 503, or retried)
-                for delivery in batch:
-                    delivery.answer.set_exception(exc)
+                _fail(batch, exc)
                 continue
+            except asyncio.CancelledError:  # shutting down: nobody is left waiting
+                _fail(batch + self._queue, Unavailable("shutting down"))
+                self._queue = []
+                raise
             for delivery, answer in zip(batch, answers, strict=True):
                 delivery.answer.set_result(answer)
 
@@ -146,6 +150,12 @@ class RepeatBatcher:
         self.statements += 1
         self.deliveries += len(batch)
         return answers
+
+
+def _fail(deliveries: list[_Delivery], exc: BaseException) -> None:
+    for delivery in deliveries:
+        if not delivery.answer.done():
+            delivery.answer.set_exception(exc)
 
 
 _BATCHERS: weakref.WeakKeyDictionary[AsyncEngine, RepeatBatcher] = weakref.WeakKeyDictionary()
