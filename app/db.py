@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import orjson
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -101,9 +103,35 @@ def _make_sqlite_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if outside_transaction(conn):
+            return  # a read of its own (reading()): autocommit, no lock taken
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+#: Execution option of a connection from :func:`reading` on SQLite.
+_OUTSIDE_TRANSACTION = "klaxon_outside_transaction"
+
+
+def outside_transaction(conn: Any) -> bool:
+    """Whether a (sync) connection is one of :func:`reading`'s."""
+    options = conn.get_execution_options()
+    return bool(options.get(_OUTSIDE_TRANSACTION) or options.get("isolation_level") == "AUTOCOMMIT")
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose statements run outside any transaction: one round
+    trip a read, no BEGIN and no ROLLBACK (PostgreSQL's autocommit), and on
+    SQLite no write lock (which every transaction takes up front, above).
+    For reads that need no snapshot across statements, such as the engine's
+    look for due work twice a second (app/escalation/due.py)."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            yield await conn.execution_options(**{_OUTSIDE_TRANSACTION: True})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

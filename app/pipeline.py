@@ -18,8 +18,12 @@ retries (re-counting a repeat on such a retry is harmless).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import timedelta
+import weakref
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.automation.actions import cancel_queued
 from app.automation.steps import note_fixed_by_action
@@ -29,7 +33,8 @@ from app.escalation.paging import begin_paging, stop_paging
 from app.events import AlertEvent
 from app.incidents.resolution import tell_resolved
 from app.ingest.dedupe import ingest
-from app.ingest.repeats import record_repeats
+from app.ingest.repeat_batch import batcher_for
+from app.ingest.repeats import Repeats, record_repeats, repeat_candidates
 from app.metrics import ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_STALE, INCIDENTS_OPENED
 from app.results import Classified, IngestResult, episode_key
 from app.rules import classify_events
@@ -59,13 +64,10 @@ async def process(runtime: Runtime, events: list[AlertEvent], *, actor: str) -> 
 
 async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) -> IngestResult:
     now = runtime.clock.now()
-    # Autocommit on PostgreSQL: the statement's row locks end with the
-    # statement. It writes only if the delivery is nothing but repeats.
-    async with runtime.engine.connect() as conn:
-        repeats = await record_repeats(conn, classified, now=now)
+    repeats = await _count_repeats(runtime, classified, now=now)
     rest = [item for item in classified if episode_key(item.event) not in repeats.matched]
     if rest:
-        async with runtime.sessions() as session, session.begin():
+        async with _ingest_slot(runtime), runtime.sessions() as session, session.begin():
             result = await ingest(
                 session, rest, now=now, actor=actor, reopen_within=_flap_windows(runtime)
             )
@@ -89,6 +91,43 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
     result.repeats += len(repeats.matched)
     result.touched |= repeats.incidents
     return result
+
+
+async def _count_repeats(
+    runtime: Runtime, classified: list[Classified], *, now: datetime
+) -> Repeats:
+    """Autocommit on PostgreSQL: the statement's row locks end with the
+    statement. It writes only if the delivery is nothing but repeats. There,
+    concurrent deliveries share one statement and one commit
+    (app/ingest/repeat_batch.py)."""
+    if runtime.engine.dialect.name == "postgresql":
+        candidates = repeat_candidates(classified)
+        if candidates is None:
+            return Repeats()
+        source, wanted = candidates
+        return await batcher_for(runtime.engine).record(source, wanted, now=now)
+    async with runtime.engine.connect() as conn:
+        return await record_repeats(conn, classified, now=now)
+
+
+#: Pooled connections ingest leaves to the escalation engine (its loop, step
+#: firers and senders) and the API: with every connection held by webhooks
+#: under load, a new incident's first step and page queued for the pool
+#: behind them, each of their transactions anew (issue 13.3).
+ENGINE_RESERVE = 4
+_SLOTS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _ingest_slot(runtime: Runtime) -> asyncio.Semaphore:
+    """The semaphore that keeps ingest to its share of the pool (PostgreSQL)."""
+    slots = _SLOTS.get(runtime.engine)
+    if slots is None:
+        size = runtime.settings.db_pool_size
+        if runtime.settings.is_sqlite:
+            size = max(size, 1_000)  # one writer: SQLite's own lock orders them
+        share = max(size - ENGINE_RESERVE, size // 2, 1)
+        slots = _SLOTS[runtime.engine] = asyncio.Semaphore(share)
+    return slots
 
 
 def _flap_windows(runtime: Runtime) -> dict[str, timedelta]:

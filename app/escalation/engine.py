@@ -30,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.automation import webhooks
 from app.automation.approval import OFFER, offer_for
 from app.automation.steps import run_action_step
-from app.db import insert_for, is_unavailable
+from app.db import insert_for, is_unavailable, reading
+from app.escalation import due as due_times
+from app.escalation.due import Due
 from app.escalation.housekeeping import Housekeeping
 from app.escalation.policy import PolicySpec
 from app.events import AlertEvent
@@ -79,11 +81,12 @@ class Engine:
         )
         # Chat posts, webhooks, actions: the handlers this replica has, by kind.
         self.outbound = OutboundSender(runtime, outbound or {}, owner=self.owner)
-        self.housekeeping = Housekeeping(runtime)
+        self.housekeeping = Housekeeping(runtime, on_done=self.wake)
         # Alertmanager silences: reconciled beside the loop, never in its way.
         self.silences = SilenceSync(runtime, on_gone=self._resolve_gone)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._due: Due | None = None  # what the last look of a pass found
 
     # --- running ---------------------------------------------------------
 
@@ -118,6 +121,7 @@ class Engine:
         await self.dispatcher.aclose(grace_seconds=STOP_GRACE_SECONDS)
         await self.outbound.aclose(grace_seconds=STOP_GRACE_SECONDS)
         await self.silences.aclose(STOP_GRACE_SECONDS)
+        await self.housekeeping.aclose(STOP_GRACE_SECONDS)
         self._stopping = False
 
     async def run_due(self) -> int:
@@ -127,22 +131,35 @@ class Engine:
         return await self._run_due(wait_for_sends=True)
 
     async def _run_due(self, *, wait_for_sends: bool) -> int:
-        total = await self.housekeeping.run()  # handoffs and repeat summaries
+        total = 0
+        if wait_for_sends:
+            total += await self.housekeeping.run()  # handoffs and repeat summaries
+        else:
+            self.housekeeping.kick()  # the same, beside the loop: never in a page's way
         self.silences.kick()  # Alertmanager silences, as a task of their own
         rt = self.runtime  # reminders: missed status updates (app/response/reminders.py)
         while True:
-            done = (
-                await heartbeats.expire_due(self.runtime)
-                + await self._fire_due_steps()
-                + await reminders.send_due_reminders(rt.sessions, rt.rules.current, rt.clock.now())
-                + await self.dispatcher.start_due()
-                + await webhooks.forward_events(self.runtime)
-                + await self.outbound.start_due()
-            )
+            # One statement says which stages have work (app/escalation/due.py):
+            # an idle pass costs that and nothing else.
+            found = self._due = await self._probe()
+            now = rt.clock.now()
+            done = 0
+            if found.reached(found.heartbeats, now):
+                done += await heartbeats.expire_due(rt)
+            if found.reached(found.steps, now):
+                done += await self._fire_due_steps()
+            if found.reached(found.reminders, now):
+                done += await reminders.send_due_reminders(rt.sessions, rt.rules.current, now)
+            if found.reached(found.sends, now):
+                done += await self.dispatcher.start_due()
+            if found.webhooks_behind:
+                done += await webhooks.forward_events(rt)
+            if found.reached(found.outbound, now):
+                done += await self.outbound.start_due()
             if done:
                 # Steps fired, heartbeats expired, reminders sent: committed
                 # changes that open console pages show (app/live.py).
-                self.runtime.changes.publish()
+                rt.changes.publish()
             if wait_for_sends:
                 await self.dispatcher.drain()
                 await self.outbound.drain()
@@ -152,15 +169,31 @@ class Engine:
                     await self.silences.drain()
                 return total
 
+    async def _probe(self) -> Due:
+        async with reading(self.runtime.engine) as conn:
+            return await due_times.probe(
+                conn,
+                self.runtime.rules.current,
+                not_in_flight=self.dispatcher.not_in_flight(),
+                outbound_kinds=list(self.outbound.handlers),
+            )
+
+    async def one_pass(self) -> float:
+        """One pass of the loop: start what is due; returns the seconds to sleep
+        until the next due time (at most ``engine_poll_seconds``). Sends go on in
+        the background: a slow Twilio never makes a due step wait. Each number's
+        outcome, once recorded, wakes the loop."""
+        await self._run_due(wait_for_sends=False)
+        # The pass ended on a look that found nothing more to do: its due times
+        # are the sleep's, read again only if another stage is due sooner.
+        return await self._sleep(self._due, self.runtime.settings.engine_poll_seconds)
+
     async def _loop(self) -> None:
         poll = self.runtime.settings.engine_poll_seconds
         while not self._stopping:
             self._wake.clear()
             try:
-                # Sends go on in the background: a slow Twilio never makes a due
-                # step wait. Each number's outcome, once recorded, wakes the loop.
-                await self._run_due(wait_for_sends=False)
-                timeout = await self._seconds_until_due(poll)
+                timeout = await self.one_pass()
             except Exception as exc:
                 if not is_unavailable(exc):
                     log.exception("escalation engine error")
@@ -177,23 +210,14 @@ class Engine:
         await process(self.runtime, events, actor="klaxon (alertmanager poll)")
 
     async def _seconds_until_due(self, ceiling: float) -> float:
-        s = steps_table.c
-        async with self.runtime.sessions() as session:
-            step_due = (
-                await session.execute(
-                    select(s.due_at).where(s.status == "pending").order_by(s.due_at).limit(1)
-                )
-            ).scalar()
-            heartbeat_due = await heartbeats.next_due(session)
-            reminder_due = await reminders.next_due(session, self.runtime.rules.current)
-        send_due = await self.dispatcher.next_due()
-        outbound_due = await self.outbound.next_due()
-        silence_due = await self.silences.next_due()
-        dues = [
-            d
-            for d in (step_due, send_due, heartbeat_due, reminder_due, outbound_due, silence_due)
-            if d is not None
-        ]
+        return await self._sleep(await self._probe(), ceiling)
+
+    async def _sleep(self, found: Due | None, ceiling: float) -> float:
+        if found is None:
+            found = await self._probe()
+        earliest = found.earliest()
+        silence_due = await self.silences.next_due()  # None without an Alertmanager
+        dues = [d for d in (earliest, silence_due) if d is not None]
         if not dues:
             return ceiling
         wait = (min(dues) - self.runtime.clock.now()).total_seconds()

@@ -31,7 +31,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, text, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import chunked, insert_for
+from app.db import chunked, dialect_name, insert_for
+from app.ingest import lookups_pg
 from app.ingest.episode_rule import decide
 from app.ingest.grouping import attach_and_resolve
 from app.models import FIRING_PREDICATE, alerts_table
@@ -181,12 +182,22 @@ async def _load_episodes(
     # Only fingerprints with a stored episode have neighbours: a storm of new
     # alerts costs one cheap lookup per chunk, not three per alert.
     known = set(stored)
+    postgresql = dialect_name(session) == "postgresql"
     for pairs in chunked(sorted({(s, fp) for s, fp, _ in unknown} - known)):
-        rows = await session.execute(*_any_stored(pairs))
+        if postgresql:
+            rows = await session.execute(
+                lookups_pg.ANY_STORED, lookups_pg.arrays(pairs, ("sources", "fps"))
+            )
+        else:
+            rows = await session.execute(*_any_stored(pairs))
         known |= {(row.source, row.fingerprint) for row in rows}
     unknown = [episode for episode in unknown if episode[:2] in known]
     for lookups in chunked(unknown, _LATEST_PER_STATEMENT):
-        keep(await session.execute(union_all(*_neighbours(lookups, now=now))))
+        if postgresql:
+            values = {**lookups_pg.arrays(lookups, ("sources", "fps", "starts")), "now": now}
+            keep(await session.execute(lookups_pg.NEIGHBOURS, values))
+        else:
+            keep(await session.execute(union_all(*_neighbours(lookups, now=now))))
     return stored
 
 

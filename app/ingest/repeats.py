@@ -64,15 +64,25 @@ def firing_by_source(items: list[Classified]) -> dict[str, dict[EpisodeKey, Clas
     return by_source
 
 
+def repeat_candidates(items: list[Classified]) -> tuple[str, dict[EpisodeKey, Classified]] | None:
+    """The delivery's source and firing episodes if it may be only repeats
+    (every alert firing, from one source); None otherwise."""
+    by_source = firing_by_source(items)
+    if len(by_source) != 1 or any(item.event.status != "firing" for item in items):
+        return None
+    [(source, wanted)] = by_source.items()
+    return source, wanted
+
+
 async def record_repeats(
     conn: AsyncConnection, items: list[Classified], *, now: datetime
 ) -> Repeats:
     """Count the delivery as repeats if every alert of it repeats a firing
     episode; otherwise write nothing and match nothing."""
-    by_source = firing_by_source(items)
-    if len(by_source) != 1 or any(item.event.status != "firing" for item in items):
+    candidates = repeat_candidates(items)
+    if candidates is None:
         return Repeats()
-    [(source, wanted)] = by_source.items()
+    source, wanted = candidates
     if conn.dialect.name == "postgresql":
         return await _record_repeats_asyncpg(conn, source, wanted, now=now)
     async with conn.begin() as transaction:

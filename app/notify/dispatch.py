@@ -197,6 +197,10 @@ class Dispatcher:
         if self._on_done is not None:
             self._on_done()
 
+    def not_in_flight(self) -> ColumnElement[bool]:
+        """Notifications to numbers this replica is not sending to right now."""
+        return self._not_in_flight()
+
     def _not_in_flight(self) -> ColumnElement[bool]:
         n = notifications_table.c
         busy = [and_(n.to_number == num, n.channel == ch) for num, ch in self._sending]

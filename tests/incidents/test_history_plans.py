@@ -149,6 +149,12 @@ def problems(explained: Any, read_bound: int | None) -> list[str]:
     return found
 
 
+def _element(value: Any) -> str:
+    """One element of an array literal, quoted."""
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def literal(value: Any) -> str:
     """A parameter as an SQL literal of unknown type, for EXECUTE (which takes no
     parameters of its own); PostgreSQL reads it as the prepared parameter's type."""
@@ -158,7 +164,10 @@ def literal(value: Any) -> str:
         return str(value)
     if isinstance(value, datetime):
         text = value.isoformat()
-    elif isinstance(value, dict | list):
+    elif isinstance(value, list):
+        # An array (unnest's input; JSON values reach the driver as text).
+        text = "{" + ",".join(_element(v) for v in value) + "}"
+    elif isinstance(value, dict):
         text = json.dumps(value)
     else:
         text = str(value)

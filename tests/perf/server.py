@@ -42,7 +42,7 @@ def serve(
     env = {"KLAXON_PUBLIC_URL": url, **env}
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts it slowly
         while True:
             try:
                 with urllib.request.urlopen(f"{url}{ready_path}", timeout=1) as resp:
