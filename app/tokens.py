@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from app import auth
-from app.deps import AdminPrincipal, RowId, RuntimeDep, SessionDep
+from app.deps import AdminPrincipal, RowId, RuntimeDep, SessionDep, Transaction
 from app.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
@@ -37,12 +37,11 @@ class TokenCreated(BaseModel):
 
 @router.post("", status_code=201, response_model=TokenCreated)
 async def create_token(
-    body: TokenCreate, session: SessionDep, runtime: RuntimeDep, _: AdminPrincipal
+    body: TokenCreate, tx: Transaction, runtime: RuntimeDep, _: AdminPrincipal
 ) -> TokenCreated:
-    async with session.begin():
-        secret, token_id = await auth.create_token(
-            session, name=body.name, scope=body.scope, now=runtime.clock.now()
-        )
+    secret, token_id = await auth.create_token(
+        tx.session, name=body.name, scope=body.scope, now=runtime.clock.now()
+    )
     return TokenCreated(id=token_id, name=body.name, scope=body.scope, token=secret)
 
 
@@ -55,11 +54,10 @@ async def list_tokens(session: SessionDep, _: AdminPrincipal) -> list[TokenPubli
 
 @router.delete("/{token_id}", status_code=204, responses={404: {"description": "No such token"}})
 async def revoke_token(
-    token_id: RowId, session: SessionDep, runtime: RuntimeDep, _: AdminPrincipal
+    token_id: RowId, tx: Transaction, runtime: RuntimeDep, _: AdminPrincipal
 ) -> Response:
-    async with session.begin():
-        revoked = await auth.revoke_token(session, token_id, now=runtime.clock.now())
+    revoked = await auth.revoke_token(tx.session, token_id, now=runtime.clock.now())
     if not revoked:
         raise NotFound(f"No active token {token_id}")
-    runtime.tokens.forget()
+    tx.after_commit(runtime.tokens.forget)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, insert, select
 
-from app.deps import AdminPrincipal, RowId, RuntimeDep, SessionDep
+from app.deps import AdminPrincipal, RowId, RuntimeDep, SessionDep, Transaction
 from app.errors import KlaxonError, NotFound
 from app.models import webhook_subscriptions_table
 from app.rules.actions import WEBHOOK_EVENTS, http_url, known_events
@@ -47,20 +47,19 @@ class SubscriptionPublic(BaseModel):
     responses={400: {"description": "The URL's host is not on automation.allowed_hosts"}},
 )
 async def subscribe(
-    body: SubscriptionCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminPrincipal
+    body: SubscriptionCreate, tx: Transaction, runtime: RuntimeDep, principal: AdminPrincipal
 ) -> SubscriptionPublic:
     """Subscribe a URL to incident events, signed with KLAXON_AUTOMATION_SECRET."""
     automation = runtime.rules.current.automation
     if not automation.allows(body.url):
         raise KlaxonError(f"url: host of {body.url!r} is not in automation.allowed_hosts")
     now = runtime.clock.now()
-    async with session.begin():
-        created = await session.execute(
-            insert(webhook_subscriptions_table)
-            .values(url=body.url, events=body.events, created_by=principal.name, created_at=now)
-            .returning(webhook_subscriptions_table.c.id)
-        )
-        number = created.scalar_one()
+    created = await tx.session.execute(
+        insert(webhook_subscriptions_table)
+        .values(url=body.url, events=body.events, created_by=principal.name, created_at=now)
+        .returning(webhook_subscriptions_table.c.id)
+    )
+    number = created.scalar_one()
     return SubscriptionPublic(
         id=number,
         url=body.url,
@@ -98,13 +97,12 @@ async def list_subscriptions(
 @router.delete(
     "/{subscription_id}", status_code=204, responses={404: {"description": "No such subscription"}}
 )
-async def unsubscribe(subscription_id: RowId, session: SessionDep, _: AdminPrincipal) -> Response:
+async def unsubscribe(subscription_id: RowId, tx: Transaction, _: AdminPrincipal) -> Response:
     """Stop sending to a subscription; what is queued for it still goes."""
     w = webhook_subscriptions_table.c
-    async with session.begin():
-        removed = await session.execute(
-            delete(webhook_subscriptions_table).where(w.id == subscription_id).returning(w.id)
-        )
-        if removed.first() is None:
-            raise NotFound(f"No webhook subscription {subscription_id}")
+    removed = await tx.session.execute(
+        delete(webhook_subscriptions_table).where(w.id == subscription_id).returning(w.id)
+    )
+    if removed.first() is None:
+        raise NotFound(f"No webhook subscription {subscription_id}")
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.deps import ConfigPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep
+from app.deps import ConfigPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, Transaction
 from app.errors import NotFound
 from app.maintenance import service, store
 from app.maintenance.preview import Preview, preview
@@ -24,15 +24,14 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such wind
     responses={409: {"description": "A window of that name exists"}},
 )
 async def create_window(
-    body: WindowSpec, session: SessionDep, runtime: RuntimeDep, principal: ConfigPrincipal
+    body: WindowSpec, tx: Transaction, runtime: RuntimeDep, principal: ConfigPrincipal
 ) -> WindowPublic:
     """Plan a window, one-off (``starts_at``, ``ends_at``) or recurring (``rrule``,
     ``duration``). Alerts it covers page nobody while it is in force; with
     Alertmanager configured it becomes a silence there too."""
     now = runtime.clock.now()
-    async with session.begin():
-        row = await service.create(session, runtime.settings, body, author=principal.name, now=now)
-    runtime.wake_engine()
+    row = await service.create(tx.session, runtime.settings, body, author=principal.name, now=now)
+    tx.wake()
     return WindowPublic.of(row, now=now)
 
 
@@ -65,27 +64,25 @@ async def get_window(
 
 @router.post("/{window_id}/end", response_model=WindowPublic, responses=NOT_FOUND)
 async def end_window(
-    window_id: RowId, session: SessionDep, runtime: RuntimeDep, _: ConfigPrincipal
+    window_id: RowId, tx: Transaction, runtime: RuntimeDep, _: ConfigPrincipal
 ) -> WindowPublic:
     """End the window now (a recurring one has no more occurrences). Incidents
     it held page now if their alerts still fire; its silences are expired."""
     now = runtime.clock.now()
-    async with session.begin():
-        row = await service.end(session, runtime.settings, window_id, now=now)
+    row = await service.end(tx.session, runtime.settings, window_id, now=now)
     if row is None:
         raise NotFound(f"no maintenance window {window_id}")
-    runtime.wake_engine()
+    tx.wake()
     return WindowPublic.of(row, now=now)
 
 
 @router.delete("/{window_id}", status_code=204, responses=NOT_FOUND)
 async def delete_window(
-    window_id: RowId, session: SessionDep, runtime: RuntimeDep, _: ConfigPrincipal
+    window_id: RowId, tx: Transaction, runtime: RuntimeDep, _: ConfigPrincipal
 ) -> Response:
     """Delete the window: as ending it, and it is gone from the list."""
-    async with session.begin():
-        row = await service.delete(session, runtime.settings, window_id, now=runtime.clock.now())
+    row = await service.delete(tx.session, runtime.settings, window_id, now=runtime.clock.now())
     if row is None:
         raise NotFound(f"no maintenance window {window_id}")
-    runtime.wake_engine()
+    tx.wake()
     return Response(status_code=204)

@@ -16,7 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.auth import Principal
-from app.deps import ConfigPrincipal, ReadPrincipal, RowId, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import (
+    ConfigPrincipal,
+    ReadPrincipal,
+    RowId,
+    RuntimeDep,
+    SessionDep,
+    Transaction,
+    WritePrincipal,
+)
 from app.errors import Forbidden, KlaxonError, NotFound
 from app.escalation.policy import SILENCE_ON_ACK, AckRule, PolicySilence, PolicySpec, Step
 from app.instants import Instant
@@ -198,20 +206,17 @@ async def put_responder(
     name: ResponderPath,
     body: ResponderBody,
     response: Response,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: ConfigPrincipal,
 ) -> ResponderPublic:
     """Create or replace a responder (201 when created). The phone is normalized to E.164."""
     _same_name(body.name, name, "responder")
     _admin_needs_admin_scope([body.admin], principal)
-    async with session.begin():
-        change = await store.upsert_responder(
-            session, body.with_name(name), now=runtime.clock.now()
-        )
+    change = await store.upsert_responder(tx.session, body.with_name(name), now=runtime.clock.now())
     if change is store.Change.CREATED:
         response.status_code = 201
-    return await get_responder(name, session, principal)
+    return await get_responder(name, tx.session, principal)
 
 
 @router.get("/responders", response_model=list[ResponderPublic])
@@ -243,7 +248,7 @@ async def put_schedule(
     name: SchedulePath,
     body: ScheduleBody,
     response: Response,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: ConfigPrincipal,
 ) -> ScheduleDetail:
@@ -253,11 +258,10 @@ async def put_schedule(
     _same_name(body.name, name, "schedule")
     spec = _validated(body.with_name, name)
     now = runtime.clock.now()
-    async with session.begin():
-        change = await store.upsert_schedule(session, spec, now=now, by=principal.name)
+    change = await store.upsert_schedule(tx.session, spec, now=now, by=principal.name)
     if change is store.Change.CREATED:
         response.status_code = 201
-    return await _schedule_detail(session, name, now)
+    return await _schedule_detail(tx.session, name, now)
 
 
 @router.get("/schedules", response_model=list[SchedulePublic])
@@ -292,15 +296,14 @@ async def get_schedule(
 async def add_override(
     name: str,
     body: OverrideSpec,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> OverridePublic:
     """Put someone on call over ``[start, end)``, over the layers and earlier
     overrides ("take my shift"); recorded as made by the token's name."""
     now = runtime.clock.now()
-    async with session.begin():
-        override_id = await store.add_override(session, name, body, now=now, by=principal.name)
+    override_id = await store.add_override(tx.session, name, body, now=now, by=principal.name)
     return OverridePublic(
         id=override_id,
         start=body.start,
@@ -315,17 +318,16 @@ async def add_override(
 async def delete_override(
     name: str,
     override_id: RowId,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: WritePrincipal,
 ) -> Response:
     """Remove an override. A ``write`` token removes only the overrides it made
     (403 otherwise); ``config`` removes any."""
     only_by = None if principal.allows("config") else principal.name
-    async with session.begin():
-        deleted = await store.delete_override(
-            session, name, override_id, now=runtime.clock.now(), only_by=only_by
-        )
+    deleted = await store.delete_override(
+        tx.session, name, override_id, now=runtime.clock.now(), only_by=only_by
+    )
     if not deleted:
         raise NotFound(f"schedule {name!r} has no override {override_id}")
     return Response(status_code=204)
@@ -420,7 +422,7 @@ async def put_policy(
     name: PolicyPath,
     body: PolicyBody,
     response: Response,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     _: ConfigPrincipal,
 ) -> PolicySpec:
@@ -440,8 +442,7 @@ async def put_policy(
     unknown = document.unknown_actions([spec], runtime.rules.current)
     if unknown:
         raise KlaxonError("; ".join(unknown))
-    async with session.begin():
-        change = await store.upsert_policy(session, spec, now=runtime.clock.now())
+    change = await store.upsert_policy(tx.session, spec, now=runtime.clock.now())
     if change is store.Change.CREATED:
         response.status_code = 201
     return spec

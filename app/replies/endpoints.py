@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from app.automation import approval
-from app.deps import RowId, RuntimeDep, SessionDep
+from app.deps import RowId, RuntimeDep, SessionDep, Transaction
 from app.errors import NotFound
 from app.escalation.engine import page_info
 from app.metrics import REPLAYED_CALLBACKS
@@ -59,34 +59,33 @@ def _xml(body: str) -> Response:
     responses=_TWIML,
     openapi_extra=_form(From="The sender's number", Body="The text"),
 )
-async def inbound_sms(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
+async def inbound_sms(request: Request, runtime: RuntimeDep, tx: Transaction) -> Response:
     """An SMS to Klaxon's number: `42A`, `ack 42`, `A`, `42R`, `AA`..."""
     form = await signed_form(request, runtime.settings)
     keys = replays.callback_keys(request.headers, signed=[f"sms:{form.get('MessageSid', '')}"])
     settings = runtime.settings
     now = runtime.clock.now()
-    async with session.begin():
-        if not await _first_time(session, runtime, keys):
-            return _xml(twiml.sms_reply(None))
-        # YES or STOP from a status page subscriber's number (app/statuspage).
-        reply = await status_subscribers.sms_reply(
-            session,
-            runtime.rules.current.status_page,
+    if not await _first_time(tx.session, runtime, keys):
+        return _xml(twiml.sms_reply(None))
+    # YES or STOP from a status page subscriber's number (app/statuspage).
+    reply = await status_subscribers.sms_reply(
+        tx.session,
+        runtime.rules.current.status_page,
+        from_number=form.get("From", ""),
+        body=form.get("Body", ""),
+        now=now,
+    )
+    if reply is None:
+        reply = await handle_sms(
+            tx.session,
             from_number=form.get("From", ""),
             body=form.get("Body", ""),
             now=now,
+            bare_window=timedelta(minutes=settings.bare_reply_minutes),
+            rules=runtime.rules.current,
+            settings=settings,
         )
-        if reply is None:
-            reply = await handle_sms(
-                session,
-                from_number=form.get("From", ""),
-                body=form.get("Body", ""),
-                now=now,
-                bare_window=timedelta(minutes=settings.bare_reply_minutes),
-                rules=runtime.rules.current,
-                settings=settings,
-            )
-    runtime.wake_engine()
+    tx.wake()
     return _xml(twiml.sms_reply(reply))
 
 
@@ -170,7 +169,7 @@ async def voice_call(
     openapi_extra=_form(Digits="The keys pressed"),
 )
 async def voice_gather(
-    notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
+    notification_id: RowId, request: Request, runtime: RuntimeDep, tx: Transaction
 ) -> Response:
     """The digit pressed: 4 acknowledges, 6 resolves, star repeats, 2 reads the
     incident's text runbook (when it has one)."""
@@ -179,9 +178,9 @@ async def voice_gather(
     if digits == "*":
         return _xml(twiml.redirect(_voice_url(runtime, notification_id)))
     if digits[:1] == twiml.RUNBOOK_KEY:
-        call = await _voice_notification(session, notification_id)
-        incident = await _incident(session, call.incident_number)
-        info = await page_info(session, incident, runtime.rules.current)
+        call = await _voice_notification(tx.session, notification_id)
+        incident = await _incident(tx.session, call.incident_number)
+        info = await page_info(tx.session, incident, runtime.rules.current)
         if info.runbook_text:
             gather = _voice_url(runtime, notification_id, "/gather")
             return _xml(twiml.runbook_call(info, gather_action=gather))
@@ -189,19 +188,18 @@ async def voice_gather(
     digit = digits[:1]
     acting = [f"call:{form.get('CallSid', '')}"] if digit in ("4", "6", twiml.RUN_KEY) else []
     keys = replays.callback_keys(request.headers, signed=acting)
-    async with session.begin():
-        call = await _voice_notification(session, notification_id)
-        if not await _first_time(session, runtime, keys):
-            return _xml(twiml.call_result("Your choice was already taken. Goodbye."))
-        said = await handle_digit(
-            session,
-            numbers=await bundle_numbers(session, call.id) or [call.incident_number],
-            responder_id=call.responder_id,
-            digit=digit,
-            now=runtime.clock.now(),
-            rules=runtime.rules.current,
-        )
-    runtime.wake_engine()
+    call = await _voice_notification(tx.session, notification_id)
+    if not await _first_time(tx.session, runtime, keys):
+        return _xml(twiml.call_result("Your choice was already taken. Goodbye."))
+    said = await handle_digit(
+        tx.session,
+        numbers=await bundle_numbers(tx.session, call.id) or [call.incident_number],
+        responder_id=call.responder_id,
+        digit=digit,
+        now=runtime.clock.now(),
+        rules=runtime.rules.current,
+    )
+    tx.wake()
     if said == "Unknown choice.":
         return _xml(twiml.redirect(_voice_url(runtime, notification_id)))
     return _xml(twiml.call_result(f"{said}. Goodbye."))
@@ -221,18 +219,17 @@ async def voice_gather(
     ),
 )
 async def delivery_status(
-    notification_id: RowId, request: Request, runtime: RuntimeDep, session: SessionDep
+    notification_id: RowId, request: Request, runtime: RuntimeDep, tx: Transaction
 ) -> Response:
     """Twilio's status callback for an SMS or a call."""
     form = await signed_form(request, runtime.settings)
     status = form.get("MessageStatus") or form.get("SmsStatus") or form.get("CallStatus") or ""
-    async with session.begin():
-        await apply_status(
-            session,
-            notification_id,
-            status,
-            sid=form.get("MessageSid") or form.get("CallSid"),
-            error_code=form.get("ErrorCode"),
-            now=runtime.clock.now(),
-        )
+    await apply_status(
+        tx.session,
+        notification_id,
+        status,
+        sid=form.get("MessageSid") or form.get("CallSid"),
+        error_code=form.get("ErrorCode"),
+        now=runtime.clock.now(),
+    )
     return Response(status_code=204)

@@ -8,12 +8,21 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.deps import IncidentNumber, ReadPrincipal, RuntimeDep, SessionDep, WritePrincipal
+from app.deps import (
+    IncidentNumber,
+    ReadPrincipal,
+    RuntimeDep,
+    SessionDep,
+    Transaction,
+    WritePrincipal,
+)
 from app.statuspage import publish
 from app.statuspage.cache import StatusCache, status_cache
 from app.statuspage.schemas import PublicIncidentPublic, PublicUpdateCreate, PublishIncident
+from app.transaction import UnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["status page"])
 CacheDep = Annotated[StatusCache, Depends(status_cache)]
@@ -33,7 +42,7 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
 async def publish_incident(
     number: IncidentNumber,
     body: PublishIncident,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     cache: CacheDep,
     principal: WritePrincipal,
@@ -42,7 +51,7 @@ async def publish_incident(
     components it holds and their status, and the first public text. The
     impact defaults to the SEV's (SEV1 critical, SEV2 major, SEV3 minor, SEV4
     none). Nothing of the incident itself is shown but what is given here."""
-    return await _change(publish.publish, number, body, session, runtime, cache, principal)
+    return await _change(publish.publish, number, body, tx, runtime, cache, principal)
 
 
 @router.post(
@@ -54,16 +63,14 @@ async def publish_incident(
 async def post_public_update(
     number: IncidentNumber,
     body: PublicUpdateCreate,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     cache: CacheDep,
     principal: WritePrincipal,
 ) -> PublicIncidentPublic:
     """A public update: investigating, identified, monitoring or resolved,
     with its text; optionally a new impact and component statuses."""
-    return await _change(
-        publish.add_public_update, number, body, session, runtime, cache, principal
-    )
+    return await _change(publish.add_public_update, number, body, tx, runtime, cache, principal)
 
 
 @router.get(
@@ -82,25 +89,23 @@ async def _change(
     change: Callable[..., Awaitable[None]],
     number: int,
     body: PublishIncident | PublicUpdateCreate,
-    session: SessionDep,
+    tx: UnitOfWork,
     runtime: RuntimeDep,
     cache: StatusCache,
     principal: Principal,
 ) -> PublicIncidentPublic:
     """Make the change in one transaction; after its commit, the page reads again."""
-    async with session.begin():
-        await change(
-            session,
-            runtime.rules.current.status_page,
-            number,
-            body,
-            by=principal.name,
-            now=runtime.clock.now(),
-        )
-    cache.invalidate()
-    return await _public(session, number)
+    await change(
+        tx.session,
+        runtime.rules.current.status_page,
+        number,
+        body,
+        by=principal.name,
+        now=runtime.clock.now(),
+    )
+    tx.after_commit(cache.invalidate)
+    return await _public(tx.session, number)
 
 
-async def _public(session: SessionDep, number: int) -> PublicIncidentPublic:
-    async with session.begin():
-        return await publish.get_public(session, number)
+async def _public(session: AsyncSession, number: int) -> PublicIncidentPublic:
+    return await publish.get_public(session, number)
