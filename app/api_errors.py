@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
-from app.deps import BEARER_CHECKS, get_session
+from app.deps import BEARER_CHECKS, get_session, transaction
 
 
 class ErrorDetail(BaseModel):
@@ -79,7 +79,7 @@ def document_error_responses(app: FastAPI) -> None:
         authenticated = bool(calls & BEARER_CHECKS)
         if authenticated:
             added.update(_BEARER)
-        if authenticated or get_session in calls:
+        if authenticated or get_session in calls or transaction in calls:
             added.update(_DATABASE)
         if route.dependant.path_params:
             added.update(_NOT_FOUND)
