@@ -157,6 +157,7 @@ ACCESS: dict[tuple[str, str], str] = {
     # Mattermost: the command's token or the button's HMAC, then the mapped responder.
     ("POST", "/api/v1/chat/mattermost/commands"): OWN,
     ("POST", "/api/v1/chat/mattermost/actions"): OWN,
+    ("POST", "/api/v1/chat/mattermost/dialogs"): OWN,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -111,6 +111,8 @@ async def _mattermost_follow(session: AsyncSession, rows: list[dict[str, Any]]) 
             incident_number=number,
             deadline=now + REFRESH_DEADLINE,
         )
+        told = [r for r in rows if r["incident_number"] == number]
+        await queue_thread(session, number, told, now=now, kind=MATTERMOST)
 
 
 def _slack_follower(settings: Settings) -> Any:
@@ -141,12 +143,14 @@ async def queue(
     now: datetime,
     keep: timedelta,
     incident: int | None = None,
+    kind: str = KIND,
 ) -> None:
-    """One message to Slack, in the caller's transaction, given up after ``keep``."""
+    """One message to Slack (or ``kind``'s handler), in the caller's
+    transaction, given up after ``keep``."""
     if incident is not None:
         payload = {**payload, "incident": incident}
     await outbound.enqueue(
-        session, KIND, payload, key=key, now=now, incident_number=incident, deadline=now + keep
+        session, kind, payload, key=key, now=now, incident_number=incident, deadline=now + keep
     )
 
 
@@ -182,16 +186,23 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
 
 
 async def queue_thread(
-    session: AsyncSession, number: int, rows: list[dict[str, Any]], *, now: datetime
+    session: AsyncSession,
+    number: int,
+    rows: list[dict[str, Any]],
+    *,
+    now: datetime,
+    kind: str = KIND,
 ) -> None:
     """What ``rows`` tell of the timeline's main events, as replies in the
-    card's thread (sent once the card is posted)."""
+    card's thread (sent once the card is posted), by ``kind``'s handler."""
     for row in rows:
         if row["kind"] not in THREAD_POSTS:
             continue
         told = {"op": "thread_post", "text": row["message"]}
         key = f"thread:{number}:{uuid.uuid4().hex}"
-        await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
+        await queue(
+            session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number, kind=kind
+        )
 
 
 async def queue_channel(
