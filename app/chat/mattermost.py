@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+from functools import partial
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.chat import mattermost_channels as channels
 from app.chat.cards import card_state, render, status_text, store_card
+from app.chat.mattermost_outcomes import failed
 from app.chat.slack import InOrder
 from app.db import insert_for
 from app.models import chat_cards_table
@@ -98,25 +100,6 @@ def card_post(
         "actions": actions,
     }
     return {"message": text, "props": {"attachments": [attachment], CARD_MARKER: number}}
-
-
-def failed(
-    call: str, exc: Exception | None, answer: httpx.Response | None, attempts: int
-) -> Delivered:
-    if answer is None:
-        summary = f"Mattermost {call}: {type(exc).__name__}, no answer"
-        return Delivered(ok=False, summary=summary, timeline=attempts == 0)
-    try:
-        error = json.loads(answer.text).get("id", "")
-    except (ValueError, AttributeError):
-        error = ""
-    summary = f"Mattermost {call}: {answer.status_code} {error or 'error'}"
-    if answer.status_code == 429:
-        wait = answer.headers.get("retry-after") or answer.headers.get("x-ratelimit-reset")
-        retry_after = float(wait) if wait and wait.isdigit() else None
-        return Delivered(ok=False, summary=summary, retry_after=retry_after, timeline=attempts == 0)
-    final = answer.status_code < 500
-    return Delivered(ok=False, summary=summary, final=final, timeline=attempts == 0 or final)
 
 
 async def _row(
@@ -218,7 +201,14 @@ def mattermost_handler(sessions: async_sessionmaker[AsyncSession], settings: Set
             return failed("posts", None, answer, item.attempts)
         return Delivered(ok=True, summary="told the card's thread", timeline=False)
 
-    operations: dict[str, Handler] = {"post": card, "update": card, "thread_post": thread_post}
+    operations: dict[str, Handler] = {
+        "post": card,
+        "update": card,
+        "thread_post": thread_post,
+        "open_channel": partial(channels.open_channel, connect, sessions, channel),
+        "channel_post": partial(channels.channel_post, connect, sessions),
+        "archive_channel": partial(channels.archive_channel, connect, sessions),
+    }
     in_order = InOrder()
 
     async def handle(item: Outbound) -> Delivered:

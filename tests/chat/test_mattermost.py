@@ -73,7 +73,9 @@ class Mm:
 
 
 @contextlib.asynccontextmanager
-async def serve_mattermost(db: str, fake: FakeTwilio, clock: ManualClock) -> AsyncIterator[Mm]:
+async def serve_mattermost(
+    db: str, fake: FakeTwilio, clock: ManualClock, **overrides: Any
+) -> AsyncIterator[Mm]:
     async with FakeMattermost(BOT_TOKEN, channels={CHANNEL}) as server:
         settings = {
             "mattermost_url": server.url,
@@ -81,6 +83,7 @@ async def serve_mattermost(db: str, fake: FakeTwilio, clock: ManualClock) -> Asy
             "mattermost_channel": CHANNEL,
             "mattermost_command_tokens": f"someothertoken,{COMMAND_TOKEN}",
             "mattermost_action_secret": SECRET,
+            **overrides,
         }
         async with serve_paging(db, fake, clock, **settings) as paging:
             document = copy.deepcopy(ONCALL)
@@ -93,7 +96,10 @@ async def serve_mattermost(db: str, fake: FakeTwilio, clock: ManualClock) -> Asy
 
 @pytest.fixture
 async def mm(db: str, fake_twilio: FakeTwilio, clock: ManualClock) -> AsyncIterator[Mm]:
-    async with serve_mattermost(db, fake_twilio, clock) as served:
+    """The card only: no incident channels (test_mattermost_channels.py has those)."""
+    async with serve_mattermost(
+        db, fake_twilio, clock, slack_incident_channel_severities=""
+    ) as served:
         yield served
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from app.clock import ManualClock
 from tests.chat.test_mattermost import MM_IDS, STRANGER, Mm, serve_mattermost
+from tests.fakes.mattermost_dialog import submission
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import incident_detail
 
@@ -24,7 +25,7 @@ async def mm(db: str, fake_twilio: FakeTwilio, clock: ManualClock) -> AsyncItera
 
 
 async def _submit(mm: Mm, user: str, values: dict[str, Any], **how: Any) -> httpx.Response:
-    url, body = mm.server.submit(values, user_id=MM_IDS.get(user, user), **how)
+    url, body = submission(mm.server.dialogs[-1], values, user_id=MM_IDS.get(user, user), **how)
     return await mm.paging.api.post(urlsplit(url).path, json=body)
 
 
@@ -71,7 +72,7 @@ async def test_a_forged_or_foreign_submission_is_refused(mm: Mm) -> None:
     assert mm.server.dialogs == [], "no dialog for an unmapped user"
     await mm.say("alice", "/incident", "declare")
     values = {"title": "x down", "severity": "SEV2", "service": "x"}
-    url, body = mm.server.submit(values, user_id=MM_IDS["bob"])
+    url, body = submission(mm.server.dialogs[-1], values, user_id=MM_IDS["bob"])
     other = await mm.paging.api.post(urlsplit(url).path, json=body)
     assert other.status_code == 401, "alice's dialog, submitted as bob"
     body["state"] = body["state"].rsplit(":", 1)[0] + ":" + "0" * 64

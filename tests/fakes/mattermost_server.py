@@ -12,6 +12,13 @@
   401}``): a bad token 401, a channel the bot is not in 403, an unknown post
   404; a rate limit is a 429 with ``X-Ratelimit-*`` and
   ``Retry-After`` headers and the body ``limit exceeded``.
+* **Channels**: ``GET /api/v4/channels/{id}`` (its ``team_id``), ``POST
+  /api/v4/channels`` (201; a name in use is a 400
+  ``store.sql_channel.save_channel.exists.app_error``; the bot joins what it
+  makes), ``GET /api/v4/teams/{team}/channels/name/{name}``, ``POST
+  /api/v4/channels/{id}/members`` (``user_id``), ``PUT
+  /api/v4/channels/{id}/patch`` (``header``) and ``DELETE /api/v4/channels/{id}``
+  (archived: ``delete_at`` set; twice is a 400).
 * **Requests to Klaxon** (what Mattermost sends): a custom slash command's form
   with its token (:func:`command_form`), and a button press as the server
   forwards it to the button's ``integration.url`` (:meth:`FakeMattermost.press`:
@@ -77,6 +84,10 @@ def _error(status: int, error_id: str, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def _forbidden() -> JSONResponse:
+    return _error(403, "api.context.permissions.app_error", "You have no permission.")
+
+
 @dataclass
 class FakeMattermost:
     """One Mattermost team whose bot's token is ``token``, the bot a member of ``channels``."""
@@ -87,6 +98,12 @@ class FakeMattermost:
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Every API call: {"method", "path", "body"} in arrival order.
     calls: list[dict[str, Any]] = field(default_factory=list)
+    team: str = "4xp9fdt77pncbef59f4k1qe83o"
+    #: Channels made through the API: name to id; then members, headers, archived.
+    made: dict[str, str] = field(default_factory=dict)
+    members: dict[str, set[str]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    archived: set[str] = field(default_factory=set)
     #: Dialogs opened with ``dialogs/open``: {"trigger_id", "url", "dialog"}.
     dialogs: list[dict[str, Any]] = field(default_factory=list)
     _limited: list[int] = field(default_factory=list)
@@ -102,6 +119,11 @@ class FakeMattermost:
                 Route("/api/v4/posts/{post_id}/patch", self._patch, methods=["PUT"]),
                 Route("/api/v4/channels/{channel_id}/posts", self._history, methods=["GET"]),
                 Route("/api/v4/actions/dialogs/open", self._open_dialog, methods=["POST"]),
+                Route("/api/v4/channels", self._create_channel, methods=["POST"]),
+                Route("/api/v4/channels/{channel_id}", self._channel, methods=["GET", "DELETE"]),
+                Route("/api/v4/channels/{channel_id}/patch", self._patch_channel, methods=["PUT"]),
+                Route("/api/v4/channels/{channel_id}/members", self._add_member, methods=["POST"]),
+                Route("/api/v4/teams/{team_id}/channels/name/{name}", self._named, methods=["GET"]),
             ]
         )
         stack = contextlib.AsyncExitStack()
@@ -161,11 +183,7 @@ class FakeMattermost:
             return refused
         channel = str(body.get("channel_id", ""))
         if channel not in self.channels:
-            return _error(
-                403,
-                "api.context.permissions.app_error",
-                "You do not have the appropriate permissions.",
-            )
+            return _forbidden()
         root = str(body.get("root_id") or "")
         if root and self.posts.get(root, {}).get("channel_id") != channel:
             return _error(400, "api.post.create_post.root_id.app_error", "Invalid RootId.")
@@ -188,11 +206,7 @@ class FakeMattermost:
             return refused
         channel = request.path_params["channel_id"]
         if channel not in self.channels:
-            return _error(
-                403,
-                "api.context.permissions.app_error",
-                "You do not have the appropriate permissions.",
-            )
+            return _forbidden()
         page = int(request.query_params.get("page", "0"))
         per_page = min(int(request.query_params.get("per_page", "60")), 200)
         newest = sorted(
@@ -223,13 +237,112 @@ class FakeMattermost:
         return JSONResponse(post)
 
     def card_posts(self) -> list[dict[str, Any]]:
-        """The bodies of the ``POST /api/v4/posts`` calls that were not replies."""
+        """The bodies of the ``POST /api/v4/posts`` calls that were not
+        replies, nor in a channel made through the API."""
         return [
             c["body"]
             for c in self.calls
             if (c["method"], c["path"]) == ("POST", "/api/v4/posts")
             and not c["body"].get("root_id")
+            and c["body"].get("channel_id") not in self.made.values()
         ]
+
+    def _channel_body(self, channel: str) -> dict[str, Any]:
+        name = next((n for n, i in self.made.items() if i == channel), "incidents")
+        return {
+            "id": channel,
+            "team_id": self.team,
+            "type": "O",
+            "name": name,
+            "display_name": name,
+            "header": self.headers.get(channel, ""),
+            "delete_at": 1700000000000 if channel in self.archived else 0,
+        }
+
+    def _member_of(self, channel: str) -> Response | None:
+        if channel in self.channels and channel not in self.archived:
+            return None
+        return _forbidden()
+
+    async def _create_channel(self, request: Request) -> Response:
+        body, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        name = str(body.get("name", ""))
+        if body.get("team_id") != self.team or not name:
+            return _error(400, "model.channel.is_valid.app_error", "Invalid channel.")
+        if name in self.made:
+            return _error(
+                400,
+                "store.sql_channel.save_channel.exists.app_error",
+                "A channel with that name already exists on the same team.",
+            )
+        channel = _id()
+        self.made[name] = channel
+        self.channels.add(channel)
+        self.members[channel] = set()
+        answer = JSONResponse(self._channel_body(channel), status_code=201)
+        return self._lost("POST /api/v4/channels", answer)
+
+    async def _channel(self, request: Request) -> Response:
+        _, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        channel = request.path_params["channel_id"]
+        if request.method == "GET":
+            if channel not in self.channels:
+                return _error(
+                    404, "app.channel.get.existing.app_error", "Unable to find the channel."
+                )
+            return JSONResponse(self._channel_body(channel))
+        if channel in self.archived:
+            return _error(
+                400,
+                "api.channel.delete_channel.deleted.app_error",
+                "The channel has been archived or deleted.",
+            )
+        if (denied := self._member_of(channel)) is not None:
+            return denied
+        self.archived.add(channel)
+        return JSONResponse({"status": "OK"})
+
+    async def _patch_channel(self, request: Request) -> Response:
+        body, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        channel = request.path_params["channel_id"]
+        if (denied := self._member_of(channel)) is not None:
+            return denied
+        if "header" in body:
+            self.headers[channel] = str(body["header"])
+        return JSONResponse(self._channel_body(channel))
+
+    async def _add_member(self, request: Request) -> Response:
+        body, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        channel = request.path_params["channel_id"]
+        if (denied := self._member_of(channel)) is not None:
+            return denied
+        user = str(body.get("user_id", ""))
+        self.members.setdefault(channel, set()).add(user)
+        return JSONResponse({"channel_id": channel, "user_id": user}, status_code=201)
+
+    async def _named(self, request: Request) -> Response:
+        _, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        channel = self.made.get(request.path_params["name"])
+        if request.path_params["team_id"] != self.team or channel is None:
+            return _error(
+                404, "store.sql_channel.get_by_name.missing.app_error", "Channel does not exist."
+            )
+        return JSONResponse(self._channel_body(channel))
+
+    def posts_in(self, channel: str) -> list[str]:
+        """The messages posted in ``channel``, oldest first."""
+        found = [p for p in self.posts.values() if p["channel_id"] == channel]
+        return [str(p["message"]) for p in sorted(found, key=lambda p: int(p["create_at"]))]
 
     async def _open_dialog(self, request: Request) -> Response:
         body, refused = await self._checked(request)
@@ -244,27 +357,6 @@ class FakeMattermost:
             return _error(400, "model.dialog.title.app_error", "Invalid dialog.")
         self.dialogs.append(body)
         return JSONResponse({"status": "OK"})
-
-    def submit(
-        self, values: dict[str, Any], *, user_id: str, cancelled: bool = False
-    ) -> tuple[str, dict[str, Any]]:
-        """(URL, JSON body) of what Mattermost posts when ``user_id`` submits
-        the last dialog opened with ``values`` (element name to value; an
-        optional element left empty is absent)."""
-        opened = self.dialogs[-1]
-        dialog = opened["dialog"]
-        names = {e["name"] for e in dialog["elements"]}
-        body = {
-            "type": "dialog_submission",
-            "callback_id": dialog.get("callback_id", ""),
-            "state": dialog.get("state", ""),
-            "user_id": user_id,
-            "channel_id": "qmd5oqtwoibz8cuzxzg5ekshgr",
-            "team_id": "4xp9fdt77pncbef59f4k1qe83o",
-            "submission": {} if cancelled else {k: v for k, v in values.items() if k in names},
-            "cancelled": cancelled,
-        }
-        return str(opened["url"]), body
 
     def replies(self, root: str) -> list[str]:
         """The messages of the replies in ``root``'s thread, oldest first."""
