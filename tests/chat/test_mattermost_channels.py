@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.clock import ManualClock
-from tests.chat.test_mattermost import MM_IDS, Mm, serve_mattermost
+from tests.chat.test_mattermost import COMMAND_TOKEN, MM_IDS, Mm, serve_mattermost
+from tests.fakes.mattermost_server import command_form
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import checkout_alert, incident_detail, open_incident
 
@@ -88,3 +89,23 @@ async def test_the_status_text_names_the_channel(mm: Mm) -> None:
     await mm.say("alice", "/incident", "update #1 identified rollback started")
     latest = await mm.paging.api.get("/api/v1/incidents/1/updates/latest?format=text")
     assert latest.text.splitlines()[-1] == f"Updates: ~{NAME} (Mattermost)"
+
+
+async def test_a_command_in_the_channel_needs_no_number(mm: Mm) -> None:
+    number = await open_incident(mm.paging, _sev1())
+    other = await open_incident(mm.paging, checkout_alert("c0ffee0000000002", severity="warning"))
+    await mm.paging.tick()
+    assert other != number, "two open: the channel says which"
+    form = command_form(
+        COMMAND_TOKEN,
+        "/incident",
+        "ack",
+        user_id=MM_IDS["alice"],
+        channel_id=mm.server.made[NAME],
+        response_url="https://mattermost.example.com/hooks/commands/x",
+    )
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = await mm.paging.api.post(
+        "/api/v1/chat/mattermost/commands", content=form, headers=headers
+    )
+    assert answer.json()["text"] == f"#{number} acknowledged"
