@@ -211,6 +211,7 @@ ACCESS: dict[tuple[str, str], str] = {
     # Scheduled maintenance from the public maintenance windows (issue 17).
     ("GET", "/status/api/v2/scheduled-maintenances/upcoming.json"): PUBLIC,
     ("GET", "/status/api/v2/scheduled-maintenances/active.json"): PUBLIC,
+    ("POST", "/api/v1/chat/mattermost/dialogs"): OWN,
 }
 
 CALLERS: list[str | None] = [None, *SCOPES]

@@ -83,13 +83,29 @@ def install(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> N
     if settings.slack_cards_enabled:
         followers.append(_slack_follower(settings))
     if settings.mattermost_cards_enabled:
-        followers.append(_mattermost_follow)
+        followers.append(_mattermost_follower(settings))
     if followers:
         sessions.configure(info={FOLLOWERS: followers})
 
 
-async def _mattermost_follow(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """The Mattermost card: posted once, then edited (app/chat/mattermost.py)."""
+def _mattermost_follower(settings: Settings) -> Any:
+    severities = settings.slack_channel_severities
+    archive_after = settings.slack_archive_after
+
+    async def follow(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        await _mattermost_follow(session, rows, severities, archive_after)
+
+    return follow
+
+
+async def _mattermost_follow(
+    session: AsyncSession,
+    rows: list[dict[str, Any]],
+    severities: frozenset[str],
+    archive_after: timedelta | None,
+) -> None:
+    """The Mattermost card: posted once, then edited, its thread, and the
+    incident's own channel (app/chat/mattermost.py, mattermost_channels.py)."""
     for number in sorted({r["incident_number"] for r in rows if r["kind"] in CARD_EVENTS}):
         now = rows[0]["at"]
         post = {"op": "post", "incident": number}
@@ -111,6 +127,18 @@ async def _mattermost_follow(session: AsyncSession, rows: list[dict[str, Any]]) 
             incident_number=number,
             deadline=now + REFRESH_DEADLINE,
         )
+        told = [r for r in rows if r["incident_number"] == number]
+        await queue_thread(session, number, told, now=now, kind=MATTERMOST)
+        if severities:
+            await queue_channel(
+                session,
+                number,
+                told,
+                severities,
+                now=now,
+                archive_after=archive_after,
+                kind=MATTERMOST,
+            )
 
 
 def _slack_follower(settings: Settings) -> Any:
@@ -141,12 +169,14 @@ async def queue(
     now: datetime,
     keep: timedelta,
     incident: int | None = None,
+    kind: str = KIND,
 ) -> None:
-    """One message to Slack, in the caller's transaction, given up after ``keep``."""
+    """One message to Slack (or ``kind``'s handler), in the caller's
+    transaction, given up after ``keep``."""
     if incident is not None:
         payload = {**payload, "incident": incident}
     await outbound.enqueue(
-        session, KIND, payload, key=key, now=now, incident_number=incident, deadline=now + keep
+        session, kind, payload, key=key, now=now, incident_number=incident, deadline=now + keep
     )
 
 
@@ -182,16 +212,23 @@ async def queue_refresh(session: AsyncSession, number: int, *, channel: str, now
 
 
 async def queue_thread(
-    session: AsyncSession, number: int, rows: list[dict[str, Any]], *, now: datetime
+    session: AsyncSession,
+    number: int,
+    rows: list[dict[str, Any]],
+    *,
+    now: datetime,
+    kind: str = KIND,
 ) -> None:
     """What ``rows`` tell of the timeline's main events, as replies in the
-    card's thread (sent once the card is posted)."""
+    card's thread (sent once the card is posted), by ``kind``'s handler."""
     for row in rows:
         if row["kind"] not in THREAD_POSTS:
             continue
         told = {"op": "thread_post", "text": row["message"]}
         key = f"thread:{number}:{uuid.uuid4().hex}"
-        await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
+        await queue(
+            session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number, kind=kind
+        )
 
 
 async def queue_channel(
@@ -202,28 +239,37 @@ async def queue_channel(
     *,
     now: datetime,
     archive_after: timedelta | None = None,
+    kind: str = KIND,
 ) -> None:
     """For an incident of one of ``severities``: its own channel (queued once),
     what ``rows`` tell, posted there, and its archiving ``archive_after`` a
-    resolution (None: never)."""
+    resolution (None: never); by ``kind``'s handler."""
     i = incidents_table.c
     severity = (await session.execute(select(i.severity).where(i.number == number))).scalar()
     if severity not in severities:
         return
     opening = {"op": "open_channel"}
     await queue(
-        session, opening, key=f"channel:{number}", now=now, keep=POST_DEADLINE, incident=number
+        session,
+        opening,
+        key=f"channel:{number}",
+        now=now,
+        keep=POST_DEADLINE,
+        incident=number,
+        kind=kind,
     )
     for row in rows:
         if row["kind"] not in CHANNEL_POSTS:
             continue
         told = {"op": "channel_post", "text": row["message"]}
         key = f"channel:{number}:{uuid.uuid4().hex}"
-        await queue(session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number)
+        await queue(
+            session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number, kind=kind
+        )
         if row["kind"] == "resolved" and archive_after is not None:
             await outbound.enqueue(
                 session,
-                KIND,
+                kind,
                 {"op": "archive_channel", "incident": number},
                 key=f"archive:{number}:{uuid.uuid4().hex}",
                 now=now,

@@ -87,11 +87,13 @@ async def list_open(session: AsyncSession) -> str:
 
 
 async def channel_incident(session: AsyncSession, channel: str) -> int | None:
-    """The incident whose own channel ``channel`` is (app/chat/channels.py)."""
+    """The incident whose own channel ``channel`` is, in Slack or Mattermost
+    (app/chat/channels.py, app/chat/mattermost_channels.py)."""
     c = chat_cards_table.c
     if not channel:
         return None
-    query = select(c.incident_number).where(c.incident_channel == channel).limit(1)
+    own = (c.incident_channel == channel) | (c.mattermost_channel == channel)
+    query = select(c.incident_number).where(own).limit(1)
     return (await session.execute(query)).scalar()
 
 

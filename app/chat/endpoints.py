@@ -183,14 +183,9 @@ async def _open_declare_form(session: AsyncSession, runtime: Runtime, form: dict
     return "Fill in the form to declare the incident."
 
 
-async def _declare_submitted(
-    session: AsyncSession, runtime: Runtime, body: bytes, payload: dict[str, Any]
-) -> Response:
-    """The declare modal submitted: a field's error under it, or declared and closed."""
-    report, impact, errors = modal.submitted(payload["view"])
-    if report is None:
-        return JSONResponse({"response_action": "errors", "errors": errors})
-    user = payload["user"] if isinstance(payload.get("user"), dict) else {}
+def declare_work(runtime: Runtime, report: Any, impact: str | None) -> Any:
+    """The work of a submitted declare form, as the responder ``by``: the
+    incident opened, its impact noted; answers ``Declared #<n>``."""
     now = runtime.clock.now()
 
     async def work(session: AsyncSession, by: Any) -> str:
@@ -200,6 +195,18 @@ async def _declare_submitted(
             await update_triage(session, number, {"impact": impact}, by=by.name, now=now)
         return f"Declared #{number}"
 
+    return work
+
+
+async def _declare_submitted(
+    session: AsyncSession, runtime: Runtime, body: bytes, payload: dict[str, Any]
+) -> Response:
+    """The declare modal submitted: a field's error under it, or declared and closed."""
+    report, impact, errors = modal.submitted(payload["view"])
+    if report is None:
+        return JSONResponse({"response_action": "errors", "errors": errors})
+    user = payload["user"] if isinstance(payload.get("user"), dict) else {}
+    work = declare_work(runtime, report, impact)
     answer = await _as_responder(session, runtime, body, str(user.get("id", "")), work)
     if answer.startswith("Declared #") or answer == AGAIN:
         return Response(status_code=200)  # an empty 200 closes the modal

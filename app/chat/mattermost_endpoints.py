@@ -26,7 +26,15 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat.endpoints import ACTIONS, _as_responder, command_work
+from app.chat import mattermost_dialog
+from app.chat.endpoints import (
+    ACTIONS,
+    AGAIN,
+    DECLARE_USAGE,
+    _as_responder,
+    command_work,
+    declare_work,
+)
 from app.chat.identity import mattermost_refusal, mattermost_responder
 from app.chat.mattermost import sign
 from app.deps import RuntimeDep, SessionDep
@@ -89,6 +97,8 @@ async def mattermost_command(
         raise Unauthorized("not a Mattermost slash command of this Klaxon: wrong or no token")
     command, text = form.get("command", ""), form.get("text", "")
     channel, now = form.get("channel_id", ""), runtime.clock.now()
+    if command == "/incident" and text.strip().lower() == "declare":
+        return MattermostCommandAnswer(text=await _open_declare_dialog(session, runtime, form))
 
     work = command_work(runtime, command, text, channel=channel, now=now, via="mattermost")
 
@@ -136,3 +146,66 @@ async def mattermost_action(
     return MattermostActionAnswer(
         ephemeral_text=await _as_mattermost_user(session, runtime, body, user, work)
     )
+
+
+async def _open_declare_dialog(
+    session: AsyncSession, runtime: Runtime, form: dict[str, str]
+) -> str:
+    """Open the declare dialog for the user who typed ``/incident declare``."""
+    user = form.get("user_id", "")
+    async with session.begin():
+        if await mattermost_responder(session, user) is None:
+            return mattermost_refusal(user)
+    settings = runtime.settings
+    if not (settings.mattermost_cards_enabled and settings.mattermost_action_secret):
+        return "Klaxon cannot open forms in Mattermost here, so: " + DECLARE_USAGE
+    state = mattermost_dialog.state_for(
+        settings.mattermost_action_secret, user, form.get("channel_id", "")
+    )
+    why = await mattermost_dialog.open_dialog(settings, form.get("trigger_id", ""), state)
+    if why is not None:
+        return f"Could not open the form (Mattermost dialogs/open: {why}): {DECLARE_USAGE}"
+    return "Fill in the form to declare the incident."
+
+
+class MattermostDialogAnswer(BaseModel):
+    """The answer to a dialog's submission: ``{}`` closes it; ``errors`` shows
+    each message under its element; ``error`` at the bottom of the dialog."""
+
+    errors: dict[str, str] | None = None
+    error: str | None = None
+
+
+@router.post(
+    "/dialogs",
+    response_model=MattermostDialogAnswer,
+    response_model_exclude_none=True,
+    responses=REFUSED,
+)
+async def mattermost_dialog_submission(
+    request: Request, runtime: RuntimeDep, session: SessionDep
+) -> MattermostDialogAnswer:
+    """The declare dialog submitted (Mattermost's ``dialog_submission``: JSON
+    with the submitter's ``user_id``, the ``state`` Klaxon signed, and the
+    values by element name in ``submission``)."""
+    body = await read_body(request, REQUEST_LIMIT)
+    try:
+        payload = json.loads(body or b"null")
+    except ValueError:
+        raise KlaxonError("the body is not JSON", status_code=400) from None
+    if not isinstance(payload, dict):
+        raise KlaxonError("the body is not a JSON object", status_code=400)
+    user, state = str(payload.get("user_id", "")), str(payload.get("state", ""))
+    if not mattermost_dialog.state_ok(runtime.settings.mattermost_action_secret or "", user, state):
+        raise Unauthorized("not a Klaxon dialog: its state is not signed for this user")
+    if payload.get("cancelled") or payload.get("callback_id") != mattermost_dialog.CALLBACK_ID:
+        return MattermostDialogAnswer()
+    submission = payload["submission"] if isinstance(payload.get("submission"), dict) else {}
+    report, impact, errors = mattermost_dialog.submitted(submission)
+    if report is None:
+        return MattermostDialogAnswer(errors=errors)
+    work = declare_work(runtime, report, impact)
+    answer = await _as_mattermost_user(session, runtime, body, user, work)
+    if answer.startswith("Declared #") or answer == AGAIN:
+        return MattermostDialogAnswer()
+    return MattermostDialogAnswer(error=answer[:300])

@@ -28,4 +28,8 @@ class ChatCard(SQLModel, table=True):
     incident_channel_name: str | None = Field(default=None, max_length=80)
     # The card's post in Mattermost's main channel, once posted (app/chat/mattermost.py).
     mattermost_post_id: str | None = Field(default=None, max_length=32)
+    # The incident's own Mattermost channel, and its name stored before each
+    # create, as for Slack's (app/chat/mattermost_channels.py).
+    mattermost_channel: str | None = Field(default=None, max_length=32)
+    mattermost_channel_name: str | None = Field(default=None, max_length=80)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -93,7 +93,7 @@ def render_update(
     if next_update_at is not None:
         lines.append(f"Next update: {next_update_at:%H:%M} UTC")
     if channel is not None:
-        lines.append(f"Updates: #{channel} (Slack)")
+        lines.append(f"Updates: {channel}")
     return "\n".join(lines)
 
 
@@ -181,12 +181,24 @@ async def post_update(
 
 
 async def chat_channel(session: AsyncSession, number: int) -> str | None:
-    """The name of the incident's own chat channel, once made (app/chat/channels.py)."""
+    """Where the incident's own chat channels are, once made (app/chat/channels.py,
+    app/chat/mattermost_channels.py): ``#inc-1-db (Slack), ~inc-1-db (Mattermost)``."""
     c = chat_cards_table.c
-    query = select(c.incident_channel_name).where(
-        c.incident_number == number, c.incident_channel.is_not(None)
-    )
-    return (await session.execute(query)).scalar()
+    query = select(
+        c.incident_channel,
+        c.incident_channel_name,
+        c.mattermost_channel,
+        c.mattermost_channel_name,
+    ).where(c.incident_number == number)
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    places = []
+    if row.incident_channel is not None:
+        places.append(f"#{row.incident_channel_name} (Slack)")
+    if row.mattermost_channel is not None:
+        places.append(f"~{row.mattermost_channel_name} (Mattermost)")
+    return ", ".join(places) or None
 
 
 async def list_updates(session: AsyncSession, number: int) -> list[Row[Any]]:

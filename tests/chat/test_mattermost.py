@@ -73,7 +73,9 @@ class Mm:
 
 
 @contextlib.asynccontextmanager
-async def serve_mattermost(db: str, fake: FakeTwilio, clock: ManualClock) -> AsyncIterator[Mm]:
+async def serve_mattermost(
+    db: str, fake: FakeTwilio, clock: ManualClock, **overrides: Any
+) -> AsyncIterator[Mm]:
     async with FakeMattermost(BOT_TOKEN, channels={CHANNEL}) as server:
         settings = {
             "mattermost_url": server.url,
@@ -81,6 +83,7 @@ async def serve_mattermost(db: str, fake: FakeTwilio, clock: ManualClock) -> Asy
             "mattermost_channel": CHANNEL,
             "mattermost_command_tokens": f"someothertoken,{COMMAND_TOKEN}",
             "mattermost_action_secret": SECRET,
+            **overrides,
         }
         async with serve_paging(db, fake, clock, **settings) as paging:
             document = copy.deepcopy(ONCALL)
@@ -93,15 +96,18 @@ async def serve_mattermost(db: str, fake: FakeTwilio, clock: ManualClock) -> Asy
 
 @pytest.fixture
 async def mm(db: str, fake_twilio: FakeTwilio, clock: ManualClock) -> AsyncIterator[Mm]:
-    async with serve_mattermost(db, fake_twilio, clock) as served:
+    """The card only: no incident channels (test_mattermost_channels.py has those)."""
+    async with serve_mattermost(
+        db, fake_twilio, clock, slack_incident_channel_severities=""
+    ) as served:
         yield served
 
 
 async def test_card_follows_an_sms_ack_and_a_button_resolve(mm: Mm) -> None:
     number = await open_incident(mm.paging, checkout_alert(alertname="DatabaseDown", env="prod"))
     await mm.paging.tick()
-    creates = [c for c in mm.server.calls if c["method"] == "POST"]
-    assert len(creates) == 1 and creates[0]["body"]["channel_id"] == CHANNEL
+    creates = mm.server.card_posts()
+    assert len(creates) == 1 and creates[0]["channel_id"] == CHANNEL
     card = mm.server.card(number)
     assert card["message"] == f"SEV1 #{number} checkout errors: Triggered"
     assert mm.server.buttons(number) == ["Acknowledge", "Resolve", "Take command"]
@@ -117,7 +123,7 @@ async def test_card_follows_an_sms_ack_and_a_button_resolve(mm: Mm) -> None:
     await mm.paging.tick(minutes=30)
     assert mm.server.card(number)["message"].endswith(": Resolved by alice")
     assert mm.server.buttons(number) == []
-    assert len([c for c in mm.server.calls if c["method"] == "POST"]) == 1, "one card, patched"
+    assert len(mm.server.card_posts()) == 1, "one card, patched"
     assert mm.paging.texts_to(BOB) == [], "the escalation stopped with the ack"
     assert mm.paging.texts_to(ALICE)[-1].startswith(f"[Klaxon] #{number} resolved")
 
@@ -180,7 +186,40 @@ async def test_a_channel_the_bot_is_not_in_is_given_up_on(mm: Mm) -> None:
     number = await open_incident(mm.paging, checkout_alert())
     await mm.paging.tick()
     await mm.paging.tick(minutes=10)
-    creates = [c for c in mm.server.calls if c["method"] == "POST"]
-    assert len(creates) == 1, "a 403 is final"
+    assert len(mm.server.card_posts()) == 1, "a 403 is final"
     timeline = (await incident_detail(mm.paging, number))["timeline"]
     assert any("api.context.permissions.app_error" in e["message"] for e in timeline), timeline
+
+
+async def test_a_lost_post_answer_makes_no_second_card(mm: Mm) -> None:
+    mm.server.lose_next_answer("POST /api/v4/posts")
+    number = await open_incident(mm.paging, checkout_alert())
+    await mm.paging.tick()
+    assert len(mm.server.posts) == 1, "posted, but Klaxon heard a 500"
+    await mm.paging.tick(seconds=10)  # the retry
+    assert len(mm.server.card_posts()) == 1, "found among the channel's posts, not posted again"
+    looked = [c for c in mm.server.calls if c["method"] == "GET"]
+    assert [c["path"] for c in looked] == [f"/api/v4/channels/{CHANNEL}/posts"]
+    assert mm.server.card(number)["props"]["klaxon_incident"] == number
+    assert (await mm.paging.sms_reply(BOB, f"{number}A")).status_code == 200
+    await mm.paging.tick()
+    assert mm.server.card(number)["message"].endswith(": Acknowledged by bob"), "edited in place"
+    assert len(mm.server.card_posts()) == 1
+
+
+async def test_the_cards_thread_tells_the_main_events_in_order(mm: Mm) -> None:
+    number = await open_incident(mm.paging, checkout_alert())
+    await mm.paging.tick()
+    card = mm.server.card(number)
+    pressed = await mm.press("alice", number, "Acknowledge")
+    assert pressed.status_code == 200
+    await mm.paging.tick()
+    await mm.say("alice", "/incident", f"update #{number} identified rollback started")
+    await mm.paging.tick()
+    assert mm.server.replies(card["id"]) == [
+        "Incident opened: checkout errors (SEV2, service checkout)",
+        "Step 1: paging alice by sms",
+        "Acknowledged by alice via mattermost",
+        "Status update (Identified): rollback started",
+    ]
+    assert len(mm.server.card_posts()) == 1, "the thread holds the events, the channel one card"
