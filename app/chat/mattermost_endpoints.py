@@ -48,6 +48,24 @@ REQUEST_LIMIT = 64 * 1024
 REFUSED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not Mattermost's: a wrong command token or button signature"}
 }
+#: A button press or a dialog submission: a JSON object, else a 400 naming what it is.
+JSON_REFUSED: dict[int | str, dict[str, Any]] = {
+    **REFUSED,
+    400: {"description": "The body is not a JSON object"},
+    413: {"description": "Body over the size limit"},
+}
+
+
+async def _json_object(request: Request) -> tuple[bytes, dict[str, Any]]:
+    """The body as read, and the JSON object it holds."""
+    body = await read_body(request, REQUEST_LIMIT)
+    try:
+        payload = json.loads(body or b"null")
+    except ValueError:
+        raise KlaxonError("the body is not JSON", status_code=400) from None
+    if not isinstance(payload, dict):
+        raise KlaxonError("the body is not a JSON object", status_code=400)
+    return body, payload
 
 
 class MattermostCommandAnswer(BaseModel):
@@ -122,19 +140,13 @@ def _pressed(runtime: Runtime, payload: dict[str, Any]) -> tuple[str, int]:
     return str(action), incident
 
 
-@router.post("/actions", response_model=MattermostActionAnswer, responses=REFUSED)
+@router.post("/actions", response_model=MattermostActionAnswer, responses=JSON_REFUSED)
 async def mattermost_action(
     request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> MattermostActionAnswer:
     """A card's button pressed (Mattermost's integration action: JSON with the
     presser's ``user_id`` and the button's signed ``context``)."""
-    body = await read_body(request, REQUEST_LIMIT)
-    try:
-        payload = json.loads(body or b"null")
-    except ValueError:
-        raise KlaxonError("the body is not JSON", status_code=400) from None
-    if not isinstance(payload, dict):
-        raise KlaxonError("the body is not a JSON object", status_code=400)
+    body, payload = await _json_object(request)
     name, number = _pressed(runtime, payload)
     now = runtime.clock.now()
 
@@ -180,7 +192,7 @@ class MattermostDialogAnswer(BaseModel):
     "/dialogs",
     response_model=MattermostDialogAnswer,
     response_model_exclude_none=True,
-    responses=REFUSED,
+    responses=JSON_REFUSED,
 )
 async def mattermost_dialog_submission(
     request: Request, runtime: RuntimeDep, session: SessionDep
@@ -188,13 +200,7 @@ async def mattermost_dialog_submission(
     """The declare dialog submitted (Mattermost's ``dialog_submission``: JSON
     with the submitter's ``user_id``, the ``state`` Klaxon signed, and the
     values by element name in ``submission``)."""
-    body = await read_body(request, REQUEST_LIMIT)
-    try:
-        payload = json.loads(body or b"null")
-    except ValueError:
-        raise KlaxonError("the body is not JSON", status_code=400) from None
-    if not isinstance(payload, dict):
-        raise KlaxonError("the body is not a JSON object", status_code=400)
+    body, payload = await _json_object(request)
     user, state = str(payload.get("user_id", "")), str(payload.get("state", ""))
     if not mattermost_dialog.state_ok(runtime.settings.mattermost_action_secret or "", user, state):
         raise Unauthorized("not a Klaxon dialog: its state is not signed for this user")
