@@ -112,6 +112,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "token_cache_seconds": 0,
         # Tests that page drive the engine themselves (tests/escalation).
         "engine_enabled": False,
+        # The status page's refresh gives up after 2 s in production; a busy test
+        # machine can take longer to read it (tests of that timeout set their own).
+        "status_refresh_timeout": 30,
     }
     values.update(overrides)
     return Settings(**values)

@@ -39,9 +39,7 @@ def status_rules(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(db: str, status_rules: Path) -> Settings:
-    # A busy test machine can take longer than production's 2 s to read the page's
-    # contents; the tests of the timeout itself (test_cache.py) set their own.
-    return make_settings(db, config=status_rules, status_refresh_timeout=30)
+    return make_settings(db, config=status_rules)
 
 
 async def report(client: httpx.AsyncClient, severity: str = "SEV2", **fields: Any) -> int:
