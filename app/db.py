@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.schema import Table
 
@@ -138,9 +139,56 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+class WriteOutsideTransaction(RuntimeError):
+    """A write through a read-only session: a bug of the code that wrote, which
+    must fail loudly (a 500) rather than be rolled back unseen behind a 2xx."""
+
+
+class ReadOnlySession(Session):
+    """The session a handler gets without the ``Transaction`` dependency
+    (``app.deps.get_session``). Nothing would ever commit what it wrote, so an
+    INSERT, UPDATE or DELETE it is asked to run, or a flush of changed objects,
+    raises :class:`WriteOutsideTransaction` instead. The check is one attribute
+    test per statement, in the process: no round trip, on either backend."""
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise WriteOutsideTransaction(
+            f"{state.statement.__class__.__name__.upper()} through a read-only session:"
+            " a handler that writes takes the Transaction dependency (app/deps.py)"
+        )
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    raise WriteOutsideTransaction(
+        "flush through a read-only session: a handler that writes takes the"
+        " Transaction dependency (app/deps.py)"
+    )
+
+
+@asynccontextmanager
+async def read_only(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session of ``maker`` that refuses writes (:class:`ReadOnlySession`)."""
+    async with maker(sync_session_class=ReadOnlySession) as session:
+        yield session
+
+
 async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with maker() as session:
         yield session
+
+
+async def read_done(session: AsyncSession, read: Awaitable[T]) -> T:
+    """What ``read`` (a read through ``session``) returns, the session's
+    transaction then ended: a handler that calls out next (Slack, Mattermost)
+    holds no connection, nor SQLite's write lock, across the call."""
+    try:
+        return await read
+    finally:
+        await session.rollback()  # only reads to end: a read-only session
 
 
 def dialect_name(session: AsyncSession) -> str:

@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal, hash_token
+from app.db import read_only
 from app.errors import Forbidden, RateLimited, Unauthorized
 from app.metrics import INGEST_THROTTLED
 from app.models.types import ID_MAX as ID_MAX
@@ -26,7 +27,9 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.sessions() as session:
+    """A read-only session (``app.db.ReadOnlySession``): a write through it
+    raises. A handler that writes takes ``Transaction`` instead."""
+    async with read_only(runtime.sessions) as session:
         yield session
 
 

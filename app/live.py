@@ -1,7 +1,7 @@
 """Changes committed in this process, for pages that follow them live.
 
-The commit boundary (``Runtime.wake_engine``, called after every commit that
-changed an incident) publishes; the console's server-sent events stream
+The commit boundary (``uow.wake()`` in app/transaction.py, after every commit
+that changed an incident) publishes; the console's server-sent events stream
 (app/console/live.py) waits here and tells each open page to fetch itself
 again. Only a counter crosses: what changed is read by the page with its own
 session, so nothing leaks to a stream that may not see it.

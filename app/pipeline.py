@@ -11,6 +11,9 @@
                    ─► start paging (same transaction)  step 1 of the policy, due now
                    ─► wake the engine (after commit)   app.escalation.engine
 
+Both commits are the boundary's (app/transaction.py), which says why a
+delivery of repeats commits on its own, before the rest.
+
 A deadlock or serialization failure between concurrent deliveries is retried
 here; a database that stays unreachable becomes a 503, which Alertmanager
 retries (re-counting a repeat on such a retry is harmless).
@@ -21,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.automation.actions import cancel_queued
 from app.automation.steps import note_fixed_by_action
@@ -39,16 +43,25 @@ from app.metrics import ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_STALE, INCI
 from app.results import Classified, IngestResult, episode_key
 from app.rules import classify_events
 from app.runtime import Runtime
+from app.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 3
 
 
-async def process(runtime: Runtime, events: list[AlertEvent], *, actor: str) -> IngestResult:
+#: A caller's own write, run first in the delivery's transaction (a heartbeat's
+#: ping or deletion, app/heartbeats/endpoints.py): it commits with what the
+#: events change, or, if it raises, nothing of either is kept.
+Write = Callable[[AsyncSession], Awaitable[None]]
+
+
+async def process(
+    runtime: Runtime, events: list[AlertEvent], *, actor: str, first: Write | None = None
+) -> IngestResult:
     classified = classify_events(runtime.rules.current, events)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            result = await _store(runtime, classified, actor=actor)
+            result = await _store(runtime, classified, actor=actor, first=first)
             break
         except Exception as exc:
             if not is_unavailable(exc):
@@ -62,12 +75,17 @@ async def process(runtime: Runtime, events: list[AlertEvent], *, actor: str) -> 
     return result
 
 
-async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) -> IngestResult:
+async def _store(
+    runtime: Runtime, classified: list[Classified], *, actor: str, first: Write | None
+) -> IngestResult:
     now = runtime.clock.now()
     repeats = await _count_repeats(runtime, classified, now=now)
     rest = [item for item in classified if episode_key(item.event) not in repeats.matched]
-    if rest:
-        async with _ingest_slot(runtime), runtime.sessions() as session, session.begin():
+    if rest or first is not None:
+        async with _ingest_slot(runtime), unit_of_work(runtime) as uow:
+            session = uow.session
+            if first is not None:
+                await first(session)
             result = await ingest(
                 session, rest, now=now, actor=actor, reopen_within=_flap_windows(runtime)
             )
@@ -81,10 +99,10 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
                 await note_fixed_by_action(session, number, now=now)
                 await cancel_queued(session, number, now=now, why="the alerts resolved")
                 await tell_resolved(session, number, by=actor, now=now)
-        if result.opened_incidents or result.resolved_incidents:
-            runtime.wake_engine()
-        elif result.touched:
-            runtime.changes.publish()  # the console's live pages (app/live.py)
+            if result.opened_incidents or result.resolved_incidents:
+                uow.wake()
+            elif result.touched:
+                uow.after_commit(runtime.changes.publish)  # the console's live pages
     else:
         result = IngestResult()
     result.received = len(classified)
@@ -96,18 +114,22 @@ async def _store(runtime: Runtime, classified: list[Classified], *, actor: str) 
 async def _count_repeats(
     runtime: Runtime, classified: list[Classified], *, now: datetime
 ) -> Repeats:
-    """Autocommit on PostgreSQL: the statement's row locks end with the
-    statement. It writes only if the delivery is nothing but repeats. There,
-    concurrent deliveries share one statement and one commit
-    (app/ingest/repeat_batch.py)."""
+    """The delivery's first commit, when it is nothing but repeats: why a
+    delivery commits twice is told in app/transaction.py ("Where a request
+    commits twice"). On PostgreSQL in autocommit, concurrent deliveries sharing
+    one statement (app/ingest/repeat_batch.py); on SQLite in a unit of work of
+    its own, rolled back unless every alert repeated."""
+    candidates = repeat_candidates(classified)
+    if candidates is None:
+        return Repeats()
     if runtime.engine.dialect.name == "postgresql":
-        candidates = repeat_candidates(classified)
-        if candidates is None:
-            return Repeats()
         source, wanted = candidates
         return await batcher_for(runtime.engine).record(source, wanted, now=now)
-    async with runtime.engine.connect() as conn:
-        return await record_repeats(conn, classified, now=now)
+    async with unit_of_work(runtime) as uow:
+        found = await record_repeats(await uow.session.connection(), classified, now=now)
+        if not found.matched:
+            uow.discard()  # not all of them repeats: what was counted goes back
+    return found
 
 
 #: Pooled connections ingest leaves to the escalation engine (its loop, step

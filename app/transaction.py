@@ -19,8 +19,29 @@ Two doors lead here:
   the handler's error (a 503 when the database is unreachable), never a 2xx
   followed by a silent rollback.
 
+A session without either door is read-only (``app.db.ReadOnlySession``, the
+plain ``SessionDep`` of a handler): a write through it raises, so a handler
+that forgot the ``Transaction`` dependency answers a 500 instead of a 2xx for
+writes that nobody would have committed.
+
 A hook that raises is logged and the others still run: the commit has happened
 and the caller's answer must say so.
+
+Where a request commits twice
+-----------------------------
+One request commits twice, on purpose: an alert delivery (``app.pipeline``).
+Its repeat count, the common case of a delivery that only repeats firing
+alerts, is written first and on its own: on PostgreSQL as one statement in
+autocommit (``app.ingest.repeats``; concurrent deliveries share that statement
+and its commit, ``app.ingest.repeat_batch``), on SQLite in a unit of work of
+its own. Its row locks then last one statement, not a whole delivery across
+the event loop's turns, which is what lets a busy Alertmanager's resends go
+through at the rate they come. It writes only when *every* alert of the
+delivery repeats a firing episode (all or nothing, so a delivery refused later
+leaves nothing behind), and then the delivery has nothing else to write: the
+second transaction (dedupe, grouping, paging) runs only for the deliveries the
+count left alone. A retry of a delivery whose answer was lost counts its
+repeats again, which is harmless. Every other writer commits once, here.
 """
 
 from __future__ import annotations
@@ -30,7 +51,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.runtime import Runtime
 
@@ -44,6 +65,7 @@ class UnitOfWork:
     session: AsyncSession
     runtime: Runtime
     _hooks: list[Callable[[], None]] = field(default_factory=list)
+    _discarded: bool = False
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once the transaction has committed (never if it rolls
@@ -54,6 +76,11 @@ class UnitOfWork:
     def wake(self) -> None:
         """After the commit, wake the worker and the live pages."""
         self.after_commit(self.runtime.wake_engine)
+
+    def discard(self) -> None:
+        """Roll back instead of committing, and run no hook: a dry run, or an
+        all-or-nothing write that found it could not be whole."""
+        self._discarded = True
 
     def _committed(self) -> None:
         hooks, self._hooks = self._hooks, []
@@ -71,6 +98,23 @@ async def unit_of_work(runtime: Runtime) -> AsyncIterator[UnitOfWork]:
     An exception inside rolls everything back and runs no hook."""
     async with runtime.sessions() as session:
         uow = UnitOfWork(session=session, runtime=runtime)
-        async with session.begin():
+        async with session.begin() as transaction:
             yield uow
-    uow._committed()
+            if uow._discarded:
+                await transaction.rollback()
+    if not uow._discarded:
+        uow._committed()
+
+
+@contextlib.asynccontextmanager
+async def writing(
+    sessions: async_sessionmaker[AsyncSession], *, dry_run: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """A job's transaction that tells nobody once committed (housekeeping, the
+    timers that run inside the worker's own pass, the CLI): begin, yield the
+    session, commit; an exception rolls it back, and so does the end of a
+    ``dry_run``."""
+    async with sessions() as session, session.begin() as transaction:
+        yield session
+        if dry_run:
+            await transaction.rollback()

@@ -40,6 +40,7 @@ from app.models import (
 from app.notify import outbound
 from app.rules import RulesFile
 from app.runtime import Runtime
+from app.transaction import writing
 
 KIND = "webhook"
 MARK = "webhooks"
@@ -167,7 +168,7 @@ async def forward_events(runtime: Runtime) -> int:
     """Queue the webhooks of the timeline events after the mark; how many were queued."""
     now = runtime.clock.now()
     t = timeline_table.c
-    async with runtime.sessions() as session, session.begin():
+    async with writing(runtime.sessions) as session:
         held = await _mark(session)
         if held is None:  # the migration writes it; a database emptied since, from 0
             await _move_mark(session, 0, new=True)

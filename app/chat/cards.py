@@ -31,6 +31,7 @@ from app.models import chat_cards_table, incidents_table, notifications_table
 from app.notify import outbound
 from app.settings import Settings
 from app.timeline import FOLLOWERS
+from app.transaction import writing
 
 KIND = "slack"  # the outbound queue's handler for everything sent to Slack
 MATTERMOST = "mattermost"  # … and to Mattermost
@@ -184,7 +185,7 @@ async def store_card(
     sessions: async_sessionmaker[AsyncSession], number: int, **values: str
 ) -> None:
     """Remember what Slack made for incident ``number`` (a handler's own commit)."""
-    async with sessions() as session, session.begin():
+    async with writing(sessions) as session:
         await session.execute(
             update(chat_cards_table)
             .where(chat_cards_table.c.incident_number == number)

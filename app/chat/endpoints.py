@@ -32,6 +32,7 @@ from app.chat.cards import queue
 from app.chat.identity import refusal, responder_for
 from app.chat.outcomes import failed
 from app.chat.verify import replay_key, signed_body
+from app.db import read_done
 from app.deps import RuntimeDep, SessionDep
 from app.errors import KlaxonError
 from app.replies.actions import acknowledge_as, command_as, resolve_as
@@ -40,6 +41,7 @@ from app.response.declare import open_reported_incident
 from app.response.triage import update_triage
 from app.runtime import Runtime
 from app.statuspage.cache import status_cache
+from app.transaction import unit_of_work
 
 router = APIRouter(prefix="/api/v1/chat/slack", tags=["chat"])
 
@@ -65,7 +67,6 @@ def _form(body: bytes) -> dict[str, str]:
 
 
 async def _as_responder(
-    session: AsyncSession,
     runtime: Runtime,
     body: bytes,
     user: str,
@@ -78,20 +79,20 @@ async def _as_responder(
     mapped to ``user`` (by ``find``; else ``refuse(user)``), once per request
     body; the text to answer."""
     try:
-        async with session.begin():
-            by = await find(session, user)
+        async with unit_of_work(runtime) as uow:
+            by = await find(uow.session, user)
             if by is None:
                 answer: str = refuse(user)
                 return answer
             keep = timedelta(hours=runtime.settings.replay_memory_hours)
             if not await first_time(
-                session, [replay_key(body)], now=runtime.clock.now(), keep=keep
+                uow.session, [replay_key(body)], now=runtime.clock.now(), keep=keep
             ):
                 return AGAIN
-            answer = await work(session, by)
+            answer = await work(uow.session, by)
+            uow.wake()
     except KlaxonError as exc:
         return f"Nothing changed: {exc}"
-    runtime.wake_engine()
     return answer
 
 
@@ -109,7 +110,7 @@ async def slack_command(request: Request, runtime: RuntimeDep, session: SessionD
 
     work = command_work(runtime, command, text, channel=channel, now=now, via="slack")
 
-    answer = await _as_responder(session, runtime, body, form.get("user_id", ""), work)
+    answer = await _as_responder(runtime, body, form.get("user_id", ""), work)
     if command == "/incident" and text.split()[:1] in (["publish"], ["public"]):
         status_cache(request).invalidate()  # the page reads the publication afresh
     if command == "/postmortem" and answer.startswith("Post-mortem of #"):
@@ -149,23 +150,22 @@ def _action(payload: dict[str, Any]) -> tuple[str, int] | None:
     return None
 
 
-async def _tell(session: AsyncSession, runtime: Runtime, url: str, text: str, body: bytes) -> None:
+async def _tell(runtime: Runtime, url: str, text: str, body: bytes) -> None:
     """Queue ``text`` to the clicker through ``response_url`` (after commit)."""
     now = runtime.clock.now()
     answer = {"op": "respond", "url": url, "text": text}
-    async with session.begin():
+    async with unit_of_work(runtime) as uow:
         await queue(
-            session, answer, key=f"respond:{replay_key(body)}", now=now, keep=RESPOND_DEADLINE
+            uow.session, answer, key=f"respond:{replay_key(body)}", now=now, keep=RESPOND_DEADLINE
         )
-    runtime.wake_engine()
+        uow.wake()
 
 
 async def _open_declare_form(session: AsyncSession, runtime: Runtime, form: dict[str, str]) -> str:
     """Open the declare modal for the user who typed ``/incident declare``."""
     user = form.get("user_id", "")
-    async with session.begin():
-        if await responder_for(session, user) is None:
-            return refusal(user)
+    if await read_done(session, responder_for(session, user)) is None:
+        return refusal(user)
     settings = runtime.settings
     if not settings.slack_bot_token:
         return "Klaxon has no Slack bot token here, so no form: " + DECLARE_USAGE
@@ -198,16 +198,14 @@ def declare_work(runtime: Runtime, report: Any, impact: str | None) -> Any:
     return work
 
 
-async def _declare_submitted(
-    session: AsyncSession, runtime: Runtime, body: bytes, payload: dict[str, Any]
-) -> Response:
+async def _declare_submitted(runtime: Runtime, body: bytes, payload: dict[str, Any]) -> Response:
     """The declare modal submitted: a field's error under it, or declared and closed."""
     report, impact, errors = modal.submitted(payload["view"])
     if report is None:
         return JSONResponse({"response_action": "errors", "errors": errors})
     user = payload["user"] if isinstance(payload.get("user"), dict) else {}
     work = declare_work(runtime, report, impact)
-    answer = await _as_responder(session, runtime, body, str(user.get("id", "")), work)
+    answer = await _as_responder(runtime, body, str(user.get("id", "")), work)
     if answer.startswith("Declared #") or answer == AGAIN:
         return Response(status_code=200)  # an empty 200 closes the modal
     return JSONResponse({"response_action": "errors", "errors": {"title": answer[:300]}})
@@ -227,7 +225,7 @@ async def slack_action(request: Request, runtime: RuntimeDep, session: SessionDe
         raise KlaxonError("the form field 'payload' is not a JSON object", status_code=400)
     view: dict[str, Any] = payload["view"] if isinstance(payload.get("view"), dict) else {}
     if payload.get("type") == "view_submission" and view.get("callback_id") == modal.CALLBACK_ID:
-        return await _declare_submitted(session, runtime, body, payload)
+        return await _declare_submitted(runtime, body, payload)
     pressed = _action(payload) if payload.get("type") == "block_actions" else None
     if pressed is None:
         return Response(status_code=200)  # another interaction: nothing of Klaxon's to do
@@ -239,8 +237,8 @@ async def slack_action(request: Request, runtime: RuntimeDep, session: SessionDe
         answer: str = await ACTIONS[name](session, number, by, "slack", now)
         return answer
 
-    answer = await _as_responder(session, runtime, body, str(user.get("id", "")), work)
+    answer = await _as_responder(runtime, body, str(user.get("id", "")), work)
     url = payload.get("response_url")
     if isinstance(url, str) and url.startswith(("https://", "http://")) and answer != AGAIN:
-        await _tell(session, runtime, url, answer, body)
+        await _tell(runtime, url, answer, body)
     return Response(status_code=200)

@@ -44,6 +44,7 @@ from app.models import chat_cards_table
 from app.notify.outbound import Delivered, Handler, Outbound
 from app.response.roles import current_roles
 from app.settings import Settings
+from app.transaction import writing
 
 ACTIONS_PATH = "/api/v1/chat/mattermost/actions"
 NOT_YET_POSTED_RETRY = 2.0
@@ -106,7 +107,7 @@ async def _row(
     sessions: async_sessionmaker[AsyncSession], number: int, channel: str, now: Any
 ) -> None:
     """The incident's card row (Slack's follower may have written it already)."""
-    async with sessions() as session, session.begin():
+    async with writing(sessions) as session:
         c = chat_cards_table.c
         await session.execute(
             insert_for(session, chat_cards_table)

@@ -37,6 +37,7 @@ from app.chat.endpoints import (
 )
 from app.chat.identity import mattermost_refusal, mattermost_responder
 from app.chat.mattermost import sign
+from app.db import read_done
 from app.deps import RuntimeDep, SessionDep
 from app.errors import KlaxonError, Unauthorized
 from app.http import read_body
@@ -89,11 +90,8 @@ def _token_ok(runtime: Runtime, token: str) -> bool:
     return any(matches)
 
 
-async def _as_mattermost_user(
-    session: AsyncSession, runtime: Runtime, body: bytes, user: str, work: Any
-) -> str:
+async def _as_mattermost_user(runtime: Runtime, body: bytes, user: str, work: Any) -> str:
     return await _as_responder(
-        session,
         runtime,
         b"mattermost:" + body,
         user,
@@ -120,7 +118,7 @@ async def mattermost_command(
 
     work = command_work(runtime, command, text, channel=channel, now=now, via="mattermost")
 
-    answer = await _as_mattermost_user(session, runtime, body, form.get("user_id", ""), work)
+    answer = await _as_mattermost_user(runtime, body, form.get("user_id", ""), work)
     if command == "/postmortem" and answer.startswith("Post-mortem of #"):
         return MattermostCommandAnswer(response_type="in_channel", text=answer)
     return MattermostCommandAnswer(text=answer)
@@ -156,7 +154,7 @@ async def mattermost_action(
 
     user = str(payload.get("user_id", ""))
     return MattermostActionAnswer(
-        ephemeral_text=await _as_mattermost_user(session, runtime, body, user, work)
+        ephemeral_text=await _as_mattermost_user(runtime, body, user, work)
     )
 
 
@@ -165,9 +163,8 @@ async def _open_declare_dialog(
 ) -> str:
     """Open the declare dialog for the user who typed ``/incident declare``."""
     user = form.get("user_id", "")
-    async with session.begin():
-        if await mattermost_responder(session, user) is None:
-            return mattermost_refusal(user)
+    if await read_done(session, mattermost_responder(session, user)) is None:
+        return mattermost_refusal(user)
     settings = runtime.settings
     if not (settings.mattermost_cards_enabled and settings.mattermost_action_secret):
         return "Klaxon cannot open forms in Mattermost here, so: " + DECLARE_USAGE
@@ -211,7 +208,7 @@ async def mattermost_dialog_submission(
     if report is None:
         return MattermostDialogAnswer(errors=errors)
     work = declare_work(runtime, report, impact)
-    answer = await _as_mattermost_user(session, runtime, body, user, work)
+    answer = await _as_mattermost_user(runtime, body, user, work)
     if answer.startswith("Declared #") or answer == AGAIN:
         return MattermostDialogAnswer()
     return MattermostDialogAnswer(error=answer[:300])

@@ -240,41 +240,31 @@ async def _apply_oncall(
     from app.db import make_engine, make_sessionmaker
     from app.oncall import document
     from app.oncall import store as oncall_store
+    from app.transaction import writing
 
     rules = _rules_in_force(settings) if prune else None
     engine = make_engine(settings)
     try:
-        async with make_sessionmaker(engine)() as session:
-            now = SystemClock().now()
-            await session.begin()
-            try:
-                changes = await document.apply_document(
-                    session,
-                    config,
-                    now=now,
-                    by=APPLY_ACTOR,
-                    prune_missing=prune,
-                    rules=rules,
-                    settings=settings,
-                )
-                warnings = []
-                for spec in config.schedules:
-                    schedule = await oncall_store.load_schedule(
-                        session, spec.name, ending_after=now
-                    )
-                    assert schedule is not None
-                    warnings += [
-                        f"schedule {spec.name}: {warning}"
-                        for warning in oncall_store.stretch_warnings(schedule, now)
-                    ]
-            except BaseException:
-                await session.rollback()
-                raise
-            if dry_run:
-                await session.rollback()
-            else:
-                await session.commit()
-            return changes, warnings
+        now = SystemClock().now()
+        async with writing(make_sessionmaker(engine), dry_run=dry_run) as session:
+            changes = await document.apply_document(
+                session,
+                config,
+                now=now,
+                by=APPLY_ACTOR,
+                prune_missing=prune,
+                rules=rules,
+                settings=settings,
+            )
+            warnings = []
+            for spec in config.schedules:
+                schedule = await oncall_store.load_schedule(session, spec.name, ending_after=now)
+                assert schedule is not None
+                warnings += [
+                    f"schedule {spec.name}: {warning}"
+                    for warning in oncall_store.stretch_warnings(schedule, now)
+                ]
+        return changes, warnings
     finally:
         await engine.dispose()
 

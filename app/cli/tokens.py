@@ -34,13 +34,14 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, as the tok
 def _in_transaction(action: Callable[[AsyncSession], Awaitable[T]], doing: str = "") -> T:
     """Run ``action`` in one committed transaction on the configured database."""
     from app.db import make_engine, make_sessionmaker
+    from app.transaction import writing
 
     settings = get_settings()
 
     async def run() -> T:
         engine = make_engine(settings)
         try:
-            async with make_sessionmaker(engine)() as session, session.begin():
+            async with writing(make_sessionmaker(engine)) as session:
                 return await action(session)
         finally:
             await engine.dispose()

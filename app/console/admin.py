@@ -29,6 +29,7 @@ from app.errors import KlaxonError
 from app.models import notifications_table
 from app.models.types import ID_MAX
 from app.rules import RulesError
+from app.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -85,7 +86,8 @@ async def create_token(request: Request, viewer: AdminViewer) -> Response:
         error = f"Choose a scope: {', '.join(SCOPES)}."
         return await _tokens_page(request, viewer, status_code=422, error=error)
     runtime = runtime_of(request)
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         secret, token_id = await auth.create_token(
             session,
             name=name,
@@ -103,7 +105,8 @@ async def revoke_token(
 ) -> Response:
     await form_of(request, viewer)
     runtime = runtime_of(request)
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         revoked = await auth.revoke_token(session, token_id, now=runtime.clock.now())
     if not revoked:
         return redirect("/admin/tokens?notice=not-revoked")

@@ -36,6 +36,7 @@ from app.errors import NotFound
 from app.models import calendar_feeds_table, responders_table
 from app.oncall import store
 from app.settings import Settings
+from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
 SignedIn = Annotated[Viewer, Depends(signed_in)]
@@ -117,7 +118,8 @@ async def make_calendar_link(request: Request, viewer: SignedIn) -> Response:
     await form_of(request, viewer)
     runtime = runtime_of(request)
     now = runtime.clock.now()
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         secret = await new_feed(session, viewer.responder_id, now)
         names = [row.name for row in await store.list_schedules(session)]
     base = _base(request, runtime.settings)

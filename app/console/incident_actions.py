@@ -34,6 +34,7 @@ from app.review.schemas import ActionItemCreate, ActionItemUpdate, PostmortemSec
 from app.statuspage import publish
 from app.statuspage.cache import status_cache
 from app.statuspage.schemas import PublishIncident
+from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
 SignedIn = Annotated[Viewer, Depends(signed_in)]
@@ -76,17 +77,18 @@ async def _apply(
     show the page again with the reason it was refused."""
     runtime = runtime_of(request)
     try:
-        async with runtime.sessions() as session, session.begin():
+        async with unit_of_work(runtime) as uow:
+            session = uow.session
             await change(session)
+            if wake:
+                uow.wake()  # the engine fires what is due now, and pages follow live
+            else:
+                uow.after_commit(runtime.changes.publish)
     except KlaxonError as exc:
         form = {name: values[0] for name, values in fields.items() if values}
         return await incident_page.show(
             request, viewer, number, error=str(exc), status_code=exc.status_code, form=form
         )
-    if wake:
-        runtime.wake_engine()  # the engine fires what is due now, and pages follow live
-    else:
-        runtime.changes.publish()
     return redirect(f"/incidents/{number}?notice={notice}")
 
 

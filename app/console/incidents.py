@@ -32,6 +32,7 @@ from app.errors import Conflict, KlaxonError, NotFound
 from app.incidents import lifecycle, queries
 from app.models import incidents_table, notifications_table
 from app.models.types import ID_MAX
+from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
 SignedIn = Annotated[Viewer, Depends(signed_in)]
@@ -172,7 +173,8 @@ async def _act(
     change = lifecycle.acknowledge if action == "acknowledge" else lifecycle.resolve
     notice = "acknowledged" if action == "acknowledge" else "resolved"
     now = runtime.clock.now()
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         for number in numbers:
             try:
                 await change(session, number, by=viewer.name, via="console", now=now)
@@ -180,7 +182,7 @@ async def _act(
                 notice = "already-resolved"  # only acknowledging can conflict
             except NotFound:
                 continue
-    runtime.wake_engine()
+        uow.wake()
     return redirect(_with_notice(back, notice))
 
 

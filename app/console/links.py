@@ -23,6 +23,7 @@ from app.console.web import PRE_COOKIE, redirect, render, runtime_of, viewer_of
 from app.models import responders_table
 from app.models.types import ID_MAX
 from app.notify import links
+from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +62,8 @@ async def open_link(
     if viewer is not None and viewer.responder_id == verified.responder_id:
         return redirect(target)  # signed in already as this responder: keep that session
     lasts = timedelta(minutes=settings.console_link_session_minutes)
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         secret = await begin_session(
             session, settings, verified.responder_id, now, via=LINK, lasts=lasts
         )

@@ -1,7 +1,7 @@
 """The live view: a server-sent events stream that says "something changed".
 
-Each commit that changes an incident publishes (``Runtime.wake_engine``,
-app/live.py); every open console page holds one stream and, on an event,
+Each commit that changes an incident publishes (the boundary's ``uow.wake()``,
+app/transaction.py, and app/live.py); every open console page holds one stream and, on an event,
 fetches itself again and swaps in its live parts (static/live.js). An event
 carries only a counter, never incident data: the page reads what changed
 with its own session.

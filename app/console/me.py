@@ -47,6 +47,7 @@ from app.models import action_items_table, console_codes_table, responders_table
 from app.notify import outbox
 from app.notify.outbox import Outgoing
 from app.oncall.schemas import normalize_phone
+from app.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -137,12 +138,13 @@ async def send_test_page(request: Request, viewer: SignedIn) -> Response:
     await form_of(request, viewer)
     runtime = runtime_of(request)
     r = responders_table.c
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         phone = (
             await session.execute(select(r.phone).where(r.id == viewer.responder_id))
         ).scalar_one()
         await _text(session, viewer, "test", phone, test_text(viewer.name), runtime.clock.now())
-    runtime.wake_engine()
+        uow.wake()
     return redirect("/me?notice=test-sent")
 
 
@@ -174,7 +176,8 @@ async def ask_phone_code(request: Request, viewer: SignedIn) -> Response:
     limits: dict[str, signin.AddressLimits] = request.app.state.console_limits
     wait = limits["ask"].take(client_address(request), settings.console_codes_per_address, now)
     refusal: tuple[int, str] | None = None
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         holder = (await session.execute(select(r.id).where(r.phone == phone))).scalar()
         asked = (
             await session.execute(
@@ -203,10 +206,10 @@ async def ask_phone_code(request: Request, viewer: SignedIn) -> Response:
             )
             text = verify_text(code, settings.console_code_minutes)
             await _text(session, viewer, "code", phone, text, now)
+            uow.wake()
     if refusal is not None:  # answered once the transaction is over (SQLite: one writer)
         status_code, error = refusal
         return await _page(request, viewer, status_code=status_code, error=error, phone=phone)
-    runtime.wake_engine()
     return redirect(f"/me/phone?phone={quote(phone)}")
 
 
@@ -260,7 +263,8 @@ async def verify_phone(request: Request, viewer: SignedIn) -> Response:
     r = responders_table.c
     limits: dict[str, signin.AddressLimits] = request.app.state.console_limits
     wait = limits["try"].take(client_address(request), settings.console_codes_per_address * 5, now)
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         ok = wait is None and await _verified(
             session, viewer, phone, code, settings.console_code_tries, now
         )
@@ -276,6 +280,7 @@ async def verify_phone(request: Request, viewer: SignedIn) -> Response:
             )
             # Sent at once, like a code: the owner must learn of it now.
             await _text(session, viewer, "code", old, moved_text(viewer.name, phone), now)
+            uow.wake()
     if not ok or taken is not None:
         error = (
             "That number belongs to another responder now."
@@ -286,5 +291,4 @@ async def verify_phone(request: Request, viewer: SignedIn) -> Response:
             request, "me_phone.html", viewer=viewer, status_code=422, phone=phone, error=error
         )
     log.info("responder %s changed their phone in the console (verified by code)", viewer.name)
-    runtime.wake_engine()
     return redirect("/me?notice=phone-changed")

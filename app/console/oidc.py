@@ -39,6 +39,7 @@ from app.console.access import OIDC, begin_session, set_session_cookie
 from app.console.web import PRE_COOKIE, redirect, render, runtime_of, set_cookie
 from app.models import responders_table
 from app.settings import Settings
+from app.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -210,7 +211,8 @@ async def callback(
         log.warning("OIDC code exchange failed: %s: %s", type(exc).__name__, exc)
         return _failed(request, "The sign-in provider's answer could not be used.", 502)
     r = responders_table.c  # e-mails are stored lower-cased (app/oncall/schemas.py)
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         responder_id = (await session.execute(select(r.id).where(r.email == identity))).scalar()
         if responder_id is None:
             return _failed(

@@ -27,6 +27,7 @@ from app.console.web import (
 )
 from app.oncall import store
 from app.oncall.schemas import normalize_phone
+from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
 SignedIn = Annotated[Viewer, Depends(signed_in)]
@@ -85,10 +86,11 @@ async def ask_for_code(request: Request) -> Response:
         client_address(request), settings.console_codes_per_address, now
     )
     if wait is None:
-        async with runtime.sessions() as session, session.begin():
+        async with unit_of_work(runtime) as uow:
+            session = uow.session
             wait = (await signin.ask_for_code(session, settings, phone, now)).wait
-        if wait is None:
-            runtime.wake_engine()  # the code goes out now
+            if wait is None:
+                uow.wake()  # the code goes out now
     if wait is not None:
         return _too_many(request, "signin.html", wait, phone=phone, next=target)
     return redirect(f"/signin/code?phone={quote(phone)}&next={quote(target, safe='')}")
@@ -116,7 +118,8 @@ async def check_code(request: Request) -> Response:
     if wait is not None:
         return _too_many(request, "code.html", wait, **context)
     secret = None
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         responder_id = await signin.check_code(session, settings, phone, code, now)
         if responder_id is not None:
             secret = await signin.start_session(session, settings, responder_id, now)
@@ -135,7 +138,8 @@ async def check_code(request: Request) -> Response:
 async def sign_out(request: Request, viewer: SignedIn) -> RedirectResponse:
     await form_of(request, viewer)
     runtime = runtime_of(request)
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         await signin.end_session(session, viewer.session_secret)
     response = redirect("/signin")
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -39,6 +39,7 @@ from app.errors import NotFound
 from app.oncall import rotation, store
 from app.oncall.schemas import OverrideSpec
 from app.runtime import Runtime
+from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
 SignedIn = Annotated[Viewer, Depends(signed_in)]
@@ -228,11 +229,12 @@ async def take_shift(request: Request, name: str, viewer: SignedIn) -> Response:
         return _cannot(request, viewer, exc)
     spec = OverrideSpec(start=begins, end=ends, responder=viewer.name)
     try:
-        async with runtime.sessions() as session, session.begin():
+        async with unit_of_work(runtime) as uow:
+            session = uow.session
             await store.add_override(session, name, spec, now=now, by=f"{viewer.name} via console")
+            uow.wake()
     except NotFound:
         return _not_found(request, viewer, name)
-    runtime.wake_engine()
     local_day = begins.astimezone(viewer_zone(request, viewer, "")[0]).date()
     return redirect(f"/schedules/{quote(name, safe='')}?start={local_day.isoformat()}&notice=taken")
 

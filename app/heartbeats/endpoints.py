@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import read_done
 from app.deps import (
     ConfigPrincipal,
     ReadPrincipal,
@@ -18,9 +20,12 @@ from app.deps import (
     WebhookPrincipal,
 )
 from app.errors import KlaxonError, NotFound
-from app.heartbeats import expiry, store
+from app.heartbeats import store
 from app.heartbeats.schemas import HEARTBEAT_NAME_PATTERN, HeartbeatBody, HeartbeatPublic
 from app.models.types import ACTOR_MAX
+from app.pipeline import Write, process
+from app.results import IngestResult
+from app.sources import episodes, heartbeat
 from app.sources.endpoints import timed
 from app.sources.heartbeat import SOURCE
 from app.text import clip
@@ -87,13 +92,29 @@ async def delete_heartbeat(
 ) -> Response:
     """Delete a heartbeat. Its expiry alert, if one fires, is resolved: no ping
     can resolve it any more."""
-    async with session.begin():
-        row = await store.delete_heartbeat(session, name)
+
+    async def delete(session: AsyncSession) -> None:
+        if await store.delete_heartbeat(session, name) is None:
+            raise NotFound(f"no heartbeat {name!r}")
+
+    actor = clip(f"{principal.name} (heartbeat deleted)", ACTOR_MAX)
+    await _with_recovery(session, runtime, name, delete, actor=actor)
+    return Response(status_code=204)
+
+
+async def _with_recovery(
+    session: AsyncSession, runtime: RuntimeDep, name: str, write: Write, *, actor: str
+) -> IngestResult:
+    """``write`` (a ping, a deletion) and the resolution of whatever expiry
+    alert of the heartbeat fires, in the pipeline's one transaction: both or
+    neither. A 404 if there is no such heartbeat (``write`` raises it too, if
+    the heartbeat went meanwhile)."""
+    row = await read_done(session, store.get_heartbeat(session, name))
     if row is None:
         raise NotFound(f"no heartbeat {name!r}")
-    actor = clip(f"{principal.name} (heartbeat deleted)", ACTOR_MAX)
-    await expiry.recover(runtime, row, actor=actor)
-    return Response(status_code=204)
+    event = heartbeat.recovered_event(row, at=runtime.clock.now())
+    anchored = await episodes.anchor(runtime, [event])
+    return await process(runtime, anchored, actor=actor, first=write)
 
 
 _PING_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -112,12 +133,17 @@ async def ping_heartbeat(
     see the README). It resolves the heartbeat's expiry alert if one fires.
     Answers 200 once committed; 503 with ``Retry-After`` over the token's rate
     limit or when the database is down."""
-    async with timed(SOURCE):
-        async with session.begin():
-            row = await store.record_ping(session, name, now=runtime.clock.now())
-        if row is None:
+    pinged: list[Any] = []
+
+    async def ping(session: AsyncSession) -> None:
+        pinged[:] = [await store.record_ping(session, name, now=runtime.clock.now())]
+        if pinged[0] is None:
             raise NotFound(f"no heartbeat {name!r}")
-        result = await expiry.recover(runtime, row, actor=principal.acting_as("heartbeat ping"))
+
+    async with timed(SOURCE):
+        actor = principal.acting_as("heartbeat ping")
+        result = await _with_recovery(session, runtime, name, ping, actor=actor)
+    row = pinged[0]
     return PingAccepted(
         name=row.name, expires_at=row.expires_at, resolved_incidents=result.resolved_incidents
     )

@@ -21,6 +21,7 @@ from sqlalchemy import Select, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import alerts_table, incidents_table, notifications_table, outbound_table
+from app.transaction import writing
 
 BATCH = 1000
 MAX_BATCHES = 5  # per table and pass
@@ -66,7 +67,7 @@ async def prune_history(
         for _ in range(MAX_BATCHES):
             # The ids first, then the rows by primary key: a DELETE ... IN
             # (subquery) lets the planner hash-join the whole table instead.
-            async with sessions() as session, session.begin():
+            async with writing(sessions) as session:
                 ids = list((await session.execute(expired)).scalars())
                 if ids:
                     await session.execute(delete(table).where(table.c.id.in_(ids)))

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import insert_for
 from app.models import alerts_table, incidents_table, repeat_summaries_table
 from app.timeline import event_row, record
+from app.transaction import writing
 
 #: At most one repeats event per incident this often.
 SUMMARY_EVERY = timedelta(minutes=10)
@@ -82,7 +83,7 @@ async def _claim(session: AsyncSession, number: int, told: Any, total: int, now:
 async def summarize_repeats(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
     """Append the repeats events that are due; returns how many."""
     written = 0
-    async with sessions() as session, session.begin():
+    async with writing(sessions) as session:
         counts = await _repeat_counts(session, now)
         if not counts:
             return 0

@@ -3,7 +3,8 @@
 Alertmanager resends whole groups every ``group_interval``, so most
 deliveries only repeat stored, firing episodes. Counting them is one
 ``UPDATE … RETURNING``, run on its own (autocommit on PostgreSQL) so its row
-locks last only as long as the statement, not across the event loop's turns.
+locks last only as long as the statement, not across the event loop's turns
+(the delivery's first commit: app/transaction.py says why there are two).
 
 It writes only when *every* alert of the delivery repeats a firing episode:
 then the delivery has nothing else to write, and nothing left that could be
@@ -78,19 +79,17 @@ async def record_repeats(
     conn: AsyncConnection, items: list[Classified], *, now: datetime
 ) -> Repeats:
     """Count the delivery as repeats if every alert of it repeats a firing
-    episode; otherwise write nothing and match nothing."""
+    episode; otherwise match nothing (and on SQLite, the caller rolls back)."""
     candidates = repeat_candidates(items)
     if candidates is None:
         return Repeats()
     source, wanted = candidates
     if conn.dialect.name == "postgresql":
         return await _record_repeats_asyncpg(conn, source, wanted, now=now)
-    async with conn.begin() as transaction:
-        found = await _record_repeats_core(conn, source, wanted, now=now)
-        if len(found.matched) < len(wanted):
-            await transaction.rollback()
-            return Repeats()
-        return found
+    # SQLite: ``conn`` is in the caller's unit of work, which rolls back what
+    # this counted when it answers nothing matched (app/pipeline.py).
+    found = await _record_repeats_core(conn, source, wanted, now=now)
+    return found if len(found.matched) == len(wanted) else Repeats()
 
 
 async def _record_repeats_asyncpg(

@@ -36,6 +36,7 @@ from app.maintenance.ack_silences import plan_incidents
 from app.maintenance.alertmanager import AlertmanagerClient, Outcome, silence_body
 from app.models import silences_table
 from app.runtime import Runtime
+from app.transaction import unit_of_work, writing
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
@@ -105,19 +106,18 @@ class SilenceSync:
         try:
             now = self.runtime.clock.now()
             if self._next_plan is None or now >= self._next_plan:
-                async with self.runtime.sessions() as session, session.begin():
+                async with writing(self.runtime.sessions) as session:
                     await silences.plan_all(session, self.runtime.settings, now)
                 every = timedelta(seconds=self.runtime.settings.alertmanager_plan_seconds)
                 self._next_plan = now + every
                 await self._poll_resolutions(now)
-            async with self.runtime.sessions() as session, session.begin():
+            async with unit_of_work(self.runtime) as uow:
                 await plan_incidents(
-                    session, self.runtime.rules.current, self.runtime.settings, now
+                    uow.session, self.runtime.rules.current, self.runtime.settings, now
                 )
-                await requested.lift_finished(session, now)
-                reminded = await requested.remind_ending(session, now)
-            if reminded:
-                self.runtime.wake_engine()  # the dispatcher sends them
+                await requested.lift_finished(uow.session, now)
+                if await requested.remind_ending(uow.session, now):
+                    uow.wake()  # the dispatcher sends them
             while await self._work_one():
                 pass
         except Exception as exc:
@@ -141,7 +141,7 @@ class SilenceSync:
         """Claim one due row, talk to Alertmanager, record; False when none is due."""
         assert self.client is not None
         now = self.runtime.clock.now()
-        async with self.runtime.sessions() as session, session.begin():
+        async with writing(self.runtime.sessions) as session:
             row = (
                 await session.execute(
                     select(silences_table)
@@ -181,7 +181,7 @@ class SilenceSync:
 
     async def _record(self, row: Any, lease: datetime, outcome: Outcome) -> None:
         now = self.runtime.clock.now()
-        async with self.runtime.sessions() as session, session.begin():
+        async with writing(self.runtime.sessions) as session:
             current = (
                 await session.execute(
                     select(silences_table).where(_S.id == row.id).with_for_update()

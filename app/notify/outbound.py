@@ -40,6 +40,7 @@ from app.notify.texts import gsm7_segments, to_gsm7
 from app.runtime import Runtime
 from app.text import clip
 from app.timeline import event_row, record
+from app.transaction import writing
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ class OutboundSender:
     async def _claim(self) -> list[Outbound]:
         o = outbound_table.c
         now = self.runtime.clock.now()
-        async with self.runtime.sessions() as session, session.begin():
+        async with writing(self.runtime.sessions) as session:
             rows = (
                 await session.execute(
                     select(
@@ -289,7 +290,7 @@ class OutboundSender:
         now = self.runtime.clock.now()
         state, due = next_state(message, result, now)
         o = outbound_table.c
-        async with self.runtime.sessions() as session, session.begin():
+        async with writing(self.runtime.sessions) as session:
             values: dict[str, Any] = {
                 "state": state,
                 "attempts": message.attempts + 1,

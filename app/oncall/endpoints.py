@@ -484,7 +484,7 @@ async def get_policy(name: str, session: SessionDep, _: ReadPrincipal) -> Policy
 )
 async def apply_oncall_config(
     body: OnCallConfig,
-    session: SessionDep,
+    tx: Transaction,
     runtime: RuntimeDep,
     principal: ConfigPrincipal,
     prune: Annotated[
@@ -501,18 +501,17 @@ async def apply_oncall_config(
     longer names is removed, unless an open incident pages through it (409, naming
     them) or something kept names it; with ``dry_run``, nothing is written."""
     _admin_needs_admin_scope([r.admin for r in body.responders], principal)
-    async with session.begin() as transaction:
-        changes = await document.apply_document(
-            session,
-            body,
-            now=runtime.clock.now(),
-            by=principal.name,
-            prune_missing=prune,
-            rules=runtime.rules.current,
-            settings=runtime.settings,
-        )
-        if dry_run:
-            await transaction.rollback()
+    changes = await document.apply_document(
+        tx.session,
+        body,
+        now=runtime.clock.now(),
+        by=principal.name,
+        prune_missing=prune,
+        rules=runtime.rules.current,
+        settings=runtime.settings,
+    )
+    if dry_run:
+        tx.discard()
     return ApplyResult(
         **document.counted(changes),
         dry_run=dry_run,

@@ -5,7 +5,7 @@ forward to now.
 Nothing is paged here: the incident's next pending step (the one the engine
 would fire when the delay runs out) becomes due now, in the caller's
 transaction, and the engine fires it as it fires any step once the caller has
-committed and woken it (``Runtime.wake_engine``). So the page goes out exactly
+committed and woken it (``uow.wake()``, app/transaction.py). So the page goes out exactly
 once, through the outbox, with the step's own targets and channels, and the
 step after it keeps its delay. An incident that is not triggered (acknowledged
 or resolved) has no step left to bring forward: that is a 409, as is a policy

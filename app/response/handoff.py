@@ -40,6 +40,7 @@ from app.response.handoff_report import (
     render_handoff,
 )
 from app.rules import RulesFile
+from app.transaction import writing
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ async def _hand_off(
 ) -> int:
     """Queue the schedule's due handoff, if any, moving its mark; 1 if queued."""
     m = handoff_marks_table.c
-    async with sessions() as session, session.begin():
+    async with writing(sessions) as session:
         mark = (await session.execute(select(m.through).where(m.schedule_id == row.id))).scalar()
         if mark is None:
             await session.execute(

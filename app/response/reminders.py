@@ -32,6 +32,7 @@ from app.response.update_clock import due_after
 from app.response.update_rows import severity_label
 from app.rules import RulesFile
 from app.timeline import event_row, record
+from app.transaction import writing
 
 log = logging.getLogger(__name__)
 ACTOR = "klaxon"
@@ -142,7 +143,7 @@ async def _send_due(
     sessions: async_sessionmaker[AsyncSession], rules: RulesFile, now: datetime
 ) -> int:
     sent = 0
-    async with sessions() as session, session.begin():
+    async with writing(sessions) as session:
         for row in await _waiting(session):
             due = due_after(rules, row.severity, row.since_at)
             if due is None or due > now or not await _claim(session, row, now):

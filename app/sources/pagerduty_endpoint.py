@@ -32,6 +32,7 @@ from app.pipeline import process
 from app.runtime import Runtime
 from app.sources import episodes, pagerduty
 from app.sources.endpoints import timed
+from app.transaction import unit_of_work
 
 router = APIRouter(tags=["pagerduty"])
 PATH = "/v2/enqueue"
@@ -191,7 +192,8 @@ async def _acknowledge(runtime: Runtime, dedup_key: str, *, actor: str) -> None:
     (or its incident was resolved by hand meanwhile)."""
     a = alerts_table.c
     now = runtime.clock.now()
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         numbers: list[Any] = list(
             (
                 await session.execute(
@@ -213,5 +215,5 @@ async def _acknowledge(runtime: Runtime, dedup_key: str, *, actor: str) -> None:
                 )
             except Conflict:
                 continue  # resolved already: nothing left to acknowledge
-    if numbers:
-        runtime.wake_engine()
+        if numbers:
+            uow.wake()

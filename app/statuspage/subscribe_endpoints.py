@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
-from app.deps import AdminPrincipal, RowId, RuntimeDep, SessionDep
+from app.deps import AdminPrincipal, RowId, RuntimeDep, SessionDep, Transaction
 from app.errors import NotFound
 from app.models import status_subscribers_table
 from app.oncall.schemas import normalize_phone
@@ -84,20 +84,19 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/sms", status_code=202, response_model=SmsPending, responses=_REFUSED)
-async def subscribe_sms(body: SmsSubscribe, session: SessionDep, runtime: RuntimeDep) -> SmsPending:
+async def subscribe_sms(body: SmsSubscribe, tx: Transaction, runtime: RuntimeDep) -> SmsPending:
     """Subscribe a phone number: it gets a text asking it to reply YES (and
     nothing until it does); STOP unsubscribes. The answer is the same whether
     the number was new or already subscribed."""
-    async with session.begin():
-        await subscribers.subscribe_sms(
-            session,
-            runtime.rules.current.status_page,
-            runtime.settings,
-            phone=body.phone,
-            components=body.components,
-            now=runtime.clock.now(),
-        )
-    runtime.wake_engine()
+    await subscribers.subscribe_sms(
+        tx.session,
+        runtime.rules.current.status_page,
+        runtime.settings,
+        phone=body.phone,
+        components=body.components,
+        now=runtime.clock.now(),
+    )
+    tx.wake()
     return SmsPending(detail="If this number is not subscribed yet, reply YES to the text it gets.")
 
 
@@ -108,20 +107,19 @@ async def subscribe_sms(body: SmsSubscribe, session: SessionDep, runtime: Runtim
     responses={**_REFUSED, 409: {"description": "The URL is already subscribed"}},
 )
 async def subscribe_webhook(
-    body: WebhookSubscribe, session: SessionDep, runtime: RuntimeDep
+    body: WebhookSubscribe, tx: Transaction, runtime: RuntimeDep
 ) -> WebhookSubscription:
     """Subscribe a URL (https, on a public address) to the page's incident and
     component updates, in Statuspage's webhook shapes, signed with the secret
     answered here."""
-    async with session.begin():
-        made = await subscribers.subscribe_webhook(
-            session,
-            runtime.rules.current.status_page,
-            runtime.settings,
-            url=body.url,
-            components=body.components,
-            now=runtime.clock.now(),
-        )
+    made = await subscribers.subscribe_webhook(
+        tx.session,
+        runtime.rules.current.status_page,
+        runtime.settings,
+        url=body.url,
+        components=body.components,
+        now=runtime.clock.now(),
+    )
     return WebhookSubscription(
         id=made.id,
         url=body.url,
@@ -137,11 +135,10 @@ async def subscribe_webhook(
     response_class=Response,
     responses={404: {"description": "No subscription has this token"}},
 )
-async def unsubscribe(token: Token, session: SessionDep) -> Response:
+async def unsubscribe(token: Token, tx: Transaction) -> Response:
     """Unsubscribe the webhook this token was given to."""
-    async with session.begin():
-        if not await subscribers.unsubscribe(session, token):
-            raise NotFound("no subscription has this token")
+    if not await subscribers.unsubscribe(tx.session, token):
+        raise NotFound("no subscription has this token")
     return Response(status_code=204)
 
 
@@ -157,8 +154,7 @@ def _masked(channel: str, target: str) -> str:
 async def list_subscribers(session: SessionDep, _: AdminPrincipal) -> list[SubscriberPublic]:
     """Every subscriber, numbers and URLs masked."""
     s = status_subscribers_table.c
-    async with session.begin():
-        rows = (await session.execute(select(status_subscribers_table).order_by(s.id))).all()
+    rows = (await session.execute(select(status_subscribers_table).order_by(s.id))).all()
     return [
         SubscriberPublic(
             id=row.id,
@@ -179,15 +175,10 @@ async def list_subscribers(session: SessionDep, _: AdminPrincipal) -> list[Subsc
     response_class=Response,
     responses={404: {"description": "No such subscriber"}},
 )
-async def remove_subscriber(
-    subscriber_id: RowId, session: SessionDep, _: AdminPrincipal
-) -> Response:
+async def remove_subscriber(subscriber_id: RowId, tx: Transaction, _: AdminPrincipal) -> Response:
     """Remove a subscriber (its row is deleted)."""
     s = status_subscribers_table.c
-    async with session.begin():
-        result = await session.execute(
-            delete(status_subscribers_table).where(s.id == subscriber_id)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            raise NotFound(f"no status page subscriber {subscriber_id}")
+    result = await tx.session.execute(delete(status_subscribers_table).where(s.id == subscriber_id))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"no status page subscriber {subscriber_id}")
     return Response(status_code=204)
