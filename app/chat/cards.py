@@ -20,6 +20,7 @@ existing card locks nothing, so it can neither block nor deadlock a page.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -109,24 +110,20 @@ async def _mattermost_follow(
     incident's own channel (app/chat/mattermost.py, mattermost_channels.py)."""
     for number in sorted({r["incident_number"] for r in rows if r["kind"] in CARD_EVENTS}):
         now = rows[0]["at"]
-        post = {"op": "post", "incident": number}
-        await outbound.enqueue(
-            session,
-            MATTERMOST,
-            post,
-            key=f"card:{number}:post",
-            now=now,
-            incident_number=number,
-            deadline=now + POST_DEADLINE,
+        post, key = {"op": "post"}, f"card:{number}:post"
+        await queue(
+            session, post, key=key, now=now, keep=POST_DEADLINE, incident=number, kind=MATTERMOST
         )
-        await outbound.enqueue(
+        key = f"card:{number}:{uuid.uuid4().hex}"
+        refresh = {"op": "update"}
+        await queue(
             session,
-            MATTERMOST,
-            {"op": "update", "incident": number},
-            key=f"card:{number}:{uuid.uuid4().hex}",
+            refresh,
+            key=key,
             now=now,
-            incident_number=number,
-            deadline=now + REFRESH_DEADLINE,
+            keep=REFRESH_DEADLINE,
+            incident=number,
+            kind=MATTERMOST,
         )
         told = [r for r in rows if r["incident_number"] == number]
         await queue_thread(session, number, told, now=now, kind=MATTERMOST)
@@ -171,13 +168,21 @@ async def queue(
     keep: timedelta,
     incident: int | None = None,
     kind: str = KIND,
+    due_at: datetime | None = None,
 ) -> None:
     """One message to Slack (or ``kind``'s handler), in the caller's
-    transaction, given up after ``keep``."""
+    transaction, sent at ``due_at`` (now if None), given up ``keep`` after now."""
     if incident is not None:
         payload = {**payload, "incident": incident}
     await outbound.enqueue(
-        session, kind, payload, key=key, now=now, incident_number=incident, deadline=now + keep
+        session,
+        kind,
+        payload,
+        key=key,
+        now=now,
+        incident_number=incident,
+        deadline=now + keep,
+        due_at=due_at,
     )
 
 
@@ -222,14 +227,28 @@ async def queue_thread(
 ) -> None:
     """What ``rows`` tell of the timeline's main events, as replies in the
     card's thread (sent once the card is posted), by ``kind``'s handler."""
+    await _queue_posts(session, number, rows, THREAD_POSTS, "thread", now=now, kind=kind)
+
+
+async def _queue_posts(
+    session: AsyncSession,
+    number: int,
+    rows: list[dict[str, Any]],
+    kinds: Collection[str],
+    where: str,
+    *,
+    now: datetime,
+    kind: str,
+) -> None:
+    """Each of ``rows`` of one of ``kinds`` as a ``<where>_post`` (the card's
+    thread, the incident's channel)."""
     for row in rows:
-        if row["kind"] not in THREAD_POSTS:
-            continue
-        told = {"op": "thread_post", "text": row["message"]}
-        key = f"thread:{number}:{uuid.uuid4().hex}"
-        await queue(
-            session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number, kind=kind
-        )
+        if row["kind"] in kinds:
+            told = {"op": f"{where}_post", "text": row["message"]}
+            key = f"{where}:{number}:{uuid.uuid4().hex}"
+            await queue(
+                session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number, kind=kind
+            )
 
 
 async def queue_channel(
@@ -259,24 +278,21 @@ async def queue_channel(
         incident=number,
         kind=kind,
     )
+    await _queue_posts(session, number, rows, CHANNEL_POSTS, "channel", now=now, kind=kind)
     for row in rows:
-        if row["kind"] not in CHANNEL_POSTS:
-            continue
-        told = {"op": "channel_post", "text": row["message"]}
-        key = f"channel:{number}:{uuid.uuid4().hex}"
-        await queue(
-            session, told, key=key, now=now, keep=REFRESH_DEADLINE, incident=number, kind=kind
-        )
         if row["kind"] == "resolved" and archive_after is not None:
-            await outbound.enqueue(
+            archive, key = {"op": "archive_channel"}, f"archive:{number}:{uuid.uuid4().hex}"
+            keep = archive_after + POST_DEADLINE
+            due_at = now + archive_after
+            await queue(
                 session,
-                kind,
-                {"op": "archive_channel", "incident": number},
-                key=f"archive:{number}:{uuid.uuid4().hex}",
+                archive,
+                key=key,
                 now=now,
-                incident_number=number,
-                due_at=now + archive_after,
-                deadline=now + archive_after + POST_DEADLINE,
+                keep=keep,
+                incident=number,
+                kind=kind,
+                due_at=due_at,
             )
 
 

@@ -34,7 +34,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.chat.cards import card_state, status_text, store_card
-from app.chat.outcomes import failed
+from app.chat.outcomes import (
+    channel_created,
+    channel_made_already,
+    channel_not_made,
+    failed,
+    not_archived,
+    told_channel,
+)
 from app.models import notifications_table, responders_table
 from app.notify.outbound import Delivered, Outbound
 
@@ -136,7 +143,7 @@ async def open_channel(
     number = int(item.payload["incident"])
     card, incident, people = await _state(sessions, number)
     if card.incident_channel is not None:
-        return Delivered(ok=True, summary="incident channel already made", timeline=False)
+        return channel_made_already()
     try:
         asked = card.incident_channel_name
         channel, name = await _create(client, sessions, number, str(incident.title), asked)
@@ -146,9 +153,10 @@ async def open_channel(
     try:
         await _invite_and_title(client, channel, people, incident)
     except Exception as exc:
-        summary = failed("conversations.invite", exc, 0).summary
-        return Delivered(ok=True, summary=f"Slack channel #{name} created; {summary}")
-    return Delivered(ok=True, summary=f"Slack channel #{name} created")
+        return channel_created(
+            f"Slack channel #{name}", failed("conversations.invite", exc, 0).summary
+        )
+    return channel_created(f"Slack channel #{name}")
 
 
 async def channel_post(
@@ -157,7 +165,7 @@ async def channel_post(
     number = int(item.payload["incident"])
     card, incident, people = await _state(sessions, number)
     if card.incident_channel is None:
-        return Delivered(ok=False, summary="incident channel not made yet", timeline=False)
+        return channel_not_made()
     try:
         await client.chat_postMessage(channel=card.incident_channel, text=item.payload["text"])
     except Exception as exc:
@@ -165,9 +173,8 @@ async def channel_post(
     try:  # told: a failure from here on must not tell it twice
         await _invite_and_title(client, card.incident_channel, people, incident)
     except Exception as exc:
-        summary = failed("conversations.setTopic", exc, 0).summary
-        return Delivered(ok=True, summary=f"told the incident channel; {summary}")
-    return Delivered(ok=True, summary="told the incident channel", timeline=False)
+        return told_channel(failed("conversations.setTopic", exc, 0).summary)
+    return told_channel()
 
 
 async def archive_channel(
@@ -176,10 +183,9 @@ async def archive_channel(
     """Archive the channel of a resolved incident (one reopened since keeps it)."""
     number = int(item.payload["incident"])
     card, incident, _ = await _state(sessions, number)
-    if card.incident_channel is None:
-        return Delivered(ok=True, summary="no incident channel to archive", timeline=False)
-    if incident.status != "resolved":
-        return Delivered(ok=True, summary="incident channel kept: reopened", timeline=False)
+    refused = not_archived(card.incident_channel, incident.status)
+    if refused is not None:
+        return refused
     try:
         await client.conversations_archive(channel=card.incident_channel)
     except SlackApiError as exc:

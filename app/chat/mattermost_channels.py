@@ -32,6 +32,13 @@ from app.chat.cards import card_state, status_text, store_card
 from app.chat.channels import NAME_TRIES, channel_name
 from app.chat.mattermost_outcomes import failed
 from app.chat.mattermost_outcomes import failed_call as _failed
+from app.chat.outcomes import (
+    channel_created,
+    channel_made_already,
+    channel_not_made,
+    not_archived,
+    told_channel,
+)
 from app.models import notifications_table, responders_table
 from app.notify.outbound import Delivered, Outbound
 from app.response.roles import current_roles
@@ -123,7 +130,7 @@ async def open_channel(
     number = int(item.payload["incident"])
     card, incident, commander, people = await _state(sessions, number)
     if card.mattermost_channel is not None:
-        return Delivered(ok=True, summary="incident channel already made", timeline=False)
+        return channel_made_already()
     async with connect() as client:
         try:
             asked = card.mattermost_channel_name
@@ -134,9 +141,9 @@ async def open_channel(
         try:
             await _members_and_header(client, channel, people, incident, commander)
         except httpx.HTTPError as exc:
-            summary = _failed("channels/members", exc, 0).summary
-            return Delivered(ok=True, summary=f"Mattermost channel ~{name} created; {summary}")
-    return Delivered(ok=True, summary=f"Mattermost channel ~{name} created")
+            trouble = _failed("channels/members", exc, 0).summary
+            return channel_created(f"Mattermost channel ~{name}", trouble)
+    return channel_created(f"Mattermost channel ~{name}")
 
 
 async def channel_post(
@@ -146,7 +153,7 @@ async def channel_post(
     card, incident, commander, people = await _state(sessions, number)
     channel = card.mattermost_channel
     if channel is None:
-        return Delivered(ok=False, summary="incident channel not made yet", timeline=False)
+        return channel_not_made()
     async with connect() as client:
         try:
             post = {"channel_id": channel, "message": str(item.payload["text"])}
@@ -156,9 +163,8 @@ async def channel_post(
         try:  # told: a failure from here on must not tell it twice
             await _members_and_header(client, channel, people, incident, commander)
         except httpx.HTTPError as exc:
-            summary = _failed("channels/patch", exc, 0).summary
-            return Delivered(ok=True, summary=f"told the incident channel; {summary}")
-    return Delivered(ok=True, summary="told the incident channel", timeline=False)
+            return told_channel(_failed("channels/patch", exc, 0).summary)
+    return told_channel()
 
 
 async def archive_channel(
@@ -167,10 +173,9 @@ async def archive_channel(
     """Archive the channel of a resolved incident (one reopened since keeps it)."""
     number = int(item.payload["incident"])
     card, incident, _, _ = await _state(sessions, number)
-    if card.mattermost_channel is None:
-        return Delivered(ok=True, summary="no incident channel to archive", timeline=False)
-    if incident.status != "resolved":
-        return Delivered(ok=True, summary="incident channel kept: reopened", timeline=False)
+    refused = not_archived(card.mattermost_channel, incident.status)
+    if refused is not None:
+        return refused
     async with connect() as client:
         try:
             answer = await client.delete(f"/api/v4/channels/{card.mattermost_channel}")

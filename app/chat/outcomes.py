@@ -52,3 +52,40 @@ def failed(method: str, exc: Exception, attempts: int) -> Delivered:
     # A timeout or a refused connection: Slack unreachable, worth a retry.
     summary = f"Slack {method}: {type(exc).__name__}, no answer"
     return Delivered(ok=False, summary=summary, timeline=attempts == 0)
+
+
+# The outcomes of an incident channel's posts and archiving, alike on Slack
+# (app/chat/channels.py) and Mattermost (app/chat/mattermost_channels.py).
+
+
+def channel_made_already() -> Delivered:
+    return Delivered(ok=True, summary="incident channel already made", timeline=False)
+
+
+def channel_created(channel: str, trouble: str | None = None) -> Delivered:
+    """The incident channel created (``channel`` as its chat names it);
+    ``trouble`` with inviting or titling it."""
+    summary = f"{channel} created" if trouble is None else f"{channel} created; {trouble}"
+    return Delivered(ok=True, summary=summary)
+
+
+def channel_not_made() -> Delivered:
+    """A post for an incident channel that is not created yet: tried again."""
+    return Delivered(ok=False, summary="incident channel not made yet", timeline=False)
+
+
+def told_channel(trouble: str | None = None) -> Delivered:
+    """Posted in the incident channel; ``trouble`` with what came after (the
+    topic, the members), on the timeline."""
+    if trouble is None:
+        return Delivered(ok=True, summary="told the incident channel", timeline=False)
+    return Delivered(ok=True, summary=f"told the incident channel; {trouble}")
+
+
+def not_archived(channel: str | None, status: str) -> Delivered | None:
+    """Why a resolved incident's channel is left alone (None: archive it)."""
+    if channel is None:
+        return Delivered(ok=True, summary="no incident channel to archive", timeline=False)
+    if status != "resolved":
+        return Delivered(ok=True, summary="incident channel kept: reopened", timeline=False)
+    return None

@@ -28,7 +28,7 @@ from app.console import (
 )
 from app.console.access import AdminOnly
 from app.console.signin import AddressLimits
-from app.console.web import CsrfRefused, SignInRequired, render, sign_in_redirect
+from app.console.web import CsrfRefused, SignInRequired, error_page, sign_in_redirect
 
 
 def install(app: FastAPI) -> None:
@@ -47,15 +47,8 @@ def install(app: FastAPI) -> None:
         return sign_in_redirect(request)
 
     async def csrf_refused(request: Request, _: Exception) -> HTMLResponse:
-        return render(
-            request,
-            "error.html",
-            viewer=None,
-            status_code=403,
-            title="Form expired",
-            message="This form is out of date or did not come from Klaxon. Go back,"
-            " reload the page and try again.",
-        )
+        why = "This form is out of date or did not come from Klaxon. Go back, reload the page"
+        return error_page(request, None, 403, "Form expired", f"{why} and try again.")
 
     app.add_exception_handler(SignInRequired, sign_in_first)
     app.add_exception_handler(CsrfRefused, csrf_refused)
@@ -65,14 +58,8 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
 
     async def admins_only(request: Request, _: Exception) -> HTMLResponse:
-        return render(
-            request,
-            "denied.html",
-            viewer=None,
-            status_code=403,
-            title="Admins only",
-            message="This page is for Klaxon's admins. If you are one and opened Klaxon"
-            " from a page's link, sign in with a code or single sign-on.",
-        )
+        why = "This page is for Klaxon's admins. If you are one and opened Klaxon from a page's"
+        why += " link, sign in with a code or single sign-on."
+        return error_page(request, None, 403, "Admins only", why, template="denied.html")
 
     app.add_exception_handler(AdminOnly, admins_only)

@@ -24,14 +24,15 @@ import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import shifts
+from app.console.access import SignedIn
 from app.console.signin import hash_secret
-from app.console.web import SECURITY_HEADERS, Viewer, form_of, render, runtime_of, signed_in
+from app.console.web import SECURITY_HEADERS, form_of, render, runtime_of
 from app.errors import NotFound
 from app.models import calendar_feeds_table, responders_table
 from app.oncall import store
@@ -39,7 +40,6 @@ from app.settings import Settings
 from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
-SignedIn = Annotated[Viewer, Depends(signed_in)]
 
 FEED_BACK = timedelta(days=30)
 RENDER_BACK = timedelta(days=35)  # before FEED_BACK: the first shift is whole

@@ -16,15 +16,16 @@ typed and the reason, as a 4xx; nothing is half-written.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import incident_page
-from app.console.web import Viewer, first, form_of, redirect, runtime_of, signed_in
+from app.console.access import SignedIn
+from app.console.web import Viewer, first, form_of, redirect, runtime_of
 from app.deps import IncidentNumber, RowId
 from app.errors import KlaxonError
 from app.response import escalate, roles, triage, updates
@@ -37,7 +38,6 @@ from app.statuspage.schemas import PublishIncident
 from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
-SignedIn = Annotated[Viewer, Depends(signed_in)]
 Change = Callable[[AsyncSession], Awaitable[object]]
 
 #: What a redirect back to the incident page may say happened.

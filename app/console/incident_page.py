@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.markdown import render_markdown
-from app.console.web import Viewer, render, runtime_of
+from app.console.web import Viewer, not_found, render, runtime_of
 from app.errors import NotFound
 from app.incidents import queries
 from app.models import alerts_table
@@ -158,14 +158,7 @@ async def show(
         try:
             context = await _gather(session, rules, number, now, window)
         except NotFound:
-            return render(
-                request,
-                "error.html",
-                viewer=viewer,
-                status_code=404,
-                title="Not found",
-                message=f"There is no incident #{number}.",
-            )
+            return not_found(request, viewer, f"incident #{number}")
     form = form or {}
     texts = None
     if preview:

@@ -15,17 +15,18 @@ acknowledged it).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import case, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import incident_page
+from app.console.access import SignedIn
 from app.console.incident_actions import ACTION_NOTICES
-from app.console.web import Viewer, first, form_of, redirect, render, runtime_of, signed_in
+from app.console.web import Viewer, first, form_of, redirect, render, runtime_of
 from app.db import dialect_name
 from app.deps import IncidentNumber
 from app.errors import Conflict, KlaxonError, NotFound
@@ -35,7 +36,6 @@ from app.models.types import ID_MAX
 from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
-SignedIn = Annotated[Viewer, Depends(signed_in)]
 
 SEVERITIES = incident_page.SEVERITIES
 STATUSES = ("open", "triggered", "acknowledged", "resolved", "all")

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from app.console.access import LINK, begin_session, set_session_cookie
-from app.console.web import PRE_COOKIE, redirect, render, runtime_of, viewer_of
+from app.console.web import PRE_COOKIE, error_page, redirect, runtime_of, viewer_of
 from app.models import responders_table
 from app.models.types import ID_MAX
 from app.notify import links
@@ -47,14 +47,13 @@ async def open_link(
         if exists is None:
             verified = None
     if verified is None:
-        return render(
+        return error_page(
             request,
-            "denied.html",
-            viewer=None,
-            status_code=403,
-            title="This link no longer opens the incident",
-            message="Links in pages expire, and work only for the person paged. Sign in"
-            " to open it.",
+            None,
+            403,
+            "This link no longer opens the incident",
+            "Links in pages expire, and work only for the person paged. Sign in to open it.",
+            template="denied.html",
             action=f"/signin?next={quote(target, safe='')}",
             action_text="Sign in",
         )

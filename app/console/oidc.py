@@ -36,7 +36,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from app.console.access import OIDC, begin_session, set_session_cookie
-from app.console.web import PRE_COOKIE, redirect, render, runtime_of, set_cookie
+from app.console.web import PRE_COOKIE, error_page, redirect, runtime_of, set_cookie
 from app.models import responders_table
 from app.settings import Settings
 from app.transaction import unit_of_work
@@ -98,13 +98,13 @@ def _redirect_uri(request: Request) -> str:
 
 
 def _failed(request: Request, message: str, status_code: int) -> HTMLResponse:
-    response = render(
+    response = error_page(
         request,
-        "denied.html",
-        viewer=None,
-        status_code=status_code,
-        title="Single sign-on did not sign you in",
-        message=message,
+        None,
+        status_code,
+        "Single sign-on did not sign you in",
+        message,
+        template="denied.html",
         action="/signin",
         action_text="Back to sign in",
     )

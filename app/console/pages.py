@@ -6,15 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.console import signin
+from app.console.access import SignedIn
 from app.console.schedules import MY_SHIFTS_DAYS, my_shifts
 from app.console.web import (
     PRE_COOKIE,
     SESSION_COOKIE,
-    Viewer,
     client_address,
     first,
     form_of,
@@ -22,7 +22,6 @@ from app.console.web import (
     render,
     runtime_of,
     set_cookie,
-    signed_in,
     viewer_of,
 )
 from app.oncall import store
@@ -30,7 +29,6 @@ from app.oncall.schemas import normalize_phone
 from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
-SignedIn = Annotated[Viewer, Depends(signed_in)]
 NextQuery = Annotated[str, Query(alias="next", description="where to go once signed in")]
 
 

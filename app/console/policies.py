@@ -15,19 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.console import shifts
-from app.console.web import Viewer, render, runtime_of, signed_in
+from app.console.access import SignedIn
+from app.console.web import render, runtime_of
 from app.escalation.policy import PolicySpec
 from app.oncall import rotation, store
 from app.rules.classify import classify, route
 
 router = APIRouter(include_in_schema=False)
-SignedIn = Annotated[Viewer, Depends(signed_in)]
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 LABELS_MAX = 20

@@ -12,20 +12,20 @@ resolved incidents opened in the period (two timestamps each, by the
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from app.console import charts
-from app.console.web import Viewer, render, runtime_of, signed_in
+from app.console.access import SignedIn
+from app.console.web import render, runtime_of
 from app.models import incidents_table
 from app.review.reports import response_report
 from app.review.schemas import ResponseTimes
 
 router = APIRouter(include_in_schema=False)
-SignedIn = Annotated[Viewer, Depends(signed_in)]
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 #: Time-to-resolve buckets: (upper bound in minutes, label); the last is open-ended.

@@ -17,23 +17,24 @@ else the responder's own zone.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.console import calendar_view, shifts
+from app.console.access import SignedIn
 from app.console.web import (
     Viewer,
+    error_page,
     first,
     form_of,
+    not_found,
     redirect,
     render,
     runtime_of,
     set_cookie,
-    signed_in,
 )
 from app.errors import NotFound
 from app.oncall import rotation, store
@@ -42,7 +43,6 @@ from app.runtime import Runtime
 from app.transaction import unit_of_work
 
 router = APIRouter(include_in_schema=False)
-SignedIn = Annotated[Viewer, Depends(signed_in)]
 
 ZONE_COOKIE = "klaxon_tz"
 MAX_TAKE = timedelta(days=31)
@@ -76,14 +76,7 @@ def _month_days(first_day: date) -> int:
 
 
 def _not_found(request: Request, viewer: Viewer, name: str) -> HTMLResponse:
-    return render(
-        request,
-        "error.html",
-        viewer=viewer,
-        status_code=404,
-        title="Not found",
-        message=f"There is no schedule {name!r}.",
-    )
+    return not_found(request, viewer, f"schedule {name!r}")
 
 
 @router.get("/schedules", response_class=HTMLResponse)
@@ -157,9 +150,7 @@ class TakeError(ValueError):
 
 
 def _cannot(request: Request, viewer: Viewer, exc: TakeError) -> HTMLResponse:
-    return render(
-        request, "error.html", viewer=viewer, status_code=422, title="Cannot take", message=str(exc)
-    )
+    return error_page(request, viewer, 422, "Cannot take", str(exc))
 
 
 def _window(start: str, end: str, now: datetime) -> tuple[datetime, datetime]:

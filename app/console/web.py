@@ -149,6 +149,34 @@ def render(
     return response
 
 
+def error_page(
+    request: Request,
+    viewer: Viewer | None,
+    status_code: int,
+    title: str,
+    message: str,
+    *,
+    template: str = "error.html",
+    **context: Any,
+) -> HTMLResponse:
+    """A page that says why there is nothing to show (``denied.html`` for a
+    refusal, with an ``action`` to take)."""
+    return render(
+        request,
+        template,
+        viewer=viewer,
+        status_code=status_code,
+        title=title,
+        message=message,
+        **context,
+    )
+
+
+def not_found(request: Request, viewer: Viewer | None, what: str) -> HTMLResponse:
+    """The 404 page: "There is no ``what``"."""
+    return error_page(request, viewer, 404, "Not found", f"There is no {what}.")
+
+
 def redirect(location: str) -> RedirectResponse:
     """See other: after a POST, the browser GETs ``location`` (a path of ours)."""
     if not location.startswith("/") or location.startswith("//"):
