@@ -12,12 +12,16 @@ publishes nothing, so no listener ever reads a change that did not happen.
 Two doors lead here:
 
 - jobs (the worker's stages, the CLI) write ``async with unit_of_work(runtime)
-  as uow:``;
+  as uow:``, or ``async with writing(sessions) as session:`` when nothing is
+  to be told after the commit (housekeeping, a queue's own bookkeeping);
 - HTTP handlers take the ``Transaction`` dependency (``app/deps.py``). FastAPI
   leaves the dependency, and so commits, before the response is sent: a handler
   answers 2xx only once its writes are committed, and a commit that fails is
   the handler's error (a 503 when the database is unreachable), never a 2xx
-  followed by a silent rollback.
+  followed by a silent rollback. A handler that must keep one write whatever
+  becomes of another (a chat command refused half-way still remembers nothing,
+  but its answer to the user is queued) opens a ``unit_of_work`` per write and
+  answers after the last.
 
 A session without either door is read-only (``app.db.ReadOnlySession``, the
 plain ``SessionDep`` of a handler): a write through it raises, so a handler
@@ -29,19 +33,20 @@ and the caller's answer must say so.
 
 Where a request commits twice
 -----------------------------
-One request commits twice, on purpose: an alert delivery (``app.pipeline``).
-Its repeat count, the common case of a delivery that only repeats firing
-alerts, is written first and on its own: on PostgreSQL as one statement in
-autocommit (``app.ingest.repeats``; concurrent deliveries share that statement
-and its commit, ``app.ingest.repeat_batch``), on SQLite in a unit of work of
-its own. Its row locks then last one statement, not a whole delivery across
-the event loop's turns, which is what lets a busy Alertmanager's resends go
-through at the rate they come. It writes only when *every* alert of the
-delivery repeats a firing episode (all or nothing, so a delivery refused later
-leaves nothing behind), and then the delivery has nothing else to write: the
-second transaction (dedupe, grouping, paging) runs only for the deliveries the
-count left alone. A retry of a delivery whose answer was lost counts its
-repeats again, which is harmless. Every other writer commits once, here.
+An alert delivery (``app.pipeline``) takes two transactions, on purpose. The
+first counts its repeats, the common case of a delivery that only repeats
+firing alerts: on PostgreSQL one statement in autocommit (``app.ingest.repeats``;
+concurrent deliveries share that statement and its commit,
+``app.ingest.repeat_batch``), on SQLite a unit of work of its own. Its row
+locks then last one statement, not a whole delivery across the event loop's
+turns, which is what lets a busy Alertmanager's resends through at the rate
+they come. It writes only when *every* alert of the delivery repeats a firing
+episode (all or nothing), and then the delivery has nothing else to write; any
+other delivery it leaves untouched, whole, to the second transaction (dedupe,
+grouping, paging), which counts that delivery's repeats itself. So either
+transaction can be refused without leaving half a delivery behind, and a
+retried delivery whose answer was lost counts its repeats again, which is
+harmless. ``app.pipeline`` and ``app.ingest.repeats`` point here.
 """
 
 from __future__ import annotations
