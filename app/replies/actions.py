@@ -15,7 +15,7 @@ from app.automation import approval
 from app.durations import compact
 from app.errors import Conflict, NotFound
 from app.incidents import lifecycle
-from app.maintenance import requested
+from app.maintenance import ack_silences, requested
 from app.maintenance.windows import describe_until
 from app.metrics import SMS_REPLIES_SUPPRESSED
 from app.models import incidents_table, notifications_table
@@ -162,7 +162,7 @@ async def _silence(
     refused, paged = await _may_act(session, number, by)
     if refused is not None:
         return refused
-    sets = await requested.label_sets(session, number)
+    sets = await ack_silences.label_sets(session, number)
     if not sets:
         return f"#{number} unchanged: it has no firing Alertmanager alert to silence"
     try:
