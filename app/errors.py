@@ -14,18 +14,26 @@ class KlaxonError(Exception):
 
 
 class NotFound(KlaxonError):
+    """No such thing (incident, responder, window, ...)."""
+
     status_code = 404
 
 
 class Conflict(KlaxonError):
+    """The thing's state forbids it (acknowledging a resolved incident, a name taken)."""
+
     status_code = 409
 
 
 class Unauthorized(KlaxonError):
+    """Not identified: no credentials, or ones that are not valid here."""
+
     status_code = 401
 
 
 class Forbidden(KlaxonError):
+    """Refused to this caller: a scope it lacks, a request not signed as it must be."""
+
     status_code = 403
 
 

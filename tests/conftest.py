@@ -28,8 +28,10 @@ from app.settings import Settings
 from tests.services.postgres import PrivatePostgres, private_postgres
 
 #: The paging set-up (Klaxon under uvicorn, a fake Twilio on loopback, the engine
-#: driven by the test's clock): the ``fake_twilio`` and ``paging`` fixtures, for every test.
-pytest_plugins = ["tests.paging"]
+#: driven by the test's clock): the ``fake_twilio`` and ``paging`` fixtures; and the
+#: ``browser`` fixture (a real headless Chromium, tests/browser.py): for every test,
+#: registered here once rather than re-exported by each folder that uses them.
+pytest_plugins = ["tests.paging", "tests.browser"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RULES = FIXTURES / "rules.yaml"

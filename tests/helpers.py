@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,12 @@ def rules_with_text_runbook(path: Path, name: str, matcher: str, text: str) -> P
     ]
     path.write_text(RULES.read_text() + "\n".join(registry) + "\n")
     return path
+
+
+def told(twiml: str) -> str | None:
+    """What a TwiML answer says: its ``<Message>`` (SMS), else its ``<Say>`` (voice)."""
+    root = ET.fromstring(twiml)
+    node = root.find("Message")
+    if node is None:
+        node = root.find("Say")
+    return None if node is None else node.text

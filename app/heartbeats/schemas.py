@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from app import durations
-from app.models import alerts_table, incidents_table
+from app.models import Heartbeat, alerts_table, incidents_table
 from app.sources.healthcheck import LabelName, LabelValue
 
 HEARTBEAT_NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -137,7 +137,7 @@ class HeartbeatPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Any, *, now: datetime) -> HeartbeatPublic:
+    def of(cls, row: Heartbeat, *, now: datetime) -> HeartbeatPublic:
         status: HeartbeatStatus = "expired" if row.status == "expired" else "up"
         if status == "up" and now >= row.expires_at - timedelta(seconds=row.grace_seconds):
             status = "late"

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.heartbeats.schemas import HeartbeatSpec
-from app.models import heartbeats_table
+from app.models import Heartbeat, heartbeats_table
+from app.models.rows import typed, typed_or_none
 
 Outcome = Literal["created", "updated", "unchanged"]  # as app.oncall.store.Change
 
@@ -23,14 +24,16 @@ def _deadline(since: datetime, interval: int, grace: int) -> datetime:
     return since + timedelta(seconds=interval + grace)
 
 
-async def get_heartbeat(session: AsyncSession, name: str) -> Row[Any] | None:
+async def get_heartbeat(session: AsyncSession, name: str) -> Heartbeat | None:
     h = heartbeats_table.c
-    return (await session.execute(select(heartbeats_table).where(h.name == name))).first()
+    row = (await session.execute(select(heartbeats_table).where(h.name == name))).first()
+    return typed_or_none(Heartbeat, row)
 
 
-async def list_heartbeats(session: AsyncSession) -> list[Row[Any]]:
+async def list_heartbeats(session: AsyncSession) -> list[Heartbeat]:
     h = heartbeats_table.c
-    return list(await session.execute(select(heartbeats_table).order_by(h.name)))
+    rows = await session.execute(select(heartbeats_table).order_by(h.name))
+    return [typed(Heartbeat, row) for row in rows]
 
 
 def _values(spec: HeartbeatSpec) -> dict[str, Any]:
@@ -75,17 +78,14 @@ async def upsert_heartbeat(session: AsyncSession, spec: HeartbeatSpec, *, now: d
     return "updated"
 
 
-async def delete_heartbeat(session: AsyncSession, name: str) -> Row[Any] | None:
+async def delete_heartbeat(session: AsyncSession, name: str) -> Heartbeat | None:
     """Delete it; returns what it was, or None if there was none."""
     h = heartbeats_table.c
-    return (
-        await session.execute(
-            delete(heartbeats_table).where(h.name == name).returning(heartbeats_table)
-        )
-    ).first()
+    stmt = delete(heartbeats_table).where(h.name == name).returning(heartbeats_table)
+    return typed_or_none(Heartbeat, (await session.execute(stmt)).first())
 
 
-async def record_ping(session: AsyncSession, name: str, *, now: datetime) -> Row[Any] | None:
+async def record_ping(session: AsyncSession, name: str, *, now: datetime) -> Heartbeat | None:
     """Note a ping: the heartbeat is up until interval + grace from now. None if
     there is no such heartbeat. Clearing the lease tells an expiry in flight
     that the heartbeat came back (see ``app.heartbeats.expiry``)."""

@@ -57,14 +57,7 @@ async def list_incidents(
     limit: LimitQuery = 50,
 ) -> Page[IncidentPublic]:
     """Incidents, newest first."""
-    filters = queries.Filters(
-        status=status,
-        severity=severity,
-        service=service,
-        labels=queries.parse_label_filters(label),
-        cursor=queries.parse_cursor(cursor),
-        limit=limit,
-    )
+    filters = queries.Filters.from_query(status, severity, service, label, cursor, limit)
     rows, next_cursor = await queries.list_incidents(session, filters)
     return Page[IncidentPublic](
         items=[IncidentPublic.model_validate(r) for r in rows], next_cursor=next_cursor
@@ -156,14 +149,7 @@ async def list_alerts(
     limit: LimitQuery = 50,
 ) -> Page[AlertPublic]:
     """Alert episodes, newest first."""
-    filters = queries.Filters(
-        status=status,
-        severity=severity,
-        service=service,
-        labels=queries.parse_label_filters(label),
-        cursor=queries.parse_cursor(cursor),
-        limit=limit,
-    )
+    filters = queries.Filters.from_query(status, severity, service, label, cursor, limit)
     rows, next_cursor = await queries.list_alerts(session, filters)
     return Page[AlertPublic](
         items=[AlertPublic.model_validate(r) for r in rows], next_cursor=next_cursor

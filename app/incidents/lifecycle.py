@@ -22,8 +22,40 @@ from app.timeline import event_row, record
 Channel = Literal["api", "sms", "voice", "cli", "console", "slack", "mattermost"]
 
 
-def _unpaged(number: int, paged: bool) -> str:
-    return "" if paged else f" (not paged for #{number})"
+Changed = Literal["acknowledged", "resolved"]
+
+
+async def _set_status(
+    session: AsyncSession, number: int, status: Changed, *, by: str, now: datetime
+) -> None:
+    """The incident's new status, when and by whom; its paging stops."""
+    values = {"status": status, f"{status}_at": now, f"{status}_by": by, "updated_at": now}
+    await session.execute(
+        update(incidents_table).where(incidents_table.c.number == number).values(values)
+    )
+    await stop_paging(session, number, now=now)
+
+
+def _since(created_at: datetime, now: datetime) -> float:
+    return max((now - created_at).total_seconds(), 0.0)
+
+
+async def _record(
+    session: AsyncSession,
+    number: int,
+    kind: Changed,
+    *,
+    by: str,
+    via: Channel,
+    now: datetime,
+    note: str | None,
+    paged: bool,
+) -> None:
+    """The timeline's line; ``paged=False`` names a responder not paged for it."""
+    unpaged = "" if paged else f" (not paged for #{number})"
+    message = f"{kind.capitalize()} by {by}{unpaged} via {via}" + (f": {note}" if note else "")
+    data = {"via": via} if paged else {"via": via, "paged": False}
+    await record(session, [event_row(number, kind, message, at=now, actor=by, data=data)])
 
 
 async def acknowledge(
@@ -43,23 +75,12 @@ async def acknowledge(
         raise Conflict(f"#{number} is already resolved")
     if incident.status == "acknowledged":
         return False
-    await session.execute(
-        update(incidents_table)
-        .where(incidents_table.c.number == number)
-        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=by, updated_at=now)
-    )
-    await stop_paging(session, number, now=now)
+    await _set_status(session, number, "acknowledged", by=by, now=now)
     # Whoever acknowledges commands (unless someone does), and owes an update.
     await default_commander(session, number, by, now)
     await update_clock.start(session, number, now)
-    TIME_TO_ACKNOWLEDGE.labels(incident.severity).observe(
-        max((now - incident.created_at).total_seconds(), 0.0)
-    )
-    message = f"Acknowledged by {by}{_unpaged(number, paged)} via {via}" + (
-        f": {note}" if note else ""
-    )
-    data = {"via": via} if paged else {"via": via, "paged": False}
-    await record(session, [event_row(number, "acknowledged", message, at=now, actor=by, data=data)])
+    TIME_TO_ACKNOWLEDGE.labels(incident.severity).observe(_since(incident.created_at, now))
+    await _record(session, number, "acknowledged", by=by, via=via, now=now, note=note, paged=paged)
     return True
 
 
@@ -79,18 +100,9 @@ async def resolve(
     incident = await locked_incident(session, number)
     if incident.status == "resolved":
         return False
-    await session.execute(
-        update(incidents_table)
-        .where(incidents_table.c.number == number)
-        .values(status="resolved", resolved_at=now, resolved_by=by, updated_at=now)
-    )
-    await stop_paging(session, number, now=now)
+    await _set_status(session, number, "resolved", by=by, now=now)
     await cancel_queued(session, number, now=now, why=f"resolved by {by}")
     await tell_resolved(session, number, by=by, now=now)
-    TIME_TO_RESOLVE.labels(incident.severity).observe(
-        max((now - incident.created_at).total_seconds(), 0.0)
-    )
-    message = f"Resolved by {by}{_unpaged(number, paged)} via {via}" + (f": {note}" if note else "")
-    data = {"via": via} if paged else {"via": via, "paged": False}
-    await record(session, [event_row(number, "resolved", message, at=now, actor=by, data=data)])
+    TIME_TO_RESOLVE.labels(incident.severity).observe(_since(incident.created_at, now))
+    await _record(session, number, "resolved", by=by, via=via, now=now, note=note, paged=paged)
     return True

@@ -41,6 +41,26 @@ class Filters:
     cursor: int | None = None
     limit: int = 50
 
+    @classmethod
+    def from_query(
+        cls,
+        status: str | None,
+        severity: str | None,
+        service: str | None,
+        label: list[str],
+        cursor: str | None,
+        limit: int,
+    ) -> Filters:
+        """A list route's query parameters, its labels and cursor parsed (a bad one is a 400)."""
+        return cls(
+            status=status,
+            severity=severity,
+            service=service,
+            labels=parse_label_filters(label),
+            cursor=parse_cursor(cursor),
+            limit=limit,
+        )
+
 
 def parse_label_filters(values: list[str]) -> tuple[tuple[str, str], ...]:
     pairs = []

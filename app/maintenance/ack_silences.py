@@ -53,6 +53,20 @@ def silence_seconds(rules: RulesFile, labels: Mapping[str, Any], service: str) -
     return rules.default_route.silence_on_ack
 
 
+async def label_sets(session: AsyncSession, number: int) -> dict[str, list[dict[str, Any]]]:
+    """The exact matchers of incident ``number``'s firing Alertmanager alerts, by their repr."""
+    firing = await session.execute(
+        select(_A.labels).where(
+            _A.incident_number == number, _A.status == "firing", _A.source == "alertmanager"
+        )
+    )
+    sets: dict[str, list[dict[str, Any]]] = {}
+    for alert in firing:
+        matchers = exact_matchers(alert.labels)
+        sets[repr(matchers)] = matchers
+    return sets
+
+
 def describe(matchers: list[dict[str, Any]]) -> str:
     return "{" + ", ".join(f'{m["name"]}="{m["value"]}"' for m in matchers) + "}"
 
@@ -77,18 +91,11 @@ async def plan_incidents(
             seconds = by_policy.get(incident.policy or "default")
         if seconds is None:
             continue
-        firing = await session.execute(
-            select(_A.labels).where(
-                _A.incident_number == incident.number,
-                _A.status == "firing",
-                _A.source == "alertmanager",
-            )
-        )
         sets = {
-            repr(exact_matchers(a.labels)): exact_matchers(a.labels)
-            for a in firing
+            key: matchers
+            for key, matchers in (await label_sets(session, incident.number)).items()
             # A silence asked for by hand holds these (app/maintenance/requested.py).
-            if (incident.number, repr(exact_matchers(a.labels))) not in requested
+            if (incident.number, key) not in requested
         }
         if sets:
             wanted[incident.number] = (seconds, sets, incident.acknowledged_by or "someone")

@@ -54,7 +54,7 @@ async def hold_for(
     session: AsyncSession, number: int, opened_at: datetime, *, now: datetime
 ) -> Hold | None:
     """The window holding incident ``number`` now (the one ending last), or None."""
-    live = [Window.of(row) for row in await store.live_windows(session, now)]
+    live = await store.live_windows(session, now)
     if not live:
         return None
     alerts = await _firing_alerts(session, number)

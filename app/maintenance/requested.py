@@ -19,11 +19,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.durations import compact
-from app.maintenance.ack_silences import LIVE, describe, exact_matchers
+from app.maintenance.ack_silences import LIVE, describe
 from app.maintenance.windows import describe_until
 from app.models import alerts_table, incidents_table, silences_table
 from app.notify import outbox
@@ -37,16 +37,6 @@ MAX_SECONDS = 7 * 86400
 MIN_SECONDS = 60
 #: How long before a requested silence ends its requester is offered ``42S1h``.
 REMIND_BEFORE = timedelta(minutes=10)
-
-
-async def label_sets(session: AsyncSession, number: int) -> dict[str, list[dict[str, Any]]]:
-    """The exact matchers of incident ``number``'s firing Alertmanager alerts."""
-    firing = await session.execute(
-        select(_A.labels).where(
-            _A.incident_number == number, _A.status == "firing", _A.source == "alertmanager"
-        )
-    )
-    return {repr(exact_matchers(a.labels)): exact_matchers(a.labels) for a in firing}
 
 
 async def from_alertmanager(session: AsyncSession, number: int) -> bool:
@@ -71,8 +61,9 @@ async def silence_incident(
     via: str,
     now: datetime,
 ) -> datetime:
-    """Silence ``sets`` (from :func:`label_sets`) of incident ``number`` for
-    ``seconds`` from now, said on its timeline as ``by``; returns the end."""
+    """Silence ``sets`` (from :func:`app.maintenance.ack_silences.label_sets`) of
+    incident ``number`` for ``seconds`` from now, said on its timeline as ``by``;
+    returns the end."""
     ends_at = now + timedelta(seconds=seconds)
     base = (settings.public_url or settings.served_url).rstrip("/")
     comment = (
@@ -98,9 +89,7 @@ async def silence_incident(
     }
     for key, matchers in sets.items():
         if key in held:
-            await session.execute(
-                update(silences_table).where(and_(_S.id == held[key])).values(**values)
-            )
+            await session.execute(update(silences_table).where(_S.id == held[key]).values(**values))
         else:
             await session.execute(
                 insert(silences_table).values(
@@ -161,7 +150,7 @@ async def lift_finished(session: AsyncSession, now: datetime) -> None:
             continue
         await session.execute(
             update(silences_table)
-            .where(and_(_S.id == row.id))
+            .where(_S.id == row.id)
             .values(state=state, lease_until=None, next_attempt_at=now, attempts=0, updated_at=now)
         )
     await record(session, timeline)
@@ -188,12 +177,12 @@ async def remind_ending(session: AsyncSession, now: datetime) -> int:
     )
     told: set[tuple[int, str]] = set()
     for row in rows:
-        await session.execute(
-            update(silences_table).where(and_(_S.id == row.id)).values(reminded_at=now)
-        )
+        await session.execute(update(silences_table).where(_S.id == row.id).values(reminded_at=now))
         key = (row.incident_number, row.requested_by)
+        if key in told:
+            continue
         responder = await get_responder(session, row.requested_by)
-        if key in told or responder is None:
+        if responder is None:
             continue
         told.add(key)
         number = row.incident_number

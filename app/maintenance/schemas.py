@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
 from app.heartbeats.schemas import to_seconds
 from app.instants import LooseInstant
 from app.maintenance import windows
+from app.models import MaintenanceWindow
 from app.rules.matchers import MatcherError, parse_matchers
 
 WINDOW_NAME_PATTERN = r"^[A-Za-z0-9_.-][A-Za-z0-9_. -]*$"
@@ -181,29 +182,14 @@ class WindowPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Any, *, now: datetime) -> WindowPublic:
+    def of(cls, row: MaintenanceWindow, *, now: datetime) -> WindowPublic:
         window = windows.Window.of(row)
         upcoming = windows.next_occurrence(window, now)
         return cls(
-            id=row.id,
-            name=row.name,
-            reason=row.reason,
-            author=row.author,
-            time_zone=row.time_zone,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            rrule=row.rrule,
+            **row.model_dump(exclude={"duration_seconds"}),
             duration=row.duration_seconds,
-            matchers=list(row.matchers),
-            services=list(row.services),
-            quiet_open_incidents=row.quiet_open_incidents,
-            public_title=row.public_title,
-            public_description=row.public_description,
-            ended_at=row.ended_at,
             active=windows.active(window, now) is not None,
             current_or_next=None
             if upcoming is None
             else OccurrencePublic(start=upcoming.start, end=upcoming.end),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
         )

@@ -6,7 +6,6 @@ holds no more (app/maintenance/quiet.py) and re-plans its Alertmanager silences
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,14 +14,21 @@ from app.maintenance import quiet, silences, store
 from app.maintenance.schemas import WindowSpec
 from app.maintenance.store import Outcome
 from app.maintenance.windows import Window, active
+from app.models import MaintenanceWindow
 from app.settings import Settings
+
+
+def _id(window: MaintenanceWindow) -> int:
+    """A stored window's id (the model has None only for one not yet stored)."""
+    assert window.id is not None
+    return window.id
 
 
 async def _after_change(
     session: AsyncSession,
     settings: Settings | None,
-    before: Any | None,
-    after: Any | None,
+    before: MaintenanceWindow | None,
+    after: MaintenanceWindow | None,
     window_id: int,
     now: datetime,
 ) -> None:
@@ -39,11 +45,11 @@ async def _after_change(
 
 async def create(
     session: AsyncSession, settings: Settings, spec: WindowSpec, *, author: str, now: datetime
-) -> Any:
+) -> MaintenanceWindow:
     if await store.get_window_by_name(session, spec.name) is not None:
         raise Conflict(f"a maintenance window named {spec.name!r} exists")
     row = await store.create_window(session, spec, author=author, now=now)
-    await _after_change(session, settings, None, row, row.id, now)
+    await _after_change(session, settings, None, row, _id(row), now)
     return row
 
 
@@ -57,11 +63,13 @@ async def upsert(
 ) -> Outcome:
     outcome, before, after = await store.upsert_window(session, spec, author=author, now=now)
     if outcome != "unchanged":
-        await _after_change(session, settings, before, after, after.id, now)
+        await _after_change(session, settings, before, after, _id(after), now)
     return outcome
 
 
-async def end(session: AsyncSession, settings: Settings, window_id: int, *, now: datetime) -> Any:
+async def end(
+    session: AsyncSession, settings: Settings, window_id: int, *, now: datetime
+) -> MaintenanceWindow | None:
     """End it now; None if there is no such window."""
     before = await store.get_window(session, window_id)
     if before is None:
@@ -75,7 +83,7 @@ async def end(session: AsyncSession, settings: Settings, window_id: int, *, now:
 
 async def delete(
     session: AsyncSession, settings: Settings, window_id: int, *, now: datetime
-) -> Any:
+) -> MaintenanceWindow | None:
     """Delete it; the row it was, or None if there was none."""
     before = await store.delete_window(session, window_id)
     if before is not None:

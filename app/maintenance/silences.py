@@ -129,7 +129,7 @@ async def _unwant(session: AsyncSession, row: Any, now: datetime) -> None:
 
 async def plan_all(session: AsyncSession, settings: Settings, now: datetime) -> None:
     """Roll every live window's silences forward to the horizon; update the gauges."""
-    live = [Window.of(row) for row in await store.live_windows(session, now)]
+    live = await store.live_windows(session, now)
     MAINTENANCE_WINDOWS_ACTIVE.set(sum(1 for w in live if active(w, now) is not None))
     for window in live:
         assert window.id is not None

@@ -1,39 +1,45 @@
 """Maintenance windows in the database. Every function runs in the caller's
-transaction and never commits."""
+transaction and never commits, and hands back typed windows: a stored one as
+:class:`~app.models.MaintenanceWindow`, the live ones as the
+:class:`~app.maintenance.windows.Window` the quieting works with."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.maintenance.schemas import WindowSpec
-from app.models import maintenance_windows_table
+from app.maintenance.windows import Window
+from app.models import MaintenanceWindow, maintenance_windows_table
+from app.models.rows import typed, typed_or_none
 
 Outcome = Literal["created", "updated", "unchanged"]  # as app.heartbeats.store
 _W = maintenance_windows_table.c
 
 
-async def get_window(session: AsyncSession, window_id: int) -> Row[Any] | None:
+async def get_window(session: AsyncSession, window_id: int) -> MaintenanceWindow | None:
     stmt = select(maintenance_windows_table).where(_W.id == window_id)
-    return (await session.execute(stmt)).first()
+    return typed_or_none(MaintenanceWindow, (await session.execute(stmt)).first())
 
 
-async def get_window_by_name(session: AsyncSession, name: str) -> Row[Any] | None:
+async def get_window_by_name(session: AsyncSession, name: str) -> MaintenanceWindow | None:
     stmt = select(maintenance_windows_table).where(_W.name == name)
-    return (await session.execute(stmt)).first()
+    return typed_or_none(MaintenanceWindow, (await session.execute(stmt)).first())
 
 
-async def list_windows(session: AsyncSession, *, include_ended: bool = True) -> list[Row[Any]]:
+async def list_windows(
+    session: AsyncSession, *, include_ended: bool = True
+) -> list[MaintenanceWindow]:
     stmt = select(maintenance_windows_table).order_by(_W.starts_at, _W.id)
     if not include_ended:
         stmt = stmt.where(_W.ended_at.is_(None))
-    return list(await session.execute(stmt))
+    return [typed(MaintenanceWindow, row) for row in await session.execute(stmt)]
 
 
-async def live_windows(session: AsyncSession, now: datetime) -> list[Row[Any]]:
+async def live_windows(session: AsyncSession, now: datetime) -> list[Window]:
     """Windows that may be in force now or later: not ended, and (one-off) not over."""
     stmt = (
         select(maintenance_windows_table)
@@ -41,7 +47,7 @@ async def live_windows(session: AsyncSession, now: datetime) -> list[Row[Any]]:
         .where(or_(_W.rrule.is_not(None), _W.ends_at > now))
         .order_by(_W.id)
     )
-    return list(await session.execute(stmt))
+    return [Window.of(row) for row in await session.execute(stmt)]
 
 
 def _values(spec: WindowSpec, author: str) -> dict[str, Any]:
@@ -63,33 +69,28 @@ def _values(spec: WindowSpec, author: str) -> dict[str, Any]:
 
 async def create_window(
     session: AsyncSession, spec: WindowSpec, *, author: str, now: datetime
-) -> Row[Any]:
-    row: Row[Any] = (
-        await session.execute(
-            insert(maintenance_windows_table)
-            .values(name=spec.name, created_at=now, updated_at=now, **_values(spec, author))
-            .returning(maintenance_windows_table)
-        )
-    ).one()
-    return row
+) -> MaintenanceWindow:
+    stmt = (
+        insert(maintenance_windows_table)
+        .values(name=spec.name, created_at=now, updated_at=now, **_values(spec, author))
+        .returning(maintenance_windows_table)
+    )
+    return typed(MaintenanceWindow, (await session.execute(stmt)).one())
 
 
 async def upsert_window(
     session: AsyncSession, spec: WindowSpec, *, author: str, now: datetime
-) -> tuple[Outcome, Row[Any] | None, Row[Any]]:
+) -> tuple[Outcome, MaintenanceWindow | None, MaintenanceWindow]:
     """Create or change a window by name (the apply file): the outcome, the row
     before (None if new) and after. Changing a window that was ended revives it."""
-    before = (
-        await session.execute(
-            select(maintenance_windows_table).where(_W.name == spec.name).with_for_update()
-        )
-    ).first()
+    stmt = select(maintenance_windows_table).where(_W.name == spec.name).with_for_update()
+    before = typed_or_none(MaintenanceWindow, (await session.execute(stmt)).first())
     if before is None:
         return "created", None, await create_window(session, spec, author=author, now=now)
     values = _values(spec, spec.author or before.author)
     if before.ended_at is None and all(getattr(before, k) == v for k, v in values.items()):
         return "unchanged", before, before
-    after: Row[Any] = (
+    after = (
         await session.execute(
             update(maintenance_windows_table)
             .where(_W.id == before.id)
@@ -97,27 +98,23 @@ async def upsert_window(
             .returning(maintenance_windows_table)
         )
     ).one()
-    return "updated", before, after
+    return "updated", before, typed(MaintenanceWindow, after)
 
 
-async def end_window(session: AsyncSession, window_id: int, *, now: datetime) -> Row[Any] | None:
+async def end_window(
+    session: AsyncSession, window_id: int, *, now: datetime
+) -> MaintenanceWindow | None:
     """Mark the window ended now (nothing of it is in force from now on)."""
-    row: Row[Any] | None = (
-        await session.execute(
-            update(maintenance_windows_table)
-            .where(_W.id == window_id)
-            .values(ended_at=now, updated_at=now)
-            .returning(maintenance_windows_table)
-        )
-    ).first()
-    return row
+    stmt = (
+        update(maintenance_windows_table)
+        .where(_W.id == window_id)
+        .values(ended_at=now, updated_at=now)
+        .returning(maintenance_windows_table)
+    )
+    return typed_or_none(MaintenanceWindow, (await session.execute(stmt)).first())
 
 
-async def delete_window(session: AsyncSession, window_id: int) -> Row[Any] | None:
-    return (
-        await session.execute(
-            delete(maintenance_windows_table)
-            .where(_W.id == window_id)
-            .returning(maintenance_windows_table)
-        )
-    ).first()
+async def delete_window(session: AsyncSession, window_id: int) -> MaintenanceWindow | None:
+    stmt = delete(maintenance_windows_table).where(_W.id == window_id)
+    row = (await session.execute(stmt.returning(maintenance_windows_table))).first()
+    return typed_or_none(MaintenanceWindow, row)

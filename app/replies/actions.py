@@ -4,6 +4,7 @@ silence, and what to answer."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from app.automation import approval
 from app.durations import compact
 from app.errors import Conflict, NotFound
 from app.incidents import lifecycle
-from app.maintenance import requested
+from app.maintenance import ack_silences, requested
 from app.maintenance.windows import describe_until
 from app.metrics import SMS_REPLIES_SUPPRESSED
 from app.models import incidents_table, notifications_table
@@ -86,18 +87,31 @@ async def _may_act(session: AsyncSession, number: int, by: Any) -> tuple[str | N
     return None, allowed.paged
 
 
-async def _ack(session: AsyncSession, number: int, by: Any, via: Any, now: datetime) -> str:
+async def _change(
+    change: Callable[..., Awaitable[bool]],
+    session: AsyncSession,
+    number: int,
+    by: Any,
+    via: Any,
+    now: datetime,
+) -> bool | str:
+    """``change`` (acknowledge or resolve) when ``by`` may act on ``number``:
+    whether it changed anything, or what to answer instead."""
     refused, paged = await _may_act(session, number, by)
     if refused is not None:
         return refused
     try:
-        changed = await lifecycle.acknowledge(
-            session, number, by=by.name, via=via, now=now, paged=paged
-        )
+        return await change(session, number, by=by.name, via=via, now=now, paged=paged)
     except NotFound:
         return f"No incident #{number}"
     except Conflict:
         return f"#{number} is already resolved"
+
+
+async def _ack(session: AsyncSession, number: int, by: Any, via: Any, now: datetime) -> str:
+    changed = await _change(lifecycle.acknowledge, session, number, by, via, now)
+    if isinstance(changed, str):
+        return changed
     if changed:
         return f"#{number} acknowledged"
     who = (
@@ -109,30 +123,18 @@ async def _ack(session: AsyncSession, number: int, by: Any, via: Any, now: datet
 
 
 async def _resolve(session: AsyncSession, number: int, by: Any, via: Any, now: datetime) -> str:
-    refused, paged = await _may_act(session, number, by)
-    if refused is not None:
-        return refused
-    try:
-        changed = await lifecycle.resolve(
-            session, number, by=by.name, via=via, now=now, paged=paged
-        )
-    except NotFound:
-        return f"No incident #{number}"
+    changed = await _change(lifecycle.resolve, session, number, by, via, now)
+    if isinstance(changed, str):
+        return changed
     return f"#{number} resolved" if changed else f"#{number} is already resolved"
 
 
 async def _command(session: AsyncSession, number: int, by: Any, via: Any, now: datetime) -> str:
     """Take command: whoever may acknowledge may, and an incident still paging
     is acknowledged first. A resolved one is past commanding from a phone."""
-    refused, paged = await _may_act(session, number, by)
-    if refused is not None:
-        return refused
-    try:
-        acknowledged = await lifecycle.acknowledge(
-            session, number, by=by.name, via=via, now=now, paged=paged
-        )
-    except Conflict:
-        return f"#{number} is already resolved"
+    acknowledged = await _change(lifecycle.acknowledge, session, number, by, via, now)
+    if isinstance(acknowledged, str):
+        return acknowledged
     before = (await roles.current_roles(session, number)).commander
     head = f"#{number} acknowledged;" if acknowledged else f"#{number}:"
     if before == by.name:
@@ -160,7 +162,7 @@ async def _silence(
     refused, paged = await _may_act(session, number, by)
     if refused is not None:
         return refused
-    sets = await requested.label_sets(session, number)
+    sets = await ack_silences.label_sets(session, number)
     if not sets:
         return f"#{number} unchanged: it has no firing Alertmanager alert to silence"
     try:

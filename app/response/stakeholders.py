@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import KlaxonError
-from app.models import stakeholders_table
+from app.models import Stakeholder, stakeholders_table
+from app.models.rows import typed
 from app.response.schemas import StakeholderSpec
 
 
-async def list_stakeholders(session: AsyncSession, service: str) -> list[Row[Any]]:
+async def list_stakeholders(session: AsyncSession, service: str) -> list[Stakeholder]:
     s = stakeholders_table.c
-    return list(
-        await session.execute(
-            select(stakeholders_table).where(s.service == service).order_by(s.name)
-        )
-    )
+    stmt = select(stakeholders_table).where(s.service == service).order_by(s.name)
+    return [typed(Stakeholder, row) for row in await session.execute(stmt)]
 
 
 async def replace_stakeholders(
@@ -60,7 +57,7 @@ async def replace_stakeholders(
             )
 
 
-async def opted_in(session: AsyncSession, services: Iterable[str]) -> list[Row[Any]]:
+async def opted_in(session: AsyncSession, services: Iterable[str]) -> list[Stakeholder]:
     """The opted-in stakeholders of any of ``services``, once per phone number."""
     wanted = sorted(set(services))
     if not wanted:
@@ -71,7 +68,8 @@ async def opted_in(session: AsyncSession, services: Iterable[str]) -> list[Row[A
         .where(s.service.in_(wanted), s.opt_in.is_(True))
         .order_by(s.name, s.id)
     )
-    by_phone: dict[str, Row[Any]] = {}
+    by_phone: dict[str, Stakeholder] = {}
     for row in rows:
-        by_phone.setdefault(row.phone, row)
+        if row.phone not in by_phone:
+            by_phone[row.phone] = typed(Stakeholder, row)
     return list(by_phone.values())

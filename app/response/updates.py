@@ -25,16 +25,16 @@ incident's status as of now.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
 from app.incidents import lifecycle
 from app.incidents.locks import locked_incident
 from app.incidents.schemas import RolesPublic
-from app.models import chat_cards_table, status_updates_table
+from app.models import StatusUpdate, chat_cards_table, status_updates_table
+from app.models.rows import typed, typed_or_none
 from app.response import update_clock
 from app.response.roles import roles_line
 from app.response.schemas import Phase, StatusUpdatePublic
@@ -106,7 +106,7 @@ def current_status(phase: str, incident_status: str) -> str:
 
 
 def update_public(
-    row: Row[Any], *, incident_status: str | None = None, channel: str | None = None
+    row: StatusUpdate, *, incident_status: str | None = None, channel: str | None = None
 ) -> StatusUpdatePublic:
     """An update as stored; with ``incident_status``, its status as of now; with
     ``channel``, the incident's own chat channel named for where updates go."""
@@ -201,27 +201,24 @@ async def chat_channel(session: AsyncSession, number: int) -> str | None:
     return ", ".join(places) or None
 
 
-async def list_updates(session: AsyncSession, number: int) -> list[Row[Any]]:
+async def list_updates(session: AsyncSession, number: int) -> list[StatusUpdate]:
     u = status_updates_table.c
-    return list(
-        await session.execute(
-            select(status_updates_table).where(u.incident_number == number).order_by(u.id)
-        )
+    stmt = select(status_updates_table).where(u.incident_number == number).order_by(u.id)
+    return [typed(StatusUpdate, row) for row in await session.execute(stmt)]
+
+
+async def latest_update(session: AsyncSession, number: int) -> StatusUpdate | None:
+    u = status_updates_table.c
+    stmt = (
+        select(status_updates_table)
+        .where(u.incident_number == number)
+        .order_by(u.id.desc())
+        .limit(1)
     )
+    return typed_or_none(StatusUpdate, (await session.execute(stmt)).first())
 
 
-async def latest_update(session: AsyncSession, number: int) -> Row[Any] | None:
+async def get_update(session: AsyncSession, update_id: int) -> StatusUpdate:
     u = status_updates_table.c
-    return (
-        await session.execute(
-            select(status_updates_table)
-            .where(u.incident_number == number)
-            .order_by(u.id.desc())
-            .limit(1)
-        )
-    ).first()
-
-
-async def get_update(session: AsyncSession, update_id: int) -> Row[Any]:
-    u = status_updates_table.c
-    return (await session.execute(select(status_updates_table).where(u.id == update_id))).one()
+    stmt = select(status_updates_table).where(u.id == update_id)
+    return typed(StatusUpdate, (await session.execute(stmt)).one())

@@ -6,20 +6,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, not_, select, update
+from sqlalchemy import and_, insert, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
 from app.incidents import queries
-from app.models import action_items_table
+from app.models import ActionItem, action_items_table
+from app.models.rows import typed
 from app.review.schemas import ActionItemCreate, ActionItemPublic
 
 
-def is_overdue(row: Row[Any], today: date) -> bool:
+def is_overdue(row: ActionItem, today: date) -> bool:
     return bool(row.status == "open" and row.due < today)
 
 
-def item_public(row: Row[Any], today: date) -> ActionItemPublic:
+def item_public(row: ActionItem, today: date) -> ActionItemPublic:
     return ActionItemPublic(
         id=row.id,
         incident=row.incident_number,
@@ -35,12 +36,12 @@ def item_public(row: Row[Any], today: date) -> ActionItemPublic:
     )
 
 
-async def get(session: AsyncSession, item_id: int) -> Row[Any]:
+async def get(session: AsyncSession, item_id: int) -> ActionItem:
     c = action_items_table.c
     row = (await session.execute(select(action_items_table).where(c.id == item_id))).first()
     if row is None:
         raise NotFound(f"No action item {item_id}")
-    return row
+    return typed(ActionItem, row)
 
 
 async def create(
@@ -83,13 +84,10 @@ async def change(
     )
 
 
-async def for_incident(session: AsyncSession, number: int) -> list[Row[Any]]:
+async def for_incident(session: AsyncSession, number: int) -> list[ActionItem]:
     c = action_items_table.c
-    return list(
-        await session.execute(
-            select(action_items_table).where(c.incident_number == number).order_by(c.id)
-        )
-    )
+    stmt = select(action_items_table).where(c.incident_number == number).order_by(c.id)
+    return [typed(ActionItem, row) for row in await session.execute(stmt)]
 
 
 async def find(
@@ -100,7 +98,7 @@ async def find(
     overdue: bool | None = None,
     owner: str | None = None,
     incident: int | None = None,
-) -> list[Row[Any]]:
+) -> list[ActionItem]:
     """Action items across incidents, soonest due first."""
     c = action_items_table.c
     stmt = select(action_items_table)
@@ -115,4 +113,4 @@ async def find(
         stmt = stmt.where(late)
     elif overdue is False:
         stmt = stmt.where(not_(late))
-    return list(await session.execute(stmt.order_by(c.due, c.id)))
+    return [typed(ActionItem, row) for row in await session.execute(stmt.order_by(c.due, c.id))]

@@ -35,6 +35,11 @@ from app.runtime import Runtime
 router = APIRouter(prefix="/api/v1", tags=["review"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident"}}
+#: A route whose 200 is (or may be) the post-mortem as Markdown.
+MARKDOWN: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
+    **NOT_FOUND,
+}
 #: The default window of the response report.
 DEFAULT_REPORT_WINDOW = timedelta(days=30)
 
@@ -74,10 +79,7 @@ async def _postmortem(session: SessionDep, runtime: Runtime, number: int) -> Pos
 @router.get(
     "/incidents/{number}/postmortem",
     response_model=PostmortemPublic,
-    responses={
-        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
-        **NOT_FOUND,
-    },
+    responses=MARKDOWN,
 )
 async def get_postmortem(
     number: IncidentNumber,
@@ -99,10 +101,7 @@ async def get_postmortem(
 @router.get(
     "/incidents/{number}/postmortem.md",
     response_class=Response,
-    responses={
-        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
-        **NOT_FOUND,
-    },
+    responses=MARKDOWN,
 )
 async def export_postmortem(
     number: IncidentNumber, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal

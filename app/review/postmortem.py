@@ -4,20 +4,21 @@ regenerated from the incident on every read (``app.review.draft``)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.incidents import queries
 from app.ingest.repeat_summary import alert_repeats
 from app.models import (
+    Postmortem,
     alerts_table,
     notifications_table,
     postmortems_table,
     responders_table,
     stakeholders_table,
 )
+from app.models.rows import typed_or_none
 from app.response import changes
 from app.response.roles import Roles, current_roles, roles_line
 from app.review import action_items
@@ -46,11 +47,10 @@ def role_of(held: Roles) -> dict[str, str]:
     return {name: " and ".join(roles) for name, roles in found.items()}
 
 
-async def get_sections(session: AsyncSession, number: int) -> Row[Any] | None:
+async def get_sections(session: AsyncSession, number: int) -> Postmortem | None:
     p = postmortems_table.c
-    return (
-        await session.execute(select(postmortems_table).where(p.incident_number == number))
-    ).first()
+    stmt = select(postmortems_table).where(p.incident_number == number)
+    return typed_or_none(Postmortem, (await session.execute(stmt)).first())
 
 
 async def save_sections(
@@ -109,8 +109,8 @@ async def _facts(session: AsyncSession, number: int, change_window: timedelta) -
     return DraftFacts(
         incident=incident,
         events=await queries.incident_timeline(session, number),
-        sections=dict(sections._mapping) if sections is not None else {},
-        action_items=[dict(r._mapping) for r in await action_items.for_incident(session, number)],
+        sections=sections.model_dump() if sections is not None else {},
+        action_items=[r.model_dump() for r in await action_items.for_incident(session, number)],
         alerts=int(alerts),
         repeats=int(repeats),
         people_paged=int(paged),
@@ -125,7 +125,7 @@ async def _facts(session: AsyncSession, number: int, change_window: timedelta) -
 
 async def draft(
     session: AsyncSession, number: int, *, change_window: timedelta = changes.DEFAULT_WINDOW
-) -> tuple[str, Row[Any] | None]:
+) -> tuple[str, Postmortem | None]:
     """The Markdown draft and the stored sections (None if nothing is written yet)."""
     facts = await _facts(session, number, change_window)
     return render_draft(facts), await get_sections(session, number)

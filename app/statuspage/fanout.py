@@ -35,18 +35,12 @@ from app.statuspage.summary import (
     incident_view,
     public_id,
 )
-from app.statuspage.words import worst
+from app.statuspage.words import LABELS, worst
 
 WEBHOOK_KIND = "status_webhook"
 #: A receiver down for longer than this misses the update (the page has it).
 DELIVERY_DEADLINE = timedelta(hours=6)
 DOCUMENTATION = "https://github.com/klaxon/klaxon#status-page-subscriptions"
-_STATUS_WORDS = {
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "monitoring": "Monitoring",
-    "resolved": "Resolved",
-}
 
 
 async def page_statuses(session: AsyncSession, page: StatusPageConfig) -> dict[str, str]:
@@ -112,7 +106,7 @@ def _component_payload(
 def sms_text(summary: Summary, incident: IncidentView) -> str:
     latest = incident.updates[0]
     return subscribers.sms_body(
-        f"{summary.page_name}: {incident.name} - {_STATUS_WORDS[latest.status]}: {latest.body}"
+        f"{summary.page_name}: {incident.name} - {LABELS[latest.status]}: {latest.body}"
     )
 
 
@@ -148,6 +142,13 @@ async def fan_out(
         if service in before and before[service] != after[cid]
     }
     held = {a.id for a in incident.components}
+    # The same for every subscriber: built once, not once per subscriber.
+    text = sms_text(summary, incident)
+    incident_message = _incident_payload(summary, incident, changed)
+    component_messages = {
+        cid: _component_payload(summary, cid, old, new, latest, now)
+        for cid, (old, new) in changed.items()
+    }
     texts: list[outbox.Outgoing] = []
     queued = 0
     for row in following:
@@ -159,16 +160,15 @@ async def fan_out(
                         channel="sms",
                         to_number=row.target,
                         responder_name=subscribers.SUBSCRIBER_NAME,
-                        body=sms_text(summary, incident),
+                        body=text,
                     )
                 )
             continue
         messages: list[tuple[str, dict[str, Any]]] = []
         if subscribers.follows(row, held):
-            messages.append((latest, _incident_payload(summary, incident, changed)))
-        for cid, (old, new) in changed.items():
+            messages.append((latest, incident_message))
+        for cid, payload in component_messages.items():
             if subscribers.follows(row, {cid}):
-                payload = _component_payload(summary, cid, old, new, latest, now)
                 messages.append((f"{latest}:{cid}", payload))
         for key, payload in messages:
             queued += await outbound.enqueue(

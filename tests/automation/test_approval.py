@@ -16,8 +16,8 @@ from tests.automation.harness import serve_automation, timeline, verified
 from tests.automation.test_action_steps import resolved_checkout
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.twilio_server import FakeTwilio
+from tests.helpers import told
 from tests.paging import ALICE, BOB, Paging, checkout_alert, open_incident
-from tests.replies.test_replays import _said
 
 FP = "c0ffee00000000a1"
 
@@ -69,7 +69,7 @@ async def test_approval_by_the_paged_responder_runs_it_once_and_texts_the_result
     number = await _paged(paging)
     assert executor.requests == []  # offered, not run
     answer = await paging.sms_reply(ALICE, f"{number}X")
-    assert _said(answer.text) == f"#{number}: running restart-checkout; the result follows by text"
+    assert told(answer.text) == f"#{number}: running restart-checkout; the result follows by text"
     captured = paging.fake.webhooks[-1]
     await paging.tick()
     [sent] = executor.requests
@@ -78,9 +78,9 @@ async def test_approval_by_the_paged_responder_runs_it_once_and_texts_the_result
     assert sent.headers["idempotency-key"] == sent.headers["webhook-id"]
 
     again = await paging.sms_reply(ALICE, f"{number}x")
-    assert _said(again.text) == f"#{number}: restart-checkout was already approved; not run again"
+    assert told(again.text) == f"#{number}: restart-checkout was already approved; not run again"
     replayed = await paging.fake.resend(captured, idempotency_token=None)
-    assert (replayed.status_code, _said(replayed.text)) == (200, None)
+    assert (replayed.status_code, told(replayed.text)) == (200, None)
     await paging.tick(seconds=30)
     assert len(executor.requests) == 1
 
@@ -100,11 +100,11 @@ async def test_approval_from_someone_not_offered_it_is_refused(
 ) -> None:
     number = await _paged(paging)
     refused = f"#{number}: no action was offered to you for it; nothing run"
-    assert _said((await paging.sms_reply(BOB, f"{number}X")).text) == refused
+    assert told((await paging.sms_reply(BOB, f"{number}X")).text) == refused
     # Paged by the next step, whose page offers nothing: still refused.
     await paging.tick(minutes=5)
     assert "X to run" not in paging.texts_to(BOB)[-1]
-    assert _said((await paging.sms_reply(BOB, f"{number}X")).text) == refused
+    assert told((await paging.sms_reply(BOB, f"{number}X")).text) == refused
     await paging.tick(seconds=30)
     assert executor.requests == []
     assert ("action_refused", "bob") in await _kinds(paging, number)
@@ -130,7 +130,7 @@ async def test_approval_of_a_resolved_incident_runs_nothing(
     resolved = await paging.api.post(f"/api/v1/incidents/{number}/resolve", json={"by": "carol"})
     assert resolved.status_code == 200, resolved.text
     answer = await paging.sms_reply(ALICE, f"{number}X")
-    assert _said(answer.text) == f"#{number} is already resolved; restart-checkout not run"
+    assert told(answer.text) == f"#{number} is already resolved; restart-checkout not run"
     await paging.tick()
     assert executor.requests == []
 
@@ -171,7 +171,7 @@ async def test_a_runbook_of_the_rules_file_offers_its_action(
         assert f"Reply {number}X to run restart-checkout" in paging.texts_to(ALICE)[-1]
         answer = await paging.sms_reply(ALICE, "X")  # bare: the latest page
         assert (
-            _said(answer.text) == f"#{number}: running restart-checkout; the result follows by text"
+            told(answer.text) == f"#{number}: running restart-checkout; the result follows by text"
         )
         await paging.tick()
         assert len(executor.requests) == 1
@@ -208,7 +208,7 @@ async def test_the_page_call_offers_a_key_that_runs_the_action(
     assert f"Incident {number}: running restart-checkout; the result follows by text" in said[-1]
     pressed = paging.fake.webhooks[-1]
     replayed = await paging.fake.resend(pressed, idempotency_token=None)
-    assert _said(replayed.text) == "Your choice was already taken. Goodbye."
+    assert told(replayed.text) == "Your choice was already taken. Goodbye."
     await paging.tick()
     assert len(executor.requests) == 1
     assert paging.texts_to(ALICE)[-1].startswith(f"[Klaxon] #{number} Action restart-checkout")

@@ -20,9 +20,9 @@ from tests.fakes.slack_server import (
     signed_headers,
 )
 from tests.fakes.twilio_server import FakeTwilio
-from tests.paging import ONCALL, Paging, fake_twilio, serve_paging
+from tests.paging import ONCALL, Paging, serve_paging
 
-__all__ = ["Chat", "chat", "chat_channels", "fake_twilio"]
+__all__ = ["Chat", "chat", "chat_channels"]
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"

@@ -1,17 +1,14 @@
-"""The ``browser`` fixture (a real headless Chromium, tests/browser.py)."""
+"""The ``sso`` fixture: Klaxon with single sign-on against the tests' OIDC provider."""
 
 from collections.abc import AsyncIterator
 
 import pytest
 
 from app.clock import ManualClock
-from tests.browser import browser
 from tests.console.sso import sso_paging
 from tests.fakes.oidc_provider import FakeOidcProvider
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import Paging
-
-__all__ = ["browser"]
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import uvicorn
@@ -46,3 +47,16 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     finally:
         server.should_exit = True
         await task
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0) -> Any:
+    """Poll until ``check`` returns something truthy: Alertmanager delivers on
+    its own schedule (group_wait and group_interval of 1 s here)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from tests.conftest import ADMIN_TOKEN
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, eventually
 from tests.services.alertmanager import private_alertmanager
-
-
-async def _eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0) -> Any:
-    """Poll until ``check`` returns something truthy: Alertmanager delivers on
-    its own schedule (group_wait and group_interval of 1 s here)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def test_real_alertmanager_incident_appears_dedups_and_resolves(
@@ -48,7 +34,7 @@ async def test_real_alertmanager_incident_appears_dedups_and_resolves(
             }
             web2 = dict(web1, instance="web-2")
             await asyncio.to_thread(am.fire, web1, {"summary": "50% of requests failing"})
-            [first] = await _eventually(incidents, "the incident")
+            [first] = await eventually(incidents, "the incident")
             assert first["status"] == "triggered"
             assert first["severity"] == "SEV2"
             assert first["service"] == "checkout"
@@ -62,7 +48,7 @@ async def test_real_alertmanager_incident_appears_dedups_and_resolves(
                 listed = await incidents()
                 return len(listed) == 1 and listed[0]["alert_count"] == 2
 
-            await _eventually(two_alerts, "the second alert to join")
+            await eventually(two_alerts, "the second alert to join")
             detail = (await api.get(f"/api/v1/incidents/{first['number']}")).json()
             assert {a["labels"]["instance"] for a in detail["alerts"]} == {"web-1", "web-2"}
             assert max(a["occurrences"] for a in detail["alerts"]) >= 2
@@ -74,7 +60,7 @@ async def test_real_alertmanager_incident_appears_dedups_and_resolves(
                 listed = await incidents()
                 return bool(listed[0]["status"] == "resolved")
 
-            await _eventually(resolved, "the incident to resolve")
+            await eventually(resolved, "the incident to resolve")
             detail = (await api.get(f"/api/v1/incidents/{first['number']}")).json()
             assert {a["status"] for a in detail["alerts"]} == {"resolved"}
             assert detail["resolved_by"] == "alertmanager (alertmanager)"
@@ -93,6 +79,6 @@ async def test_real_alertmanager_with_a_wrong_token_lands_nothing(
         async def refused() -> bool:
             return "401" in am.log_tail(200)
 
-        await _eventually(refused, "Alertmanager to report the 401")
+        await eventually(refused, "Alertmanager to report the 401")
     async with httpx.AsyncClient(base_url=live_server.url, headers=admin) as api:
         assert (await api.get("/api/v1/incidents")).json()["items"] == []

@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN_TOKEN
-from tests.e2e.conftest import LiveServer
-from tests.e2e.test_alertmanager_e2e import _eventually
+from tests.e2e.conftest import LiveServer, eventually
 from tests.services.alertmanager import PrivateAlertmanager, private_alertmanager
 
 LABELS = {"alertname": "PostgresDown", "service": "db", "severity": "critical"}
@@ -56,7 +55,7 @@ class Harness:
             items: list[dict[str, Any]] = (await self.api.get("/api/v1/incidents")).json()["items"]
             return items
 
-        [listed] = await _eventually(one, "the incident")
+        [listed] = await eventually(one, "the incident")
         found = await self.api.get(f"/api/v1/incidents/{listed['number']}")
         detail: dict[str, Any] = found.json()
         return detail
@@ -90,7 +89,7 @@ async def _merged_then_resolved(h: Harness, later: datetime, resolving: list[dat
         return bool((await h.stored())["occurrences"] >= base + 2)
 
     # Before the fix, each resend with the earlier start was "stale".
-    await _eventually(repeated, "resends with the earlier start to count as repeats")
+    await eventually(repeated, "resends with the earlier start to count as repeats")
     assert datetime.fromisoformat((await h.stored())["starts_at"]) == later
     now = datetime.now(UTC)
     for starts_at in resolving:
@@ -99,7 +98,7 @@ async def _merged_then_resolved(h: Harness, later: datetime, resolving: list[dat
     async def resolved() -> bool:
         return bool((await h.only_incident())["status"] == "resolved")
 
-    await _eventually(resolved, "the incident to resolve")
+    await eventually(resolved, "the incident to resolve")
     detail = await h.only_incident()
     assert [a["status"] for a in detail["alerts"]] == ["resolved"]
     assert detail["alert_count"] == 1

@@ -27,7 +27,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import secrets
@@ -40,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.twilio_server import serve_asgi
+from tests.fakes.served import ServedFake
 
 __all__ = ["FakeMattermost", "command_form"]
 
@@ -89,7 +88,7 @@ def _forbidden() -> JSONResponse:
 
 
 @dataclass
-class FakeMattermost:
+class FakeMattermost(ServedFake):
     """One Mattermost team whose bot's token is ``token``, the bot a member of ``channels``."""
 
     token: str
@@ -109,11 +108,9 @@ class FakeMattermost:
     _limited: list[int] = field(default_factory=list)
     _lose: dict[str, int] = field(default_factory=dict)
     _created: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _url: str | None = None
-    _stack: contextlib.AsyncExitStack | None = None
 
-    async def __aenter__(self) -> FakeMattermost:
-        app = Starlette(
+    def app(self) -> Starlette:
+        return Starlette(
             routes=[
                 Route("/api/v4/posts", self._create, methods=["POST"]),
                 Route("/api/v4/posts/{post_id}/patch", self._patch, methods=["PUT"]),
@@ -126,19 +123,10 @@ class FakeMattermost:
                 Route("/api/v4/teams/{team_id}/channels/name/{name}", self._named, methods=["GET"]),
             ]
         )
-        stack = contextlib.AsyncExitStack()
-        self._url = await stack.enter_async_context(serve_asgi(app))
-        self._stack = stack
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._stack is not None:
-            await self._stack.aclose()
 
     @property
     def url(self) -> str:
-        assert self._url is not None, "use `async with FakeMattermost(...)`"
-        return self._url
+        return self.base_url
 
     def rate_limit_next(self, count: int, *, reset: int = 1) -> None:
         """The next ``count`` calls are refused with a 429, to retry in ``reset`` s."""
@@ -306,24 +294,28 @@ class FakeMattermost:
         self.archived.add(channel)
         return JSONResponse({"status": "OK"})
 
-    async def _patch_channel(self, request: Request) -> Response:
+    async def _checked_member(
+        self, request: Request
+    ) -> tuple[dict[str, Any], str, Response | None]:
+        """:meth:`_checked`, then the bot must be in the path's live channel."""
         body, refused = await self._checked(request)
+        channel = request.path_params["channel_id"]
+        if refused is None:
+            refused = self._member_of(channel)
+        return body, channel, refused
+
+    async def _patch_channel(self, request: Request) -> Response:
+        body, channel, refused = await self._checked_member(request)
         if refused is not None:
             return refused
-        channel = request.path_params["channel_id"]
-        if (denied := self._member_of(channel)) is not None:
-            return denied
         if "header" in body:
             self.headers[channel] = str(body["header"])
         return JSONResponse(self._channel_body(channel))
 
     async def _add_member(self, request: Request) -> Response:
-        body, refused = await self._checked(request)
+        body, channel, refused = await self._checked_member(request)
         if refused is not None:
             return refused
-        channel = request.path_params["channel_id"]
-        if (denied := self._member_of(channel)) is not None:
-            return denied
         user = str(body.get("user_id", ""))
         self.members.setdefault(channel, set()).add(user)
         return JSONResponse({"channel_id": channel, "user_id": user}, status_code=201)

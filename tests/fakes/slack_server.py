@@ -20,7 +20,6 @@ Two directions, as for the fake Twilio (tests/fakes/twilio_server.py):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import itertools
@@ -36,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.twilio_server import serve_asgi
+from tests.fakes.served import ServedFake
 
 __all__ = [
     "FakeSlack",
@@ -147,7 +146,7 @@ def view_submission_form(
 
 
 @dataclass
-class FakeSlack:
+class FakeSlack(ServedFake):
     """Slack's Web API for one workspace whose bot token is ``token``."""
 
     token: str
@@ -176,34 +175,22 @@ class FakeSlack:
     _failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     _lose: dict[str, int] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
-    _url: str | None = None
-    _stack: contextlib.AsyncExitStack | None = None
 
-    async def __aenter__(self) -> FakeSlack:
-        app = Starlette(
+    def app(self) -> Starlette:
+        return Starlette(
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{key}", self._respond, methods=["POST"]),
             ]
         )
-        stack = contextlib.AsyncExitStack()
-        self._url = await stack.enter_async_context(serve_asgi(app))
-        self._stack = stack
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._stack is not None:
-            await self._stack.aclose()
 
     @property
     def api_url(self) -> str:
         """``base_url`` for ``AsyncWebClient`` (ends with ``/``, as slack_sdk needs)."""
-        assert self._url is not None, "use `async with FakeSlack(...)`"
-        return f"{self._url}/api/"
+        return f"{self.base_url}/api/"
 
     def response_url(self, key: str = "1") -> str:
-        assert self._url is not None
-        return f"{self._url}/response/{key}"
+        return f"{self.base_url}/response/{key}"
 
     def fail_next(self, count: int, *, status: int = 500, retry_after: int = 1) -> None:
         """The next ``count`` Web API calls fail: 429 ``ratelimited`` with

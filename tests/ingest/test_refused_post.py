@@ -47,14 +47,13 @@ async def test_a_refused_post_counts_no_repeat_and_changes_no_annotation(
     assert len(await incidents(client)) == 1
 
 
+@pytest.mark.postgresql_only("SQLite stores a NUL; only PostgreSQL refuses a value here")
 async def test_a_delivery_the_database_refuses_leaves_its_repeats_uncounted(
     app: FastAPI, client: httpx.AsyncClient, database_url: str
 ) -> None:
     """Past the door (the pipeline called directly): PostgreSQL refuses the
     NUL in the new alert's fingerprint inside the delivery's transaction (a
     title is made one line, so a NUL in a summary no longer reaches it)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite stores a NUL; only PostgreSQL refuses a value here")
     runtime: Runtime = app.state.runtime
     assert (await post(client, am_payload([_repeat("disk 91% full")]))).status_code == 200
     payload = alertmanager.AmWebhook.model_validate(

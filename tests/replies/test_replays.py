@@ -8,10 +8,9 @@ captured a signed request can send it again, with that header or without it
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from typing import Any
 
-from tests.helpers import am_alert, am_payload
+from tests.helpers import am_alert, am_payload, told
 from tests.paging import ALICE, BOB, Paging
 
 
@@ -32,19 +31,11 @@ async def _status(paging: Paging, number: int) -> str:
     return status
 
 
-def _said(twiml: str) -> str | None:
-    root = ET.fromstring(twiml)
-    node = root.find("Message")
-    if node is None:
-        node = root.find("Say")
-    return None if node is None else node.text
-
-
 async def test_a_replayed_bare_a_does_not_act_on_the_latest_page_of_then(paging: Paging) -> None:
     first = await _open(paging, "replay0000000001")
     await paging.tick()
     answered = await paging.sms_reply(ALICE, "A")
-    assert _said(answered.text) == f"#{first} acknowledged"
+    assert told(answered.text) == f"#{first} acknowledged"
     captured = paging.fake.webhooks[-1]
     await paging.api.post(f"/api/v1/incidents/{first}/resolve", json={"by": "alice"})
 
@@ -56,7 +47,7 @@ async def test_a_replayed_bare_a_does_not_act_on_the_latest_page_of_then(paging:
     for token in (None, "", "made-up-token"):
         replayed = await paging.fake.resend(captured, idempotency_token=token)
         assert replayed.status_code == 200, replayed.text
-        assert _said(replayed.text) is None, token
+        assert told(replayed.text) is None, token
     assert await _status(paging, second) == "triggered"
     timeline = (await paging.api.get(f"/api/v1/incidents/{second}")).json()["timeline"]
     assert "acknowledged" not in [e["kind"] for e in timeline]
@@ -65,13 +56,13 @@ async def test_a_replayed_bare_a_does_not_act_on_the_latest_page_of_then(paging:
 async def test_a_retried_numbered_reply_acts_once(paging: Paging) -> None:
     number = await _open(paging, "replay0000000003")
     await paging.tick()
-    assert _said((await paging.sms_reply(ALICE, f"{number}A")).text) == f"#{number} acknowledged"
+    assert told((await paging.sms_reply(ALICE, f"{number}A")).text) == f"#{number} acknowledged"
     captured = paging.fake.webhooks[-1]
     assert captured.idempotency_token, "the fake sends Twilio's idempotency token"
     resolved = await paging.sms_reply(ALICE, f"{number}R")
-    assert _said(resolved.text) == f"#{number} resolved"
+    assert told(resolved.text) == f"#{number} resolved"
     retried = await paging.fake.resend(captured)
-    assert (retried.status_code, _said(retried.text)) == (200, None)
+    assert (retried.status_code, told(retried.text)) == (200, None)
     detail = (await paging.api.get(f"/api/v1/incidents/{number}")).json()
     assert detail["status"] == "resolved"
     assert [e["kind"] for e in detail["timeline"]].count("acknowledged") == 1
@@ -90,7 +81,7 @@ async def test_a_replayed_keypress_acts_once(paging: Paging) -> None:
     for token in (None, ""):
         replayed = await paging.fake.resend(pressed, idempotency_token=token)
         assert replayed.status_code == 200
-        assert _said(replayed.text) == "Your choice was already taken. Goodbye."
+        assert told(replayed.text) == "Your choice was already taken. Goodbye."
     timeline = (await paging.api.get(f"/api/v1/incidents/{number}")).json()["timeline"]
     assert [e["kind"] for e in timeline].count("acknowledged") == 1
 
@@ -104,7 +95,7 @@ async def test_a_callback_seen_two_days_ago_is_forgotten(paging: Paging) -> None
     captured = paging.fake.webhooks[-1]
     await paging.tick(hours=49)
     later = await paging.fake.resend(captured)
-    assert _said(later.text) == f"#{number} is already resolved"
+    assert told(later.text) == f"#{number} is already resolved"
 
 
 async def test_a_bare_reply_to_an_old_page_asks_for_the_number(paging: Paging) -> None:
@@ -113,15 +104,15 @@ async def test_a_bare_reply_to_an_old_page_asks_for_the_number(paging: Paging) -
     await paging.tick(minutes=5)  # the secondary's page: alice has no newer one
     await paging.tick(minutes=26)  # KLAXON_BARE_REPLY_MINUTES is 30 by default
     for bare in ("A", "R", "AA"):
-        refused = _said((await paging.sms_reply(ALICE, bare)).text)
+        refused = told((await paging.sms_reply(ALICE, bare)).text)
         assert refused is not None and f"reply {number}A to acknowledge" in refused, refused
     assert await _status(paging, number) == "triggered"
     numbered = await paging.sms_reply(ALICE, f"{number}A")
-    assert _said(numbered.text) == f"#{number} acknowledged"
+    assert told(numbered.text) == f"#{number} acknowledged"
 
 
 async def test_a_bare_reply_within_the_window_acts(paging: Paging) -> None:
     number = await _open(paging, "replay0000000007")
     await paging.tick()
     await paging.tick(minutes=29)
-    assert _said((await paging.sms_reply(ALICE, "AA")).text) == f"#{number} acknowledged"
+    assert told((await paging.sms_reply(ALICE, "AA")).text) == f"#{number} acknowledged"

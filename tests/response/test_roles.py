@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from app.replies.grammar import Reply, parse_reply
+from tests.helpers import told
 from tests.paging import ALICE, BOB, CAROL, Paging, checkout_alert, open_incident
-from tests.replies.test_replays import _said
 from tests.response.helpers import post_update, report, timeline
 
 NOBODY: dict[str, Any] = {"commander": None, "comms": None, "scribe": None, "sme": []}
@@ -179,25 +179,25 @@ async def test_the_paged_responder_takes_command_by_sms(paging: Paging) -> None:
     number = await open_incident(paging, checkout_alert())
     await paging.tick()
     assert paging.texts_to(ALICE), "alice is paged first"
-    took = _said((await paging.sms_reply(ALICE, f"{number}IC")).text)
+    took = told((await paging.sms_reply(ALICE, f"{number}IC")).text)
     assert took == f"#{number} acknowledged; you have command"
     detail = (await paging.api.get(f"/api/v1/incidents/{number}")).json()
     assert (detail["status"], detail["acknowledged_by"]) == ("acknowledged", "alice")
     assert detail["roles"]["commander"] == "alice"
-    again = _said((await paging.sms_reply(ALICE, f"{number} ic")).text)
+    again = told((await paging.sms_reply(ALICE, f"{number} ic")).text)
     assert again == f"#{number}: you already have command"
-    handed = _said((await paging.sms_reply(BOB, f"ic {number}")).text)
+    handed = told((await paging.sms_reply(BOB, f"ic {number}")).text)
     assert handed == f"#{number}: you have command, handed from alice"
     events = await timeline(paging.api, number)
     assert _role_lines(events) == ["command handed from alice to bob"]
     assert next(e for e in events if e["kind"] == "role")["actor"] == "bob"
     await paging.sms_reply(CAROL, f"{number}R")
-    late = _said((await paging.sms_reply(ALICE, f"{number}IC")).text)
+    late = told((await paging.sms_reply(ALICE, f"{number}IC")).text)
     assert late == f"#{number} is already resolved"
     assert (await paging.api.get(f"/api/v1/incidents/{number}")).json()["roles"][
         "commander"
     ] == "bob"
-    unknown = _said((await paging.sms_reply(ALICE, "9999IC")).text)
+    unknown = told((await paging.sms_reply(ALICE, "9999IC")).text)
     assert unknown == "No incident #9999"
 
 
@@ -224,7 +224,7 @@ async def test_taking_command_of_a_paging_incident_with_a_commander_acknowledges
         f"/api/v1/incidents/{number}/roles/commander", json={"responder": "carol"}
     )
     assert put.status_code == 200, put.text
-    took = _said((await paging.sms_reply(ALICE, f"{number}IC")).text)
+    took = told((await paging.sms_reply(ALICE, f"{number}IC")).text)
     assert took == f"#{number} acknowledged; you have command, handed from carol"
     detail = (await paging.api.get(f"/api/v1/incidents/{number}")).json()
     assert (detail["status"], detail["roles"]["commander"]) == ("acknowledged", "alice")

@@ -79,3 +79,14 @@ async def document(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
 
 def component_status(doc: dict[str, Any]) -> dict[str, str]:
     return {c["name"]: c["status"] for c in doc["components"]}
+
+
+async def busy_page(client: httpx.AsyncClient) -> None:
+    """One unresolved incident with two updates and one resolved: every list
+    of every document has something in it."""
+    first = await report(client)
+    await publish(client, first, components={"checkout": "partial_outage"})
+    await public_update(client, first, "identified", "Found it")
+    second = await report(client, service="storage")
+    await publish(client, second, components={"storage": "major_outage"})
+    await public_update(client, second, "resolved", "Back")

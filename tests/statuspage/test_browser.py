@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 
 from app.clock import ManualClock
-from tests.browser import DESKTOP_WIDTH, PHONE_WIDTH, Browser, browser
+from tests.browser import DESKTOP_WIDTH, PHONE_WIDTH, Browser
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import serve_paging
 from tests.statuspage.conftest import public_update, publish, report
-
-__all__ = ["browser"]
 
 HOSTILE_NAME = "<script>window.pwned='name'</script>Slow checkout"
 HOSTILE_BODY = "<img src=x onerror=\"window.pwned='body'\"> \u202eLooking into it"

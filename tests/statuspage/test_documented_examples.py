@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.statuspage.conftest import document, public_update, publish, report
+from tests.statuspage.conftest import busy_page, document
 from tests.statuspage.test_shapes import shape_errors
 
 EXAMPLES = Path(__file__).parent / "fixtures" / "metastatuspage"
@@ -36,12 +36,7 @@ def example(name: str) -> dict[str, Any]:
 async def test_document_has_every_field_of_statuspages_documented_example(
     client: httpx.AsyncClient, name: str
 ) -> None:
-    first = await report(client)
-    await publish(client, first, components={"checkout": "partial_outage"})
-    await public_update(client, first, "identified", "Found it")
-    second = await report(client, service="storage")
-    await publish(client, second, components={"storage": "major_outage"})
-    await public_update(client, second, "resolved", "Back")
+    await busy_page(client)
     ours = await document(client, name)
     documented = example(name)
     assert sorted(ours) == sorted(documented)

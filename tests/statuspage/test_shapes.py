@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from app.statuspage.v2 import DOCUMENTS
-from tests.statuspage.conftest import document, public_update, publish, report
+from tests.statuspage.conftest import busy_page, document
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLE = json.loads((FIXTURES / "summary.example.json").read_text())
@@ -66,19 +66,8 @@ def declared_errors(declared: dict[str, str], ours: dict[str, Any], where: str) 
     ]
 
 
-async def _busy_page(client: httpx.AsyncClient) -> None:
-    """One unresolved incident with two updates and one resolved: every list
-    of every document has something in it."""
-    first = await report(client)
-    await publish(client, first, components={"checkout": "partial_outage"})
-    await public_update(client, first, "identified", "Found it")
-    second = await report(client, service="storage")
-    await publish(client, second, components={"storage": "major_outage"})
-    await public_update(client, second, "resolved", "Back")
-
-
 async def test_every_document_has_the_documented_shape(client: httpx.AsyncClient) -> None:
-    await _busy_page(client)
+    await busy_page(client)
     docs = {name: await document(client, name) for name in DOCUMENTS}
     errors: list[str] = []
     for name, doc in docs.items():
