@@ -21,6 +21,7 @@ from app.errors import KlaxonError, NotFound
 from app.heartbeats import expiry, store
 from app.heartbeats.schemas import HEARTBEAT_NAME_PATTERN, HeartbeatBody, HeartbeatPublic
 from app.models.types import ACTOR_MAX
+from app.pipeline import process
 from app.sources.endpoints import timed
 from app.sources.heartbeat import SOURCE
 from app.text import clip
@@ -92,7 +93,7 @@ async def delete_heartbeat(
     if row is None:
         raise NotFound(f"no heartbeat {name!r}")
     actor = clip(f"{principal.name} (heartbeat deleted)", ACTOR_MAX)
-    await expiry.recover(runtime, row, actor=actor)
+    await expiry.recover(runtime, row, actor=actor, feed=process)
     return Response(status_code=204)
 
 
@@ -117,7 +118,8 @@ async def ping_heartbeat(
             row = await store.record_ping(session, name, now=runtime.clock.now())
         if row is None:
             raise NotFound(f"no heartbeat {name!r}")
-        result = await expiry.recover(runtime, row, actor=principal.acting_as("heartbeat ping"))
+        actor = principal.acting_as("heartbeat ping")
+        result = await expiry.recover(runtime, row, actor=actor, feed=process)
     return PingAccepted(
         name=row.name, expires_at=row.expires_at, resolved_incidents=result.resolved_incidents
     )
