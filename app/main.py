@@ -28,7 +28,6 @@ from app.clock import Clock
 from app.db import is_unavailable, refused_value
 from app.deadline import RequestDeadline
 from app.errors import KlaxonError, RateLimited
-from app.escalation.engine import Engine
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
 from app.maintenance import endpoints as maintenance
@@ -51,6 +50,7 @@ from app.statuspage import page_endpoints as statuspage
 from app.statuspage import subscribe_endpoints as status_subscriptions
 from app.statuspage.deliver import status_webhook_handler
 from app.statuspage.host import StatusHostOnly
+from app.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +120,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings, clock)
         chat_cards.install(runtime.sessions, settings)  # cards follow every timeline change
-        engine = Engine(runtime, make_sender(settings), outbound=outbound_handlers(runtime))
-        runtime.wake = engine.wake
+        # The durable timers (app/worker.py); the runtime wakes it by a callable
+        # only, so that nothing low imports it.
+        worker = Worker(runtime, make_sender(settings), outbound=outbound_handlers(runtime))
+        runtime.wake = worker.wake
         app.state.runtime = runtime
-        app.state.engine = engine
+        app.state.worker = worker
         reloads = _install_sighup(runtime)
         await _warn_unknown_policies(runtime)
         if settings.engine_enabled:
-            engine.start()
+            worker.start()
         try:
             yield
         finally:
@@ -136,7 +138,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             for task in list(reloads):
                 task.cancel()
             await asyncio.gather(*reloads, return_exceptions=True)
-            await engine.stop()
+            await worker.stop()
             await runtime.aclose()
             forget_this_process()
 

@@ -16,8 +16,8 @@ from app.rules.holder import RulesHolder
 from app.settings import Settings
 
 
-def _no_engine() -> None:
-    """The wake-up before an engine is started (or where none runs)."""
+def _no_worker() -> None:
+    """The wake-up before a worker is started (or where none runs)."""
 
 
 @dataclass
@@ -28,15 +28,18 @@ class Runtime:
     rules: RulesHolder
     tokens: TokenVerifier
     clock: Clock = field(default_factory=SystemClock)
-    #: Wakes the escalation engine; set by ``app.main`` when it creates the engine,
-    #: so that the runtime (low) never imports the engine (high).
-    wake: Callable[[], None] = _no_engine
+    #: Wakes the worker (app/worker.py); set by ``app.main`` when it creates the
+    #: worker, so that the runtime (low) never imports it (high).
+    wake: Callable[[], None] = _no_worker
     ingest_limits: IngestLimiter = field(default_factory=IngestLimiter)
     #: Published after each commit that changed an incident: the console's live pages.
     changes: Changes = field(default_factory=Changes)
 
     def wake_engine(self) -> None:
-        """After a commit that made work due now (or changed what people see)."""
+        """After a commit that made work due now (or changed what people see): wake
+        the worker and the console's live pages. Called by the commit boundary
+        (``UnitOfWork.wake``, app/transaction.py); the handlers and jobs that
+        still call it themselves are being moved there (issue 12)."""
         self.wake()
         self.changes.publish()
 

@@ -18,9 +18,9 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import ManualClock
-from app.escalation.engine import Engine
 from app.main import create_app
 from app.settings import Settings
+from app.worker import Worker
 from tests.conftest import ADMIN_TOKEN
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
 from tests.helpers import am_alert, am_payload
@@ -123,8 +123,8 @@ class Paging:
     url: str
 
     @property
-    def engine(self) -> Engine:
-        return self.app.state.engine  # type: ignore[no-any-return]
+    def engine(self) -> Worker:
+        return self.app.state.worker  # type: ignore[no-any-return]
 
     async def tick(self, **advance: float) -> None:
         """Move the clock, then let the engine do everything that is due."""

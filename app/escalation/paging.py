@@ -87,20 +87,14 @@ async def begin_paging(
 
 async def stop_paging(session: AsyncSession, number: int, *, now: datetime) -> tuple[int, int]:
     """Cancel pending steps and unsent pages; returns (steps, pages) cancelled."""
-    s, n = steps_table.c, notifications_table.c
+    s = steps_table.c
     steps = await session.execute(
         update(steps_table)
         .where(and_(s.incident_number == number, s.status == "pending"))
         .values(status="cancelled", finished_at=now)
         .returning(s.id)
     )
-    pages = await session.execute(
-        update(notifications_table)
-        .where(and_(n.incident_number == number, n.kind == "page", n.state == "pending"))
-        .values(state="cancelled", updated_at=now)
-        .returning(n.id)
-    )
-    return len(steps.all()), len(pages.all())
+    return len(steps.all()), await outbox.cancel_pages(session, number, now)
 
 
 async def notify_resolved(

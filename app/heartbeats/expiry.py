@@ -1,4 +1,4 @@
-"""Expiring heartbeats: durable timers that the escalation engine's loop runs.
+"""Expiring heartbeats: durable timers, a stage of the worker (app/worker.py).
 
 A heartbeat's ``expires_at`` is a due time like an escalation step's, so it
 fires even if Klaxon was down when it passed. Each expiry takes three steps,
@@ -14,31 +14,46 @@ the expiry to another:
    heartbeat was late but is back.
 
 An expiry whose lease runs out unconfirmed is claimed again.
+
+The alert goes through the pipeline (app/pipeline.py), a stage order above this
+stage: whoever runs the expiry (the worker) or a recovery (the heartbeat API)
+hands it in as ``feed``, so that no stage imports a stage order.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.claim import first_due
 from app.db import is_unavailable
 from app.errors import Unavailable
+from app.events import AlertEvent
 from app.models import heartbeats_table
-from app.pipeline import process
 from app.results import IngestResult
 from app.runtime import Runtime
 from app.sources import episodes, heartbeat
+from app.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 ACTOR = "klaxon (heartbeat)"
 LEASE = timedelta(seconds=60)
 
 
-async def expire_due(runtime: Runtime) -> int:
+class Feed(Protocol):
+    """The pipeline's entry (``app.pipeline.process``): alerts in, what they did out."""
+
+    def __call__(
+        self, runtime: Runtime, events: list[AlertEvent], *, actor: str
+    ) -> Awaitable[IngestResult]: ...
+
+
+async def expire_due(runtime: Runtime, feed: Feed) -> int:
     """Expire every heartbeat past its deadline; returns how many."""
     expired = 0
     while expired < runtime.settings.engine_batch:
@@ -48,7 +63,7 @@ async def expire_due(runtime: Runtime) -> int:
         row, lease = claim
         expired += 1
         try:
-            await _fire(runtime, row, lease)
+            await _fire(runtime, row, lease, feed)
         except Exception as exc:
             if is_unavailable(exc) or isinstance(exc, Unavailable):
                 raise
@@ -70,39 +85,35 @@ async def next_due(session: AsyncSession) -> datetime | None:
     return min(dues) if dues else None
 
 
-async def recover(runtime: Runtime, row: Any, *, actor: str) -> IngestResult:
+async def recover(runtime: Runtime, row: Any, *, actor: str, feed: Feed) -> IngestResult:
     """Resolve whatever expiry alert of this heartbeat fires (nothing if none)."""
     event = heartbeat.recovered_event(row, at=runtime.clock.now())
-    return await process(runtime, await episodes.anchor(runtime, [event]), actor=actor)
+    return await feed(runtime, await episodes.anchor(runtime, [event]), actor=actor)
 
 
-async def _fire(runtime: Runtime, row: Any, lease: datetime) -> None:
+async def _fire(runtime: Runtime, row: Any, lease: datetime, feed: Feed) -> None:
     """Fire a claimed expiry's alert, then confirm the claim."""
     log.info("heartbeat %s expired (deadline %s)", row.name, row.expired_at.isoformat())
     event = heartbeat.expired_event(row, expired_at=row.expired_at)
-    await process(runtime, [event], actor=ACTOR)
+    await feed(runtime, [event], actor=ACTOR)
     if await _came_back(runtime, row.id, lease):
-        await recover(runtime, row, actor=ACTOR)
+        await recover(runtime, row, actor=ACTOR, feed=feed)
 
 
 async def _claim(runtime: Runtime) -> tuple[Any, datetime] | None:
     h = heartbeats_table.c
     now = runtime.clock.now()
-    async with runtime.sessions() as session, session.begin():
-        row = (
-            await session.execute(
-                select(heartbeats_table)
-                .where(
-                    or_(
-                        and_(h.status == "up", h.expires_at <= now),
-                        and_(h.lease_until.is_not(None), h.lease_until <= now),
-                    )
-                )
-                .order_by(h.expires_at, h.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        ).first()
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
+        row = await first_due(
+            session,
+            heartbeats_table,
+            or_(
+                and_(h.status == "up", h.expires_at <= now),
+                and_(h.lease_until.is_not(None), h.lease_until <= now),
+            ),
+            (h.expires_at, h.id),
+        )
         if row is None:
             return None
         # The episode starts at the deadline, also when a retry claims it.
@@ -123,7 +134,8 @@ async def _came_back(runtime: Runtime, heartbeat_id: int, lease: datetime) -> bo
     """Confirm the expiry: False while it stands (ours, or taken over by another
     replica); True when a ping (or a deletion) came in meanwhile."""
     h = heartbeats_table.c
-    async with runtime.sessions() as session, session.begin():
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
         confirmed = (
             await session.execute(
                 update(heartbeats_table)

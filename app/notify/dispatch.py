@@ -22,6 +22,10 @@ rule of :mod:`app.notify.throttle`: a SEV1/SEV2 page is never held back and
 takes what waits for the number along; lower pages wait for the window, never
 dropped; notices yield to pages. A notice that is no longer true (a
 "resolved" for an incident that reopened since) is not sent.
+
+The rows' states change only through app/notify/outbox.py (claim, hand back,
+hold back, cancel, sent, failed); a send's outcome is recorded by
+app/notify/outcome.py, with the retry policy of app/notify/retry.py.
 """
 
 from __future__ import annotations
@@ -29,19 +33,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, and_, not_, or_, select, true
 
 from app.db import is_unavailable
-from app.metrics import NOTIFICATIONS
 from app.models import incidents_table, notifications_table
-from app.notify import outbox
+from app.notify import outbox, outcome
+from app.notify.outbox import Claimed
+from app.notify.outcome import on_incidents
 from app.notify.sender import Sender
 from app.notify.texts import bundle_sms, notice_digest, with_more
 from app.notify.throttle import URGENT, Sent, label, plan
@@ -49,45 +51,12 @@ from app.notify.twilio_client import SendResult
 from app.runtime import Runtime
 from app.settings import Settings
 from app.timeline import event_row, record
+from app.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
-_MAX_BACKOFF = timedelta(minutes=5)
-_QUIET_EVERY = 12  # past its budget, a retried page's failures reach the timeline about hourly
-_RECORD_RETRY_FIRST, _RECORD_RETRY_MAX = 0.5, 5.0  # seconds
 
 
-@dataclass
-class _Claimed:
-    id: int
-    incident_number: int | None  # None for a shift handoff
-    responder_name: str
-    kind: str
-    channel: str
-    to_number: str
-    body: str | None
-    attempts: int
-    step_id: int | None  # None for a page a person asked for (and for notices)
-    lease_until: datetime
-
-
-_CLAIMED_COLUMNS = tuple(
-    notifications_table.c[name]
-    for name in (
-        "id",
-        "incident_number",
-        "responder_name",
-        "kind",
-        "channel",
-        "to_number",
-        "body",
-        "attempts",
-        "step_id",
-        "lease_until",
-    )
-)
-
-
-def _sms_text(message: list[_Claimed], urgent: Callable[[_Claimed], bool]) -> str:
+def _sms_text(message: list[Claimed], urgent: Callable[[Claimed], bool]) -> str:
     """One SMS for a message: a page (with what rides along), several pages as
     one bundle, a notice, or several notices as one digest."""
     first = message[0]
@@ -101,21 +70,6 @@ def _sms_text(message: list[_Claimed], urgent: Callable[[_Claimed], bool]) -> st
     if len(pages) == 1 or len({m.incident_number for m in leads}) == 1:
         return with_more(first.body or "", [f"#{p}" for p in pages[1:]] + notices)
     return with_more(bundle_sms([p for p in pages if p is not None]), notices)
-
-
-def _on_incidents(items: list[_Claimed]) -> list[tuple[int, _Claimed]]:
-    """The items about an incident, with its number (for their timeline events)."""
-    return [(i.incident_number, i) for i in items if i.incident_number is not None]
-
-
-def _reason(result: SendResult) -> str:
-    """Why a send failed, for the timeline: Twilio's code and message; a timeout or
-    a connection error has no code, only its message."""
-    return " ".join(str(part) for part in (result.error_code, result.error_message) if part)
-
-
-def _backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=10 * 2**attempts), _MAX_BACKOFF)
 
 
 _Key = tuple[str, str]  # (to_number, channel)
@@ -141,9 +95,6 @@ class Dispatcher:
     def _settings(self) -> Settings:
         return self.runtime.settings
 
-    def callback_url(self, kind: Literal["status", "voice"], notification_id: int) -> str:
-        return outbox.callback_url(self._settings.callback_url, kind, notification_id)
-
     async def send_due(self) -> int:
         """Send what is due now and wait for it; returns how many notifications were
         claimed."""
@@ -155,7 +106,7 @@ class Dispatcher:
         """Claim what is due now and start sending it, each number in a task of its
         own; returns how many notifications were claimed."""
         claimed = await self._claim()
-        groups: dict[_Key, list[_Claimed]] = defaultdict(list)
+        groups: dict[_Key, list[Claimed]] = defaultdict(list)
         for item in claimed:
             groups[(item.to_number, item.channel)].append(item)
         for key, items in groups.items():
@@ -181,7 +132,7 @@ class Dispatcher:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.sender.aclose()
 
-    async def _deliver_in_turn(self, key: _Key, items: list[_Claimed]) -> None:
+    async def _deliver_in_turn(self, key: _Key, items: list[Claimed]) -> None:
         async with self._slots:
             await self._deliver(key[0], key[1], items)
 
@@ -206,61 +157,20 @@ class Dispatcher:
         busy = [and_(n.to_number == num, n.channel == ch) for num, ch in self._sending]
         return not_(or_(*busy)) if busy else true()
 
-    async def next_due(self) -> datetime | None:
-        """When something not already being sent is next due."""
-        n = notifications_table.c
-        async with self.runtime.sessions() as session:
-            due: datetime | None = (
-                await session.execute(
-                    select(func.min(n.due_at)).where(n.state == "pending", self._not_in_flight())
-                )
-            ).scalar()
-        return due
-
-    async def _claim(self) -> list[_Claimed]:
-        n = notifications_table.c
+    async def _claim(self) -> list[Claimed]:
         now = self.runtime.clock.now()
-        async with self.runtime.sessions() as session, session.begin():
-            ids = (
-                (
-                    await session.execute(
-                        select(n.id)
-                        .where(
-                            or_(
-                                and_(n.state == "pending", n.due_at <= now),
-                                and_(n.state == "sending", n.lease_until < now),
-                            ),
-                            self._not_in_flight(),
-                        )
-                        # Pages first: a backlog of notices (a status page's
-                        # subscribers, thousands at once) never delays a page.
-                        .order_by(case((n.kind == "page", 0), else_=1), n.due_at, n.id)
-                        .limit(self._settings.engine_batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
+        lease = now + timedelta(seconds=self._settings.send_lease_seconds)
+        async with unit_of_work(self.runtime) as uow:
+            return await outbox.claim(
+                uow.session,
+                outbox.due_or_abandoned(now) & self._not_in_flight(),
+                owner=self.owner,
+                lease=lease,
+                now=now,
+                limit=self._settings.engine_batch,
             )
-            if not ids:
-                return []
-            lease = now + timedelta(seconds=self._settings.send_lease_seconds)
-            return await self._take(session, ids, lease, now)
 
-    async def _take(
-        self, session: AsyncSession, ids: Sequence[int], lease: datetime, now: datetime
-    ) -> list[_Claimed]:
-        """Mark ``ids`` as being sent under this replica's lease; returns them."""
-        n = notifications_table.c
-        rows = await session.execute(
-            update(notifications_table)
-            .where(n.id.in_(ids))
-            .values(state="sending", lease_owner=self.owner, lease_until=lease, updated_at=now)
-            .returning(*_CLAIMED_COLUMNS)
-        )
-        return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
-
-    async def _deliver(self, number: str, channel: str, items: list[_Claimed]) -> None:
+    async def _deliver(self, number: str, channel: str, items: list[Claimed]) -> None:
         now = self.runtime.clock.now()
         items, severity = await self._screen(items, now)
         if any(severity.get(i.incident_number or 0) in URGENT for i in items if i.kind == "page"):
@@ -268,7 +178,7 @@ class Dispatcher:
             more, more_severity = await self._screen(await self._claim_waiting(items, now), now)
             items, severity = sorted(items + more, key=lambda i: i.id), severity | more_severity
 
-        def urgent(item: _Claimed) -> bool:
+        def urgent(item: Claimed) -> bool:
             return severity.get(item.incident_number or 0) in URGENT
 
         settings = self._settings
@@ -288,9 +198,9 @@ class Dispatcher:
                 await self._hand_back(message)
                 continue
             result = await self._send(number, channel, message, urgent)
-            await self._record_while_claimed(message, result, channel)
+            await outcome.record_while_claimed(self.runtime, message, result, channel)
 
-    def _time_left_to_send(self, message: list[_Claimed]) -> bool:
+    def _time_left_to_send(self, message: list[Claimed]) -> bool:
         """Whether the claim outlasts a send that takes Twilio's whole timeout and
         the commit of its outcome. A send that waited its turn too long (a slow
         Twilio, a large batch) must not start: its claim could expire mid-send and
@@ -298,68 +208,30 @@ class Dispatcher:
         needed = timedelta(seconds=self._settings.send_needs_seconds)
         return self.runtime.clock.now() + needed < min(m.lease_until for m in message)
 
-    async def _hand_back(self, items: list[_Claimed]) -> None:
+    async def _hand_back(self, items: list[Claimed]) -> None:
         """Give unsent items back, due at once, to be claimed afresh: by this
         replica or another. Only while the claim is still this one's."""
-        n = notifications_table.c
         now = self.runtime.clock.now()
         log.info("%d notification(s) waited out their claim; handed back unsent", len(items))
-        async with self.runtime.sessions() as session, session.begin():
-            for item in items:
-                await session.execute(
-                    update(notifications_table)
-                    .where(
-                        n.id == item.id,
-                        n.state == "sending",
-                        n.lease_owner == self.owner,
-                        n.lease_until == item.lease_until,
-                    )
-                    .values(
-                        state="pending",
-                        due_at=now,
-                        lease_owner=None,
-                        lease_until=None,
-                        updated_at=now,
-                    )
-                )
-
-    async def _record_while_claimed(
-        self, message: list[_Claimed], result: SendResult, channel: str
-    ) -> None:
-        """Record a send's outcome. Twilio has the request now, so an unreachable
-        database is tried again for as long as the claim holds: giving up would let
-        the claim expire and the page go out a second time."""
-        lease_until = min(m.lease_until for m in message)
-        # A try may wait out a connect timeout; it must end before the lease does.
-        margin = timedelta(seconds=self._settings.db_connect_timeout)
-        pause = _RECORD_RETRY_FIRST
-        while True:
-            try:
-                await self._record(message, result, channel)
-                return
-            except Exception as exc:
-                later = self.runtime.clock.now() + timedelta(seconds=pause) + margin
-                if not is_unavailable(exc) or later >= lease_until:
-                    raise
-            log.warning("sending: database unavailable; recording the outcome again")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _RECORD_RETRY_MAX)
+        async with unit_of_work(self.runtime) as uow:
+            await outbox.hand_back(uow.session, items, owner=self.owner, now=now)
 
     async def _screen(
-        self, items: list[_Claimed], now: datetime
-    ) -> tuple[list[_Claimed], dict[int, str]]:
+        self, items: list[Claimed], now: datetime
+    ) -> tuple[list[Claimed], dict[int, str]]:
         """Cancel what is no longer true and return the rest, with the severity of
         each incident. Not sent: a page for an incident resolved meanwhile, an
         escalation page for one acknowledged meanwhile (a responder a person added
         to an acknowledged incident is still paged), a "resolved" notice for one
         that reopened since, a reminder of a missed update for one resolved
         since, and a notice that a later one of its kind replaces."""
-        numbers = {number for number, _ in _on_incidents(items)}
+        numbers = {number for number, _ in on_incidents(items)}
         if not numbers:
             return items, {}
         inc = incidents_table.c
-        cancelled: list[tuple[_Claimed, str | None]] = []
-        async with self.runtime.sessions() as session, session.begin():
+        cancelled: list[tuple[Claimed, str | None]] = []
+        async with unit_of_work(self.runtime) as uow:
+            session = uow.session
             rows = await session.execute(
                 select(inc.number, inc.status, inc.severity).where(inc.number.in_(numbers))
             )
@@ -368,7 +240,7 @@ class Dispatcher:
             for row in rows:
                 status[row.number], severity[row.number] = row.status, row.severity
             latest = {(i.incident_number, i.kind): i.id for i in items if i.kind != "page"}
-            for number, i in _on_incidents(items):
+            for number, i in on_incidents(items):
                 if i.kind == "page":
                     if status[number] == "resolved" or (
                         status[number] == "acknowledged" and i.step_id is not None
@@ -381,11 +253,7 @@ class Dispatcher:
                 elif latest[(number, i.kind)] != i.id:
                     cancelled.append((i, f"a later {i.kind} notice replaces it"))
             if cancelled:
-                await session.execute(
-                    update(notifications_table)
-                    .where(notifications_table.c.id.in_([i.id for i, _ in cancelled]))
-                    .values(state="cancelled", lease_owner=None, lease_until=None, updated_at=now)
-                )
+                await outbox.cancel(session, [i.id for i, _ in cancelled], now)
                 await record(
                     session,
                     [
@@ -404,31 +272,17 @@ class Dispatcher:
         gone = {i.id for i, _ in cancelled}
         return [i for i in items if i.id not in gone], severity
 
-    async def _claim_waiting(self, items: list[_Claimed], now: datetime) -> list[_Claimed]:
+    async def _claim_waiting(self, items: list[Claimed], now: datetime) -> list[Claimed]:
         """Claim, under the claim ``items`` hold, what else waits for their number:
         held back by the throttle or for a retry."""
         first = items[0]
         n = notifications_table.c
-        async with self.runtime.sessions() as session, session.begin():
-            ids = (
-                (
-                    await session.execute(
-                        select(n.id)
-                        .where(
-                            n.state == "pending",
-                            n.to_number == first.to_number,
-                            n.channel == first.channel,
-                        )
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            if not ids:
-                return []
-            lease = min(i.lease_until for i in items)
-            return await self._take(session, ids, lease, now)
+        waiting = and_(
+            n.state == "pending", n.to_number == first.to_number, n.channel == first.channel
+        )
+        lease = min(i.lease_until for i in items)
+        async with unit_of_work(self.runtime) as uow:
+            return await outbox.claim(uow.session, waiting, owner=self.owner, lease=lease, now=now)
 
     async def _sent_within_window(self, number: str, channel: str, now: datetime) -> list[Sent]:
         """The messages that went to ``number`` within the throttle's window (an item
@@ -446,18 +300,12 @@ class Dispatcher:
             )
             return [Sent(at=row.sent_at, kind=row.kind) for row in rows]
 
-    async def _release(self, items: list[_Claimed], due: datetime, now: datetime) -> None:
-        n = notifications_table.c
-        async with self.runtime.sessions() as session, session.begin():
-            await session.execute(
-                update(notifications_table)
-                .where(n.id.in_([i.id for i in items]), n.lease_owner == self.owner)
-                .values(
-                    state="pending", due_at=due, lease_owner=None, lease_until=None, updated_at=now
-                )
-            )
+    async def _release(self, items: list[Claimed], due: datetime, now: datetime) -> None:
+        async with unit_of_work(self.runtime) as uow:
+            ids = [i.id for i in items]
+            await outbox.hold_back(uow.session, ids, owner=self.owner, due=due, now=now)
             await record(
-                session,
+                uow.session,
                 [
                     event_row(
                         number,
@@ -467,7 +315,7 @@ class Dispatcher:
                         at=now,
                         actor="klaxon",
                     )
-                    for number, i in _on_incidents(items)
+                    for number, i in on_incidents(items)
                     if i.kind == "page"
                 ],
             )
@@ -476,109 +324,18 @@ class Dispatcher:
         self,
         number: str,
         channel: str,
-        message: list[_Claimed],
-        urgent: Callable[[_Claimed], bool],
+        message: list[Claimed],
+        urgent: Callable[[Claimed], bool],
     ) -> SendResult:
         first = message[0]
-        status_callback = self.callback_url("status", first.id)
+        base = self._settings.callback_url
+        status_callback = outbox.callback_url(base, "status", first.id)
         if channel == "voice":
             # A call about several incidents announces them all (app/replies).
             return await self.sender.place_call(
                 to=number,
-                twiml_url=self.callback_url("voice", first.id),
+                twiml_url=outbox.callback_url(base, "voice", first.id),
                 status_callback=status_callback,
             )
         body = _sms_text(message, urgent)
         return await self.sender.send_sms(to=number, body=body, status_callback=status_callback)
-
-    async def _record(self, message: list[_Claimed], result: SendResult, channel: str) -> None:
-        now = self.runtime.clock.now()
-        n = notifications_table.c
-        first = message[0]
-        what = "Call" if channel == "voice" else ("Bundled SMS" if len(message) > 1 else "SMS")
-        timeline: list[dict[str, Any]] = []
-        updates: list[tuple[list[int], dict[str, Any]]] = []
-        outcomes: Counter[str] = Counter()
-        if result.ok:
-            values: dict[str, Any] = {
-                "state": "sent",
-                "sent_at": now,
-                "twilio_sid": result.sid,
-                "delivery": result.status,
-                "error_code": None,
-                "error_message": None,
-            }
-            updates.append(([first.id], values))
-            if len(message) > 1:
-                updates.append(([m.id for m in message[1:]], values | {"bundled_into": first.id}))
-            outcomes["sent"] = len(message)
-            for number, m in _on_incidents(message):
-                timeline.append(
-                    event_row(
-                        number,
-                        "notified",
-                        f"{what} {'page' if m.kind == 'page' else m.kind + ' notice'} sent to "
-                        f"{m.responder_name}",
-                        at=now,
-                        actor="klaxon",
-                        data={"notification": m.id, "channel": channel, "sid": result.sid},
-                    )
-                )
-        else:
-            # Each item of a bundle counts its own attempts: a page that joined the
-            # bundle late is not given up with one that has had all of its tries.
-            for m in message:
-                values = {
-                    "attempts": n.attempts + 1,
-                    "error_code": result.error_code,
-                    "error_message": result.error_message,
-                }
-                attempt, budget = m.attempts + 1, self._settings.send_attempts
-                # A page is never given up over a temporary failure: past its
-                # budget it is tried every 5 minutes until the incident is
-                # acknowledged or resolved (which cancels it). A notice is.
-                persistent = m.kind == "page"
-                quiet = False
-                if result.retryable and (attempt < budget or persistent):
-                    retry_at = now + _backoff(m.attempts)
-                    values |= {"state": "pending", "due_at": retry_at}
-                    outcome = "retrying"
-                    text = f"failed ({_reason(result)}); retrying at {retry_at:%H:%M:%S} UTC"
-                    if attempt >= budget:
-                        text = (
-                            f"failed {attempt} times ({_reason(result)}); a page is retried,"
-                            f" at most {_MAX_BACKOFF.seconds // 60} minutes apart, until the"
-                            f" incident is acknowledged, next at {retry_at:%H:%M:%S} UTC"
-                        )
-                        # The timeline says so once, then about once an hour.
-                        quiet = (attempt - budget) % _QUIET_EVERY != 0
-                else:
-                    values |= {"state": "failed"}
-                    outcome = "failed"
-                    text = f"failed for good: {_reason(result)}"
-                updates.append(([m.id], values))
-                outcomes[outcome] += 1
-                if m.incident_number is not None and not quiet:
-                    timeline.append(
-                        event_row(
-                            m.incident_number,
-                            "notify_failed",
-                            f"{what} to {m.responder_name} {text}",
-                            at=now,
-                            actor="klaxon",
-                            data={"notification": m.id, "code": result.error_code},
-                        )
-                    )
-        released = {"lease_owner": None, "lease_until": None, "updated_at": now}
-        async with self.runtime.sessions() as session, session.begin():
-            for ids, values in updates:
-                await session.execute(
-                    update(notifications_table).where(n.id.in_(ids)).values(**values, **released)
-                )
-            await record(session, timeline)
-        for outcome, count in outcomes.items():
-            NOTIFICATIONS.labels(channel, outcome).inc(count)
-            if outcome != "sent":
-                log.warning(
-                    "%s to %s: %s (%s)", what, first.responder_name, outcome, result.error_code
-                )

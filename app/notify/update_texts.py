@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from app.notify.texts import _clean, _ellipsize, gsm7_segments, longest_fitting
+from app.notify.gsm7 import clean as _clean
+from app.notify.gsm7 import ellipsize as _ellipsize
+from app.notify.gsm7 import gsm7_segments, longest_fitting
 
 __all__ = ["HandoffLine", "handoff_sms", "status_update_sms", "update_reminder_sms"]
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from app.automation import approval
 from app.deps import RowId, RuntimeDep, SessionDep, Transaction
 from app.errors import NotFound
-from app.escalation.engine import page_info
 from app.metrics import REPLAYED_CALLBACKS
 from app.models import incidents_table, notifications_table
 from app.notify import outbox, twiml
 from app.notify.delivery import apply_status
+from app.notify.page_info import page_info
 from app.replies import replays
 from app.replies.actions import bundle_numbers, handle_digit, handle_sms
 from app.replies.signature import signed_form

@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, KlaxonError, NotFound
-from app.escalation.engine import page_info
 from app.incidents.locks import locked_incident
 from app.models import incidents_table, notifications_table
 from app.notify import outbox
 from app.notify.links import with_link
+from app.notify.page_info import page_info
 from app.notify.texts import page_sms
 from app.oncall.store import get_responder
 from app.rules import RulesFile

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.clock import ManualClock
-from app.escalation.engine import Engine
+from app.escalation import steps
 from app.main import create_app
 from app.models import notifications_table
 from app.notify.sender import make_sender
 from app.runtime import Runtime
+from app.worker import Worker
 from tests.conftest import ADMIN_TOKEN
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
 from tests.paging import (
@@ -41,7 +42,7 @@ async def test_restart_mid_escalation_loses_and_doubles_nothing(
 
     second = create_app(paging_settings(db, fake_twilio), clock=clock)
     async with second.router.lifespan_context(second):
-        engine: Engine = second.state.engine
+        engine: Worker = second.state.worker
         await engine.run_due()
         assert len(paging.texts_to(ALICE)) == 1, "step 1 is not sent again"
         clock.advance(minutes=5)
@@ -59,10 +60,10 @@ async def test_a_claimed_page_whose_sender_died_goes_out_once_after_its_lease(
 ) -> None:
     await open_incident(paging, checkout_alert())
     # Fire step 1 (writes the page) and claim it, then die before sending.
-    await paging.engine._fire_due_steps()
+    await steps.fire_due(paging.app.state.runtime)
     claimed = await paging.engine.dispatcher._claim()
     assert len(claimed) == 1
-    other = Engine(
+    other = Worker(
         paging.app.state.runtime, make_sender(paging.app.state.runtime.settings), owner="replica-b"
     )
     await other.run_due()
@@ -86,7 +87,7 @@ async def test_two_engine_replicas_send_every_page_exactly_once(
     )
     runtimes = [Runtime.create(settings, clock) for _ in range(2)]
     engines = [
-        Engine(rt, make_sender(settings), owner=f"replica-{i}") for i, rt in enumerate(runtimes)
+        Worker(rt, make_sender(settings), owner=f"replica-{i}") for i, rt in enumerate(runtimes)
     ]
     for rt, engine in zip(runtimes, engines, strict=True):
         rt.wake = engine.wake
@@ -159,7 +160,7 @@ async def test_stopping_mid_send_records_the_send_rather_than_sending_it_again(
     assert states == ["sent"]
     fake_twilio.set_delay(0)
     clock.advance(minutes=2)  # past any lease
-    second = Engine(
+    second = Worker(
         paging.app.state.runtime, make_sender(paging.app.state.runtime.settings), owner="after"
     )
     await second.run_due()

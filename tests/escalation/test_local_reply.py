@@ -36,7 +36,7 @@ async def test_logged_page_then_klaxon_reply_acknowledges(
             resp = await api.post("/api/v1/webhooks/alertmanager", json=checkout_alert())
             number = resp.json()["incidents"][0]
             with caplog.at_level(logging.WARNING, logger="klaxon.notify"):
-                await app.state.engine.run_due()
+                await app.state.worker.run_due()
             logged = [r.getMessage() for r in caplog.records if r.name == "klaxon.notify"]
             assert any(f"Reply {number}A to ack" in m for m in logged)
             assert not any(ALICE in m for m in logged), "phone numbers are masked in logs"

@@ -17,11 +17,12 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import ManualClock
-from app.escalation.engine import Engine
 from app.heartbeats import expiry
 from app.main import create_app
 from app.oncall.schemas import ConfigError, parse_config
+from app.pipeline import process
 from app.runtime import Runtime
+from app.worker import Worker
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.fakes.twilio_server import serve_asgi
 from tests.helpers import incident, incidents
@@ -35,8 +36,8 @@ def runtime_of(app: FastAPI) -> Runtime:
     return runtime
 
 
-def engine_of(app: FastAPI) -> Engine:
-    engine: Engine = app.state.engine
+def engine_of(app: FastAPI) -> Worker:
+    engine: Worker = app.state.worker
     return engine
 
 
@@ -370,7 +371,7 @@ async def test_a_ping_during_an_expiry_resolves_what_the_expiry_fired(
     assert claim is not None
     # The late ping lands between the claim and the alert.
     assert (await ping(client, "cron")).status_code == 200
-    await expiry._fire(runtime, *claim)
+    await expiry._fire(runtime, *claim, process)
     [flash] = await incidents(client)
     assert flash["status"] == "resolved"  # it was late; it is back
     assert (await get(client, "cron"))["status"] == "up"

@@ -245,7 +245,7 @@ async def test_a_heartbeat_with_every_field_at_its_limit_expires_into_an_inciden
     )
     assert declared.status_code in (200, 201), declared.text
     clock.advance(seconds=61)
-    await app.state.engine.run_due()
+    await app.state.worker.run_due()
     [alert] = (await _alerts(client)).values()
     assert alert["labels"]["heartbeat"] == name
     assert alert["incident_number"] is not None

@@ -4,8 +4,8 @@ replicas."""
 
 from __future__ import annotations
 
-from app.escalation.engine import Engine
 from app.notify.sender import make_sender
+from app.worker import Worker
 from tests.helpers import WEBHOOK
 from tests.paging import Paging, checkout_alert, open_incident
 from tests.response.helpers import timeline
@@ -53,7 +53,7 @@ async def test_a_second_replica_does_not_tell_the_same_repeats_again(paging: Pag
     number = await open_incident(paging, checkout_alert())
     await _repeat(paging, 2)
     runtime = paging.app.state.runtime
-    other = Engine(runtime, make_sender(runtime.settings), owner="replica-b")
+    other = Worker(runtime, make_sender(runtime.settings), owner="replica-b")
     try:
         await paging.tick()
         await other.run_due()

@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.clock import ManualClock
-from app.escalation.engine import Engine
 from app.models import outbound_table, timeline_table
 from app.notify import outbound
 from app.notify.outbound import MAX_ATTEMPTS, Delivered, Outbound, retry_delay
 from app.notify.sender import make_sender
+from app.worker import Worker
 from tests.paging import ALICE, Paging, checkout_alert, open_incident
 
 
@@ -37,9 +37,9 @@ OK = Delivered(ok=True, summary="Webhook to hooks.example: 200 OK")
 DOWN = Delivered(ok=False, summary="Webhook to hooks.example: 503 Service Unavailable")
 
 
-def make_engine(paging: Paging, receiver: Receiver, owner: str = "outbound-test") -> Engine:
+def make_engine(paging: Paging, receiver: Receiver, owner: str = "outbound-test") -> Worker:
     runtime = paging.app.state.runtime
-    return Engine(runtime, make_sender(runtime.settings), owner=owner, outbound={"hook": receiver})
+    return Worker(runtime, make_sender(runtime.settings), owner=owner, outbound={"hook": receiver})
 
 
 async def queue(paging: Paging, key: str, incident: int | None = None, **kw: object) -> bool:
@@ -177,7 +177,7 @@ async def test_a_handler_that_raises_is_retried_not_lost(
         return OK
 
     runtime = paging.app.state.runtime
-    engine = Engine(runtime, make_sender(runtime.settings), owner="x", outbound={"hook": broken})
+    engine = Worker(runtime, make_sender(runtime.settings), owner="x", outbound={"hook": broken})
     await queue(paging, "k")
     await engine.run_due()
     clock.advance(seconds=5)

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from app.escalation.engine import Engine
 from app.notify.sender import make_sender
+from app.worker import Worker
 from tests.paging import ALICE, BOB, CAROL, Paging, checkout_alert, open_incident
 from tests.response.helpers import patch, post_update, report
 
@@ -84,7 +84,7 @@ async def test_the_incoming_responder_gets_the_handoff_at_the_shift_change(
 async def test_two_replicas_send_the_handoff_once(paging: Paging) -> None:
     await _rotation_with_an_open_incident(paging)
     runtime = paging.app.state.runtime
-    other = Engine(runtime, make_sender(runtime.settings), owner="replica-b")
+    other = Worker(runtime, make_sender(runtime.settings), owner="replica-b")
     paging.clock.advance(hours=21)
     try:
         await asyncio.gather(paging.engine.run_due(), other.run_due())
@@ -99,7 +99,7 @@ async def test_after_an_outage_only_the_running_shift_is_handed_off(paging: Pagi
     # Down from Thursday noon to Sunday noon: three shift changes passed.
     await paging.engine.stop()
     paging.clock.advance(days=3)
-    restarted = Engine(paging.app.state.runtime, make_sender(paging.app.state.runtime.settings))
+    restarted = Worker(paging.app.state.runtime, make_sender(paging.app.state.runtime.settings))
     try:
         await restarted.run_due()
     finally:

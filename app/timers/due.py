@@ -1,6 +1,6 @@
-"""What the engine has to do, read in one statement (issue 13).
+"""What the worker (app/worker.py) has to do, read in one statement (issue 13).
 
-The engine's loop runs at least twice a second on every replica, and again
+The worker's loop runs at least twice a second on every replica, and again
 after every send and every commit that makes work due. Each of its stages
 (heartbeats, steps, reminders, sends, the webhook forwarder, the outbound
 queue) used to open a transaction to look for work, and each read its next

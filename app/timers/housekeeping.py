@@ -1,18 +1,18 @@
-"""Timers that are not escalation steps, run by the engine between its steps:
+"""Timers that are not escalation steps, run by the worker (app/worker.py):
 on-call handoffs, the timeline's summaries of deduplicated repeats, and the
 pruning of history past its retention (app/incidents/retention.py).
 
 Both keep their progress in the database (a mark per schedule, a count per
 incident, each moved by compare-and-set), so they are durable across
 restarts and run once across replicas. They are cheap but not free, so the
-engine runs them at most every :data:`EVERY` of its clock.
+worker runs them at most every :data:`EVERY` of its clock.
 
 Under load they are not cheap enough to run inside a pass of the loop: the
 repeat summaries read every open incident's alerts, and a pass that waits for
 them holds back every step and page that falls due meanwhile (a first page
 seconds late at 200 webhooks/s, issue 13). The loop therefore starts them as
 a task of their own (:meth:`Housekeeping.kick`), which wakes it when done;
-tests that drive the engine with ``run_due`` still wait for them.
+tests that drive the worker with ``run_due`` still wait for them.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Housekeeping:
     def __init__(self, runtime: Runtime, on_done: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
         self._next: datetime | None = None
-        self._on_done = on_done  # wakes the engine: handoffs queue texts to send
+        self._on_done = on_done  # wakes the worker: handoffs queue texts to send
         self._task: asyncio.Task[int] | None = None
 
     def kick(self) -> None:
