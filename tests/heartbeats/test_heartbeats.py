@@ -16,11 +16,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.apply.config import ConfigError, parse_config
 from app.clock import ManualClock
 from app.escalation.engine import Engine
 from app.heartbeats import expiry
 from app.main import create_app
-from app.oncall.schemas import ConfigError, parse_config
 from app.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.fakes.twilio_server import serve_asgi
