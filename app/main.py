@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import console, ops, tokens
 from app.api_errors import document_error_responses
+from app.apply import endpoints as apply_document
 from app.automation import endpoints as automation
 from app.automation.send import action_handler, webhook_handler
 from app.body_limit import BodySizeLimit
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(incident_response.router)
     app.include_router(review.router)
     app.include_router(oncall.router)
+    app.include_router(apply_document.router)  # klaxon apply's document (issue 12)
     app.include_router(handoffs.router)
     app.include_router(replies.router)
     app.include_router(tokens.router)

@@ -80,6 +80,9 @@ FLOORS: dict[str, int] = {
     "app.settings": 1,
     "app": 1,  # the package's own __init__
 }
+#: The whole on-call document (issue 12 item 4): a stage that gathers oncall,
+#: escalation policies, heartbeats and maintenance windows; its route is floor 7.
+FLOORS["app.apply"] = 5
 ROUTER_FLOOR = 7  # any module named endpoints / *_endpoint(s) is a router
 
 #: Imports that break the floors today, each to be removed by the work named.

@@ -28,8 +28,8 @@ from app.clock import SystemClock
 from app.settings import Settings, StartupRefused, get_settings
 
 if TYPE_CHECKING:
-    from app.oncall.document import ItemChange
-    from app.oncall.schemas import OnCallConfig
+    from app.apply.config import OnCallConfig
+    from app.apply.document import ItemChange
     from app.rules import RulesFile
 
 # Klaxon's own modules are imported by the commands that use them, so that the
@@ -74,7 +74,7 @@ def check_config(
     With --oncall FILE or --database-url (or KLAXON_DATABASE_URL), every policy a
     route names must exist in the file or the database; without either, the
     policies are not checked and a warning says so."""
-    from app.oncall import schemas as oncall_schemas
+    from app.apply import config as oncall_schemas
     from app.rules import RulesError, load_rules
     from app.rules.policies import unknown_policies
 
@@ -237,8 +237,8 @@ async def _apply_oncall(
 ) -> tuple[list[ItemChange], list[str]]:
     """Apply in one transaction (rolled back for a dry run); the changes and the
     7-day warnings of the schedules in the document."""
+    from app.apply import document
     from app.db import make_engine, make_sessionmaker
-    from app.oncall import document
     from app.oncall import store as oncall_store
     from app.transaction import writing
 
@@ -295,9 +295,9 @@ def apply(
     Applying the same file again changes nothing. --prune removes what the file no
     longer names, refusing (and changing nothing) while open incidents page through
     it; --dry-run prints each change and writes nothing."""
+    from app.apply import config as oncall_schemas
+    from app.apply import document
     from app.errors import KlaxonError
-    from app.oncall import document
-    from app.oncall import schemas as oncall_schemas
 
     try:
         config = oncall_schemas.load_config(file)

@@ -1,31 +1,8 @@
-"""On-call schedules: who is on call at a given instant, computed from rotations."""
+"""On-call: responders, schedules, rotation and who is on call.
 
-from app.oncall.rotation import (
-    HORIZON,
-    OVERRIDE_SOURCE,
-    Layer,
-    OnCall,
-    Override,
-    Restriction,
-    Schedule,
-    Shift,
-    consecutive_oncall_warnings,
-    render_shifts,
-    validate_schedule,
-    who_is_on_call,
-)
-
-__all__ = [
-    "HORIZON",
-    "OVERRIDE_SOURCE",
-    "Layer",
-    "OnCall",
-    "Override",
-    "Restriction",
-    "Schedule",
-    "Shift",
-    "consecutive_oncall_warnings",
-    "render_shifts",
-    "validate_schedule",
-    "who_is_on_call",
-]
+``rotation`` computes who is on call (pure; its parts in ``schedule_types`` and
+``layers``), ``fatigue`` warns of over-long stretches, ``schemas`` are the
+declarative forms, ``store`` the tables (``responder_store``, ``schedule_store``,
+``policies``; typed rows in ``rows``), ``endpoints`` the JSON API. The whole
+``klaxon apply`` document is app/apply/.
+"""

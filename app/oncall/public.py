@@ -83,18 +83,3 @@ class ShiftsPublic(BaseModel):
     to: datetime
     shifts: list[ShiftPublic]
     warnings: list[str]
-
-
-class ItemChangePublic(BaseModel):
-    kind: str = Field(description="responder, schedule, policy or heartbeat")
-    name: str
-    change: str = Field(description="created, updated, unchanged or removed")
-
-
-class ApplyResult(BaseModel):
-    created: int
-    updated: int
-    unchanged: int
-    removed: int = Field(description="Removed by prune (0 without it)")
-    dry_run: bool = Field(description="Nothing was written")
-    changes: list[ItemChangePublic]

@@ -53,15 +53,22 @@ All returned datetimes are aware and in UTC.
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from app import durations
+from app.oncall.layers import Rotation, Segment, compile_layer, utc, zone
+from app.oncall.schedule_types import (
+    HORIZON,
+    OVERRIDE_SOURCE,
+    Layer,
+    OnCall,
+    Override,
+    Restriction,
+    Schedule,
+    Shift,
+)
 
 __all__ = [
     "HORIZON",
@@ -72,269 +79,17 @@ __all__ = [
     "Restriction",
     "Schedule",
     "Shift",
-    "consecutive_oncall_warnings",
     "render_shifts",
     "validate_schedule",
     "who_is_on_call",
 ]
 
-#: How far ahead :func:`who_is_on_call` looks for the next change before reporting ``None``.
-HORIZON = timedelta(days=366)
-#: ``Shift.source`` / ``OnCall.source`` value for override segments.
-OVERRIDE_SOURCE = "override"
-
-_DAY = timedelta(days=1)
 _ZERO = timedelta(0)
 
 
 @dataclass(frozen=True)
-class Restriction:
-    """An active window in the schedule's local time.
-
-    ``days`` are ISO weekday numbers (1=Mon..7=Sun) the window *starts* on.  ``end <= start``
-    means the window runs past midnight into the next day (``end == start``: a full day).
-    """
-
-    days: frozenset[int]
-    start: time
-    end: time
-
-
-@dataclass(frozen=True)
-class Layer:
-    name: str
-    participants: tuple[str, ...]
-    shift_length: timedelta
-    start: datetime
-    handoff: time | None = None
-    restrictions: tuple[Restriction, ...] = ()
-
-
-@dataclass(frozen=True)
-class Override:
-    start: datetime
-    end: datetime
-    responder: str
-
-
-@dataclass(frozen=True)
-class Schedule:
-    name: str
-    time_zone: str
-    layers: tuple[Layer, ...]
-    overrides: tuple[Override, ...] = ()
-
-
-@dataclass(frozen=True)
-class Shift:
-    responder: str
-    start: datetime
-    end: datetime
-    source: str
-
-
-@dataclass(frozen=True)
-class OnCall:
-    responder: str | None
-    until: datetime | None
-    source: str | None
-
-
-# --------------------------------------------------------------------------------------
-# Wall-clock -> instant
-# --------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=65536)
-def _resolve(tz: ZoneInfo, wall: datetime) -> datetime:
-    """Turn a naive local wall time into an aware UTC instant.
-
-    Ambiguous times use the first occurrence; nonexistent times move forward to the
-    transition instant (the first valid instant after the gap).
-    """
-    if wall.fold:
-        wall = wall.replace(fold=0)
-    # ZoneInfo.utcoffset reads a naive datetime as local wall time: fold=0 gives the offset
-    # in force before a transition, fold=1 the one after.  They differ only near a change.
-    before = tz.utcoffset(wall)
-    after = tz.utcoffset(wall.replace(fold=1))
-    if before is None or after is None:  # pragma: no cover - ZoneInfo always has an offset
-        raise ValueError(f"time zone {tz.key!r} has no UTC offset at {wall}")
-    if before >= after:  # unambiguous (equal) or a fall-back overlap: first occurrence
-        return (wall - before).replace(tzinfo=UTC)
-    # A spring-forward gap: the transition happens at a whole POSIX second between the
-    # instant this wall time would have under the post-transition offset and under the
-    # pre-transition one.  Bisect for it.
-    lo = math.floor((wall - after).replace(tzinfo=UTC).timestamp())
-    hi = math.ceil((wall - before).replace(tzinfo=UTC).timestamp())
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if datetime.fromtimestamp(mid, tz).utcoffset() == before:
-            lo = mid
-        else:
-            hi = mid
-    return datetime.fromtimestamp(hi, UTC)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise ValueError(f"time_zone: unknown IANA time zone {name!r}") from exc
-
-
-def _utc(value: datetime, what: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be a timezone-aware datetime")
-    return value.astimezone(UTC)
-
-
-# --------------------------------------------------------------------------------------
-# Compiled layers
-# --------------------------------------------------------------------------------------
-
-_Segment = tuple[datetime, datetime, str]
-
-
-@dataclass(frozen=True)
-class _Rotation:
-    name: str
-    participants: tuple[str, ...]
-    tz: ZoneInfo
-    length: timedelta
-    wall_clock: bool
-    anchor_wall: datetime  # naive local wall time of the first handoff
-    anchor: datetime  # UTC instant of the first handoff
-    restrictions: tuple[Restriction, ...]
-
-    # -- rotation -------------------------------------------------------------------
-
-    def slot_start(self, m: int) -> datetime:
-        if self.wall_clock:
-            return _resolve(self.tz, self.anchor_wall + m * self.length)
-        return self.anchor + m * self.length
-
-    def slot_index(self, t: datetime) -> int:
-        """Index of the (non-empty) slot containing ``t``; requires ``t >= anchor``."""
-        if not self.wall_clock:
-            return (t - self.anchor) // self.length
-        local = t.astimezone(self.tz).replace(tzinfo=None, fold=0)
-        m = (local - self.anchor_wall) // self.length
-        while self.slot_start(m) > t:
-            m -= 1
-        while self.slot_start(m + 1) <= t:
-            m += 1
-        return m
-
-    def responder_for(self, m: int) -> str:
-        return self.participants[m % len(self.participants)]
-
-    # -- restrictions ---------------------------------------------------------------
-
-    def _window(self, day: date, r: Restriction) -> tuple[datetime, datetime]:
-        end_day = day if r.end > r.start else day + _DAY
-        return (
-            _resolve(self.tz, datetime.combine(day, r.start)),
-            _resolve(self.tz, datetime.combine(end_day, r.end)),
-        )
-
-    def in_window(self, t: datetime) -> bool:
-        today = t.astimezone(self.tz).date()
-        for day in (today - _DAY, today):
-            weekday = day.isoweekday()
-            for r in self.restrictions:
-                if weekday in r.days:
-                    ws, we = self._window(day, r)
-                    if ws <= t < we:
-                        return True
-        return False
-
-    def windows(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
-        """Merged active windows intersecting ``[a, b)``, clipped to it."""
-        found: list[tuple[datetime, datetime]] = []
-        day = a.astimezone(self.tz).date() - _DAY
-        last = b.astimezone(self.tz).date()
-        while day <= last:
-            weekday = day.isoweekday()
-            for r in self.restrictions:
-                if weekday in r.days:
-                    ws, we = self._window(day, r)
-                    if ws < b and we > a and we > ws:
-                        found.append((max(ws, a), min(we, b)))
-            day += _DAY
-        found.sort()
-        merged: list[tuple[datetime, datetime]] = []
-        for ws, we in found:
-            if merged and ws <= merged[-1][1]:
-                if we > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], we)
-            else:
-                merged.append((ws, we))
-        return merged
-
-    # -- queries --------------------------------------------------------------------
-
-    def responder_at(self, t: datetime) -> str | None:
-        if t < self.anchor:
-            return None
-        if self.restrictions and not self.in_window(t):
-            return None
-        return self.responder_for(self.slot_index(t))
-
-    def segments(self, a: datetime, b: datetime) -> list[_Segment]:
-        """The layer's shifts intersecting ``[a, b)``, clipped to it and to its windows."""
-        a = max(a, self.anchor)
-        if a >= b:
-            return []
-        if not self.restrictions:
-            return self._slots(a, b)
-        # Only walk the rotation inside the active windows: a restricted hourly layer
-        # costs per window, not per hour of the range.
-        clipped: list[_Segment] = []
-        for ws, we in self.windows(a, b):
-            clipped.extend(self._slots(ws, we))
-        return clipped
-
-    def _slots(self, a: datetime, b: datetime) -> list[_Segment]:
-        """Rotation slots intersecting ``[a, b)``, clipped to it; requires ``a >= anchor``."""
-        shifts: list[_Segment] = []
-        m = self.slot_index(a)
-        start = self.slot_start(m)
-        while start < b:
-            end = self.slot_start(m + 1)
-            if end > start:
-                shifts.append((max(start, a), min(end, b), self.responder_for(m)))
-            m += 1
-            start = end
-        return shifts
-
-
-def _compile_layer(layer: Layer, tz: ZoneInfo) -> _Rotation:
-    if layer.start.tzinfo is None or layer.start.utcoffset() is None:
-        start_wall = layer.start.replace(tzinfo=None, fold=0)
-    else:
-        start_wall = layer.start.astimezone(tz).replace(tzinfo=None, fold=0)
-    handoff = layer.handoff if layer.handoff is not None else start_wall.time()
-    length = layer.shift_length
-    wall_clock = length % _DAY == _ZERO or _DAY % length == _ZERO
-    grid = length if wall_clock and length < _DAY else _DAY
-    base = datetime.combine(start_wall.date(), handoff.replace(tzinfo=None))
-    anchor_wall = base - ((base - start_wall) // grid) * grid  # first grid point >= start
-    return _Rotation(
-        name=layer.name,
-        participants=layer.participants,
-        tz=tz,
-        length=length,
-        wall_clock=wall_clock,
-        anchor_wall=anchor_wall,
-        anchor=_resolve(tz, anchor_wall),
-        restrictions=layer.restrictions,
-    )
-
-
-@dataclass(frozen=True)
 class _Compiled:
-    layers: tuple[_Rotation, ...]
+    layers: tuple[Rotation, ...]
     overrides: tuple[tuple[datetime, datetime, str], ...]  # UTC
 
     def lookup(self, t: datetime) -> tuple[str | None, str | None]:
@@ -351,7 +106,7 @@ class _Compiled:
         if b <= a:
             return []
         # Tracks in priority order, lowest first; each is sorted and non-overlapping.
-        tracks: list[tuple[str, list[_Segment]]] = [
+        tracks: list[tuple[str, list[Segment]]] = [
             (layer.name, layer.segments(a, b)) for layer in self.layers
         ]
         tracks.extend(
@@ -407,7 +162,7 @@ def _compile(schedule: Schedule) -> _Compiled:
     validate_schedule(schedule)
     tz = ZoneInfo(schedule.time_zone)
     return _Compiled(
-        layers=tuple(_compile_layer(layer, tz) for layer in schedule.layers),
+        layers=tuple(compile_layer(layer, tz) for layer in schedule.layers),
         overrides=tuple(
             (o.start.astimezone(UTC), o.end.astimezone(UTC), o.responder)
             for o in schedule.overrides
@@ -422,7 +177,7 @@ def _compile(schedule: Schedule) -> _Compiled:
 
 def validate_schedule(schedule: Schedule) -> None:
     """Raise ``ValueError`` naming the offending field if ``schedule`` is unusable."""
-    _zone(schedule.time_zone)
+    zone(schedule.time_zone)
     for i, layer in enumerate(schedule.layers):
         where = f"layers[{i}] ({layer.name!r})"
         if not layer.name:
@@ -465,7 +220,7 @@ def who_is_on_call(schedule: Schedule, at: datetime) -> OnCall:
     within :data:`HORIZON`.
     """
     compiled = _compile(schedule)
-    t = _utc(at, "at")
+    t = utc(at, "at")
     responder, source = compiled.lookup(t)
     return OnCall(responder=responder, until=compiled.next_change(t, responder), source=source)
 
@@ -478,54 +233,4 @@ def render_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Sh
     where nobody is on call are omitted.
     """
     compiled = _compile(schedule)
-    return compiled.render(_utc(start, "start"), _utc(end, "end"))
-
-
-def _format_instant(dt: datetime) -> str:
-    return f"{dt.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def consecutive_oncall_warnings(
-    shifts: list[Shift],
-    limit: timedelta = timedelta(days=7),
-    *,
-    time_zone: str | None = None,
-) -> list[str]:
-    """Warn about everyone on call without a break for longer than ``limit``.
-
-    Touching or overlapping shifts of the same responder merge into one stretch regardless
-    of their source.  Stretch length is real elapsed time by default; pass the schedule's
-    ``time_zone`` to measure it in local wall-clock time instead, so that an ordinary weekly
-    shift spanning a fall-back change (7 days + 1 hour elapsed) is not flagged.
-    """
-    tz = _zone(time_zone) if time_zone is not None else None
-    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for s in shifts:
-        spans[s.responder].append((s.start, s.end))
-    stretches: list[tuple[datetime, datetime, str]] = []
-    for who, items in spans.items():
-        items.sort()
-        cur_start, cur_end = items[0]
-        for start, end in items[1:]:
-            if start <= cur_end:
-                cur_end = max(cur_end, end)
-            else:
-                stretches.append((cur_start, cur_end, who))
-                cur_start, cur_end = start, end
-        stretches.append((cur_start, cur_end, who))
-    stretches.sort()
-    warnings: list[str] = []
-    for start, end, who in stretches:
-        if tz is None:
-            length = end - start
-        else:
-            length = end.astimezone(tz).replace(tzinfo=None) - start.astimezone(tz).replace(
-                tzinfo=None
-            )
-        if length > limit:
-            warnings.append(
-                f"{who} is on call for {durations.in_words(length)} without a break"
-                f" from {_format_instant(start)} to {_format_instant(end)}"
-                f" (limit {durations.in_words(limit)})"
-            )
-    return warnings
+    return compiled.render(utc(start, "start"), utc(end, "end"))

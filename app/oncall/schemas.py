@@ -1,8 +1,8 @@
-"""The declarative form of on-call: responders, schedules and escalation policies.
+"""The declarative form of on-call: responders and schedules.
 
 The same models validate the JSON API bodies and the ``klaxon apply`` YAML file
-(:func:`parse_config`, whose errors name the line and the field path). They
-convert to the pure :mod:`app.oncall.rotation` objects with :func:`to_rotation`.
+(the whole document, :mod:`app.apply.config`). They convert to the pure
+:mod:`app.oncall.rotation` objects with :func:`to_rotation`.
 
 Wall-clock times (``handoff``, restriction ``start``/``end``) are ``"HH:MM"``
 strings in the schedule's time zone; a layer's naive ``start`` is schedule-local
@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -31,29 +29,23 @@ from pydantic import (
 )
 
 from app import durations
-from app.escalation.policy import PolicySpec
-from app.heartbeats.schemas import HeartbeatSpec
 from app.instants import Instant, not_a_number, within_range
-from app.maintenance.schemas import WindowSpec
 from app.oncall import rotation
-from app.yamlfile import ItemError, YamlFileError, load_yaml, parse_yaml
+from app.phones import normalize_phone
+from app.yamlfile import ItemError
 
 __all__ = [
-    "ConfigError",
     "LayerSpec",
-    "OnCallConfig",
     "OverrideSpec",
-    "PolicySpec",
     "ResponderBody",
     "ResponderSpec",
     "RestrictionSpec",
     "ScheduleBody",
     "ScheduleSpec",
-    "load_config",
     "normalize_phone",
-    "parse_config",
     "parse_shift",
     "to_rotation",
+    "unique_names",
 ]
 
 RESPONDER_NAME_PATTERN = r"^[A-Za-z0-9_.@-]+$"
@@ -96,30 +88,6 @@ class _Spec(BaseModel):
 # --------------------------------------------------------------------------------------
 
 
-def normalize_phone(value: str) -> str:
-    """``value`` as E.164 (``+15551230001``), or ``ValueError`` naming it.
-
-    The number must start with ``+`` and its country code. It must have a possible
-    length for its country; whether the range is assigned is not checked, so the
-    fictional 555 numbers of examples and tests pass.
-    """
-    text = value.strip()
-    hint = "an E.164 number starts with + and the country code, like +15551230001"
-    if not text.startswith("+"):
-        raise ValueError(f"phone {value!r} is not an E.164 number: {hint}")
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"phone {value!r} is not a phone number: {hint}") from exc
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        raise ValueError(
-            f"phone {value!r} is not a valid number for country code +{number.country_code}"
-            " (wrong length)"
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 def _check_time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -152,7 +120,7 @@ def _wall_time(value: str) -> time:
     return time.fromisoformat(value)
 
 
-def _unique(names: Iterable[str], what: str) -> None:
+def unique_names(names: Iterable[str], what: str) -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
         if name in seen:
@@ -359,7 +327,7 @@ class _ScheduleFields(_Spec):
     @field_validator("layers")
     @classmethod
     def _unique_layers(cls, layers: list[LayerSpec]) -> list[LayerSpec]:
-        _unique((layer.name for layer in layers), "layer")
+        unique_names((layer.name for layer in layers), "layer")
         return layers
 
     @model_validator(mode="after")
@@ -426,70 +394,3 @@ def to_rotation(
     except ValidationError as exc:
         raise ValueError(f"schedule {spec['name']!r} has an invalid stored layer: {exc}") from exc
     return _rotation(spec["name"], spec["time_zone"], layers, overrides or ())
-
-
-# --------------------------------------------------------------------------------------
-# The whole document
-# --------------------------------------------------------------------------------------
-
-
-class OnCallConfig(_Spec):
-    """Responders, schedules, escalation policies and heartbeats, as ``klaxon apply``
-    takes them."""
-
-    responders: list[ResponderSpec] = Field(default_factory=list)
-    schedules: list[ScheduleSpec] = Field(default_factory=list)
-    policies: list[PolicySpec] = Field(default_factory=list)
-    heartbeats: list[HeartbeatSpec] = Field(default_factory=list)
-    maintenance: list[WindowSpec] = Field(default_factory=list)
-
-    @field_validator("responders")
-    @classmethod
-    def _unique_responders(cls, responders: list[ResponderSpec]) -> list[ResponderSpec]:
-        _unique((r.name for r in responders), "responder")
-        owners: dict[str, str] = {}
-        for index, r in enumerate(responders):
-            if r.phone in owners:
-                raise ItemError(
-                    f"phone {r.phone} belongs to both {owners[r.phone]!r} and {r.name!r}",
-                    (index, "phone"),
-                )
-            owners[r.phone] = r.name
-        return responders
-
-    @field_validator("schedules")
-    @classmethod
-    def _unique_schedules(cls, schedules: list[ScheduleSpec]) -> list[ScheduleSpec]:
-        _unique((s.name for s in schedules), "schedule")
-        return schedules
-
-    @field_validator("policies")
-    @classmethod
-    def _unique_policies(cls, policies: list[PolicySpec]) -> list[PolicySpec]:
-        _unique((p.name for p in policies), "policy")
-        return policies
-
-    @field_validator("heartbeats")
-    @classmethod
-    def _unique_heartbeats(cls, heartbeats: list[HeartbeatSpec]) -> list[HeartbeatSpec]:
-        _unique((h.name for h in heartbeats), "heartbeat")
-        return heartbeats
-
-    @field_validator("maintenance")
-    @classmethod
-    def _unique_windows(cls, windows: list[WindowSpec]) -> list[WindowSpec]:
-        _unique((w.name for w in windows), "maintenance window")
-        return windows
-
-
-class ConfigError(YamlFileError):
-    """An invalid on-call file; ``errors`` are ``"file:line: path: message"`` strings."""
-
-
-def parse_config(text: str, source: str = "<on-call config>") -> OnCallConfig:
-    """Parse and validate an on-call YAML document; ``ConfigError`` names each line."""
-    return parse_yaml(OnCallConfig, text, source, what="on-call file", error=ConfigError)
-
-
-def load_config(path: Path) -> OnCallConfig:
-    return load_yaml(OnCallConfig, path, what="on-call file", error=ConfigError)

@@ -8,8 +8,8 @@ import copy
 
 from prometheus_client import REGISTRY
 
-from app.oncall import document
-from app.oncall.schemas import OnCallConfig
+from app.apply import document
+from app.apply.config import OnCallConfig
 from tests.escalation.test_who_may_ack import _checkout_alert, _said, _timeline
 from tests.paging import ALICE, BOB, CAROL, ONCALL, Paging, open_incident
 

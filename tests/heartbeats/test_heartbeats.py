@@ -16,10 +16,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.apply.config import ConfigError, parse_config
 from app.clock import ManualClock
 from app.heartbeats import expiry
 from app.main import create_app
-from app.oncall.schemas import ConfigError, parse_config
 from app.pipeline import process
 from app.runtime import Runtime
 from app.worker import Worker

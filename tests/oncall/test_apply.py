@@ -16,11 +16,12 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner, Result
 
+from app.apply import document
+from app.apply.config import ConfigError, OnCallConfig, load_config, parse_config
 from app.cli import cli
 from app.db import make_engine, make_sessionmaker
 from app.errors import Conflict, KlaxonError
-from app.oncall import document, store
-from app.oncall.schemas import ConfigError, OnCallConfig, load_config, parse_config
+from app.oncall import store
 from app.rules import load_rules
 from app.settings import get_settings
 from tests.conftest import make_settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.oncall.schemas import ConfigError, parse_config
+from app.apply.config import ConfigError, parse_config
 
 DOC = """\
 responders:

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.oncall import (
+from app.oncall import layers
+from app.oncall.fatigue import consecutive_oncall_warnings
+from app.oncall.rotation import (
     HORIZON,
     Layer,
     OnCall,
@@ -22,9 +24,7 @@ from app.oncall import (
     Restriction,
     Schedule,
     Shift,
-    consecutive_oncall_warnings,
     render_shifts,
-    rotation,
     validate_schedule,
     who_is_on_call,
 )
@@ -640,14 +640,14 @@ def test_point_lookup_cost_does_not_grow_with_distance_from_the_anchor(
     layer = Layer("hourly", ("a", "b", "c"), timedelta(hours=1), datetime(1976, 3, 1, 0, 0))
     s = Schedule("eng", "America/New_York", (layer,))
     calls = 0
-    real: Callable[[ZoneInfo, datetime], datetime] = rotation._resolve
+    real: Callable[[ZoneInfo, datetime], datetime] = layers.resolve
 
     def counting(tz: ZoneInfo, wall: datetime) -> datetime:
         nonlocal calls
         calls += 1
         return real(tz, wall)
 
-    monkeypatch.setattr(rotation, "_resolve", counting)
+    monkeypatch.setattr(layers, "resolve", counting)
     near = who_is_on_call(s, utc(1976, 3, 3, 12, 30))
     near_calls, calls = calls, 0
     far = who_is_on_call(s, utc(2026, 3, 3, 12, 30))  # ~440k hourly shifts later

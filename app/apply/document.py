@@ -5,7 +5,7 @@ leaves windows alone: end or delete them through the API).
 
 Applying upserts everything the document names, after checking that every
 reference resolves to the document or the database. With ``prune``, what the
-document no longer names is then removed (app/oncall/prune.py), as
+document no longer names is then removed (app/apply/prune.py), as
 ``kubectl apply --prune`` does. Nothing here commits: the caller's transaction
 makes the whole document apply or nothing, and a dry run is that transaction
 rolled back, with the same list of changes.
@@ -20,12 +20,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.apply import prune
+from app.apply.config import OnCallConfig
 from app.errors import KlaxonError
-from app.escalation.policy import PolicySpec
 from app.heartbeats.store import upsert_heartbeat
 from app.maintenance import service as maintenance
-from app.oncall import prune, store
-from app.oncall.schemas import OnCallConfig
+from app.oncall import policies, store
 from app.rules import RulesFile
 from app.settings import Settings
 
@@ -38,21 +38,6 @@ class ItemChange:
     kind: str  # responder, schedule, policy, heartbeat
     name: str
     change: str
-
-
-def unknown_actions(policies: Iterable[PolicySpec], rules: RulesFile) -> list[str]:
-    """A step that runs or offers an action the rules file does not declare (a
-    typo would leave the step doing nothing but wait, or its page offering
-    nothing), one problem each."""
-    declared = ", ".join(action.name for action in rules.actions) or "none"
-    return [
-        f"policy {policy.name!r} steps[{j}]: unknown action {name!r}"
-        f" (the rules file declares: {declared})"
-        for policy in policies
-        for j, step in enumerate(policy.steps)
-        for name in (step.run, step.offer)
-        if name is not None and rules.action(name) is None
-    ]
 
 
 async def _check_references(
@@ -95,7 +80,7 @@ async def _check_references(
         places = "; ".join(dict.fromkeys(schedules_used[name]))
         problems.append(f"unknown schedule {name!r} (used in {places})")
     if rules is not None:
-        problems += unknown_actions(config.policies, rules)
+        problems += policies.unknown_actions(config.policies, rules)
     if problems:
         raise KlaxonError("; ".join(problems))
 
@@ -120,7 +105,7 @@ async def _upsert_all(
         change = await store.upsert_schedule(session, schedule, now=now, by=by)
         changes.append(ItemChange("schedule", schedule.name, change.value))
     for policy in config.policies:
-        change = await store.upsert_policy(session, policy, now=now)
+        change = await policies.upsert_policy(session, policy, now=now)
         changes.append(ItemChange("policy", policy.name, change.value))
     for heartbeat in config.heartbeats:
         outcome = await upsert_heartbeat(session, heartbeat, now=now)
@@ -142,7 +127,7 @@ async def apply_document(
     settings: Settings | None = None,
 ) -> list[ItemChange]:
     """Apply ``config``; with ``prune_missing``, then remove what it no longer
-    names (see :func:`app.oncall.prune.prune`; ``rules`` are the rules in force,
+    names (see :func:`app.apply.prune.prune`; ``rules`` are the rules in force,
     whose routes' policies are kept; ``settings`` say where maintenance windows'
     silences go). Raises ``KlaxonError`` naming every
     problem before anything is left half-written (the caller rolls back)."""
@@ -176,5 +161,4 @@ __all__ = [
     "apply_config",
     "apply_document",
     "counted",
-    "unknown_actions",
 ]

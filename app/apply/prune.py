@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.apply.config import OnCallConfig
 from app.errors import Conflict, KlaxonError
 from app.models import (
     handoff_marks_table,
@@ -37,7 +38,6 @@ from app.models import (
     schedules_table,
     steps_table,
 )
-from app.oncall.schemas import OnCallConfig
 from app.rules import RulesFile
 from app.rules.policies import named_policies
 
