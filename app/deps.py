@@ -18,7 +18,9 @@ from app.runtime import Runtime
 from app.transaction import UnitOfWork, unit_of_work
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a
+    # hand-off to a thread and back on every request (issue 13's profile).
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -36,12 +36,12 @@ from app.errors import Unavailable
 from app.escalation.paging import begin_paging, stop_paging
 from app.events import AlertEvent
 from app.incidents.resolution import tell_resolved
+from app.ingest.classified import classify_remembered
 from app.ingest.dedupe import ingest
 from app.ingest.repeat_batch import batcher_for
 from app.ingest.repeats import Repeats, record_repeats, repeat_candidates
 from app.metrics import ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_STALE, INCIDENTS_OPENED
 from app.results import Classified, IngestResult, episode_key
-from app.rules import classify_events
 from app.runtime import Runtime
 from app.transaction import unit_of_work
 
@@ -58,7 +58,7 @@ Write = Callable[[AsyncSession], Awaitable[None]]
 async def process(
     runtime: Runtime, events: list[AlertEvent], *, actor: str, first: Write | None = None
 ) -> IngestResult:
-    classified = classify_events(runtime.rules.current, events)
+    classified = classify_remembered(runtime.rules.current, events)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             result = await _store(runtime, classified, actor=actor, first=first)

@@ -85,11 +85,13 @@ async def run_fleet(
     rate: float | None = None,
     extra: Callable[[int], tuple[bytes, Observer] | None] | None = None,
     seed: int = 13,
+    on_steady: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Post every group once, then the fleet's notifications for ``warmup + seconds``;
     measure the last ``seconds``. ``resolve_share`` of posts resolve part of their group (those
     alerts fire again, as new episodes, in the group's next post). ``extra(i)``
-    may replace post ``i`` with a body of its own and an observer of its answer."""
+    may replace post ``i`` with a body of its own and an observer of its answer.
+    ``on_steady()`` runs once the first round is done (a profiler starts there)."""
     rng = random.Random(seed)
     groups = fleet(rng, datetime.now(UTC))
     result = LoadResult()
@@ -176,6 +178,8 @@ async def run_fleet(
         result.first_round = loop.time() - first
         result.first_round_errors = sum(answers)
         result.steady_from = datetime.now(UTC)
+        if on_steady is not None:
+            on_steady()
         start = loop.time()
         measure_from = start + warmup
         stop_at = measure_from + seconds

@@ -22,6 +22,8 @@ from pathlib import Path
 from tests.perf import real
 from tests.services.postgres import private_postgres
 
+WARMUP = 2.0  # seconds of load before the measured ones (run_fleet's default)
+
 
 def _function(frame: str) -> str:
     """``fn (path/file.py:12)`` → ``fn (path/file.py)``: lines apart, one function."""
@@ -58,6 +60,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--rate", type=float, default=0.0, help="webhooks/s (0: as fast as it can)")
+    parser.add_argument("--resolve-share", type=float, default=0.0, help="share of posts resolving")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--out", type=Path, default=None, help="where to keep the stacks")
     args = parser.parse_args()
@@ -65,28 +68,35 @@ def main() -> None:
     if spy is None:
         raise SystemExit("py-spy is not installed (pip install py-spy)")
     out = args.out or Path(tempfile.mkdtemp(prefix="klaxon-profile-")) / "stacks.txt"
+    record = [spy, "record", "--duration", str(int(args.seconds + WARMUP))]
+    record += ["--format", "raw", "--output", str(out), "--nonblocking", "--rate", "200"]
+    sampling: list[subprocess.Popen[bytes]] = []
     with (
         private_postgres(durable=True) as pg,
         real.TwilioThread() as fake,
         real.klaxon(pg, "bench_profile", fake, workers=1, env={}) as (served, token),
     ):
-        # The first round opens every group's incident: a storm of its own,
-        # not the steady state profiled here.
-        real.sampled_load(served, token, seconds=1, connections=args.connections)
-        duration = str(int(args.seconds))
-        record = [spy, "record", "--pid", str(served.pid), "--duration", duration]
-        record += ["--format", "raw", "--output", str(out), "--nonblocking", "--rate", "200"]
-        sampling = subprocess.Popen(record, stdout=subprocess.DEVNULL)
+        # Sampled from the end of the first round (every group's first
+        # notification opens its incident: a storm of its own, not the steady
+        # state profiled here) to the end of the run.
+        def start() -> None:
+            command = [*record, "--pid", str(served.pid)]
+            sampling.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+
         try:
             figures, _ = real.sampled_load(
                 served,
                 token,
                 seconds=args.seconds,
+                warmup=WARMUP,
                 connections=args.connections,
                 rate=args.rate or None,
+                resolve_share=args.resolve_share,
+                on_steady=start,
             )
         finally:
-            sampling.wait(60)
+            for process in sampling:
+                process.wait(60)
     print({k: v for k, v in figures.items() if not isinstance(v, dict | list)})
     print(f"stacks: {out}")
     print(summarize(out, args.top))
