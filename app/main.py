@@ -50,6 +50,7 @@ from app.statuspage import endpoints as statuspage_publishing
 from app.statuspage import page_endpoints as statuspage
 from app.statuspage import subscribe_endpoints as status_subscriptions
 from app.statuspage.deliver import status_webhook_handler
+from app.statuspage.fast import CachedStatusPages
 from app.statuspage.host import StatusHostOnly
 from app.worker import Worker
 
@@ -164,6 +165,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         body_seconds=settings.body_read_timeout,
         work_seconds=settings.request_timeout,
     )
+    # The status page's fresh cached answers skip all of the above (app/statuspage/fast.py).
+    app.add_middleware(CachedStatusPages)
     app.include_router(sources.router)
     app.include_router(pagerduty.router)
     app.include_router(change_events.router)

@@ -91,6 +91,11 @@ class StatusCache:
             return None
         return good if time.monotonic() - self._good_at < self.max_age else None
 
+    def fresh(self, runtime: Runtime) -> Snapshot | None:
+        """The snapshot to serve without waiting for anything, or None when a
+        refresh is due (then :meth:`get` decides)."""
+        return self._fresh(runtime.rules.current.status_page)
+
     def _fallback(self) -> Snapshot:
         """The last good snapshot, marked stale; a 503 without one."""
         if self._good is None:
@@ -161,6 +166,12 @@ class StatusCache:
             planned = await maintenance_views(session, page, now=now)
         updated = max([summary.updated_at, *(m.updated_at for m in planned)])
         return replace(summary, maintenances=planned, updated_at=updated)
+
+
+async def cache_dependency(request: Request) -> StatusCache:
+    """:func:`status_cache` for ``Depends``: a coroutine, which FastAPI runs
+    inline (a plain function would cost a hop to its thread pool)."""
+    return status_cache(request)
 
 
 def status_cache(request: Request) -> StatusCache:

@@ -7,29 +7,19 @@ the database could not be read."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.deps import RuntimeDep
-from app.statuspage import render, v2
-from app.statuspage.cache import Rendered, Snapshot, StatusCache, status_cache
+from app.runtime import Runtime
+from app.statuspage import v2
+from app.statuspage.cache import Rendered, Snapshot, StatusCache, cache_dependency
+from app.statuspage.documents import PAGES, STYLESHEET, answer_headers, not_modified
 
 router = APIRouter(prefix="/status", tags=["status page (public)"])
-CacheDep = Annotated[StatusCache, Depends(status_cache)]
+CacheDep = Annotated[StatusCache, Depends(cache_dependency)]
 
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none';"
-    " form-action 'none'; frame-ancestors 'none'"
-)
-STYLESHEET = Rendered(
-    render.STYLESHEET,
-    '"' + hashlib.sha256(render.STYLESHEET).hexdigest()[:32] + '"',
-    "text/css; charset=utf-8",
-)
 JSON_DOC: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {"schema": {"type": "object"}}}},
     503: {"description": "The database was never reachable since this process started"},
@@ -37,26 +27,25 @@ JSON_DOC: dict[int | str, dict[str, Any]] = {
 
 
 def _answer(request: Request, rendered: Rendered, *, stale: bool, max_age: float) -> Response:
-    headers = {
-        "ETag": rendered.etag,
-        "Cache-Control": f"public, max-age={max(1, int(max_age))}",
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    if rendered.media_type == "application/json":
-        headers["Access-Control-Allow-Origin"] = "*"  # widgets on other sites read it
-    if stale:
-        headers["X-Status-Stale"] = "1"
-    wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
-    if rendered.etag in wanted or "*" in wanted:
+    headers = answer_headers(rendered, stale=stale, max_age=max_age)
+    if not_modified(request.headers.get("if-none-match", ""), rendered.etag):
         return Response(status_code=304, headers=headers)
     return Response(rendered.body, media_type=rendered.media_type, headers=headers)
 
 
+async def _runtime(request: Request) -> Runtime:
+    """As app.deps.get_runtime, but a coroutine: FastAPI runs it inline, where a
+    plain function costs every request a hop to the thread pool."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+PageRuntime = Annotated[Runtime, Depends(_runtime)]
+
+
 async def _serve(
     request: Request,
-    runtime: RuntimeDep,
+    runtime: Runtime,
     cache: StatusCache,
     kind: str,
     media_type: str,
@@ -69,39 +58,35 @@ async def _serve(
     )
 
 
-def _json(name: str) -> Callable[[Snapshot], bytes]:
-    return lambda snapshot: orjson.dumps(v2.document(snapshot.summary, name))
-
-
 @router.get("", response_class=Response, include_in_schema=False)
-async def status_page(request: Request, runtime: RuntimeDep, cache: CacheDep) -> Response:
-    return await _serve(
-        request, runtime, cache, "html", "text/html; charset=utf-8", render.page_html
-    )
+async def status_page(request: Request, runtime: PageRuntime, cache: CacheDep) -> Response:
+    return await _serve(request, runtime, cache, *PAGES["/status"])
 
 
 @router.get("/style.css", response_class=Response, include_in_schema=False)
-async def stylesheet(request: Request, runtime: RuntimeDep) -> Response:
+async def stylesheet(request: Request, runtime: PageRuntime) -> Response:
     return _answer(request, STYLESHEET, stale=False, max_age=runtime.settings.status_cache_seconds)
 
 
 @router.get("/history.atom", response_class=Response, include_in_schema=False)
-async def history_atom(request: Request, runtime: RuntimeDep, cache: CacheDep) -> Response:
-    return await _serve(request, runtime, cache, "atom", "application/atom+xml", render.atom)
+async def history_atom(request: Request, runtime: PageRuntime, cache: CacheDep) -> Response:
+    return await _serve(request, runtime, cache, *PAGES["/status/history.atom"])
 
 
 @router.get("/history.rss", response_class=Response, include_in_schema=False)
-async def history_rss(request: Request, runtime: RuntimeDep, cache: CacheDep) -> Response:
-    return await _serve(request, runtime, cache, "rss", "application/rss+xml", render.rss)
+async def history_rss(request: Request, runtime: PageRuntime, cache: CacheDep) -> Response:
+    return await _serve(request, runtime, cache, *PAGES["/status/history.rss"])
 
 
 def _document_route(name: str) -> None:
-    async def document(request: Request, runtime: RuntimeDep, cache: CacheDep) -> Response:
-        return await _serve(request, runtime, cache, name, "application/json", _json(name))
+    path = f"/status/api/v2/{name}.json"
+
+    async def document(request: Request, runtime: PageRuntime, cache: CacheDep) -> Response:
+        return await _serve(request, runtime, cache, *PAGES[path])
 
     document.__name__ = "status_" + name.replace("/", "_").replace("-", "_")
     router.add_api_route(
-        f"/api/v2/{name}.json",
+        path.removeprefix("/status"),
         document,
         methods=["GET"],
         response_class=Response,
