@@ -269,7 +269,7 @@ async def test_a_ping_and_the_resolution_it_brings_commit_together(
     declared = await client.put(f"{heartbeats}/backup", json={"interval": 60, "grace": 0})
     assert declared.status_code == 201, declared.text
     clock.advance(minutes=2)
-    await app.state.engine.run_due()
+    await app.state.worker.run_due()
     [opened] = await incidents(client)
     assert opened["status"] == "triggered"
 
@@ -293,7 +293,7 @@ async def test_deleting_a_heartbeat_whose_resolution_fails_keeps_it(
     heartbeats = "/api/v1/heartbeats"
     await client.put(f"{heartbeats}/retired", json={"interval": 60, "grace": 0})
     clock.advance(minutes=2)
-    await app.state.engine.run_due()
+    await app.state.worker.run_due()
 
     with _timeline_refused(app):
         failed = await _raw(app, client, "DELETE", f"{heartbeats}/retired")
