@@ -6,7 +6,8 @@ import itertools
 import logging
 from typing import Protocol
 
-from app.notify.twilio_client import SendResult, TwilioConfig, TwilioSender, mask_phone
+from app.notify.twilio_client import SendResult, TwilioConfig, TwilioSender
+from app.phones import mask_phone
 from app.settings import Settings
 
 log = logging.getLogger("klaxon.notify")

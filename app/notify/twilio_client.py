@@ -56,7 +56,6 @@ __all__ = [
     "SendResult",
     "TwilioConfig",
     "TwilioSender",
-    "mask_phone",
 ]
 
 logger = logging.getLogger("klaxon.notify.twilio")

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import KlaxonError
 from app.escalation.policy import PolicySpec
 from app.models import policies_table
 from app.oncall.responder_store import require_responders
-from app.oncall.rows import Change, quoted_names
+from app.oncall.rows import Change, quoted_names, upsert_named
 from app.oncall.schedule_store import existing_schedules
 from app.rules import RulesFile
 
@@ -64,17 +64,7 @@ async def upsert_policy(session: AsyncSession, spec: PolicySpec, *, now: datetim
         "ack": spec.ack,
         "silence_on_ack": spec.silence_on_ack,
     }
-    if existing is None:
-        await session.execute(
-            insert(policies_table).values(name=spec.name, created_at=now, updated_at=now, **values)
-        )
-        return Change.CREATED
-    if all(getattr(existing, key) == value for key, value in values.items()):
-        return Change.UNCHANGED
-    await session.execute(
-        update(policies_table).where(p.id == existing.id).values(updated_at=now, **values)
-    )
-    return Change.UPDATED
+    return await upsert_named(session, policies_table, spec.name, existing, values, now=now)
 
 
 async def get_policy(session: AsyncSession, name: str) -> PolicySpec | None:

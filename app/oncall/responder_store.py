@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, KlaxonError
 from app.models import responders_table
-from app.oncall.rows import Change, ResponderRow, quoted_names
+from app.oncall.rows import Change, ResponderRow, quoted_names, upsert_named
 from app.oncall.schemas import ResponderSpec
 
 
@@ -85,19 +85,7 @@ async def upsert_responder(session: AsyncSession, spec: ResponderSpec, *, now: d
     }
     if spec.admin is not None:
         values["admin"] = spec.admin
-    if existing is None:
-        await session.execute(
-            insert(responders_table).values(
-                name=spec.name, created_at=now, updated_at=now, **values
-            )
-        )
-        return Change.CREATED
-    if all(getattr(existing, key) == value for key, value in values.items()):
-        return Change.UNCHANGED
-    await session.execute(
-        update(responders_table).where(r.id == existing.id).values(updated_at=now, **values)
-    )
-    return Change.UPDATED
+    return await upsert_named(session, responders_table, spec.name, existing, values, now=now)
 
 
 async def require_responders(session: AsyncSession, names: Iterable[str], where: str) -> None:

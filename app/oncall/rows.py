@@ -4,6 +4,9 @@ A handler, a page or another package reads a responder, schedule or override
 through these frozen dataclasses, so a misspelt column is a type error rather
 than an ``AttributeError`` at run time. The stores build them at the SQL edge
 (:meth:`ResponderRow.of` and its siblings), the only place that sees ``Row[Any]``.
+
+:func:`upsert_named` is the write every named row (responder, policy) shares:
+insert it, or update it only when a value differs, and say which it did.
 """
 
 from __future__ import annotations
@@ -14,9 +17,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
-from sqlalchemy import Row
+from sqlalchemy import Row, Table, insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["Change", "OverrideRow", "ResponderRow", "ScheduleRow", "quoted_names"]
+__all__ = [
+    "Change",
+    "OverrideRow",
+    "ResponderRow",
+    "ScheduleRow",
+    "quoted_names",
+    "upsert_named",
+]
 
 
 class Change(StrEnum):
@@ -85,3 +96,29 @@ class OverrideRow(_FromRow):
     responder: str
     created_at: datetime
     created_by: str | None
+
+
+async def upsert_named(
+    session: AsyncSession,
+    table: Table,
+    name: str,
+    existing: object | None,
+    values: dict[str, Any],
+    *,
+    now: datetime,
+) -> Change:
+    """Insert the row named ``name`` with ``values``, or update ``existing`` (its
+    stored row) when one of them differs: writing what is stored changes nothing,
+    not even ``updated_at``."""
+    if existing is None:
+        await session.execute(
+            insert(table).values(name=name, created_at=now, updated_at=now, **values)
+        )
+        return Change.CREATED
+    if all(getattr(existing, key) == value for key, value in values.items()):
+        return Change.UNCHANGED
+    row_id = getattr(existing, "id")  # noqa: B009 - any row with an id column
+    await session.execute(
+        update(table).where(table.c.id == row_id).values(updated_at=now, **values)
+    )
+    return Change.UPDATED

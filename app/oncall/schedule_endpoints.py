@@ -35,7 +35,7 @@ from app.oncall.public import (
     ShiftsPublic,
 )
 from app.oncall.routing import BAD_REFERENCE, NOT_FOUND, AtQuery, SchedulePath, same_name, validated
-from app.oncall.rows import OverrideRow
+from app.oncall.rows import OverrideRow, ScheduleRow
 from app.oncall.schemas import LayerSpec, OverrideSpec, ScheduleBody
 
 router = APIRouter(prefix="/api/v1", tags=["oncall"])
@@ -56,6 +56,17 @@ def _override_public(row: OverrideRow) -> OverridePublic:
     )
 
 
+def _schedule_public(row: ScheduleRow) -> SchedulePublic:
+    return SchedulePublic(
+        name=row.name,
+        time_zone=row.time_zone,
+        layers=[LayerSpec.model_validate(layer) for layer in row.layers],
+        services=row.services,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
 async def _schedule_detail(session: SessionDep, name: str, now: datetime) -> ScheduleDetail:
     row = await store.get_schedule(session, name)
     if row is None:
@@ -64,12 +75,7 @@ async def _schedule_detail(session: SessionDep, name: str, now: datetime) -> Sch
     schedule = await store.load_schedule(session, name, ending_after=now)
     assert schedule is not None
     return ScheduleDetail(
-        name=row.name,
-        time_zone=row.time_zone,
-        layers=[LayerSpec.model_validate(layer) for layer in row.layers],
-        services=row.services,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        **dict(_schedule_public(row)),
         overrides=[_override_public(o) for o in overrides],
         warnings=store.stretch_warnings(schedule, now),
     )
@@ -130,17 +136,7 @@ async def put_schedule(
 
 @router.get("/schedules", response_model=list[SchedulePublic])
 async def list_schedules(session: SessionDep, _: ReadPrincipal) -> list[SchedulePublic]:
-    return [
-        SchedulePublic(
-            name=row.name,
-            time_zone=row.time_zone,
-            layers=[LayerSpec.model_validate(layer) for layer in row.layers],
-            services=row.services,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-        for row in await store.list_schedules(session)
-    ]
+    return [_schedule_public(row) for row in await store.list_schedules(session)]
 
 
 @router.get("/schedules/{name}", response_model=ScheduleDetail, responses=NOT_FOUND)

@@ -19,9 +19,9 @@ from app.maintenance import ack_silences, requested
 from app.maintenance.windows import describe_until
 from app.metrics import SMS_REPLIES_SUPPRESSED
 from app.models import incidents_table, notifications_table
-from app.notify.twilio_client import mask_phone
 from app.notify.twiml import RUN_KEY
 from app.oncall.store import get_responder_by_id, get_responder_by_phone
+from app.phones import mask_phone
 from app.replies import limits
 from app.replies.grammar import HELP_TEXT, parse_reply
 from app.replies.standing import refusal, standing

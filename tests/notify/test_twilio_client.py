@@ -17,8 +17,8 @@ from app.notify.twilio_client import (
     SendResult,
     TwilioConfig,
     TwilioSender,
-    mask_phone,
 )
+from app.phones import mask_phone
 from tests.fakes.twilio_server import FakeTwilio, free_port
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
