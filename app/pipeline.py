@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -160,8 +161,9 @@ def _flap_windows(runtime: Runtime) -> dict[str, timedelta]:
 
 
 def _count(events: list[AlertEvent], result: IngestResult) -> None:
-    for event in events:
-        ALERTS_RECEIVED.labels(event.source, event.status).inc()
+    # Counted per (source, status), not per alert: one labels() lookup each.
+    for (source, status), n in Counter((e.source, e.status) for e in events).items():
+        ALERTS_RECEIVED.labels(source, status).inc(n)
     if events:
         source = events[0].source
         ALERTS_DEDUPLICATED.labels(source).inc(result.repeats)

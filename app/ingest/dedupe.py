@@ -28,13 +28,14 @@ from datetime import datetime, timedelta
 from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, text, tuple_, union_all, update
+from sqlalchemy import bindparam, select, text, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import chunked, dialect_name, insert_for
 from app.ingest import lookups_pg
 from app.ingest.episode_rule import decide
 from app.ingest.grouping import attach_and_resolve
+from app.ingest.resolutions import apply_resolutions
 from app.models import FIRING_PREDICATE, alerts_table
 from app.results import Classified, IngestResult
 from app.timeline import record
@@ -106,7 +107,7 @@ async def ingest(
     await _count_lost_races(session, to_insert, inserted, now=now)
     await _update_repeats(session, repeats, now=now)
     result.repeats += len(repeats)
-    resolved_by_incident = await _apply_resolutions(session, resolutions, now=now)
+    resolved_by_incident = await apply_resolutions(session, resolutions, now=now)
     result.resolved += sum(1 for _, _, item in resolutions if item is not None)
 
     new_items = [
@@ -340,34 +341,3 @@ async def _update_repeats(
             changed,
             execution_options={"synchronize_session": False},
         )
-
-
-async def _apply_resolutions(
-    session: AsyncSession,
-    resolutions: list[tuple[_Stored, datetime, Classified | None]],
-    *,
-    now: datetime,
-) -> dict[int, list[str]]:
-    """Resolve episodes; return, per incident, the titles of the episodes that
-    this delivery moved from firing to resolved."""
-    a = alerts_table.c
-    by_incident: dict[int, list[str]] = defaultdict(list)
-    for stored, ends_at, item in sorted(resolutions, key=lambda r: r[0].id):
-        values: dict[str, Any] = {"status": "resolved", "ends_at": ends_at, "last_seen_at": now}
-        if item is not None:
-            values["occurrences"] = a.occurrences + 1
-            if item.event.annotations:
-                values["annotations"] = item.event.annotations
-        # Guarded by status, so that of two concurrent deliveries only one
-        # counts this resolution against the incident.
-        row = (
-            await session.execute(
-                update(alerts_table)
-                .where(and_(a.id == stored.id, a.status == "firing"))
-                .values(**values)
-                .returning(a.incident_number, a.name)
-            )
-        ).first()
-        if row is not None and row.incident_number is not None:
-            by_incident[row.incident_number].append(row.name)
-    return by_incident

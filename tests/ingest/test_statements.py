@@ -44,6 +44,9 @@ async def _post(app: FastAPI, client: httpx.AsyncClient, payload: dict[str, Any]
 REPEAT = {"sqlite": 3, "postgresql": 1}
 NEW_ALERT = {"sqlite": 13, "postgresql": 11}
 NEW_INCIDENT = {"sqlite": 16, "postgresql": 14}
+#: A delivery resolving three of its four alerts: on PostgreSQL one statement
+#: resolves them all (app/ingest/resolutions.py), on SQLite one each.
+RESOLVE_THREE = {"sqlite": 10, "postgresql": 8}
 
 
 @pytest.fixture
@@ -62,6 +65,29 @@ async def test_statements_per_notification(
     assert len(repeated) <= REPEAT[backend], "\n".join(repeated)
     assert len(grown) <= NEW_ALERT[backend], "\n".join(grown)
     assert len(opened) <= NEW_INCIDENT[backend], "\n".join(opened)
+
+
+async def test_statements_of_a_delivery_resolving_several_alerts(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    fingerprints = [f"c00000000000000{n}" for n in range(4)]
+    await _post(app, client, _group(*fingerprints))
+    payload = _group(*fingerprints)
+    for alert in payload["alerts"][1:]:
+        alert["status"] = "resolved"
+        alert["endsAt"] = alert["startsAt"]
+    resolved = await _post(app, client, payload)
+    assert len(resolved) <= RESOLVE_THREE[backend], "\n".join(resolved)
+    async with app.state.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            select(alerts_table.c.fingerprint, alerts_table.c.status, alerts_table.c.occurrences)
+            .where(alerts_table.c.fingerprint.in_(fingerprints))
+            .order_by(alerts_table.c.fingerprint)
+        )
+        assert [tuple(row) for row in rows] == [
+            (fingerprints[0], "firing", 2),
+            *((fp, "resolved", 2) for fp in fingerprints[1:]),
+        ]
 
 
 CONCURRENT = 20
