@@ -1,1 +1,3 @@
-"""Escalation policies and the durable engine that pages through them."""
+"""Escalation: policies (``policy``), starting and stopping an incident's paging
+(``paging``) and firing its due steps (``steps``). The worker (app/worker.py)
+runs the steps as one of its stages; what a page says is app/notify's."""

@@ -74,14 +74,10 @@ async def _fire_steps(runtime: Runtime, limit: int) -> int:
     fired = 0
     while fired < limit:
         now = runtime.clock.now()
+        due = (_S.status == "pending") & (_S.due_at <= now)
         async with unit_of_work(runtime) as uow:
             session = uow.session
-            step = await first_due(
-                session,
-                steps_table,
-                (_S.status == "pending") & (_S.due_at <= now),
-                (_S.due_at, _S.id),
-            )
+            step = await first_due(session, steps_table, due, (_S.due_at, _S.id))
             if step is None:
                 return fired
             try:

@@ -69,28 +69,12 @@ async def update_triage(
         if value == current:
             continue
         values[field] = value
+        kind, data = "triage", {"field": field, "value": value}
         if field == "severity":
-            events.append(
-                event_row(
-                    number,
-                    "severity_changed",
-                    f"Severity changed from {current} to {value}",
-                    at=now,
-                    actor=by,
-                    data={"from": current, "to": value},
-                )
-            )
+            kind, data = "severity_changed", {"from": current, "to": value}
+            message = f"Severity changed from {current} to {value}"
         elif field == "title":
-            events.append(
-                event_row(
-                    number,
-                    "triage",
-                    f"Title changed to: {value}",
-                    at=now,
-                    actor=by,
-                    data={"field": field, "value": value},
-                )
-            )
+            message = f"Title changed to: {value}"
         elif field == "started_at":
             value = values[field] = value.astimezone(UTC)
             if value > incident.created_at:
@@ -98,27 +82,11 @@ async def update_triage(
                     f"started_at {value.isoformat()} is after #{number} was opened "
                     f"({incident.created_at.isoformat()}); the start can only move earlier"
                 )
-            events.append(
-                event_row(
-                    number,
-                    "triage",
-                    f"Start of impact set to {_utc(value)}",
-                    at=now,
-                    actor=by,
-                    data={"field": field, "value": value.isoformat()},
-                )
-            )
+            message = f"Start of impact set to {_utc(value)}"
+            data = {"field": field, "value": value.isoformat()}
         else:
-            events.append(
-                event_row(
-                    number,
-                    "triage",
-                    _describe(field, value),
-                    at=now,
-                    actor=by,
-                    data={"field": field, "value": value},
-                )
-            )
+            message = _describe(field, value)
+        events.append(event_row(number, kind, message, at=now, actor=by, data=data))
     if values:
         await session.execute(
             update(incidents_table)
