@@ -35,14 +35,6 @@ class Runtime:
     #: Published after each commit that changed an incident: the console's live pages.
     changes: Changes = field(default_factory=Changes)
 
-    def wake_engine(self) -> None:
-        """After a commit that made work due now (or changed what people see): wake
-        the worker and the console's live pages. Called by the commit boundary
-        (``UnitOfWork.wake``, app/transaction.py); the handlers and jobs that
-        still call it themselves are being moved there (issue 12)."""
-        self.wake()
-        self.changes.publish()
-
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
         engine = make_engine(settings)

@@ -79,8 +79,13 @@ class UnitOfWork:
             self._hooks.append(hook)
 
     def wake(self) -> None:
-        """After the commit, wake the worker and the live pages."""
-        self.after_commit(self.runtime.wake_engine)
+        """After the commit, wake the worker (work may be due now) and the
+        console's live pages (what people see changed)."""
+        self.after_commit(self._wake_all)
+
+    def _wake_all(self) -> None:
+        self.runtime.wake()
+        self.runtime.changes.publish()
 
     def discard(self) -> None:
         """Roll back instead of committing, and run no hook: a dry run, or an

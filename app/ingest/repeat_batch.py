@@ -24,11 +24,10 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.errors import Unavailable
-from app.ingest.repeats import Repeats
+from app.ingest.repeats import Repeats, take_row, write_annotations
 from app.results import Classified, EpisodeKey
 
 #: Keys per statement, at most (a storm's delivery goes alone whatever its size).
@@ -136,17 +135,8 @@ class RepeatBatcher:
             for row in rows:
                 delivery, found = batch[row["d"]], answers[row["d"]]
                 key = (delivery.source, row["fingerprint"], row["starts_at"])
-                found.matched.add(key)
-                if row["incident_number"] is not None:
-                    found.incidents.add(row["incident_number"])
-                annotations = delivery.wanted[key].event.annotations
-                if annotations and annotations != orjson.loads(row["annotations"]):
-                    changed.append((orjson.dumps(annotations).decode(), row["id"]))
-            if changed:
-                await raw.executemany(
-                    "UPDATE alerts SET annotations = $1::json WHERE id = $2",
-                    sorted(changed, key=lambda c: int(c[1])),
-                )
+                take_row(found, key, row, delivery.wanted[key], changed)
+            await write_annotations(raw, changed)
         self.statements += 1
         self.deliveries += len(batch)
         return answers

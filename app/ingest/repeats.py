@@ -15,8 +15,10 @@ that a delivery refused there leaves nothing behind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, tuple_, update
@@ -102,21 +104,39 @@ async def _record_repeats_asyncpg(
     rows = await raw.fetch(
         _PG_REPEATS, now, source, [k[1] for k in keys], [k[2] for k in keys], len(keys)
     )
-    changed = []
+    changed: list[tuple[str, int]] = []
     for row in rows:
         key = (source, row["fingerprint"], row["starts_at"])
-        found.matched.add(key)
-        if row["incident_number"] is not None:
-            found.incidents.add(row["incident_number"])
-        annotations = wanted[key].event.annotations
-        if annotations and annotations != orjson.loads(row["annotations"]):
-            changed.append((orjson.dumps(annotations).decode(), row["id"]))
+        take_row(found, key, row, wanted[key], changed)
+    await write_annotations(raw, changed)
+    return found
+
+
+def take_row(
+    found: Repeats,
+    key: EpisodeKey,
+    row: Mapping[str, Any],
+    classified: Classified,
+    changed: list[tuple[str, int]],
+) -> None:
+    """One stored alert a delivery repeats (a row of asyncpg's ``_PG_REPEATS``
+    or the batch's statement): counted as matched, its incident noted, and its
+    annotations queued in ``changed`` if the delivery brings new ones."""
+    found.matched.add(key)
+    if row["incident_number"] is not None:
+        found.incidents.add(row["incident_number"])
+    annotations = classified.event.annotations
+    if annotations and annotations != orjson.loads(row["annotations"]):
+        changed.append((orjson.dumps(annotations).decode(), row["id"]))
+
+
+async def write_annotations(raw: Any, changed: list[tuple[str, int]]) -> None:
+    """The changed annotations, on asyncpg, in id order (the order rows are locked in)."""
     if changed:
         await raw.executemany(
             "UPDATE alerts SET annotations = $1::json WHERE id = $2",
             sorted(changed, key=lambda c: int(c[1])),
         )
-    return found
 
 
 async def _record_repeats_core(
