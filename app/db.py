@@ -126,8 +126,8 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection whose statements run outside any transaction: one round
     trip a read, no BEGIN and no ROLLBACK (PostgreSQL's autocommit), and on
     SQLite no write lock (which every transaction takes up front, above).
-    For reads that need no snapshot across statements, such as the engine's
-    look for due work twice a second (app/escalation/due.py)."""
+    For reads that need no snapshot across statements, such as the worker's
+    look for due work twice a second (app/timers/due.py)."""
     async with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")

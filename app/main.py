@@ -29,6 +29,7 @@ from app.clock import Clock
 from app.db import is_unavailable, refused_value
 from app.deadline import RequestDeadline
 from app.errors import KlaxonError, RateLimited
+from app.escalation import endpoints as escalation
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
 from app.maintenance import endpoints as maintenance
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(incident_response.router)
     app.include_router(review.router)
     app.include_router(oncall.router)
+    app.include_router(escalation.router)  # escalation policies, after on-call (issue 12)
     app.include_router(apply_document.router)  # klaxon apply's document (issue 12)
     app.include_router(handoffs.router)
     app.include_router(replies.router)

@@ -13,9 +13,9 @@ from app.api_errors import ErrorDetail
 from app.deadline import within
 from app.deps import AdminPrincipal, RuntimeDep, metrics_access
 from app.errors import KlaxonError, Unavailable
+from app.escalation.store import list_policies, policy_names, unknown_actions
 from app.metrics import OPEN_INCIDENTS, exposition
 from app.models import incidents_table
-from app.oncall.policies import list_policies, policy_names, unknown_actions
 from app.rules import RulesError, RulesFile
 from app.rules.policies import unknown_policies
 from app.runtime import Runtime

@@ -9,7 +9,7 @@
                                                        one transaction
                    ─► commit                           only now is the sender answered
                    ─► start paging (same transaction)  step 1 of the policy, due now
-                   ─► wake the engine (after commit)   app.escalation.engine
+                   ─► wake the worker (after commit)   app.worker
 
 Both commits are the boundary's (app/transaction.py), which says why a
 delivery of repeats commits on its own, before the rest.
@@ -133,7 +133,7 @@ async def _count_repeats(
     return found
 
 
-#: Pooled connections ingest leaves to the escalation engine (its loop, step
+#: Pooled connections ingest leaves to the worker (its loop, step
 #: firers and senders) and the API: with every connection held by webhooks
 #: under load, a new incident's first step and page queued for the pool
 #: behind them, each of their transactions anew (issue 13.3).

@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.apply import prune
 from app.apply.config import OnCallConfig
 from app.errors import KlaxonError
+from app.escalation import store as policy_store
 from app.heartbeats.store import upsert_heartbeat
 from app.maintenance import service as maintenance
-from app.oncall import policies, store
+from app.oncall import store
 from app.rules import RulesFile
 from app.settings import Settings
 
@@ -80,7 +81,7 @@ async def _check_references(
         places = "; ".join(dict.fromkeys(schedules_used[name]))
         problems.append(f"unknown schedule {name!r} (used in {places})")
     if rules is not None:
-        problems += policies.unknown_actions(config.policies, rules)
+        problems += policy_store.unknown_actions(config.policies, rules)
     if problems:
         raise KlaxonError("; ".join(problems))
 
@@ -105,7 +106,7 @@ async def _upsert_all(
         change = await store.upsert_schedule(session, schedule, now=now, by=by)
         changes.append(ItemChange("schedule", schedule.name, change.value))
     for policy in config.policies:
-        change = await policies.upsert_policy(session, policy, now=now)
+        change = await policy_store.upsert_policy(session, policy, now=now)
         changes.append(ItemChange("policy", policy.name, change.value))
     for heartbeat in config.heartbeats:
         outcome = await upsert_heartbeat(session, heartbeat, now=now)

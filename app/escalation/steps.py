@@ -30,6 +30,7 @@ from app.automation.approval import OFFER, offer_for
 from app.automation.steps import run_action_step
 from app.claim import first_due
 from app.db import insert_for, is_unavailable
+from app.escalation import store as policy_store
 from app.escalation.policy import PolicySpec
 from app.maintenance import quiet
 from app.metrics import POLICY_MISSING, STEP_LAG, UNPAGED
@@ -106,7 +107,7 @@ async def _fire(runtime: Runtime, session: AsyncSession, step: Any, now: datetim
     if await quiet.hold_step(session, step, incident, now=now):
         return  # a maintenance window holds it: due again at the window's end
     timeline: list[dict[str, Any]] = await quiet.over_lines(session, number, now=now)
-    policy = await store.get_policy(session, step.policy)
+    policy = await policy_store.get_policy(session, step.policy)
     if policy is None:
         policy = await _instead_of_missing(session, step, now, timeline)
     if policy is None or step.step_index >= len(policy.steps):
@@ -189,7 +190,7 @@ async def _instead_of_missing(
     POLICY_MISSING.labels(step.policy).inc()
     if step.policy == "default":
         return None
-    policy = await store.get_policy(session, "default")
+    policy = await policy_store.get_policy(session, "default")
     if policy is not None:
         instead = (
             f"Escalation policy {step.policy} does not exist: paging through policy "

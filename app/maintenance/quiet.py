@@ -7,7 +7,7 @@ transaction that would otherwise page:
 
 * when paging begins (app/escalation/paging.py): step 1 is written due at the
   window's end instead of now;
-* when a step comes due (app/escalation/engine.py): a step of an incident that a
+* when a step comes due (app/escalation/steps.py): a step of an incident that a
   window covers now (one created or extended since) is moved to its end.
 
 So at the end the step fires if the alerts still fire, and if they resolved

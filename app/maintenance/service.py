@@ -39,7 +39,7 @@ async def _after_change(
             await quiet.release(session, Window.of(before), old.end, now=now)
     # An ended window's occurrences stop at its end: its silences are unwanted.
     window = Window.of(after) if after is not None else None
-    if settings is not None:  # else the engine's next plan picks it up
+    if settings is not None:  # else the worker's next plan picks it up
         await silences.plan_window(session, settings, window, window_id, now)
 
 

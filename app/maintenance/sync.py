@@ -1,5 +1,5 @@
 """Reconciling the ``silences`` table (what Klaxon wants) with Alertmanager (what
-it holds): a stage of the engine's loop (app/escalation/engine.py).
+it holds): a task beside the worker's loop (app/worker.py).
 
 Each pass re-plans the desired silences when the horizon has moved on
 (``KLAXON_ALERTMANAGER_PLAN_SECONDS``), then works the rows that are due:
@@ -50,7 +50,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX))
 
 
-#: What the engine does with alerts Alertmanager no longer has (resolves them
+#: What the worker does with alerts Alertmanager no longer has (resolves them
 #: through the pipeline, which this stage may not import).
 OnGone = Callable[[list[AlertEvent]], Awaitable[object]]
 
@@ -72,7 +72,7 @@ class SilenceSync:
         self._task = asyncio.create_task(self._pass(), name="klaxon-silence-sync")
 
     async def drain(self) -> None:
-        """Wait for the pass under way (tests drive the engine with run_due)."""
+        """Wait for the pass under way (tests drive the worker with run_due)."""
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

@@ -1,7 +1,9 @@
 """The on-call tables, as handlers and other packages call them: one import for
 responders (app/oncall/responder_store.py), schedules, overrides and who is on
-call (app/oncall/schedule_store.py), escalation policies (app/oncall/policies.py)
-and the fatigue warnings of a stored schedule (app/oncall/fatigue.py).
+call (app/oncall/schedule_store.py) and the fatigue warnings of a stored
+schedule (app/oncall/fatigue.py). Escalation policies are app/escalation/store.py;
+their four functions are still re-exported here for the callers not yet moved
+(app/console, app/chat, app/cli/local.py).
 
 Every function runs inside the caller's transaction and never commits. Upserts
 are idempotent: writing what is already stored changes nothing (not even
@@ -12,8 +14,8 @@ is app/apply/.
 
 from __future__ import annotations
 
+from app.escalation.store import get_policy, list_policies, policy_names, upsert_policy
 from app.oncall.fatigue import CONSECUTIVE_LIMIT, WARNING_HORIZON, stretch_warnings
-from app.oncall.policies import get_policy, list_policies, policy_names, upsert_policy
 from app.oncall.responder_store import (
     get_responder,
     get_responder_by_id,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.escalation.store import get_policy
 from app.models import incidents_table, notifications_table
-from app.oncall.store import get_policy
 
 
 @dataclass(frozen=True)

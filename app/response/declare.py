@@ -3,7 +3,7 @@
 A report is routed like an alert whose only label is ``service``: the first
 route that matches names the service and the escalation policy. Paging starts
 in the caller's transaction (``begin_paging``), so the first step is committed
-with the incident; the caller wakes the engine after its commit.
+with the incident; the caller wakes the worker after its commit.
 """
 
 from __future__ import annotations

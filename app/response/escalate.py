@@ -2,9 +2,9 @@
 (the person paged is known to be asleep, on a plane) brings the next step
 forward to now.
 
-Nothing is paged here: the incident's next pending step (the one the engine
+Nothing is paged here: the incident's next pending step (the one the worker
 would fire when the delay runs out) becomes due now, in the caller's
-transaction, and the engine fires it as it fires any step once the caller has
+transaction, and the worker fires it as it fires any step once the caller has
 committed and woken it (``uow.wake()``, app/transaction.py). So the page goes out exactly
 once, through the outbox, with the step's own targets and channels, and the
 step after it keeps its delay. An incident that is not triggered (acknowledged

@@ -4,7 +4,8 @@ of what is still open on the services the schedule covers.
 The playbook's handoff: document ongoing issues, transfer context about
 alerts, review recent changes, share relevant runbooks. :func:`handoff_summary`
 builds that from the incidents (``GET /schedules/{name}/handoff`` shows it);
-:func:`send_due_handoffs`, called by the engine's housekeeping, texts it.
+:func:`send_due_handoffs`, called by the worker's housekeeping
+(app/timers/housekeeping.py), texts it.
 
 Sending is durable and happens once. Each schedule has a high-water mark
 (``handoff_marks.through``): a handoff whose start lies after the mark and at

@@ -1,4 +1,4 @@
-"""Reminders of missed status updates: a durable timer the engine runs.
+"""Reminders of missed status updates: a durable timer the worker runs.
 
 An open incident whose update cadence has passed since its clock started
 (:mod:`app.response.update_clock`) owes an update. Its communications lead,
@@ -50,7 +50,7 @@ async def _waiting(session: AsyncSession) -> list[Any]:
 
 
 async def next_due(session: AsyncSession, rules: RulesFile) -> datetime | None:
-    """When the next reminder falls due, for the engine's sleep."""
+    """When the next reminder falls due, for the worker's sleep."""
     dues = [
         due
         for row in await _waiting(session)
@@ -128,8 +128,8 @@ async def send_due_reminders(
     sessions: async_sessionmaker[AsyncSession], rules: RulesFile, now: datetime
 ) -> int:
     """Remind of every update now overdue, once each; returns how many. A
-    failure here is logged and never holds back the engine's pages (a database
-    that is down is the engine's to handle)."""
+    failure here is logged and never holds back the worker's pages (a database
+    that is down is the worker's to handle)."""
     try:
         return await _send_due(sessions, rules, now)
     except Exception as exc:

@@ -21,6 +21,7 @@ from app.apply.config import ConfigError, OnCallConfig, load_config, parse_confi
 from app.cli import cli
 from app.db import make_engine, make_sessionmaker
 from app.errors import Conflict, KlaxonError
+from app.escalation import store as policy_store
 from app.oncall import store
 from app.rules import load_rules
 from app.settings import get_settings
@@ -83,7 +84,7 @@ async def snapshot(sessions: Sessions) -> dict[str, Any]:
                 for r in await store.list_responders(session)
             ],
             "schedules": schedules,
-            "policies": await store.list_policies(session),
+            "policies": await policy_store.list_policies(session),
         }
 
 
@@ -205,8 +206,8 @@ async def test_applying_the_example_twice_changes_nothing_the_second_time(
         primary = await store.load_schedule(session, "payments-primary")
         assert primary is not None
         assert primary.layers[0].participants == ("alice", "bob", "chen")
-        assert await store.get_policy(session, "default") == config.policies[2]
-        assert await store.get_policy(session, "nope") is None
+        assert await policy_store.get_policy(session, "default") == config.policies[2]
+        assert await policy_store.get_policy(session, "nope") is None
         answers = await store.oncall_now(
             session, ["infra", "payments-primary", "nope"], datetime(2026, 11, 26, 9, tzinfo=UTC)
         )

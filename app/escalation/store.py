@@ -5,8 +5,8 @@ never committing; :func:`upsert_policy` is idempotent and checks that the
 policy's target responders and schedules exist. :func:`unknown_actions` checks
 its action steps against the rules in force.
 
-(Issue 12 item 1 gives policies to ``app/escalation/``; this module moves there
-whole.)
+A policy's targets are on-call things (responders, schedules): this module reads
+them through app/oncall's stores, which never import escalation back.
 """
 
 from __future__ import annotations

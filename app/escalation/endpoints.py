@@ -2,8 +2,10 @@
 to run) and how many times to repeat them.
 
 Creating or replacing a policy needs ``config``; its targets must exist and its
-action steps must name actions the rules in force declare. (Issue 12 item 1
-gives policies to ``app/escalation/``; this module moves there whole.)
+action steps must name actions the rules in force declare. Its paths sit
+under the ``oncall`` tag, where they were before they moved here; app/main.py
+includes this router right after the on-call one, so the OpenAPI document keeps
+its order.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from fastapi import APIRouter, Response
 
 from app.deps import ConfigPrincipal, ReadPrincipal, RuntimeDep, SessionDep, Transaction
 from app.errors import KlaxonError, NotFound
+from app.escalation import store as policy_store
 from app.escalation.policy import PolicySpec
-from app.oncall import policies
 from app.oncall.routing import BAD_REFERENCE, NOT_FOUND, PolicyPath, same_name, validated
 from app.oncall.rows import Change
 
@@ -49,10 +51,10 @@ async def put_policy(
         PolicySpec.model_validate,
         {**body.model_dump(), "name": name},
     )
-    unknown = policies.unknown_actions([spec], runtime.rules.current)
+    unknown = policy_store.unknown_actions([spec], runtime.rules.current)
     if unknown:
         raise KlaxonError("; ".join(unknown))
-    change = await policies.upsert_policy(tx.session, spec, now=runtime.clock.now())
+    change = await policy_store.upsert_policy(tx.session, spec, now=runtime.clock.now())
     if change is Change.CREATED:
         response.status_code = 201
     return spec
@@ -62,7 +64,7 @@ async def put_policy(
     "/escalation-policies", response_model=list[PolicySpec], response_model_exclude_none=True
 )
 async def list_policies(session: SessionDep, _: ReadPrincipal) -> list[PolicySpec]:
-    return await policies.list_policies(session)
+    return await policy_store.list_policies(session)
 
 
 @router.get(
@@ -72,7 +74,7 @@ async def list_policies(session: SessionDep, _: ReadPrincipal) -> list[PolicySpe
     responses=NOT_FOUND,
 )
 async def get_policy(name: str, session: SessionDep, _: ReadPrincipal) -> PolicySpec:
-    policy = await policies.get_policy(session, name)
+    policy = await policy_store.get_policy(session, name)
     if policy is None:
         raise NotFound(f"no escalation policy {name!r}")
     return policy
