@@ -41,12 +41,12 @@ APPLY_ACTOR = "klaxon apply"
 
 async def _stored_policy_names(settings: Settings) -> set[str]:
     from app.db import make_engine, make_sessionmaker
-    from app.oncall import store as oncall_store
+    from app.escalation import store as policy_store
 
     engine = make_engine(settings)
     try:
         async with make_sessionmaker(engine)() as session:
-            return await oncall_store.policy_names(session)
+            return await policy_store.policy_names(session)
     finally:
         await engine.dispose()
 

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.console import shifts
 from app.console.access import SignedIn
 from app.console.web import render, runtime_of
+from app.escalation import store as policy_store
 from app.escalation.policy import PolicySpec
 from app.oncall import rotation, store
 from app.rules.classify import classify, route
@@ -108,7 +109,7 @@ async def policies_page(
     now = runtime.clock.now()
     rules = runtime.rules.current
     async with runtime.sessions() as session:
-        policies = await store.list_policies(session)
+        policies = await policy_store.list_policies(session)
         schedules = await shifts.all_schedules(session, ending_after=now)
         known = {row.name for row in await store.list_responders(session)}
     current = {name: rotation.who_is_on_call(s, now).responder for name, s in schedules.items()}

@@ -14,7 +14,6 @@ is app/apply/.
 
 from __future__ import annotations
 
-from app.escalation.store import get_policy, list_policies, policy_names, upsert_policy
 from app.oncall.fatigue import CONSECUTIVE_LIMIT, WARNING_HORIZON, stretch_warnings
 from app.oncall.responder_store import (
     get_responder,
@@ -48,22 +47,18 @@ __all__ = [
     "add_override",
     "delete_override",
     "existing_schedules",
-    "get_policy",
     "get_responder",
     "get_responder_by_id",
     "get_responder_by_phone",
     "get_responders_by_name",
     "get_schedule",
     "list_overrides",
-    "list_policies",
     "list_responders",
     "list_schedules",
     "load_schedule",
     "oncall_everywhere",
     "oncall_now",
-    "policy_names",
     "stretch_warnings",
-    "upsert_policy",
     "upsert_responder",
     "upsert_schedule",
 ]
