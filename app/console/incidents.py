@@ -39,6 +39,7 @@ SignedIn = Annotated[Viewer, Depends(signed_in)]
 SEVERITIES = incident_page.SEVERITIES
 STATUSES = ("open", "triggered", "acknowledged", "resolved", "all")
 LIST_LIMIT = 200
+LIST_COLUMNS = ("number", "severity", "status", "title", "service", "created_at")
 LABELS_MAX = 10
 #: What a redirect back may say happened (a fixed set: no text from the URL is shown).
 NOTICES = {
@@ -61,7 +62,9 @@ async def _list(
     mine: bool,
 ) -> list[dict[str, Any]]:
     i = incidents_table.c
-    stmt = select(incidents_table)
+    # Only what a row of the list shows: not every column of 200 rows (labels
+    # decoded from JSON, descriptions) for each request.
+    stmt = select(*(i[name] for name in LIST_COLUMNS))
     if status == "open":
         # IN, not != 'resolved': the status index finds the few open among the many resolved.
         stmt = stmt.where(i.status.in_(queries.OPEN_STATUSES))
