@@ -24,7 +24,7 @@ from app.console.markdown import render_markdown
 from app.console.web import Viewer, not_found, render, runtime_of
 from app.errors import NotFound
 from app.incidents import queries
-from app.models import alerts_table
+from app.models import alerts_table, timeline_table
 from app.notify.update_texts import status_update_sms
 from app.response import changes, roles, runbook, stakeholders, update_clock, updates
 from app.response.schemas import PHASES
@@ -98,12 +98,26 @@ async def _alerts(session: AsyncSession, number: int) -> tuple[list[dict[str, An
     return shown, int(count.scalar_one())
 
 
+async def _timeline(session: AsyncSession, number: int) -> list[dict[str, Any]]:
+    """The last ``TIMELINE_SHOWN`` lines, oldest first, in the API's order
+    (app/incidents/queries.py ``incident_timeline``): read from the end of the
+    index, not the whole timeline of an incident of thousands of alerts."""
+    t = timeline_table.c
+    rows = await session.execute(
+        select(timeline_table)
+        .where(t.incident_number == number)
+        .order_by(t.at.desc(), t.id.desc())
+        .limit(TIMELINE_SHOWN)
+    )
+    return [dict(r._mapping) for r in reversed(rows.all())]
+
+
 async def _gather(
     session: AsyncSession, rules: RulesFile, number: int, now: datetime, window: timedelta
 ) -> dict[str, Any]:
     incident = await queries.get_incident(session, number)
     alerts, alert_count = await _alerts(session, number)
-    timeline = await queries.incident_timeline(session, number)
+    timeline = await _timeline(session, number)
     held = await roles.current_roles(session, number)
     found = await runbook.incident_runbook(session, rules, incident)
     services = changes.incident_services(incident)
@@ -119,7 +133,7 @@ async def _gather(
         "held": held,
         "alerts": alerts,
         "more_alerts": max(alert_count - ALERTS_SHOWN, 0),
-        "timeline": timeline[-TIMELINE_SHOWN:],
+        "timeline": timeline,
         "runbook": found,
         "runbook_html": render_markdown(found.text if found is not None else None),
         "changes": (await changes.for_incident(session, incident, window, now=now))[

@@ -49,7 +49,7 @@ TARGET_PER_S = 1000
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU of ``pid`` and its children (uvicorn's workers)."""
     total = 0.0
     pids = [pid]
@@ -110,7 +110,7 @@ async def _load(
             done = time.monotonic()
             if now >= measure_from:
                 if not cpu_from:
-                    cpu_from.extend([time.process_time(), _cpu_seconds(pid)])
+                    cpu_from.extend([time.process_time(), cpu_seconds(pid)])
                 latencies.append(done - now)
                 if status != 200:
                     errors[str(status)] += 1
@@ -119,7 +119,7 @@ async def _load(
     async with aiohttp.ClientSession(url, connector=limit) as http:
         await asyncio.gather(*(client(i, http) for i in range(connections)))
     elapsed = max(time.monotonic() - measure_from, 1e-9)
-    server_cpu = _cpu_seconds(pid) - cpu_from[1] if cpu_from else 0.0
+    server_cpu = cpu_seconds(pid) - cpu_from[1] if cpu_from else 0.0
     rate = len(latencies) / elapsed
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     return {
