@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.markdown import render_markdown
-from app.console.web import Viewer, not_found, render, runtime_of
+from app.console.web import Viewer, error_page, not_found, render, runtime_of
 from app.errors import NotFound
 from app.incidents import queries
 from app.models import alerts_table, timeline_table
@@ -34,7 +34,7 @@ from app.rules import RulesFile
 from app.statuspage import publish
 from app.statuspage.words import ComponentStatus, Impact, OpenStatus
 
-ALERTS_SHOWN = 200
+ALERTS_SHOWN = 100
 TIMELINE_SHOWN = 500
 CHANGES_SHOWN = 20
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -84,18 +84,33 @@ def preview_texts(
     return {"channel": f"{channel}\n\n{message}" if message else channel, "sms": sms}
 
 
-async def _alerts(session: AsyncSession, number: int) -> tuple[list[dict[str, Any]], int]:
-    """The first ``ALERTS_SHOWN`` alerts (as the API orders them) and how many there
-    are: an alert storm of thousands is not read whole to show a page of it."""
+async def _alerts(
+    session: AsyncSession, number: int, after: int | None
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of ``ALERTS_SHOWN`` alerts (as the API orders them: by id), those
+    after the alert ``after`` if given, and how many the incident has: an alert
+    storm of thousands is read a page at a time, never whole."""
     a = alerts_table.c
-    rows = await session.execute(
-        select(alerts_table).where(a.incident_number == number).order_by(a.id).limit(ALERTS_SHOWN)
-    )
+    query = select(alerts_table).where(a.incident_number == number)
+    if after is not None:
+        query = query.where(a.id > after)
+    rows = await session.execute(query.order_by(a.id).limit(ALERTS_SHOWN))
     shown = [dict(r._mapping) for r in rows]
-    if len(shown) < ALERTS_SHOWN:
+    if after is None and len(shown) < ALERTS_SHOWN:
         return shown, len(shown)
     count = await session.execute(select(func.count()).where(a.incident_number == number))
     return shown, int(count.scalar_one())
+
+
+def alerts_after(request: Request) -> int | None:
+    """The ``alerts_after`` query parameter (the last alert id of the page
+    before); a ValueError names what is wrong with it."""
+    given = request.query_params.get("alerts_after")
+    if given is None:
+        return None
+    if not given.isdigit() or len(given) > 18:
+        raise ValueError(f"alerts_after: {given[:20]!r} is not an alert id")
+    return int(given)
 
 
 async def _timeline(session: AsyncSession, number: int) -> list[dict[str, Any]]:
@@ -113,10 +128,15 @@ async def _timeline(session: AsyncSession, number: int) -> list[dict[str, Any]]:
 
 
 async def _gather(
-    session: AsyncSession, rules: RulesFile, number: int, now: datetime, window: timedelta
+    session: AsyncSession,
+    rules: RulesFile,
+    number: int,
+    now: datetime,
+    window: timedelta,
+    after: int | None,
 ) -> dict[str, Any]:
     incident = await queries.get_incident(session, number)
-    alerts, alert_count = await _alerts(session, number)
+    alerts, alert_count = await _alerts(session, number, after)
     timeline = await _timeline(session, number)
     held = await roles.current_roles(session, number)
     found = await runbook.incident_runbook(session, rules, incident)
@@ -132,7 +152,10 @@ async def _gather(
         "incident": incident,
         "held": held,
         "alerts": alerts,
-        "more_alerts": max(alert_count - ALERTS_SHOWN, 0),
+        "alert_count": alert_count,
+        "alerts_after": after,
+        # The next page's first alert follows this one (ids only grow).
+        "next_alerts_after": alerts[-1]["id"] if len(alerts) == ALERTS_SHOWN else None,
         "timeline": timeline,
         "runbook": found,
         "runbook_html": render_markdown(found.text if found is not None else None),
@@ -168,9 +191,13 @@ async def show(
     now = runtime.clock.now()
     rules = runtime.rules.current
     window = timedelta(minutes=runtime.settings.changes_window_minutes)
+    try:
+        after = alerts_after(request)
+    except ValueError as exc:
+        return error_page(request, viewer, 400, "Bad request", str(exc))
     async with runtime.sessions() as session:
         try:
-            context = await _gather(session, rules, number, now, window)
+            context = await _gather(session, rules, number, now, window, after)
         except NotFound:
             return not_found(request, viewer, f"incident #{number}")
     form = form or {}

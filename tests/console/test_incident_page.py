@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.clock import ManualClock
+from app.console.incident_page import ALERTS_SHOWN
 from app.console.markdown import render_markdown
 from tests.conftest import RULES
 from tests.console.helpers import console_client, csrf_of, sign_in
@@ -126,3 +127,26 @@ async def test_the_list_filters_by_label_and_resolves_the_checked(paging: Paging
         assert answer.headers["location"] == "/?notice=resolved"
     assert (await incident_detail(paging, us))["status"] == "resolved"
     assert (await incident_detail(paging, eu))["status"] == "triggered"
+
+
+async def test_an_alert_storm_is_shown_a_page_at_a_time(paging: Paging) -> None:
+    """An incident of more alerts than a page holds shows ALERTS_SHOWN of them,
+    a link to the next ones and from there one back; the page never reads the
+    storm whole. A bad ``alerts_after`` is a 400 that names it."""
+    total = ALERTS_SHOWN + 3
+    storm = [am_alert(f"s{i:04d}", service="checkout", severity="critical") for i in range(total)]
+    number = await open_incident(paging, am_payload(storm, group_key='{}:{service="checkout"}'))
+    async with console_client(paging) as client:
+        await sign_in(client, paging, ALICE)
+        first = await client.get(f"/incidents/{number}")
+        shown = re.findall(r'data-alert="(\d+)"', first.text)
+        assert len(shown) == ALERTS_SHOWN, first.text
+        assert f"{ALERTS_SHOWN} of {total} alerts shown" in first.text
+        link = re.search(r'href="([^"]*alerts_after=\d+)#alerts" id="next-alerts"', first.text)
+        assert link is not None, first.text
+        second = await client.get(link.group(1))
+        rest = re.findall(r'data-alert="(\d+)"', second.text)
+        assert len(rest) == 3 and not set(rest) & set(shown), second.text
+        assert 'id="next-alerts"' not in second.text and "First alerts" in second.text
+        bad = await client.get(f"/incidents/{number}", params={"alerts_after": "x1"})
+        assert bad.status_code == 400 and "alerts_after" in bad.text
