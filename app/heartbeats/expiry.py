@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +34,8 @@ from app.claim import first_due
 from app.db import is_unavailable
 from app.errors import Unavailable
 from app.events import AlertEvent
-from app.models import heartbeats_table
+from app.models import Heartbeat, heartbeats_table
+from app.models.rows import typed
 from app.results import IngestResult
 from app.runtime import Runtime
 from app.sources import episodes, heartbeat
@@ -85,14 +86,16 @@ async def next_due(session: AsyncSession) -> datetime | None:
     return min(dues) if dues else None
 
 
-async def recover(runtime: Runtime, row: Any, *, actor: str, feed: Feed) -> IngestResult:
+async def recover(runtime: Runtime, row: Heartbeat, *, actor: str, feed: Feed) -> IngestResult:
     """Resolve whatever expiry alert of this heartbeat fires (nothing if none)."""
     event = heartbeat.recovered_event(row, at=runtime.clock.now())
     return await feed(runtime, await episodes.anchor(runtime, [event]), actor=actor)
 
 
-async def _fire(runtime: Runtime, row: Any, lease: datetime, feed: Feed) -> None:
+async def _fire(runtime: Runtime, row: Heartbeat, lease: datetime, feed: Feed) -> None:
     """Fire a claimed expiry's alert, then confirm the claim."""
+    # _claim set both: the row is stored, and it states its deadline.
+    assert row.id is not None and row.expired_at is not None
     log.info("heartbeat %s expired (deadline %s)", row.name, row.expired_at.isoformat())
     event = heartbeat.expired_event(row, expired_at=row.expired_at)
     await feed(runtime, [event], actor=ACTOR)
@@ -100,7 +103,7 @@ async def _fire(runtime: Runtime, row: Any, lease: datetime, feed: Feed) -> None
         await recover(runtime, row, actor=ACTOR, feed=feed)
 
 
-async def _claim(runtime: Runtime) -> tuple[Any, datetime] | None:
+async def _claim(runtime: Runtime) -> tuple[Heartbeat, datetime] | None:
     h = heartbeats_table.c
     now = runtime.clock.now()
     async with unit_of_work(runtime) as uow:
@@ -127,7 +130,7 @@ async def _claim(runtime: Runtime) -> tuple[Any, datetime] | None:
                 .returning(heartbeats_table)
             )
         ).one()
-    return claimed, lease
+    return typed(Heartbeat, claimed), lease
 
 
 async def _came_back(runtime: Runtime, heartbeat_id: int, lease: datetime) -> bool:

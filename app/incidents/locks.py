@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
-from app.models import incidents_table
+from app.models import Incident, incidents_table
+from app.models.rows import typed
 
 
-async def locked_incident(session: AsyncSession, number: int) -> Any:
+async def locked_incident(session: AsyncSession, number: int) -> Incident:
     """The incident row, locked as ``app.incidents.lifecycle`` locks it (FOR NO
     KEY UPDATE: rows that reference the incident can still be inserted)."""
     row = (
@@ -23,4 +22,4 @@ async def locked_incident(session: AsyncSession, number: int) -> Any:
     ).first()
     if row is None:
         raise NotFound(f"No incident #{number}")
-    return row
+    return typed(Incident, row)

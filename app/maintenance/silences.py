@@ -23,7 +23,8 @@ from app.db import insert_for
 from app.maintenance import store
 from app.maintenance.windows import Window, active, matchers_of, occurrences
 from app.metrics import MAINTENANCE_WINDOWS_ACTIVE, SILENCES_ACTIVE, SILENCES_PENDING
-from app.models import silences_table
+from app.models import Silence, silences_table
+from app.models.rows import typed
 from app.settings import Settings
 
 LIVE = ("pending", "synced")
@@ -86,7 +87,7 @@ async def plan_window(
         want = wanted.pop(row.starts_at, None)
         if want is None:
             if row.state != "expiring":
-                await _unwant(session, row, now)
+                await _unwant(session, typed(Silence, row), now)
         elif row.state == "expiring" or any(getattr(row, k) != v for k, v in want.items()):
             await _set(session, row.id, now, state="pending", **want)
     for starts_at, want in wanted.items():
@@ -120,7 +121,8 @@ async def _set(session: AsyncSession, row_id: int, now: datetime, **values: Any)
     )
 
 
-async def _unwant(session: AsyncSession, row: Any, now: datetime) -> None:
+async def _unwant(session: AsyncSession, row: Silence, now: datetime) -> None:
+    assert row.id is not None  # a fetched row
     if row.alertmanager_id is None and row.lease_until is None:
         await _set(session, row.id, now, state="expired")
     else:

@@ -47,7 +47,7 @@ async def live_windows(session: AsyncSession, now: datetime) -> list[Window]:
         .where(or_(_W.rrule.is_not(None), _W.ends_at > now))
         .order_by(_W.id)
     )
-    return [Window.of(row) for row in await session.execute(stmt)]
+    return [Window.of(typed(MaintenanceWindow, row)) for row in await session.execute(stmt)]
 
 
 def _values(spec: WindowSpec, author: str) -> dict[str, Any]:

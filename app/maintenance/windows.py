@@ -15,11 +15,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
+from app.models import MaintenanceWindow
 from app.rules.matchers import Matcher, all_match, parse_matchers
 
 #: How far ahead (and back) a recurrence is expanded at most in one call, and
@@ -51,7 +51,7 @@ class Window:
     ended_at: datetime | None = None
 
     @classmethod
-    def of(cls, row: Any) -> Window:
+    def of(cls, row: MaintenanceWindow) -> Window:
         """From a ``maintenance_windows`` row."""
         return cls(
             id=row.id,

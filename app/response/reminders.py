@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,7 +38,18 @@ log = logging.getLogger(__name__)
 ACTOR = "klaxon"
 
 
-async def _waiting(session: AsyncSession) -> list[Any]:
+class _Waiting(NamedTuple):
+    """An open incident's update clock not yet reminded, with what its due
+    time and its reminder need from the incident."""
+
+    incident_number: int
+    since_at: datetime
+    severity: str
+    title: str
+    acknowledged_by: str | None
+
+
+async def _waiting(session: AsyncSession) -> list[_Waiting]:
     """Clocks of open incidents not yet reminded, with what their due time needs."""
     c, i = update_clocks_table.c, incidents_table.c
     rows = await session.execute(
@@ -46,7 +57,7 @@ async def _waiting(session: AsyncSession) -> list[Any]:
         .join(incidents_table, i.number == c.incident_number)
         .where(c.reminded_at.is_(None), i.status != "resolved")
     )
-    return list(rows)
+    return [_Waiting(*row) for row in rows]
 
 
 async def next_due(session: AsyncSession, rules: RulesFile) -> datetime | None:
@@ -59,7 +70,7 @@ async def next_due(session: AsyncSession, rules: RulesFile) -> datetime | None:
     return min(dues, default=None)
 
 
-async def _claim(session: AsyncSession, row: Any, now: datetime) -> bool:
+async def _claim(session: AsyncSession, row: _Waiting, now: datetime) -> bool:
     c = update_clocks_table.c
     claimed = await session.execute(
         update(update_clocks_table)
@@ -74,7 +85,7 @@ async def _claim(session: AsyncSession, row: Any, now: datetime) -> bool:
 
 
 async def _remind(
-    session: AsyncSession, rules: RulesFile, row: Any, due: datetime, now: datetime
+    session: AsyncSession, rules: RulesFile, row: _Waiting, due: datetime, now: datetime
 ) -> None:
     number = row.incident_number
     roles = await current_roles(session, number)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import status_updates_table
+from app.models import Incident, status_updates_table
 from app.notify import outbox
 from app.notify.outbox import Outgoing
 from app.notify.update_texts import status_update_sms
@@ -32,6 +31,12 @@ def phase_label(phase: str) -> str:
     return phase.capitalize()
 
 
+def _number(incident: Incident) -> int:
+    """A stored incident's number (the model has None only for one not yet stored)."""
+    assert incident.number is not None
+    return incident.number
+
+
 def impact_of(impact: str | None, affected_customers: str | None) -> str | None:
     """The impact in words: the responders' text, else the customers affected
     (a count or an estimate, stored as text)."""
@@ -45,7 +50,7 @@ def impact_of(impact: str | None, affected_customers: str | None) -> str | None:
 
 async def add_update(
     session: AsyncSession,
-    incident: Any,
+    incident: Incident,
     phase: str,
     message: str,
     *,
@@ -55,12 +60,13 @@ async def add_update(
 ) -> int:
     """Store an update with what the incident says now (its roles too, and when
     the next update is due), and put it on the timeline."""
-    roles = await current_roles(session, incident.number)
+    number = _number(incident)
+    roles = await current_roles(session, number)
     update_id: int = (
         await session.execute(
             insert(status_updates_table)
             .values(
-                incident_number=incident.number,
+                incident_number=number,
                 phase=phase,
                 message=message,
                 title=incident.title,
@@ -79,7 +85,7 @@ async def add_update(
         session,
         [
             event_row(
-                incident.number,
+                number,
                 "status_update",
                 f"Status update ({phase_label(phase)}): {message}",
                 at=now,
@@ -93,7 +99,7 @@ async def add_update(
 
 async def text_update(
     session: AsyncSession,
-    incident: Any,
+    incident: Incident,
     phase: str,
     message: str,
     people: Sequence[tuple[str, str]],
@@ -104,8 +110,9 @@ async def text_update(
     """Queue the update's SMS to each of ``people`` (name, phone)."""
     if not people:
         return
+    number = _number(incident)
     body = status_update_sms(
-        number=incident.number,
+        number=number,
         title=incident.title,
         status=phase_label(phase),
         severity=severity_label(incident.severity),
@@ -120,7 +127,7 @@ async def text_update(
                 channel="sms",
                 to_number=phone,
                 responder_name=name,
-                incident_number=incident.number,
+                incident_number=number,
                 body=body,
             )
             for name, phone in people

@@ -10,16 +10,16 @@ replica retrying the expiry computes the same way.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from app import durations
 from app.events import AlertEvent
+from app.models import Heartbeat
 
 SOURCE = "heartbeat"
 ALERTNAME = "Heartbeat"
 
 
-def labels_of(heartbeat: Any) -> dict[str, str]:
+def labels_of(heartbeat: Heartbeat) -> dict[str, str]:
     return {
         **heartbeat.labels,
         "alertname": ALERTNAME,
@@ -29,7 +29,7 @@ def labels_of(heartbeat: Any) -> dict[str, str]:
     }
 
 
-def expired_event(heartbeat: Any, *, expired_at: datetime) -> AlertEvent:
+def expired_event(heartbeat: Heartbeat, *, expired_at: datetime) -> AlertEvent:
     last = heartbeat.last_ping_at
     since = f"last ping {last.isoformat()}" if last is not None else "never pinged"
     description = (
@@ -50,7 +50,7 @@ def expired_event(heartbeat: Any, *, expired_at: datetime) -> AlertEvent:
     )
 
 
-def recovered_event(heartbeat: Any, *, at: datetime) -> AlertEvent:
+def recovered_event(heartbeat: Heartbeat, *, at: datetime) -> AlertEvent:
     """The ping (or deletion) that ends whatever episode fires; anchor it
     with :func:`app.sources.episodes.anchor`."""
     return AlertEvent(

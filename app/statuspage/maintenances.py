@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.maintenance.windows import Occurrence, Window, occurrences
-from app.models import maintenance_windows_table
+from app.models import MaintenanceWindow, maintenance_windows_table
+from app.models.rows import typed
 from app.rules.status_page import StatusPageConfig
 from app.statuspage.summary import AffectedComponent, MaintenanceView, public_id
 
@@ -46,7 +47,9 @@ async def maintenance_views(
     )
     names = {c.service: c.name for c in page.ordered()}
     views: list[MaintenanceView] = []
-    for row in rows:
+    for found in rows:
+        row = typed(MaintenanceWindow, found)
+        assert row.public_title is not None  # the query's condition
         window = Window.of(row)
         for occurrence in occurrences(window, now - BACK, now + AHEAD):
             status = _status(occurrence, now)
