@@ -24,7 +24,7 @@ from app.console.markdown import render_markdown
 from app.console.web import Viewer, error_page, not_found, render, runtime_of
 from app.errors import NotFound
 from app.incidents import queries
-from app.models import alerts_table, timeline_table
+from app.models import Incident, alerts_table, timeline_table
 from app.notify.update_texts import status_update_sms
 from app.response import changes, roles, runbook, stakeholders, update_clock, updates
 from app.response.schemas import PHASES
@@ -50,7 +50,7 @@ COMPONENT_STATUSES: tuple[ComponentStatus, ...] = (
 
 
 def preview_texts(
-    incident: dict[str, Any],
+    incident: Incident,
     held: roles.Roles,
     rules: RulesFile,
     phase: str,
@@ -58,26 +58,26 @@ def preview_texts(
     now: datetime,
 ) -> dict[str, str]:
     """What posting this update would say: in a channel, and by SMS."""
-    impact = impact_of(incident["impact"], incident["affected_customers"])
+    number = incident.number
+    assert number is not None  # a stored incident's
+    impact = impact_of(incident.impact, incident.affected_customers)
     status = phase_label(phase)
-    next_at = (
-        None if phase == "resolved" else update_clock.due_after(rules, incident["severity"], now)
-    )
+    next_at = None if phase == "resolved" else update_clock.due_after(rules, incident.severity, now)
     channel = updates.render_update(
-        number=incident["number"],
-        title=incident["title"],
+        number=number,
+        title=incident.title,
         status=status,
-        severity=incident["severity"],
+        severity=incident.severity,
         impact=impact,
-        started_at=(incident["started_at"] or incident["created_at"]).astimezone(UTC),
+        started_at=(incident.started_at or incident.created_at).astimezone(UTC),
         roles=None if held.is_empty() else held.public(),
         next_update_at=next_at,
     )
     sms = status_update_sms(
-        number=incident["number"],
-        title=incident["title"],
+        number=number,
+        title=incident.title,
         status=status,
-        severity=severity_label(incident["severity"]),
+        severity=severity_label(incident.severity),
         message=message,
         impact=impact,
     )

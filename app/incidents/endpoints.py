@@ -73,7 +73,7 @@ async def get_incident(
     # Validated in one go (an alert storm's incident holds thousands of alerts).
     return IncidentDetail.model_validate(
         {
-            **incident,
+            **incident.model_dump(),
             "alerts": await queries.incident_alerts(session, number),
             "timeline": await queries.incident_timeline(session, number),
             "runbook": await incident_runbook(session, runtime.rules.current, incident),
@@ -82,8 +82,8 @@ async def get_incident(
                 session,
                 runtime.rules.current,
                 number=number,
-                status=incident["status"],
-                severity=incident["severity"],
+                status=incident.status,
+                severity=incident.severity,
             ),
         }
     )

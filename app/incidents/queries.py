@@ -23,7 +23,8 @@ from sqlalchemy.sql.schema import Table
 
 from app.db import dialect_name
 from app.errors import KlaxonError, NotFound
-from app.models import alerts_table, incidents_table, timeline_table
+from app.models import Incident, alerts_table, incidents_table, timeline_table
+from app.models.rows import typed
 from app.models.types import ID_MAX
 from app.text import NUL
 
@@ -170,13 +171,13 @@ async def list_alerts(
     return await _page(session, alerts_table, "id", filters)
 
 
-async def get_incident(session: AsyncSession, number: int) -> dict[str, Any]:
+async def get_incident(session: AsyncSession, number: int) -> Incident:
     row = (
         await session.execute(select(incidents_table).where(incidents_table.c.number == number))
     ).first()
     if row is None:
         raise NotFound(f"No incident #{number}")
-    return dict(row._mapping)
+    return typed(Incident, row)
 
 
 async def incident_alerts(session: AsyncSession, number: int) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import insert_for
-from app.models import change_events_table
+from app.models import Incident, change_events_table
 from app.sources.change_events import ChangeRecord
 
 DEFAULT_WINDOW = timedelta(hours=1)
@@ -79,22 +79,22 @@ async def list_changes(
     return rows[::-1]
 
 
-def incident_services(incident: Mapping[str, Any]) -> list[str]:
-    return list(dict.fromkeys([incident["service"], *(incident.get("affected_services") or [])]))
+def incident_services(incident: Incident) -> list[str]:
+    return list(dict.fromkeys([incident.service, *(incident.affected_services or [])]))
 
 
 def incident_window(
-    incident: Mapping[str, Any], window: timedelta, *, now: datetime | None
+    incident: Incident, window: timedelta, *, now: datetime | None
 ) -> tuple[datetime, datetime | None]:
     """From ``window`` before the impact began to the resolution (or ``now``;
     None: no end)."""
-    start = incident.get("started_at") or incident["created_at"]
-    return start - window, incident.get("resolved_at") or now
+    start = incident.started_at or incident.created_at
+    return start - window, incident.resolved_at or now
 
 
 async def for_incident(
     session: AsyncSession,
-    incident: Mapping[str, Any],
+    incident: Incident,
     window: timedelta,
     *,
     now: datetime | None = None,

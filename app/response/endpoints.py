@@ -260,7 +260,7 @@ async def latest_status_update(
     if row is None:
         raise NotFound(f"#{number} has no status update yet")
     channel = await updates.chat_channel(session, number)
-    public = updates.update_public(row, incident_status=incident["status"], channel=channel)
+    public = updates.update_public(row, incident_status=incident.status, channel=channel)
     if format == "text":
         return PlainTextResponse(public.text)
     return public

@@ -12,7 +12,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.incidents import queries
-from app.models import incidents_table, status_updates_table
+from app.models import Incident, incidents_table, status_updates_table
+from app.models.rows import typed
 from app.response.runbook import incident_runbook
 from app.response.updates import phase_label, severity_label
 from app.rules import RulesFile
@@ -113,7 +114,7 @@ async def incidents_for_handoff(
     open_incidents = []
     for row in open_rows:
         update = latest.get(row.number)
-        runbook = await incident_runbook(session, rules, dict(row._mapping))
+        runbook = await incident_runbook(session, rules, typed(Incident, row))
         open_incidents.append(
             HandoffIncident(
                 number=row.number,

@@ -3,14 +3,11 @@ first runbook of the rules file whose matchers match the incident's labels."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.incidents.schemas import RunbookPublic
-from app.models import alerts_table
+from app.models import Incident, alerts_table
 from app.rules import RulesFile
 from app.rules.runbooks import find_runbook, incident_labels
 
@@ -30,13 +27,14 @@ async def worst_alert_annotations(session: AsyncSession, number: int) -> dict[st
 
 
 async def incident_runbook(
-    session: AsyncSession, rules: RulesFile, incident: Mapping[str, Any]
+    session: AsyncSession, rules: RulesFile, incident: Incident
 ) -> RunbookPublic | None:
-    annotations = await worst_alert_annotations(session, incident["number"])
+    assert incident.number is not None  # a stored incident's
+    annotations = await worst_alert_annotations(session, incident.number)
     url = annotations.get("runbook_url", "").strip()
     if url:
         return RunbookPublic(source="annotation", url=url)
-    found = find_runbook(rules, incident_labels(incident["labels"], incident["service"]))
+    found = find_runbook(rules, incident_labels(incident.labels, incident.service))
     if found is None:
         return None
     return RunbookPublic(source="rules", name=found.name, url=found.url, text=found.text)

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.durations import human
+from app.models import Incident
 from app.response.changes import describe as describe_change
 from app.response.roles import blameless_change as blameless_role
 from app.response.updates import severity_label
@@ -56,7 +57,7 @@ _PLACEHOLDERS = {
 class DraftFacts:
     """Everything the draft is made of, read by ``app.review.postmortem``."""
 
-    incident: Mapping[str, Any]
+    incident: Incident
     events: Sequence[Mapping[str, Any]]
     sections: Mapping[str, Any]
     action_items: Sequence[Mapping[str, Any]]
@@ -161,8 +162,8 @@ class _Blameless:
 def _timeline(facts: DraftFacts, describe: _Blameless) -> list[str]:
     incident = facts.incident
     entries = fold(facts.events, facts.notices, describe=describe, who=describe.who, blameless=True)
-    started = incident.get("started_at")
-    if started is not None and started < incident["created_at"]:
+    started = incident.started_at
+    if started is not None and started < incident.created_at:
         entries.append(Entry(started, "Impact began (start time from triage)", (0, started, 0, -1)))
     entries += [
         Entry(c["at"], describe_change(c), (0, c["at"], 0, i - 10**6))
@@ -181,10 +182,10 @@ def _summary(facts: DraftFacts) -> str:
     if written:
         return str(written)
     incident = facts.incident
-    state = "still open" if incident["status"] != "resolved" else "resolved"
+    state = "still open" if incident.status != "resolved" else "resolved"
     return (
-        f"_Draft: {one_line(incident['title'])} ({severity_label(incident['severity'])}, service "
-        f"{incident['service']}), {state}. Replace this with what happened and why, in a "
+        f"_Draft: {one_line(incident.title)} ({severity_label(incident.severity)}, service "
+        f"{incident.service}), {state}. Replace this with what happened and why, in a "
         f"sentence or two._"
     )
 
@@ -195,8 +196,8 @@ def _length(delta: timedelta) -> str:
 
 def _impact(facts: DraftFacts) -> list[str]:
     incident = facts.incident
-    start = incident.get("started_at") or incident["created_at"]
-    end = incident.get("resolved_at")
+    start = incident.started_at or incident.created_at
+    end = incident.resolved_at
     lines = []
     if end is not None:
         lines.append(
@@ -205,7 +206,7 @@ def _impact(facts: DraftFacts) -> list[str]:
         )
     else:
         lines.append(f"- Duration: ongoing since {start:%Y-%m-%d %H:%M:%S} UTC")
-    bad = worst(incident, facts.events)
+    bad = worst(incident.model_dump(), facts.events)
     severity = f"- Severity: {severity_label(bad.severity)}"
     if bad.severity != bad.final_severity:
         severity += f" at its worst ({severity_label(bad.final_severity)} at the end)"
@@ -217,10 +218,10 @@ def _impact(facts: DraftFacts) -> list[str]:
         lines.append(f"- {one_line(str(bad.impact.value))}{note}")
     if bad.customers is not None:
         lines.append(f"- {bad.customers.value} affected customers")
-    services = [incident["service"], *(incident.get("affected_services") or [])]
+    services = [incident.service, *(incident.affected_services or [])]
     lines.append(f"- Services: {', '.join(dict.fromkeys(services))}")
-    if incident.get("regions"):
-        lines.append(f"- Regions: {', '.join(incident['regions'])}")
+    if incident.regions:
+        lines.append(f"- Regions: {', '.join(incident.regions)}")
     repeats = facts.repeats
     noun = "alert" if facts.alerts == 1 else "alerts"
     lines.append(
@@ -230,11 +231,11 @@ def _impact(facts: DraftFacts) -> list[str]:
     people = "person" if facts.people_paged == 1 else "people"
     pages = "page" if facts.pages_sent == 1 else "pages"
     lines.append(f"- People paged: {facts.people_paged} {people} ({facts.pages_sent} {pages} sent)")
-    acknowledged = incident.get("acknowledged_at")
+    acknowledged = incident.acknowledged_at
     if acknowledged is not None:
-        lines.append(f"- Time to acknowledge: {_length(acknowledged - incident['created_at'])}")
+        lines.append(f"- Time to acknowledge: {_length(acknowledged - incident.created_at)}")
     if end is not None:
-        lines.append(f"- Time to resolve: {_length(end - incident['created_at'])}")
+        lines.append(f"- Time to resolve: {_length(end - incident.created_at)}")
     notes = facts.sections.get("impact_notes")
     if notes:
         lines += ["", str(notes)]
@@ -262,7 +263,7 @@ def _action_items(items: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def render_draft(facts: DraftFacts) -> str:
     describe = _Blameless(facts)
-    number = facts.incident["number"]
+    number = facts.incident.number
     sections = facts.sections
     lines = [
         f"# Post-Mortem: Incident #{number}",

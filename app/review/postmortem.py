@@ -99,7 +99,7 @@ async def _facts(session: AsyncSession, number: int, change_window: timedelta) -
             await session.execute(
                 select(stakeholders_table.c.name).where(
                     stakeholders_table.c.service.in_(
-                        [incident["service"], *(incident.get("affected_services") or [])]
+                        [incident.service, *(incident.affected_services or [])]
                     )
                 )
             )
