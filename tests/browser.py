@@ -46,7 +46,7 @@ def axe_js() -> Path:
     return Path(spec.origin).parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def _driver() -> webdriver.Chrome:
+def chrome_driver() -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
@@ -167,7 +167,7 @@ async def browser(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Browser]:
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail("the browser tests need Debian's chromium and chromium-driver (see .ci/run)")
     monkeypatch.setenv("SE_AVOID_STATS", "true")  # Selenium sends no usage statistics
-    driver = await asyncio.to_thread(_driver)
+    driver = await asyncio.to_thread(chrome_driver)
     try:
         yield Browser(driver)
     finally:

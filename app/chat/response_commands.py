@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import responders_table
 from app.response import roles
+from app.response.schemas import PHASES
 from app.review import postmortem
 from app.rules import RulesFile
 from app.statuspage import publish
@@ -44,7 +45,6 @@ ROLE_WORDS: dict[str, roles.Role | str] = {
     "scribe": "scribe",
     "sme": roles.SME,
 }
-PUBLIC_PHASES = ("investigating", "identified", "monitoring", "resolved")
 #: A published incident's own service, when the status page shows it, at the SEV's status.
 SEVERITY_COMPONENT = {
     "SEV1": "major_outage",
@@ -146,8 +146,8 @@ async def public_update(
     by: Any,
     now: datetime,
 ) -> str:
-    if not words or words[0].lower() not in PUBLIC_PHASES or len(words) < 2:
-        phases = "|".join(PUBLIC_PHASES)
+    if not words or words[0].lower() not in PHASES or len(words) < 2:
+        phases = "|".join(PHASES)
         return f"Usage: `/incident public [#n] <{phases}> <public text>`."
     if (refused := await _may_speak_publicly(session, number, by)) is not None:
         return refused

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from app.clock import ManualClock
 from app.migrate import upgrade
-from tests.browser import PHONE_WIDTH, Browser, _driver
+from tests.browser import PHONE_WIDTH, Browser, chrome_driver
 from tests.console.helpers import console_client, csrf_of, sign_in
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import (
@@ -74,7 +74,7 @@ async def take(target: Path) -> None:
                     },
                 )
             paging.clock.advance(minutes=4)
-            driver = await asyncio.to_thread(_driver)
+            driver = await asyncio.to_thread(chrome_driver)
             try:
                 browser = Browser(driver)
                 # A phone's viewport exactly (a window's size includes its frame).

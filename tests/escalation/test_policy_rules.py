@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 
 from app.apply import document
 from app.apply.config import OnCallConfig
-from tests.escalation.test_who_may_ack import _checkout_alert, _said, _timeline
+from tests.escalation.helpers import bare_checkout_alert, sms_said, timeline_messages
 from tests.paging import ALICE, BOB, CAROL, ONCALL, Paging, open_incident
 
 MISSING = "klaxon_escalation_policy_missing_total"
@@ -41,11 +41,11 @@ async def test_a_policy_deleted_after_the_rules_loaded_pages_default_and_says_wh
     assert await _prune(paging, policies=["checkout-oncall"]) == [("policy", "checkout-oncall")]
     before = REGISTRY.get_sample_value(MISSING, {"policy": "checkout-oncall"}) or 0.0
 
-    number = await open_incident(paging, _checkout_alert())
+    number = await open_incident(paging, bare_checkout_alert())
     await paging.tick()
     await paging.tick(minutes=10)
 
-    timeline = await _timeline(paging, number)
+    timeline = await timeline_messages(paging, number)
     said = "Escalation policy checkout-oncall does not exist: paging through policy default instead"
     assert timeline.count(said) == 1
     assert "Escalation policy default exhausted without acknowledgement" in timeline
@@ -58,9 +58,9 @@ async def test_a_policy_deleted_after_the_rules_loaded_pages_default_and_says_wh
 async def test_prune_removes_a_responder_with_past_pages_and_keeps_their_history(
     paging: Paging,
 ) -> None:
-    number = await open_incident(paging, _checkout_alert())
+    number = await open_incident(paging, bare_checkout_alert())
     await paging.tick()
-    assert _said(await paging.sms_reply(ALICE, f"{number}R")) == f"#{number} resolved"
+    assert sms_said(await paging.sms_reply(ALICE, f"{number}R")) == f"#{number} resolved"
     removed = await _prune(
         paging, responders=["alice"], schedules=["checkout-primary"], policies=["checkout-oncall"]
     )
@@ -70,6 +70,6 @@ async def test_prune_removes_a_responder_with_past_pages_and_keeps_their_history
         ("schedule", "checkout-primary"),
     ]
     assert (await paging.api.get("/api/v1/responders/alice")).status_code == 404
-    timeline = await _timeline(paging, number)
+    timeline = await timeline_messages(paging, number)
     assert "Resolved by alice via sms" in timeline
     assert any(m.startswith("Step 1: paging alice") for m in timeline)

@@ -4,23 +4,8 @@ the policy's ``ack: paged-only``, only those paged for it; API tokens always."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from typing import Any
-
-from tests.helpers import am_alert, am_payload
+from tests.escalation.helpers import bare_checkout_alert, sms_said, timeline_messages
 from tests.paging import ALICE, BOB, ONCALL, Paging, open_incident
-
-
-def _checkout_alert(fp: str = "c0ffee0000000001") -> dict[str, Any]:
-    return am_payload(
-        [am_alert(fp, service="checkout", severity="critical")],
-        group_key=f"{{}}:{{checkout={fp}}}",
-    )
-
-
-async def _timeline(paging: Paging, number: int) -> list[str]:
-    detail = (await paging.api.get(f"/api/v1/incidents/{number}")).json()
-    return [e["message"] for e in detail["timeline"]]
 
 
 async def _status(paging: Paging, number: int) -> str:
@@ -28,20 +13,15 @@ async def _status(paging: Paging, number: int) -> str:
     return status
 
 
-def _said(response: Any) -> str | None:
-    node = ET.fromstring(response.text).find("Message")
-    return None if node is None else node.text
-
-
 async def test_a_responder_not_paged_may_acknowledge_and_the_timeline_says_so(
     paging: Paging,
 ) -> None:
-    number = await open_incident(paging, _checkout_alert())
+    number = await open_incident(paging, bare_checkout_alert())
     await paging.tick()  # alice is paged; bob would be in 5 minutes
     reply = await paging.sms_reply(BOB, f"{number}A")
-    assert _said(reply) == f"#{number} acknowledged"
+    assert sms_said(reply) == f"#{number} acknowledged"
     assert await _status(paging, number) == "acknowledged"
-    assert f"Acknowledged by bob (not paged for #{number}) via sms" in await _timeline(
+    assert f"Acknowledged by bob (not paged for #{number}) via sms" in await timeline_messages(
         paging, number
     )
 
@@ -58,25 +38,25 @@ async def test_paged_only_refuses_a_responder_not_paged_and_changes_nothing(
     paging: Paging,
 ) -> None:
     await _paged_only(paging)
-    number = await open_incident(paging, _checkout_alert())
+    number = await open_incident(paging, bare_checkout_alert())
     await paging.tick()
     refusal = (
         f"#{number} unchanged: escalation policy checkout-oncall lets only responders paged"
         " for it acknowledge or resolve it"
     )
     for text in (f"{number}A", f"{number}R", f"ack {number}"):
-        assert _said(await paging.sms_reply(BOB, text)) == refusal, text
+        assert sms_said(await paging.sms_reply(BOB, text)) == refusal, text
     assert await _status(paging, number) == "triggered"
-    assert not any("bob" in m for m in await _timeline(paging, number))
+    assert not any("bob" in m for m in await timeline_messages(paging, number))
 
     # alice was paged: her acknowledgement counts, and reads as usual.
-    assert _said(await paging.sms_reply(ALICE, f"{number}A")) == f"#{number} acknowledged"
-    assert "Acknowledged by alice via sms" in await _timeline(paging, number)
+    assert sms_said(await paging.sms_reply(ALICE, f"{number}A")) == f"#{number} acknowledged"
+    assert "Acknowledged by alice via sms" in await timeline_messages(paging, number)
 
 
 async def test_paged_only_leaves_api_tokens_free_to_act(paging: Paging) -> None:
     await _paged_only(paging)
-    number = await open_incident(paging, _checkout_alert())
+    number = await open_incident(paging, bare_checkout_alert())
     await paging.tick()
     created = await paging.api.post("/api/v1/tokens", json={"name": "bot", "scope": "write"})
     token = created.json()["token"]
@@ -91,8 +71,8 @@ async def test_paged_only_leaves_api_tokens_free_to_act(paging: Paging) -> None:
 
 async def test_paged_only_after_being_paged_lets_the_secondary_act(paging: Paging) -> None:
     await _paged_only(paging)
-    number = await open_incident(paging, _checkout_alert())
+    number = await open_incident(paging, bare_checkout_alert())
     await paging.tick()
     await paging.tick(minutes=5)  # bob, the secondary, is paged now
-    assert _said(await paging.sms_reply(BOB, f"{number}R")) == f"#{number} resolved"
+    assert sms_said(await paging.sms_reply(BOB, f"{number}R")) == f"#{number} resolved"
     assert await _status(paging, number) == "resolved"
