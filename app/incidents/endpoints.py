@@ -102,7 +102,9 @@ async def _act(
     change = lifecycle.acknowledge if action == "acknowledge" else lifecycle.resolve
     await change(tx.session, number, by=by, via="api", now=runtime.clock.now(), note=note)
     tx.wake()
-    return IncidentPublic.model_validate(await queries.get_incident(tx.session, number))
+    return IncidentPublic.model_validate(
+        await queries.get_incident(tx.session, number), from_attributes=True
+    )
 
 
 @router.post(
