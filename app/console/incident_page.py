@@ -34,7 +34,9 @@ from app.rules import RulesFile
 from app.statuspage import publish
 from app.statuspage.words import ComponentStatus, Impact, OpenStatus
 
-ALERTS_SHOWN = 100
+# A phone shows a handful of alerts a screen: fifty is ten screens, and a
+# page of them renders in a few milliseconds (the next link reads on).
+ALERTS_SHOWN = 50
 TIMELINE_SHOWN = 500
 CHANGES_SHOWN = 20
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -96,6 +98,8 @@ async def _alerts(
         query = query.where(a.id > after)
     rows = await session.execute(query.order_by(a.id).limit(ALERTS_SHOWN))
     shown = [dict(r._mapping) for r in rows]
+    for alert in shown:  # in name order, as the template lists them
+        alert["labels"] = sorted(alert["labels"].items())
     if after is None and len(shown) < ALERTS_SHOWN:
         return shown, len(shown)
     count = await session.execute(select(func.count()).where(a.incident_number == number))
