@@ -115,11 +115,14 @@ class Worker:
         done = 0
         if found.reached(found.heartbeats, now):
             done += await expiry.expire_due(rt, feed=process)
+        fired = 0
         if found.reached(found.steps, now):
-            done += await steps.fire_due(rt)
+            fired = await steps.fire_due(rt)
+            done += fired
         if found.reached(found.reminders, now):
             done += await reminders.send_due_reminders(rt.sessions, rt.rules.current, now)
-        if found.reached(found.sends, now):
+        if fired or found.reached(found.sends, now):
+            # Steps that fired queued pages: they go out in this pass.
             done += await self.dispatcher.start_due()
         if found.webhooks_behind:
             done += await webhooks.forward_events(rt)

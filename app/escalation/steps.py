@@ -63,36 +63,50 @@ async def fire_due(runtime: Runtime) -> int:
     workers = 1 if runtime.settings.is_sqlite else runtime.settings.engine_workers
     per_worker = max(runtime.settings.engine_batch // workers, 1)
     # One look first: an idle engine, polled twice a second, costs one
-    # transaction here rather than one per worker.
-    first = await _fire_steps(runtime, 1)
-    if first == 0:
+    # transaction here rather than one per worker; and it says whether another
+    # step is due, so a lone one (a new incident's first) is not followed by a
+    # look per worker before its page can go out.
+    first, more = await _fire_one(runtime, look_ahead=True)
+    if not first:
         return 0
+    if not more:
+        return 1
     counts = await asyncio.gather(*(_fire_steps(runtime, per_worker) for _ in range(workers)))
-    return first + sum(counts)
+    return 1 + sum(counts)
 
 
 async def _fire_steps(runtime: Runtime, limit: int) -> int:
     fired = 0
-    while fired < limit:
-        now = runtime.clock.now()
-        due = (_S.status == "pending") & (_S.due_at <= now)
-        async with unit_of_work(runtime) as uow:
-            session = uow.session
-            step = await first_due(session, steps_table, due, (_S.due_at, _S.id))
-            if step is None:
-                return fired
-            try:
-                async with session.begin_nested():
-                    await _fire(runtime, session, step, now)
-            except Exception as exc:
-                if is_unavailable(exc):
-                    raise
-                log.exception("escalation step %s of #%s failed", step.id, step.incident_number)
-                await session.execute(
-                    update(steps_table).where(_S.id == step.id).values(due_at=now + _STEP_RETRY)
-                )
+    while fired < limit and (await _fire_one(runtime))[0]:
         fired += 1
     return fired
+
+
+async def _fire_one(runtime: Runtime, *, look_ahead: bool = False) -> tuple[bool, bool]:
+    """Fire the first due step no other transaction holds, in a transaction of
+    its own. Says whether there was one and, with ``look_ahead``, whether
+    another is due (held by another replica or not: a look too many is cheap)."""
+    now = runtime.clock.now()
+    due = (_S.status == "pending") & (_S.due_at <= now)
+    async with unit_of_work(runtime) as uow:
+        session = uow.session
+        step = await first_due(session, steps_table, due, (_S.due_at, _S.id))
+        if step is None:
+            return False, False
+        try:
+            async with session.begin_nested():
+                await _fire(runtime, session, step, now)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            log.exception("escalation step %s of #%s failed", step.id, step.incident_number)
+            await session.execute(
+                update(steps_table).where(_S.id == step.id).values(due_at=now + _STEP_RETRY)
+            )
+        if not look_ahead:
+            return True, False
+        another = select(_S.id).where(due & (_S.id != step.id)).limit(1)
+        return True, (await session.execute(another)).first() is not None
 
 
 async def _fire(runtime: Runtime, session: AsyncSession, step: Any, now: datetime) -> None:

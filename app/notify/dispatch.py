@@ -35,9 +35,11 @@ import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, not_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import is_unavailable
 from app.models import incidents_table, notifications_table
@@ -75,6 +77,15 @@ def _sms_text(message: list[Claimed], urgent: Callable[[Claimed], bool]) -> str:
 _Key = tuple[str, str]  # (to_number, channel)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What a number has to be sent on a channel, as claimed and screened."""
+
+    items: list[Claimed]
+    severity: dict[int, str]  # of the incidents the items are about
+    sent: list[Sent]  # what went to the number within the throttle's window
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -105,15 +116,12 @@ class Dispatcher:
     async def start_due(self) -> int:
         """Claim what is due now and start sending it, each number in a task of its
         own; returns how many notifications were claimed."""
-        claimed = await self._claim()
-        groups: dict[_Key, list[Claimed]] = defaultdict(list)
-        for item in claimed:
-            groups[(item.to_number, item.channel)].append(item)
-        for key, items in groups.items():
-            task = asyncio.create_task(self._deliver_in_turn(key, items), name="klaxon-send")
+        claimed, batches = await self._claim()
+        for key, batch in batches.items():
+            task = asyncio.create_task(self._deliver_in_turn(key, batch), name="klaxon-send")
             self._sending[key] = task
             task.add_done_callback(functools.partial(self._delivered, key))
-        return len(claimed)
+        return claimed
 
     async def drain(self) -> None:
         """Wait until every send started here is recorded."""
@@ -132,9 +140,9 @@ class Dispatcher:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.sender.aclose()
 
-    async def _deliver_in_turn(self, key: _Key, items: list[Claimed]) -> None:
+    async def _deliver_in_turn(self, key: _Key, batch: _Batch) -> None:
         async with self._slots:
-            await self._deliver(key[0], key[1], items)
+            await self._deliver(key[0], key[1], batch)
 
     def _delivered(self, key: _Key, task: asyncio.Task[None]) -> None:
         if self._sending.get(key) is task:
@@ -157,11 +165,16 @@ class Dispatcher:
         busy = [and_(n.to_number == num, n.channel == ch) for num, ch in self._sending]
         return not_(or_(*busy)) if busy else true()
 
-    async def _claim(self) -> list[Claimed]:
+    async def _claim(self) -> tuple[int, dict[_Key, _Batch]]:
+        """Claim what is due, screen it, take along what waits for a number a
+        SEV1/SEV2 page goes to, and read what went to these numbers within the
+        throttle's window, in one transaction: a page's way from its step to
+        Twilio is this and the send. Returns how many were claimed, and what is
+        left to send by number."""
         now = self.runtime.clock.now()
         lease = now + timedelta(seconds=self._settings.send_lease_seconds)
         async with unit_of_work(self.runtime) as uow:
-            return await outbox.claim(
+            claimed = await outbox.claim(
                 uow.session,
                 outbox.due_or_abandoned(now) & self._not_in_flight(),
                 owner=self.owner,
@@ -169,14 +182,38 @@ class Dispatcher:
                 now=now,
                 limit=self._settings.engine_batch,
             )
+            if not claimed:
+                return 0, {}
+            items, severity = await self._screen(uow.session, claimed, now)
+            urgent = {
+                (i.to_number, i.channel)
+                for i in items
+                if i.kind == "page" and severity.get(i.incident_number or 0) in URGENT
+            }
+            if urgent:
+                # A SEV1/SEV2 page goes now: what waits for its number (held
+                # back by the throttle, or for a retry) goes with it.
+                more = await self._claim_waiting(uow.session, urgent, lease, now)
+                claimed += more
+                more_items, more_severity = await self._screen(uow.session, more, now)
+                items, severity = (
+                    sorted(items + more_items, key=lambda i: i.id),
+                    {
+                        **severity,
+                        **more_severity,
+                    },
+                )
+            groups: dict[_Key, list[Claimed]] = defaultdict(list)
+            for item in items:
+                groups[(item.to_number, item.channel)].append(item)
+            sent = await self._sent_within_window(uow.session, list(groups), now)
+        return len(claimed), {
+            key: _Batch(group, severity, sent.get(key, [])) for key, group in groups.items()
+        }
 
-    async def _deliver(self, number: str, channel: str, items: list[Claimed]) -> None:
+    async def _deliver(self, number: str, channel: str, batch: _Batch) -> None:
         now = self.runtime.clock.now()
-        items, severity = await self._screen(items, now)
-        if any(severity.get(i.incident_number or 0) in URGENT for i in items if i.kind == "page"):
-            # A SEV1/SEV2 page goes now: what waits for this number goes with it.
-            more, more_severity = await self._screen(await self._claim_waiting(items, now), now)
-            items, severity = sorted(items + more, key=lambda i: i.id), severity | more_severity
+        items, severity = batch.items, batch.severity
 
         def urgent(item: Claimed) -> bool:
             return severity.get(item.incident_number or 0) in URGENT
@@ -186,7 +223,7 @@ class Dispatcher:
             # The most severe page leads its message.
             sorted(items, key=lambda i: severity.get(i.incident_number or 0, "~")),
             urgent=urgent,
-            sent=await self._sent_within_window(number, channel, now),
+            sent=batch.sent,
             limit=settings.throttle_sms if channel == "sms" else settings.throttle_calls,
             window=timedelta(minutes=settings.throttle_window_minutes),
             now=now,
@@ -217,7 +254,7 @@ class Dispatcher:
             await outbox.hand_back(uow.session, items, owner=self.owner, now=now)
 
     async def _screen(
-        self, items: list[Claimed], now: datetime
+        self, session: AsyncSession, items: list[Claimed], now: datetime
     ) -> tuple[list[Claimed], dict[int, str]]:
         """Cancel what is no longer true and return the rest, with the severity of
         each incident. Not sent: a page for an incident resolved meanwhile, an
@@ -230,75 +267,79 @@ class Dispatcher:
             return items, {}
         inc = incidents_table.c
         cancelled: list[tuple[Claimed, str | None]] = []
-        async with unit_of_work(self.runtime) as uow:
-            session = uow.session
-            rows = await session.execute(
-                select(inc.number, inc.status, inc.severity).where(inc.number.in_(numbers))
+        rows = await session.execute(
+            select(inc.number, inc.status, inc.severity).where(inc.number.in_(numbers))
+        )
+        status: dict[int, str] = {}
+        severity: dict[int, str] = {}
+        for row in rows:
+            status[row.number], severity[row.number] = row.status, row.severity
+        latest = {(i.incident_number, i.kind): i.id for i in items if i.kind != "page"}
+        for number, i in on_incidents(items):
+            if i.kind == "page":
+                if status[number] == "resolved" or (
+                    status[number] == "acknowledged" and i.step_id is not None
+                ):
+                    cancelled.append((i, None))
+            elif i.kind == "resolved" and status[number] != "resolved":
+                cancelled.append((i, f"#{number} reopened since"))
+            elif i.kind == "reminder" and status[number] == "resolved":
+                cancelled.append((i, f"#{number} resolved since"))
+            elif latest[(number, i.kind)] != i.id:
+                cancelled.append((i, f"a later {i.kind} notice replaces it"))
+        if cancelled:
+            await outbox.cancel(session, [i.id for i, _ in cancelled], now)
+            await record(
+                session,
+                [
+                    event_row(
+                        i.incident_number or 0,
+                        "notice_dropped",
+                        f"{i.kind.capitalize()} notice to {i.responder_name} not sent: {why}",
+                        at=now,
+                        actor="klaxon",
+                        data={"notification": i.id},
+                    )
+                    for i, why in cancelled
+                    if why is not None
+                ],
             )
-            status: dict[int, str] = {}
-            severity: dict[int, str] = {}
-            for row in rows:
-                status[row.number], severity[row.number] = row.status, row.severity
-            latest = {(i.incident_number, i.kind): i.id for i in items if i.kind != "page"}
-            for number, i in on_incidents(items):
-                if i.kind == "page":
-                    if status[number] == "resolved" or (
-                        status[number] == "acknowledged" and i.step_id is not None
-                    ):
-                        cancelled.append((i, None))
-                elif i.kind == "resolved" and status[number] != "resolved":
-                    cancelled.append((i, f"#{number} reopened since"))
-                elif i.kind == "reminder" and status[number] == "resolved":
-                    cancelled.append((i, f"#{number} resolved since"))
-                elif latest[(number, i.kind)] != i.id:
-                    cancelled.append((i, f"a later {i.kind} notice replaces it"))
-            if cancelled:
-                await outbox.cancel(session, [i.id for i, _ in cancelled], now)
-                await record(
-                    session,
-                    [
-                        event_row(
-                            i.incident_number or 0,
-                            "notice_dropped",
-                            f"{i.kind.capitalize()} notice to {i.responder_name} not sent: {why}",
-                            at=now,
-                            actor="klaxon",
-                            data={"notification": i.id},
-                        )
-                        for i, why in cancelled
-                        if why is not None
-                    ],
-                )
         gone = {i.id for i, _ in cancelled}
         return [i for i in items if i.id not in gone], severity
 
-    async def _claim_waiting(self, items: list[Claimed], now: datetime) -> list[Claimed]:
-        """Claim, under the claim ``items`` hold, what else waits for their number:
-        held back by the throttle or for a retry."""
-        first = items[0]
+    async def _claim_waiting(
+        self, session: AsyncSession, keys: set[_Key], lease: datetime, now: datetime
+    ) -> list[Claimed]:
+        """Claim, under the same lease, what else waits for these numbers (by
+        channel): held back by the throttle or for a retry, not yet due."""
         n = notifications_table.c
         waiting = and_(
-            n.state == "pending", n.to_number == first.to_number, n.channel == first.channel
+            n.state == "pending",
+            or_(*(and_(n.to_number == number, n.channel == ch) for number, ch in sorted(keys))),
         )
-        lease = min(i.lease_until for i in items)
-        async with unit_of_work(self.runtime) as uow:
-            return await outbox.claim(uow.session, waiting, owner=self.owner, lease=lease, now=now)
+        return await outbox.claim(session, waiting, owner=self.owner, lease=lease, now=now)
 
-    async def _sent_within_window(self, number: str, channel: str, now: datetime) -> list[Sent]:
-        """The messages that went to ``number`` within the throttle's window (an item
-        bundled into another's message is not a message of its own)."""
+    async def _sent_within_window(
+        self, session: AsyncSession, keys: list[_Key], now: datetime
+    ) -> dict[_Key, list[Sent]]:
+        """The messages that went to each number (by channel) within the
+        throttle's window (an item bundled into another's message is not a
+        message of its own)."""
+        if not keys:
+            return {}
         window = timedelta(minutes=self._settings.throttle_window_minutes)
         n = notifications_table.c
-        async with self.runtime.sessions() as session:
-            rows = await session.execute(
-                select(n.sent_at, n.kind).where(
-                    n.to_number == number,
-                    n.channel == channel,
-                    n.sent_at > now - window,
-                    n.bundled_into.is_(None),
-                )
+        rows = await session.execute(
+            select(n.to_number, n.channel, n.sent_at, n.kind).where(
+                n.to_number.in_({number for number, _ in keys}),
+                n.sent_at > now - window,
+                n.bundled_into.is_(None),
             )
-            return [Sent(at=row.sent_at, kind=row.kind) for row in rows]
+        )
+        sent: dict[_Key, list[Sent]] = defaultdict(list)
+        for row in rows:
+            sent[(row.to_number, row.channel)].append(Sent(at=row.sent_at, kind=row.kind))
+        return sent
 
     async def _release(self, items: list[Claimed], due: datetime, now: datetime) -> None:
         async with unit_of_work(self.runtime) as uow:

@@ -61,8 +61,8 @@ async def test_a_claimed_page_whose_sender_died_goes_out_once_after_its_lease(
     await open_incident(paging, checkout_alert())
     # Fire step 1 (writes the page) and claim it, then die before sending.
     await steps.fire_due(paging.app.state.runtime)
-    claimed = await paging.engine.dispatcher._claim()
-    assert len(claimed) == 1
+    claimed, batches = await paging.engine.dispatcher._claim()
+    assert claimed == 1 and [b.items[0].to_number for b in batches.values()] == [ALICE]
     other = Worker(
         paging.app.state.runtime, make_sender(paging.app.state.runtime.settings), owner="replica-b"
     )
