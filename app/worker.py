@@ -125,7 +125,8 @@ class Worker:
             # Steps that fired queued pages: they go out in this pass.
             done += await self.dispatcher.start_due()
         if found.webhooks_behind:
-            done += await webhooks.forward_events(rt)
+            forward = webhooks.forward_events if found.webhooks_heard else webhooks.pass_unheard
+            done += await forward(rt)
         if found.reached(found.outbound, now):
             done += await self.outbound.start_due()
         return done

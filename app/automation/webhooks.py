@@ -164,6 +164,26 @@ def _payload(event: Any, incident: Any, url: str) -> dict[str, Any]:
     }
 
 
+async def pass_unheard(runtime: Runtime) -> int:
+    """Nobody listens: move the mark to the latest event, so the past is not
+    sent to whoever subscribes later. One statement (not the mark, the
+    subscriptions and the latest event read apart, as ``forward_events`` does
+    on every pass while webhooks come in); it moves nothing if a subscription
+    was added since the worker looked, or if the rules file names webhooks."""
+    if runtime.rules.current.webhooks:
+        return await forward_events(runtime)
+    m, t = webhook_marks_table.c, timeline_table.c
+    nobody = ~select(webhook_subscriptions_table.c.id).exists()
+    latest = select(func.coalesce(func.max(t.id), 0)).scalar_subquery()
+    async with writing(runtime.sessions) as session:
+        await session.execute(
+            update(webhook_marks_table)
+            .where(m.name == MARK, nobody)
+            .values(last_event_id=latest, gap_id=None, gap_seen_at=None)
+        )
+    return 0
+
+
 async def forward_events(runtime: Runtime) -> int:
     """Queue the webhooks of the timeline events after the mark; how many were queued."""
     now = runtime.clock.now()
@@ -224,4 +244,4 @@ async def forward_events(runtime: Runtime) -> int:
     return queued
 
 
-__all__ = ["EVENTS", "KIND", "forward_events", "subscribers"]
+__all__ = ["EVENTS", "KIND", "forward_events", "pass_unheard", "subscribers"]

@@ -52,6 +52,9 @@ class Due:
     outbound: datetime | None = None
     #: The timeline moved past the webhook forwarder's mark (or it has none).
     webhooks_behind: bool = False
+    #: Someone listens to the timeline (the rules file's webhooks, or a
+    #: subscription); if not, the forwarder only moves its mark along.
+    webhooks_heard: bool = True
 
     @staticmethod
     def reached(when: datetime | None, now: datetime) -> bool:
@@ -132,6 +135,7 @@ async def probe(
         sends=_earliest(got["send"], got["send_lease"]),
         outbound=_earliest(got.get("out"), got.get("out_lease")),
         webhooks_behind=behind,
+        webhooks_heard=subscribers or mark is None,
     )
 
 

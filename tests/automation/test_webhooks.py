@@ -147,3 +147,23 @@ async def test_role_changes_are_sent_to_their_subscribers(
         assert bodies[0]["data"]["incident"]["number"] == number
         # The rules file's webhook did not subscribe to role changes.
         assert events_of(hooks_to(receiver, "/hooks/rules")) == [("incident.opened", "triggered")]
+
+
+async def test_the_past_is_not_sent_to_a_later_subscriber(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, tmp_path: Path, receiver: FakeExecutor
+) -> None:
+    """While nobody listens the worker only moves the mark along (one statement
+    a pass, app/automation/webhooks.py ``pass_unheard``): an incident opened
+    then is not sent to a subscription made later; one opened after it is."""
+    async with serve_automation(db, fake_twilio, clock, tmp_path, receiver) as paging:
+        before = await open_incident(paging, checkout_alert(FP))
+        await paging.tick()
+        path = "/api/v1/webhooks/subscriptions"
+        wanted = {"url": f"{receiver.url}/hooks/api", "events": ["incident.opened"]}
+        resp = await paging.api.post(path, json=wanted)
+        assert resp.status_code == 201, resp.text
+        after = await open_incident(paging, checkout_alert("c0ffee0000000003"))
+        await paging.tick()
+        await paging.tick(seconds=1)
+        sent = [verified(r)["data"]["incident"]["number"] for r in hooks_to(receiver, "/hooks/api")]
+        assert sent == [after], f"#{before} was opened before the subscription"
