@@ -27,13 +27,15 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.errors import Unavailable
-from app.ingest.repeats import Repeats, take_row, write_annotations
+from app.ingest.repeats import FIRING_ONLY, Repeats, take_row, write_annotations
 from app.results import Classified, EpisodeKey
 
 #: Keys per statement, at most (a storm's delivery goes alone whatever its size).
 MAX_KEYS = 5000
 
-_BATCH_REPEATS = """
+#: The repeats of several deliveries at once, each alert found by its episode
+#: key and updated by its id (FIRING_ONLY: why the status is compared so).
+BATCH_REPEATS = f"""
 WITH v AS (
     SELECT *
       FROM unnest($1::int[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
@@ -43,14 +45,14 @@ WITH v AS (
       FROM alerts AS a
       JOIN v ON a.source = v.source AND a.fingerprint = v.fingerprint
             AND a.starts_at = v.starts_at
-     WHERE a.status = 'firing'
+     WHERE {FIRING_ONLY}
 ), whole AS (
     SELECT hit.d FROM hit GROUP BY hit.d HAVING count(*) = ($6::int[])[hit.d + 1]
 )
 UPDATE alerts AS a
    SET occurrences = a.occurrences + 1, last_seen_at = hit.seen_at
   FROM hit JOIN whole ON whole.d = hit.d
- WHERE a.id = hit.id AND a.status = 'firing'
+ WHERE a.id = hit.id AND {FIRING_ONLY}
 RETURNING hit.d, a.id, a.fingerprint, a.starts_at, a.annotations::text AS annotations,
           a.incident_number
 """
@@ -131,7 +133,7 @@ class RepeatBatcher:
         async with self.engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None
-            rows = await raw.fetch(_BATCH_REPEATS, *columns, expected)
+            rows = await raw.fetch(BATCH_REPEATS, *columns, expected)
             for row in rows:
                 delivery, found = batch[row["d"]], answers[row["d"]]
                 key = (delivery.source, row["fingerprint"], row["starts_at"])
