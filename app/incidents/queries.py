@@ -180,7 +180,23 @@ async def get_incident(session: AsyncSession, number: int) -> Incident:
     return typed(Incident, row)
 
 
+# An incident's alerts, by id. On PostgreSQL the rows come straight from
+# asyncpg (its codecs decode the JSON columns and give times in UTC, as the
+# column types would): an alert storm's incident holds thousands, and
+# SQLAlchemy's processing of each row's columns was the largest part of the
+# time such an incident took to open (issue 13.4: 5,000 alerts in 200 ms).
+PG_INCIDENT_ALERTS = (
+    f"SELECT {', '.join(c.name for c in alerts_table.c)} FROM alerts"
+    " WHERE incident_number = $1 ORDER BY id"
+)
+
+
 async def incident_alerts(session: AsyncSession, number: int) -> list[dict[str, Any]]:
+    if dialect_name(session) == "postgresql":
+        conn = await session.connection()
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        return [dict(row) for row in await raw.fetch(PG_INCIDENT_ALERTS, number)]
     a = alerts_table.c
     rows = await session.execute(
         select(alerts_table).where(a.incident_number == number).order_by(a.id)

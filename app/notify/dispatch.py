@@ -77,6 +77,10 @@ def _sms_text(message: list[Claimed], urgent: Callable[[Claimed], bool]) -> str:
 _Key = tuple[str, str]  # (to_number, channel)
 
 
+def _notice_key(item: Claimed) -> tuple[str, str, int | None, str]:
+    return (item.to_number, item.channel, item.incident_number, item.kind)
+
+
 @dataclass(frozen=True)
 class _Batch:
     """What a number has to be sent on a channel, as claimed and screened."""
@@ -274,7 +278,9 @@ class Dispatcher:
         severity: dict[int, str] = {}
         for row in rows:
             status[row.number], severity[row.number] = row.status, row.severity
-        latest = {(i.incident_number, i.kind): i.id for i in items if i.kind != "page"}
+        # Per number and channel: a later notice replaces an earlier one to the
+        # same person, never one to somebody else (items are of many numbers).
+        latest = {_notice_key(i): i.id for i in items if i.kind != "page"}
         for number, i in on_incidents(items):
             if i.kind == "page":
                 if status[number] == "resolved" or (
@@ -285,7 +291,7 @@ class Dispatcher:
                 cancelled.append((i, f"#{number} reopened since"))
             elif i.kind == "reminder" and status[number] == "resolved":
                 cancelled.append((i, f"#{number} resolved since"))
-            elif latest[(number, i.kind)] != i.id:
+            elif latest[_notice_key(i)] != i.id:
                 cancelled.append((i, f"a later {i.kind} notice replaces it"))
         if cancelled:
             await outbox.cancel(session, [i.id for i, _ in cancelled], now)

@@ -38,6 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.clock import ManualClock
+from app.incidents.queries import PG_INCIDENT_ALERTS
 from app.incidents.retention import prune_history
 from app.ingest.repeat_batch import BATCH_REPEATS
 from app.ingest.repeats import PG_REPEATS
@@ -260,6 +261,13 @@ async def test_opening_an_incident_of_5000_alerts_reads_through_indexes(
     body = await _get(client, f"/api/v1/incidents/{BIG_INCIDENT}")
     assert len(body["alerts"]) >= SIZE.big_incident_alerts
     await assert_no_seq_scan(postgres, capture)
+    # Its alerts are read through asyncpg, which the capture does not see.
+    conn = await asyncpg.connect(postgres.dsn_for(DATABASE))
+    try:
+        plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {PG_INCIDENT_ALERTS}", BIG_INCIDENT)
+    finally:
+        await conn.close()
+    assert problems(plan, None) == [], plan
 
 
 async def test_response_reports_find_their_window_by_index(
