@@ -64,18 +64,11 @@ async def list_incidents(
     )
 
 
-@router.get("/incidents/{number}", response_model=IncidentDetail)
-async def get_incident(
-    number: IncidentNumber, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal
-) -> Response:
-    """One incident with its alerts, timeline and runbook."""
+async def incident_detail(session: SessionDep, runtime: RuntimeDep, number: int) -> IncidentDetail:
+    """The incident with its alerts, timeline, runbook, roles and update clock,
+    validated in one go (an alert storm's incident holds thousands of alerts)."""
     incident = await queries.get_incident(session, number)
-    # Validated in one go (an alert storm's incident holds thousands of
-    # alerts) and written as JSON by pydantic: the route's response_model
-    # documents it, but FastAPI's second validation, its dump to Python
-    # objects and the standard library's json.dumps of them were a third of
-    # the time an incident of 5,000 alerts took to open (issue 13.4).
-    detail = IncidentDetail.model_validate(
+    return IncidentDetail.model_validate(
         {
             **incident.model_dump(),
             "alerts": await queries.incident_alerts(session, number),
@@ -91,6 +84,18 @@ async def get_incident(
             ),
         }
     )
+
+
+@router.get("/incidents/{number}", response_model=IncidentDetail)
+async def get_incident(
+    number: IncidentNumber, session: SessionDep, runtime: RuntimeDep, _: ReadPrincipal
+) -> Response:
+    """One incident with its alerts, timeline and runbook."""
+    detail = await incident_detail(session, runtime, number)
+    # Written as JSON by pydantic: the route's response_model documents it, but
+    # FastAPI's second validation, its dump to Python objects and the standard
+    # library's json.dumps of them were a third of the time an incident of
+    # 5,000 alerts took to open (issue 13.4).
     return Response(detail.model_dump_json(), media_type="application/json")
 
 

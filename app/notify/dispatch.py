@@ -145,8 +145,19 @@ class Dispatcher:
         await self.sender.aclose()
 
     async def _deliver_in_turn(self, key: _Key, batch: _Batch) -> None:
+        waited = self._slots.locked()
         async with self._slots:
+            if waited:
+                # Sends to other numbers held every slot meanwhile: what was
+                # screened at the claim may have been acknowledged or resolved.
+                batch = await self._screen_again(batch)
             await self._deliver(key[0], key[1], batch)
+
+    async def _screen_again(self, batch: _Batch) -> _Batch:
+        async with unit_of_work(self.runtime) as uow:
+            now = self.runtime.clock.now()
+            items, severity = await self._screen(uow.session, batch.items, now)
+        return _Batch(items, {**batch.severity, **severity}, batch.sent)
 
     def _delivered(self, key: _Key, task: asyncio.Task[None]) -> None:
         if self._sending.get(key) is task:

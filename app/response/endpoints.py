@@ -54,10 +54,8 @@ def _by(body_by: str | None, principal: Principal) -> str:
     return body_by or principal.name
 
 
-async def _detail(
-    session: SessionDep, runtime: RuntimeDep, principal: Principal, number: int
-) -> IncidentDetail:
-    return await incident_endpoints.get_incident(number, session, runtime, principal)
+async def _detail(session: SessionDep, runtime: RuntimeDep, number: int) -> IncidentDetail:
+    return await incident_endpoints.incident_detail(session, runtime, number)
 
 
 @router.post(
@@ -80,7 +78,7 @@ async def report_incident(
     )
     tx.wake()
     tx.after_commit(INCIDENTS_OPENED.labels(body.severity).inc)
-    return await _detail(tx.session, runtime, principal, number)
+    return await _detail(tx.session, runtime, number)
 
 
 @router.patch(
@@ -101,7 +99,7 @@ async def update_incident(
     await triage.update_triage(
         tx.session, number, body.changes(), by=_by(body.by, principal), now=runtime.clock.now()
     )
-    return await _detail(tx.session, runtime, principal, number)
+    return await _detail(tx.session, runtime, number)
 
 
 @router.post(

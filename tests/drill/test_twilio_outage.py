@@ -33,6 +33,7 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import ManualClock
+from app.escalation import steps
 from app.models import notifications_table
 from tests.fakes.twilio_server import FakeTwilio
 from tests.helpers import am_alert, am_payload
@@ -415,6 +416,29 @@ async def test_a_send_that_waited_out_most_of_its_claim_is_handed_back_not_sent(
         await drill.tick()
         assert len(drill.texts_to(BOB)) == 1 and len(drill.calls_to(BOB)) == 1
         assert [p.state for p in await _notifications(drill, BOB)] == ["sent", "sent"]
+
+
+async def test_a_page_that_waited_for_a_send_slot_is_screened_again(
+    db: str, fake: FakeTwilio, clock: ManualClock
+) -> None:
+    # One send at a time. Two incidents page two people at once: both pages are
+    # claimed (and screened) together, alice's goes first and Twilio takes its
+    # time. The other incident is acknowledged while its call waits for the
+    # slot: when its turn comes it is screened again, and not made.
+    async with serve_paging(db, fake, clock, engine_workers=1) as drill:
+        await open_incident(drill, checkout_alert())
+        other = await open_incident(drill, _other_service_alert())
+        assert await steps.fire_due(drill.app.state.runtime) >= 2
+        fake.set_delay(0.5)
+        sending = asyncio.create_task(drill.engine.dispatcher.send_due())
+        await fake.wait_for_requests(1)
+        assert _requests_to(fake, ALICE) and not _requests_to(fake, CAROL)
+        acked = await drill.api.post(f"/api/v1/incidents/{other}/acknowledge", json={"by": "bob"})
+        assert acked.status_code == 200, acked.text
+        fake.set_delay(0)
+        await sending
+        assert _requests_to(fake, CAROL) == [], "the call waited out an acknowledgement"
+        assert [p.state for p in await _notifications(drill, CAROL)] == ["cancelled"]
 
 
 async def test_twilio_too_slow_the_send_is_retried_and_the_phone_may_get_it_twice(
