@@ -16,11 +16,14 @@ from tests.sqlcount import counting
 #: look for another one due); the page's (claimed with what waits for its
 #: number, screened, the number's recent sends read); its outcome recorded;
 #: the timeline's webhook mark moved (nobody listens: one UPDATE); the due
-#: times again. It was 46 on SQLite and 67 on PostgreSQL: a look per step
-#: worker (eight), a second read of the due times, the screening, the window
-#: and what waits read in three transactions of their own, each on the page's
-#: way to Twilio, and the mark moved in four statements.
-PAGE_STATEMENTS = 34
+#: times again. The send's outcome adds a timeline line while the pass goes
+#: on: whether the pass sees it and moves the mark once more (three statements)
+#: depends on which commits first, so that move is allowed for. It was 46 on
+#: SQLite and 67 on PostgreSQL: a look per step worker (eight), a second read
+#: of the due times, the screening, the window and what waits read in three
+#: transactions of their own, each on the page's way to Twilio, and the mark
+#: moved in four statements.
+PAGE_STATEMENTS = 34 + 3
 
 
 async def test_a_new_incidents_page_goes_out_in_one_pass(paging: Paging) -> None:
