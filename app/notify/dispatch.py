@@ -34,7 +34,7 @@ import asyncio
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,6 +75,12 @@ def _sms_text(message: list[Claimed], urgent: Callable[[Claimed], bool]) -> str:
 
 
 _Key = tuple[str, str]  # (to_number, channel)
+
+
+def _to_any(keys: Iterable[_Key]) -> ColumnElement[bool]:
+    """Notifications to any of these numbers, each on its channel."""
+    n = notifications_table.c
+    return or_(*(and_(n.to_number == number, n.channel == ch) for number, ch in sorted(keys)))
 
 
 def _notice_key(item: Claimed) -> tuple[str, str, int | None, str]:
@@ -176,9 +182,7 @@ class Dispatcher:
         return self._not_in_flight()
 
     def _not_in_flight(self) -> ColumnElement[bool]:
-        n = notifications_table.c
-        busy = [and_(n.to_number == num, n.channel == ch) for num, ch in self._sending]
-        return not_(or_(*busy)) if busy else true()
+        return not_(_to_any(self._sending)) if self._sending else true()
 
     async def _claim(self) -> tuple[int, dict[_Key, _Batch]]:
         """Claim what is due, screen it, take along what waits for a number a
@@ -330,10 +334,7 @@ class Dispatcher:
         """Claim, under the same lease, what else waits for these numbers (by
         channel): held back by the throttle or for a retry, not yet due."""
         n = notifications_table.c
-        waiting = and_(
-            n.state == "pending",
-            or_(*(and_(n.to_number == number, n.channel == ch) for number, ch in sorted(keys))),
-        )
+        waiting = and_(n.state == "pending", _to_any(keys))
         return await outbox.claim(session, waiting, owner=self.owner, lease=lease, now=now)
 
     async def _sent_within_window(
