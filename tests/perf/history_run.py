@@ -11,7 +11,10 @@ is measured on it:
   match nothing, the incident of 5,000 alerts, the 90- and 365-day reports;
 - the fleet's ingest on top of that history while a 90-day report runs every
   ``REPORT_EVERY`` seconds, beside the same load on an empty database;
-- the next episodes of the fingerprint with 5,000 stored episodes.
+- the next episodes of the fingerprint with 5,000 stored episodes;
+- last (it deletes half the history), the same ingest on a server whose
+  retention is ``PRUNE_DAYS``: the worker prunes the older half of the history
+  (its alerts and pages) in bounded batches while the load runs (issue 13.5).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from tests.fakes.twilio_server import FakeTwilio
 from tests.perf.history import BIG_INCIDENT, FLAPPING, HistorySize, fill
@@ -35,6 +39,8 @@ from tests.services.postgres import PrivatePostgres
 READS = 30
 REPORT_EVERY = 3.0
 FLAPS = 50
+# Half the history is past this retention: pruned while the load runs.
+PRUNE_DAYS = 183
 
 
 def _ms(values: list[float], p: float) -> float | None:
@@ -166,12 +172,61 @@ def history_run(
         }
         flaps = asyncio.run(_flaps(served.url, token))
         figures["flapping"] = {"n": FLAPS, "p50_ms": _ms(flaps, 50), "p99_ms": _ms(flaps, 99)}
+    figures["pruning"] = _pruning_run(
+        pg, name, env, token, size.incidents, seconds=seconds, connections=connections
+    )
     figures["empty_ingest"] = {
         k: empty.get(k) for k in ("webhooks_per_s", "p50_ms", "p99_ms", "errors")
     }
     if empty.get("webhooks_per_s") and ingest.get("webhooks_per_s"):
         figures["ingest_vs_empty"] = round(ingest["webhooks_per_s"] / empty["webhooks_per_s"], 2)
+        pruning = figures["pruning"]["ingest"].get("webhooks_per_s")
+        if pruning:
+            figures["pruning"]["vs_empty"] = round(pruning / empty["webhooks_per_s"], 2)
     return figures
+
+
+async def _stored(dsn: str, incidents: int) -> dict[str, int]:
+    """The history's alerts and pages still stored (the load's belong to
+    incidents of their own, numbered after the history's)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {
+            table: int(
+                await conn.fetchval(
+                    f"SELECT count(*) FROM {table} WHERE incident_number <= $1", incidents
+                )
+            )
+            for table in ("alerts", "notifications")
+        }
+    finally:
+        await conn.close()
+
+
+def _pruning_run(
+    pg: PrivatePostgres,
+    name: str,
+    env: dict[str, str],
+    token: str,
+    incidents: int,
+    *,
+    seconds: float,
+    connections: int,
+) -> dict[str, Any]:
+    """The fleet's ingest while the worker prunes what is past ``PRUNE_DAYS``
+    (the housekeeping's bounded batches, every 15 s of its clock), and the
+    rows it pruned meanwhile."""
+    before = asyncio.run(_stored(pg.dsn_for(name), incidents))
+    pruning = {**env, "KLAXON_RETENTION_DAYS": str(PRUNE_DAYS)}
+    with serve("app.asgi:app", pruning, workers=1) as served:
+        ingest, _ = sampled_load(served, token, seconds=seconds, connections=connections)
+        after = asyncio.run(_stored(pg.dsn_for(name), incidents))
+    return {
+        "retention_days": PRUNE_DAYS,
+        "ingest": {k: ingest.get(k) for k in ("webhooks_per_s", "p50_ms", "p99_ms", "errors")},
+        "alerts_pruned": before["alerts"] - after["alerts"],
+        "pages_pruned": before["notifications"] - after["notifications"],
+    }
 
 
 def history_lines(history: dict[str, Any]) -> list[str]:
@@ -197,4 +252,14 @@ def history_lines(history: dict[str, Any]) -> list[str]:
         f"  next episode of a fingerprint with 5,000 stored: p50 {flapping['p50_ms']},"
         f" p99 {flapping['p99_ms']} ms ({flapping['n']} posts)"
     )
+    pruning = history.get("pruning")
+    if pruning:
+        during = pruning["ingest"]
+        lines.append(
+            f"  ingest while pruning past {pruning['retention_days']} days:"
+            f" {during['webhooks_per_s']} webhooks/s (p50 {during['p50_ms']}, p99"
+            f" {during['p99_ms']} ms, {during['errors']} errors): x{pruning.get('vs_empty')}"
+            f" of empty; the worker pruned {pruning['alerts_pruned']:,}"
+            f" alerts and {pruning['pages_pruned']:,} pages of the history meanwhile"
+        )
     return lines
