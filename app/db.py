@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import asyncpg
 import orjson
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -119,6 +120,15 @@ def outside_transaction(conn: Any) -> bool:
     """Whether a (sync) connection is one of :func:`reading`'s."""
     options = conn.get_execution_options()
     return bool(options.get(_OUTSIDE_TRANSACTION) or options.get("isolation_level") == "AUTOCOMMIT")
+
+
+async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    """asyncpg's own connection under ``conn`` (PostgreSQL), for statements of
+    thousands of rows or parameters that skip SQLAlchemy's work on each: the
+    repeat statements of ingest, an incident's alerts."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    return raw
 
 
 @asynccontextmanager

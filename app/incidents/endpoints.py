@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import WithJsonSchema
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import (
     IncidentNumber,
@@ -28,6 +29,7 @@ from app.response import update_clock
 from app.response.roles import current_roles
 from app.response.runbook import incident_runbook
 from app.rules import Severity
+from app.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -65,7 +67,7 @@ async def list_incidents(
 
 
 async def incident_detail(
-    session: SessionDep, runtime: RuntimeDep, number: int, *, alerts: bool = True
+    session: AsyncSession, runtime: Runtime, number: int, *, alerts: bool = True
 ) -> IncidentDetail:
     """The incident with its alerts (or none, ``alerts=False``), timeline,
     runbook, roles and update clock, validated in one go."""

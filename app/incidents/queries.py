@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import Table
 
-from app.db import dialect_name
+from app.db import dialect_name, driver_connection
 from app.errors import KlaxonError, NotFound
 from app.incidents.schemas import AlertPublic
 from app.models import Incident, alerts_table, incidents_table, timeline_table
@@ -188,28 +188,25 @@ async def get_incident(session: AsyncSession, number: int) -> Incident:
 # column types would): an alert storm's incident holds thousands, and
 # SQLAlchemy's processing of each row's columns was the largest part of the
 # time such an incident took to open (issue 13.4: 5,000 alerts in 200 ms).
-PG_INCIDENT_ALERTS = (
-    f"SELECT {', '.join(c.name for c in alerts_table.c)} FROM alerts"
-    " WHERE incident_number = $1 ORDER BY id"
-)
+def _incident_alerts_sql(columns: list[str]) -> str:
+    return f"SELECT {', '.join(columns)} FROM alerts WHERE incident_number = $1 ORDER BY id"
+
+
+PG_INCIDENT_ALERTS = _incident_alerts_sql([c.name for c in alerts_table.c])
 # An incident's alerts as their public model has them, with labels and
 # annotations as the JSON text stored (json, not jsonb: PostgreSQL checked it
 # on the way in), to be written out as it is.
 _JSON_COLUMNS = ("labels", "annotations")
 PUBLIC_ALERT_FIELDS = tuple(AlertPublic.model_fields)
-PG_INCIDENT_ALERTS_TEXT = (
-    "SELECT "
-    + ", ".join(f"{n}::text AS {n}" if n in _JSON_COLUMNS else n for n in PUBLIC_ALERT_FIELDS)
-    + " FROM alerts WHERE incident_number = $1 ORDER BY id"
+PG_INCIDENT_ALERTS_TEXT = _incident_alerts_sql(
+    [f"{n}::text AS {n}" if n in _JSON_COLUMNS else n for n in PUBLIC_ALERT_FIELDS]
 )
 
 
 async def _fetch(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
-    """Rows read through the session's asyncpg connection (PostgreSQL), without
-    SQLAlchemy's processing of each: for reads of thousands of rows."""
-    conn = await session.connection()
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
+    """Rows read through the session's asyncpg connection, without SQLAlchemy's
+    processing of each: for reads of thousands of rows (PostgreSQL)."""
+    raw = await driver_connection(await session.connection())
     return await raw.fetch(sql, *args)  # type: ignore[no-any-return]
 
 

@@ -26,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db import driver_connection
 from app.errors import Unavailable
 from app.ingest.repeats import FIRING_ONLY, Repeats, take_row, write_annotations
 from app.results import Classified, EpisodeKey
@@ -131,8 +132,7 @@ class RepeatBatcher:
         answers = [Repeats() for _ in batch]
         changed: list[tuple[str, int]] = []
         async with self.engine.connect() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None
+            raw = await driver_connection(conn)
             rows = await raw.fetch(BATCH_REPEATS, *columns, expected)
             for row in rows:
                 delivery, found = batch[row["d"]], answers[row["d"]]

@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import bindparam, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import chunked
+from app.db import chunked, driver_connection
 from app.models import alerts_table
 from app.results import Classified, EpisodeKey, episode_key
 
@@ -107,8 +107,7 @@ async def _record_repeats_asyncpg(
     conn: AsyncConnection, source: str, wanted: dict[EpisodeKey, Classified], *, now: datetime
 ) -> Repeats:
     found = Repeats()
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
+    raw = await driver_connection(conn)
     keys = sorted(wanted)
     rows = await raw.fetch(
         PG_REPEATS, now, source, [k[1] for k in keys], [k[2] for k in keys], len(keys)

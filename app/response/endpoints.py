@@ -54,10 +54,6 @@ def _by(body_by: str | None, principal: Principal) -> str:
     return body_by or principal.name
 
 
-async def _detail(session: SessionDep, runtime: RuntimeDep, number: int) -> IncidentDetail:
-    return await incident_endpoints.incident_detail(session, runtime, number)
-
-
 @router.post(
     "/incidents",
     response_model=IncidentDetail,
@@ -78,7 +74,7 @@ async def report_incident(
     )
     tx.wake()
     tx.after_commit(INCIDENTS_OPENED.labels(body.severity).inc)
-    return await _detail(tx.session, runtime, number)
+    return await incident_endpoints.incident_detail(tx.session, runtime, number)
 
 
 @router.patch(
@@ -99,7 +95,7 @@ async def update_incident(
     await triage.update_triage(
         tx.session, number, body.changes(), by=_by(body.by, principal), now=runtime.clock.now()
     )
-    return await _detail(tx.session, runtime, number)
+    return await incident_endpoints.incident_detail(tx.session, runtime, number)
 
 
 @router.post(

@@ -206,6 +206,10 @@ async def _times_in_sql(
     return overall, sorted(groups, key=lambda g: (g.service, g.severity))
 
 
+def _heaviest_first(loads: list[ResponderLoad]) -> list[ResponderLoad]:
+    return sorted(loads, key=lambda load: (-load.pages, load.responder))
+
+
 def _off_hours(local: Any) -> ColumnElement[bool]:
     """Whether a local time is outside 09:00-18:00, Monday to Friday."""
     hour = func.date_part("hour", local, type_=Float)
@@ -273,7 +277,7 @@ async def _loads_in_sql(
         )
         for row in await conn.execute(stmt)
     ]
-    return sorted(loads, key=lambda load: (-load.pages, load.responder))
+    return _heaviest_first(loads)
 
 
 def _loads(pages: list[Any]) -> list[ResponderLoad]:
@@ -292,7 +296,7 @@ def _loads(pages: list[Any]) -> list[ResponderLoad]:
         )
         for name, items in by_name.items()
     ]
-    return sorted(loads, key=lambda load: (-load.pages, load.responder))
+    return _heaviest_first(loads)
 
 
 async def _apart(engine: AsyncEngine, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
