@@ -64,14 +64,16 @@ def _sms_text(message: list[Claimed], urgent: Callable[[Claimed], bool]) -> str:
     first = message[0]
     if len(message) == 1:
         return first.body or ""
-    pages = list(dict.fromkeys(m.incident_number for m in message if m.kind == "page"))
+    pages = list(dict.fromkeys(m.incident_number or 0 for m in message if m.kind == "page"))
     notices = [label(m) for m in message if m.kind != "page"]
     if not pages:
         return notice_digest(notices)
     leads = [m for m in message if m.kind == "page" and urgent(m)]
+    # Incidents are listed by number, not in the order their steps happened
+    # to fire (several fire at once, each in its own transaction).
     if len(pages) == 1 or len({m.incident_number for m in leads}) == 1:
-        return with_more(first.body or "", [f"#{p}" for p in pages[1:]] + notices)
-    return with_more(bundle_sms([p for p in pages if p is not None]), notices)
+        return with_more(first.body or "", [f"#{p}" for p in sorted(pages[1:])] + notices)
+    return with_more(bundle_sms(sorted(pages)), notices)
 
 
 _Key = tuple[str, str]  # (to_number, channel)

@@ -7,7 +7,11 @@ test waits out an escalation delay.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
+from sqlalchemy import update
+
+from app.models import steps_table
 from tests.helpers import am_alert, am_payload
 from tests.paging import (
     ALICE,
@@ -203,6 +207,25 @@ async def test_several_pages_to_one_person_go_out_as_one_bundle_and_aa_acks_all(
     for n in numbers:
         assert f"#{n} acknowledged" in (_message_text(reply.text) or "")
         assert (await incident_detail(paging, n))["status"] == "acknowledged"
+
+
+async def test_a_bundle_lists_its_incidents_by_number_whichever_step_fired_first(
+    paging: Paging,
+) -> None:
+    # The later incidents' steps fall due first, so their pages are written
+    # (and numbered) first; steps also fire at once on several connections, in
+    # whatever order they commit. The bundle lists the incidents in order.
+    numbers = [await open_incident(paging, checkout_alert(f"c00000000000000{i}")) for i in range(3)]
+    earlier = paging.clock.now() - timedelta(seconds=1)
+    async with paging.app.state.runtime.engine.begin() as conn:
+        await conn.execute(
+            update(steps_table)
+            .where(steps_table.c.incident_number.in_(numbers[1:]))
+            .values(due_at=earlier)
+        )
+    await paging.tick()
+    [bundle] = paging.texts_to(ALICE)
+    assert bundle.startswith(f"[Klaxon] 3 incidents: #{numbers[0]} #{numbers[1]} #{numbers[2]}")
 
 
 async def test_permanent_failure_is_on_the_timeline_and_escalation_goes_on(
