@@ -54,6 +54,7 @@ from app.statuspage import subscribe_endpoints as status_subscriptions
 from app.statuspage.deliver import status_webhook_handler
 from app.statuspage.fast import CachedStatusPages
 from app.statuspage.host import StatusHostOnly
+from app.wakeups import WakeListener, WakeSender
 from app.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -68,19 +69,32 @@ async def _reload_logged(runtime: Runtime) -> None:
         log.exception("rules reload failed, keeping the old rules")
 
 
-def _install_sighup(runtime: Runtime) -> set[asyncio.Task[None]]:
-    """Reload on SIGHUP, as a task (the check asks the database); the tasks under
-    way, for the lifespan to finish at shutdown."""
-    pending: set[asyncio.Task[None]] = set()
+class _Reloads:
+    """Rules reloads as tasks (the check asks the database), called for by
+    SIGHUP or, in the engine process, by a web worker's announcement; the
+    tasks under way, for the process to finish at shutdown."""
 
-    def reload() -> None:
-        task = asyncio.create_task(_reload_logged(runtime), name="klaxon-rules-reload")
-        pending.add(task)
-        task.add_done_callback(pending.discard)
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.pending: set[asyncio.Task[None]] = set()
 
+    def __call__(self) -> None:
+        task = asyncio.create_task(_reload_logged(self.runtime), name="klaxon-rules-reload")
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def aclose(self) -> None:
+        for task in list(self.pending):
+            task.cancel()
+        await asyncio.gather(*self.pending, return_exceptions=True)
+
+
+def _install_sighup(runtime: Runtime) -> _Reloads:
+    """Reload on SIGHUP."""
+    reloads = _Reloads(runtime)
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
-    return pending
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reloads)
+    return reloads
 
 
 async def _warn_unknown_policies(runtime: Runtime) -> None:
@@ -114,6 +128,64 @@ def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
     return handlers
 
 
+def _runtime_and_worker(settings: Settings, clock: Clock | None) -> tuple[Runtime, Worker]:
+    """The runtime and its durable timers (app/worker.py), as a web worker and
+    the engine process both build them; the runtime wakes the worker by a
+    callable only, so that nothing low imports it."""
+    runtime = Runtime.create(settings, clock)
+    chat_cards.install(runtime.sessions, settings)  # cards follow every timeline change
+    worker = Worker(runtime, make_sender(settings), outbound=outbound_handlers(runtime))
+    runtime.wake = worker.wake
+    return runtime, worker
+
+
+class EngineProcess:
+    """The escalation engine alone, serving no HTTP: what ``klaxon engine``
+    runs, and ``klaxon serve`` beside its web workers on PostgreSQL. Web
+    workers wake it and announce reloaded rules by NOTIFY (app/wakeups.py); it
+    looks for due work every ``engine_poll_seconds`` all the same."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.runtime, self.worker = _runtime_and_worker(settings, clock)
+        self.listener: WakeListener | None = None
+        self._reloads: _Reloads | None = None
+
+    async def start(self) -> None:
+        self._reloads = _install_sighup(self.runtime)  # and when a web worker announces one:
+        if not self.runtime.settings.is_sqlite:
+            self.listener = WakeListener(self.runtime.engine, self.worker.wake, self._reloads)
+        await _warn_unknown_policies(self.runtime)
+        if self.listener is not None:
+            self.listener.start()
+        self.worker.start()
+        log.info("escalation engine running (%s)", self.worker.owner)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        if self._reloads is not None:
+            await self._reloads.aclose()
+        if self.listener is not None:
+            await self.listener.aclose()
+        await self.worker.stop()
+        await self.runtime.aclose()
+        forget_this_process()
+
+
+async def run_engine(settings: Settings) -> None:
+    """An :class:`EngineProcess` until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    engine = EngineProcess(settings)
+    try:
+        await engine.start()
+        await stop.wait()
+    finally:
+        await engine.stop()
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The application; raises StartupRefused (app/settings.py) for settings it
     must not serve with, before anything starts."""
@@ -122,12 +194,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime.create(settings, clock)
-        chat_cards.install(runtime.sessions, settings)  # cards follow every timeline change
-        # The durable timers (app/worker.py); the runtime wakes it by a callable
-        # only, so that nothing low imports it.
-        worker = Worker(runtime, make_sender(settings), outbound=outbound_handlers(runtime))
-        runtime.wake = worker.wake
+        runtime, worker = _runtime_and_worker(settings, clock)
+        # An engine in another process (``klaxon engine``) is woken through the
+        # database after each commit that made work due (app/wakeups.py).
+        notify = WakeSender(runtime.engine) if settings.engine_notify else None
+        if notify is not None:
+            runtime.wake = notify
+            runtime.reloaded = notify.reload
+            # A worker restarted by SIGHUP (KLAXON_WORKERS > 1) read the file
+            # anew: so does the engine.
+            notify.reload()
         app.state.runtime = runtime
         app.state.worker = worker
         reloads = _install_sighup(runtime)
@@ -145,10 +221,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             gc.unfreeze()
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            for task in list(reloads):
-                task.cancel()
-            await asyncio.gather(*reloads, return_exceptions=True)
+            await reloads.aclose()
             await worker.stop()
+            if notify is not None:
+                await notify.aclose()
             await runtime.aclose()
             forget_this_process()
 

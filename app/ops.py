@@ -121,7 +121,9 @@ async def reload_checked(runtime: Runtime) -> RulesFile:
     if problems:
         log.error("rules reload refused, keeping the old rules:\n%s", "\n".join(problems))
         raise KlaxonError("rules file refused, old rules kept:\n" + "\n".join(problems))
-    return runtime.rules.use(rules)
+    in_force = runtime.rules.use(rules)
+    runtime.reloaded()  # an engine in another process reloads too
+    return in_force
 
 
 @router.post(

@@ -31,6 +31,9 @@ class Runtime:
     #: Wakes the worker (app/worker.py); set by ``app.main`` when it creates the
     #: worker, so that the runtime (low) never imports it (high).
     wake: Callable[[], None] = _no_worker
+    #: Called after this process put reloaded rules in force: tells an engine
+    #: in another process to reload them too (app/wakeups.py).
+    reloaded: Callable[[], None] = _no_worker
     ingest_limits: IngestLimiter = field(default_factory=IngestLimiter)
     #: Published after each commit that changed an incident: the console's live pages.
     changes: Changes = field(default_factory=Changes)

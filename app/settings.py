@@ -95,8 +95,16 @@ class Settings(BaseSettings):
     # impact began: "what changed recently?".
     changes_window_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
 
-    # The escalation engine.
+    # The escalation engine. ``engine_enabled``: this process runs one.
     engine_enabled: bool = True
+    # On PostgreSQL ``klaxon serve`` runs the engine in a process of its own
+    # (``klaxon engine``) and its web workers none (issue 13: a page's round
+    # trips never queue behind requests); false runs one in every web worker,
+    # as on SQLite, which has no NOTIFY to wake another process.
+    engine_process: bool = True
+    # After a commit that made work due, NOTIFY an engine in another process
+    # (app/wakeups.py); ``klaxon serve`` sets it for its web workers.
+    engine_notify: bool = False
     engine_poll_seconds: float = Field(default=0.5, gt=0)
     engine_batch: int = Field(default=100, gt=0)
     engine_workers: int = Field(default=8, gt=0)  # concurrent step firers and senders

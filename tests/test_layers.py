@@ -62,6 +62,7 @@ FLOORS: dict[str, int] = {
     "app.ratelimit": 4,
     "app.console": 7,
     "app.live": 3,
+    "app.wakeups": 3,  # NOTIFY/LISTEN between web workers and the engine process
     "app.events": 3,
     "app.results": 3,
     "app.timeline": 3,

@@ -45,6 +45,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 cli.command()(local.serve)
+cli.command()(local.engine)
 cli.command()(local.migrate)
 cli.command("check-config")(local.check_config)
 cli.command("apply")(local.apply)

@@ -8,8 +8,11 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -145,7 +148,6 @@ def serve(
     """Serve the API and webhooks."""
     import uvicorn
 
-    from app.main import create_app
     from app.rules import RulesError, load_rules
 
     settings = get_settings()
@@ -187,17 +189,30 @@ def serve(
         # Outside development stdout is a log, and logs hold no secrets.
         typer.echo("  admin token: set (KLAXON_ADMIN_TOKEN), not shown")
     typer.echo(f"  Alertmanager webhook: {url}/api/v1/webhooks/alertmanager")
+    # On PostgreSQL the escalation engine runs in a process of its own, woken by
+    # NOTIFY (app/wakeups.py): a page never queues behind the web workers' requests.
+    separate = settings.engine_enabled and settings.engine_process and not settings.is_sqlite
+    if separate:
+        typer.echo("  escalation engine: a process of its own (klaxon engine)")
     sys.stdout.flush()
-    if settings.workers > 1:
-        # Worker processes import the app themselves and read the same
-        # environment; pass on what was generated here.
-        if settings.admin_token:
-            os.environ["KLAXON_ADMIN_TOKEN"] = settings.admin_token
-        if settings.public_url:
-            os.environ["KLAXON_PUBLIC_URL"] = settings.public_url
-        if settings.console_dev:
-            os.environ["KLAXON_CONSOLE_DEV"] = "true"
-        with _shared_metrics_dir():
+    with contextlib.ExitStack() as stack:
+        if settings.workers > 1 or separate:
+            # Before Klaxon's modules (prometheus-client) are imported here.
+            stack.enter_context(_shared_metrics_dir())
+            # Other processes import the app themselves and read the same
+            # environment; pass on what was generated here.
+            if settings.admin_token:
+                os.environ["KLAXON_ADMIN_TOKEN"] = settings.admin_token
+            if settings.public_url:
+                os.environ["KLAXON_PUBLIC_URL"] = settings.public_url
+            if settings.console_dev:
+                os.environ["KLAXON_CONSOLE_DEV"] = "true"
+        if separate:
+            stack.enter_context(_engine_process())
+            os.environ["KLAXON_ENGINE_ENABLED"] = "false"
+            os.environ["KLAXON_ENGINE_NOTIFY"] = "true"
+            settings = settings.model_copy(update={"engine_enabled": False, "engine_notify": True})
+        if settings.workers > 1:
             uvicorn.run(
                 "app.asgi:app",
                 host=settings.host,
@@ -206,14 +221,107 @@ def serve(
                 log_level=settings.log_level,
                 access_log=False,
             )
+            return
+        from app.main import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+
+
+#: Seconds before an engine process that ended unasked for is started again.
+ENGINE_RESTART_SECONDS = 1.0
+
+
+@contextlib.contextmanager
+def _engine_process() -> Iterator[None]:
+    """``klaxon engine`` as a child of ``klaxon serve``, for as long as it serves:
+    started again if it ends unasked for (no engine, no pages), stopped with
+    SIGTERM (the engine finishes the work in hand) when the server stops. The
+    child also gets SIGTERM if this process dies without stopping it."""
+    stopping = threading.Event()
+    child: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from app.cli import main; main()", "engine"],
+            env={**os.environ, PARENT_ENV: str(os.getpid())},
+        )
+
+    def watch() -> None:
+        while not stopping.is_set():
+            code = child[0].wait()
+            if stopping.is_set():
+                return
+            logging.getLogger("klaxon.serve").error(
+                "the escalation engine ended (exit %s); starting it again", code
+            )
+            if stopping.wait(ENGINE_RESTART_SECONDS):
+                return
+            child[0] = start()
+
+    child.append(start())
+    watcher = threading.Thread(target=watch, name="klaxon-engine-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        proc = child[0]
+        proc.terminate()
+        try:
+            proc.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        watcher.join(STOP_SECONDS)
+
+
+#: How long the engine process gets to finish its work in hand once told to stop.
+STOP_SECONDS = 10.0
+
+
+#: Set by ``klaxon serve`` for its engine process: the pid whose death ends it.
+PARENT_ENV = "KLAXON_ENGINE_PARENT_PID"
+
+
+def _die_with_parent() -> None:
+    """In an engine started by ``klaxon serve``: SIGTERM when ``klaxon serve``
+    dies, even killed (Linux), rather than an engine left behind alone."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent:
         return
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != int(parent):  # it died before the line above took effect
+        fail("klaxon serve, which started this engine, has gone")
+
+
+def engine() -> None:
+    """Run the escalation engine alone: due steps, pages, calls, reminders and the
+    other timers, no HTTP. ``klaxon serve`` starts one itself on PostgreSQL; run
+    this where the web workers run with KLAXON_ENGINE_PROCESS=false and
+    KLAXON_ENGINE_ENABLED=false, or as more engines beside them."""
+    from app.main import run_engine
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        settings.check_serving()
+    except StartupRefused as exc:
+        fail(f"refusing to start: {exc}")
+    _die_with_parent()
+    asyncio.run(run_engine(settings))
 
 
 def _rules_in_force(settings: Settings) -> RulesFile | None:

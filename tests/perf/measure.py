@@ -1,9 +1,11 @@
 """RSS and CPU of a server's processes, read from /proc while the load runs.
 
 uvicorn with one worker serves in its own process; with more, a supervisor
-forks one process per worker. ``ProcessSampler`` samples the whole tree every
-``interval`` in a thread; figures are per worker process (the supervisor serves
-nothing and is left out when it has children).
+forks one process per worker. ``klaxon serve`` on PostgreSQL also starts the
+escalation engine's process (``klaxon engine``). ``ProcessSampler`` samples the
+whole tree every ``interval`` in a thread; figures are per web worker process
+(the supervisor serves nothing and is left out when it has workers), and the
+engine's apart.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def is_engine(pid: int) -> bool:
+    """Whether ``pid`` is the escalation engine's process (``klaxon engine``)."""
+    return _cmdline(pid).split()[-1:] == ["engine"]
+
+
 def rss_bytes(pid: int) -> int | None:
     try:
         resident = Path(f"/proc/{pid}/statm").read_text().split()[1]
@@ -76,21 +83,29 @@ class ProcessSampler:
     _started: float = 0.0
     _elapsed: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
+    _engines: set[int] = field(default_factory=set)
     _thread: threading.Thread | None = None
 
     def workers(self) -> list[int]:
-        return children(self.pid) or [self.pid]
+        """The processes that serve HTTP."""
+        return [c for c in children(self.pid) if not is_engine(c)] or [self.pid]
+
+    def engines(self) -> list[int]:
+        return [c for c in children(self.pid) if is_engine(c)]
+
+    def _all(self) -> list[int]:
+        return self.workers() + self.engines()
 
     def start(self) -> None:
         self._started = time.monotonic()
-        for pid in self.workers():
+        for pid in self._all():
             self._cpu_start[pid] = cpu_seconds(pid) or 0.0
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while True:
-            for pid in self.workers():
+            for pid in self._all():
                 rss = rss_bytes(pid)
                 if rss is not None:
                     self.samples.setdefault(pid, []).append(rss)
@@ -102,17 +117,18 @@ class ProcessSampler:
         if self._thread is not None:
             self._thread.join()
         self._elapsed = time.monotonic() - self._started
-        for pid in self.workers():
+        self._engines = set(self.engines())
+        for pid in self._all():
             self._cpu_end[pid] = cpu_seconds(pid) or 0.0
 
     def summary(self) -> dict[str, Any]:
-        """Per worker process: RSS at the start and end of the load and its peak
-        (MB), and the share of a core it used."""
+        """Per web worker process, and for the engine's process: RSS at the start
+        and end of the load and its peak (MB), and the share of a core it used."""
         mb = 1024 * 1024
-        per_worker: list[dict[str, Any]] = []
+        per_process: dict[str, list[dict[str, Any]]] = {"workers": [], "engine": []}
         for pid, values in sorted(self.samples.items()):
             cpu = self._cpu_end.get(pid, 0.0) - self._cpu_start.get(pid, 0.0)
-            per_worker.append(
+            per_process["engine" if pid in self._engines else "workers"].append(
                 {
                     "pid": pid,
                     "rss_start_mb": round(values[0] / mb, 1),
@@ -121,11 +137,15 @@ class ProcessSampler:
                     "cpu": round(cpu / self._elapsed, 2) if self._elapsed else None,
                 }
             )
-        return {
+        per_worker = per_process["workers"]
+        summary: dict[str, Any] = {
             "workers": per_worker,
             "rss_peak_mb": max((w["rss_peak_mb"] for w in per_worker), default=None),
             "cpu": round(sum(w["cpu"] or 0.0 for w in per_worker), 2),
         }
+        if per_process["engine"]:
+            summary["engine"] = per_process["engine"]
+        return summary
 
 
 def growth(values: list[int], interval: float, warmup: float) -> dict[str, Any]:

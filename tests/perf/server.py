@@ -1,10 +1,12 @@
 """Running Klaxon (or the ceiling app) as its own process for benchmarks, the way
-it is deployed: uvicorn with uvloop and httptools on a loopback port."""
+it is deployed: ``klaxon serve`` (uvicorn with uvloop and httptools, and on
+PostgreSQL the escalation engine's own process) on a loopback port."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,8 +27,11 @@ class Served:
     pid: int
 
 
-#: uvicorn's options for every server the bench starts, Klaxon or the ceiling.
+#: uvicorn's options for the servers the bench starts with uvicorn (the ceiling);
+#: ``klaxon serve`` picks the same (uvicorn's "auto": uvloop and httptools).
 UVICORN_OPTIONS = ("--loop", "uvloop", "--http", "httptools")
+#: The app that the bench serves the way it is deployed, with ``klaxon serve``.
+KLAXON_APP = "app.asgi:app"
 
 
 @contextmanager
@@ -36,8 +41,20 @@ def serve(
     """``app`` under uvicorn in its own process on a free loopback port, until the
     block ends; waits until ``ready_path`` answers (any answer below 500)."""
     port = free_port()
-    cmd = uvicorn_command(port, "--workers", str(workers), *UVICORN_OPTIONS, app=app)
     url = f"http://127.0.0.1:{port}"
+    if app == KLAXON_APP:
+        # As deployed: ``klaxon serve``, which on PostgreSQL runs the escalation
+        # engine in a process of its own beside the web workers.
+        cmd = [sys.executable, "-c", "from app.cli import main; main()", "serve"]
+        env = {
+            "KLAXON_HOST": "127.0.0.1",
+            "KLAXON_PORT": str(port),
+            "KLAXON_WORKERS": str(workers),
+            "KLAXON_LOG_LEVEL": "warning",
+            **env,
+        }
+    else:
+        cmd = uvicorn_command(port, "--workers", str(workers), *UVICORN_OPTIONS, app=app)
     # With Twilio configured Klaxon needs the address its callbacks reach.
     env = {"KLAXON_PUBLIC_URL": url, **env}
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})

@@ -1,0 +1,109 @@
+"""The engine in a process of its own (issue 13, app/wakeups.py): on PostgreSQL
+``klaxon serve`` runs the escalation engine apart from its web workers, which
+wake it with NOTIFY after a commit that made work due and tell it when they
+reloaded the rules. Here the engine (``EngineProcess``) polls only every ten
+minutes, so a page that goes out at once was woken by the notification."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.clock import ManualClock
+from app.main import EngineProcess
+from app.rules import load_rules
+from app.wakeups import WakeSender
+from tests.conftest import RULES
+from tests.fakes.twilio_server import FakeTwilio
+from tests.paging import ALICE, checkout_alert, open_incident, paging_settings, serve_paging
+
+pytestmark = pytest.mark.postgresql_only("LISTEN/NOTIFY is PostgreSQL's; SQLite has one process")
+
+#: Far longer than any wait below: only a notification wakes the engine in time.
+POLL = 600.0
+
+
+async def _until(check: Callable[[], Awaitable[bool]] | Callable[[], bool], what: str) -> None:
+    """Wait for an event (a page at the fake, rules in force), at most 20 s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def rules_file(tmp_path: Path) -> Path:
+    """The tests' rules without the route whose policy tests/paging.py lacks, so
+    that a reload is accepted."""
+    path = tmp_path / "rules.yaml"
+    document = yaml.safe_load(RULES.read_text())
+    document["routes"] = [r for r in document["routes"] if r["name"] != "storage"]
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture
+async def engine(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, rules_file: Path
+) -> AsyncIterator[EngineProcess]:
+    settings = paging_settings(
+        db, fake_twilio, config=rules_file, engine_enabled=True, engine_poll_seconds=POLL
+    )
+    process = EngineProcess(settings, clock)
+    await process.start()
+    assert process.listener is not None
+    await asyncio.wait_for(process.listener.listening.wait(), 20)
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+async def test_a_web_worker_wakes_the_engine_process_and_the_page_goes_out(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, engine: EngineProcess, rules_file: Path
+) -> None:
+    async with serve_paging(db, fake_twilio, clock, config=rules_file, engine_notify=True) as web:
+        sender = web.app.state.runtime.wake
+        assert isinstance(sender, WakeSender)
+        assert not web.app.state.runtime.settings.engine_enabled, "the web worker runs no engine"
+        await open_incident(web, checkout_alert())
+        await _until(lambda: bool(web.texts_to(ALICE)), "the first page")
+        assert sender.sent >= 1
+        assert len(web.texts_to(ALICE)) == 1
+
+
+async def test_without_the_notification_the_engine_waits_for_its_poll(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, engine: EngineProcess, rules_file: Path
+) -> None:
+    """The other side of the test above: a web worker that does not notify
+    leaves the page to the engine's next look, ten minutes away."""
+    async with serve_paging(db, fake_twilio, clock, config=rules_file) as web:
+        await open_incident(web, checkout_alert())
+        await asyncio.sleep(1.0)  # ample for a woken engine (above), nothing to wait out
+        assert web.texts_to(ALICE) == []
+        engine.worker.wake()  # what the notification does
+        await _until(lambda: bool(web.texts_to(ALICE)), "the first page once woken")
+
+
+async def test_rules_reloaded_by_a_web_worker_are_reloaded_by_the_engine(
+    db: str, fake_twilio: FakeTwilio, clock: ManualClock, engine: EngineProcess, rules_file: Path
+) -> None:
+    async with serve_paging(db, fake_twilio, clock, config=rules_file, engine_notify=True) as web:
+        before = engine.runtime.rules.current
+        text = rules_file.read_text()
+        rules_file.write_text(text.replace("checkout-oncall", "default"))
+        assert load_rules(rules_file) != before
+        resp = await web.api.post("/-/reload")
+        assert resp.status_code == 200, resp.text
+        await _until(lambda: engine.runtime.rules.current != before, "the engine's reload")
+        assert engine.runtime.rules.current == web.app.state.runtime.rules.current
