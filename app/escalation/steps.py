@@ -85,7 +85,12 @@ async def _fire_steps(runtime: Runtime, limit: int) -> int:
 async def _fire_one(runtime: Runtime, *, look_ahead: bool = False) -> tuple[bool, bool]:
     """Fire the first due step no other transaction holds, in a transaction of
     its own. Says whether there was one and, with ``look_ahead``, whether
-    another is due (held by another replica or not: a look too many is cheap)."""
+    another is due (held by another replica or not: a look too many is cheap).
+
+    A step that fails rolls its whole transaction back (nothing half-written)
+    and is put off by :data:`_STEP_RETRY` in one of its own: no savepoint
+    around every step, two round trips on each page's way, for the rare one
+    that fails."""
     now = runtime.clock.now()
     due = (_S.status == "pending") & (_S.due_at <= now)
     async with unit_of_work(runtime) as uow:
@@ -94,19 +99,25 @@ async def _fire_one(runtime: Runtime, *, look_ahead: bool = False) -> tuple[bool
         if step is None:
             return False, False
         try:
-            async with session.begin_nested():
-                await _fire(runtime, session, step, now)
+            await _fire(runtime, session, step, now)
         except Exception as exc:
             if is_unavailable(exc):
                 raise
             log.exception("escalation step %s of #%s failed", step.id, step.incident_number)
-            await session.execute(
-                update(steps_table).where(_S.id == step.id).values(due_at=now + _STEP_RETRY)
-            )
-        if not look_ahead:
-            return True, False
-        another = select(_S.id).where(due & (_S.id != step.id)).limit(1)
-        return True, (await session.execute(another)).first() is not None
+            uow.discard()
+        else:
+            if not look_ahead:
+                return True, False
+            another = select(_S.id).where(due & (_S.id != step.id)).limit(1)
+            return True, (await session.execute(another)).first() is not None
+    async with unit_of_work(runtime) as uow:
+        # Unless another replica took it meanwhile (and fired it, or failed too).
+        await uow.session.execute(
+            update(steps_table)
+            .where((_S.id == step.id) & (_S.status == "pending") & (_S.due_at == step.due_at))
+            .values(due_at=now + _STEP_RETRY)
+        )
+    return True, look_ahead
 
 
 async def _fire(runtime: Runtime, session: AsyncSession, step: Any, now: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,9 +21,11 @@ from app.runtime import Runtime
 from app.worker import Worker
 from tests.conftest import ADMIN_TOKEN
 from tests.fakes.twilio_server import FakeTwilio, serve_asgi
+from tests.helpers import am_alert, am_payload
 from tests.paging import (
     ALICE,
     BOB,
+    ONCALL,
     PUBLIC_URL,
     Paging,
     checkout_alert,
@@ -165,4 +168,57 @@ async def test_stopping_mid_send_records_the_send_rather_than_sending_it_again(
     )
     await second.run_due()
     await second.stop()
+    assert len(paging.texts_to(ALICE)) == 1
+
+
+async def test_a_step_that_fails_is_tried_again_later_and_writes_nothing_meanwhile(
+    paging: Paging, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A step whose firing raises (here a schedule row that no longer reads)
+    leaves nothing half-written, is due again after 30 s, and does not hold up
+    another incident's step; once the data is mended it pages once."""
+    from app.models import schedules_table, steps_table
+
+    runtime = paging.app.state.runtime
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            schedules_table.update()
+            .where(schedules_table.c.name == "checkout-primary")
+            .values(layers=[{"not": "a layer"}])
+        )
+    broken = await open_incident(paging, checkout_alert())
+    # Another service's incident: the default route, whose policy reads another schedule.
+    other = await open_incident(
+        paging,
+        am_payload([am_alert("0ddba11000000001", service="web", severity="critical")]),
+    )
+    await paging.tick()
+    assert "escalation step" in caplog.text and "failed" in caplog.text
+    assert paging.texts_to(ALICE) == [], "nothing was sent for the broken step"
+    async with runtime.sessions() as session:
+        rows = (
+            await session.execute(
+                select(
+                    steps_table.c.incident_number, steps_table.c.status, steps_table.c.due_at
+                ).order_by(steps_table.c.id)
+            )
+        ).all()
+        pages = await session.scalar(
+            select(func.count())
+            .select_from(notifications_table)
+            .where(notifications_table.c.incident_number == broken)
+        )
+    assert pages == 0, "the failed step wrote no page"
+    broken_steps = [r for r in rows if r.incident_number == broken]
+    assert [r.status for r in broken_steps] == ["pending"], "no next step was scheduled"
+    assert broken_steps[0].due_at == clock.now() + timedelta(seconds=30)
+    assert any(r.incident_number == other and r.status != "pending" for r in rows), (
+        "the other incident's step fired"
+    )
+
+    applied = await paging.api.post("/api/v1/oncall-config", json=ONCALL)
+    assert applied.status_code == 200, applied.text
+    await paging.tick(seconds=29)
+    assert paging.texts_to(ALICE) == []
+    await paging.tick(seconds=1)
     assert len(paging.texts_to(ALICE)) == 1
