@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import insert_for
+from app.db import chunked, insert_for
 from app.models import alerts_table, incidents_table, repeat_summaries_table
 from app.timeline import event_row, record
 from app.transaction import writing
@@ -58,26 +58,38 @@ async def _repeat_counts(session: AsyncSession, now: datetime) -> list[Any]:
     )
 
 
-async def _claim(session: AsyncSession, number: int, told: Any, total: int, now: datetime) -> bool:
-    """Move the incident's told count from what we read to ``total``; False
-    when another replica moved it first."""
+async def _claim(
+    session: AsyncSession, wanted: dict[int, tuple[Any, int]], now: datetime
+) -> set[int]:
+    """Move each incident's told count from what we read to its new total, in
+    a statement per slice of new incidents and one per slice of known ones
+    (not one per incident: a hundred open incidents made this pass a hundred
+    round trips long, beside the engine's pages, issue 13); the incidents
+    whose count moved. One another replica moved first is not among them."""
     r = repeat_summaries_table.c
-    stmt: Any
-    if told is None:
-        stmt = (
+    moved: set[int] = set()
+    new = [(n, total) for n, (told, total) in wanted.items() if told is None]
+    for part in chunked(new):
+        rows = await session.execute(
             insert_for(session, repeat_summaries_table)
-            .values(incident_number=number, counted=total, counted_at=now)
+            .values([{"incident_number": n, "counted": t, "counted_at": now} for n, t in part])
             .on_conflict_do_nothing(index_elements=["incident_number"])
             .returning(r.incident_number)
         )
-    else:
-        stmt = (
+        moved.update(rows.scalars())
+    known = [(n, told.counted, total) for n, (told, total) in wanted.items() if told is not None]
+    for slice_ in chunked(known):
+        rows = await session.execute(
             update(repeat_summaries_table)
-            .where(r.incident_number == number, r.counted == told.counted)
-            .values(counted=total, counted_at=now)
+            .where(tuple_(r.incident_number, r.counted).in_([(n, c) for n, c, _ in slice_]))
+            .values(
+                counted=case({n: t for n, _, t in slice_}, value=r.incident_number),
+                counted_at=now,
+            )
             .returning(r.incident_number)
         )
-    return (await session.execute(stmt)).first() is not None
+        moved.update(rows.scalars())
+    return moved
 
 
 async def summarize_repeats(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
@@ -96,7 +108,7 @@ async def summarize_repeats(sessions: async_sessionmaker[AsyncSession], now: dat
                 )
             )
         }
-        events: list[dict[str, Any]] = []
+        due: dict[int, tuple[Any, int]] = {}
         for count in counts:
             total = int(count.repeats or 0)
             before = told.get(count.incident_number)
@@ -105,8 +117,14 @@ async def summarize_repeats(sessions: async_sessionmaker[AsyncSession], now: dat
                 continue
             if before is not None and now - before.counted_at < SUMMARY_EVERY:
                 continue
-            if not await _claim(session, count.incident_number, before, total, now):
+            due[count.incident_number] = (before, total)
+        moved = await _claim(session, due, now) if due else set()
+        events: list[dict[str, Any]] = []
+        for count in counts:
+            if count.incident_number not in moved:
                 continue
+            before, total = due[count.incident_number]
+            already = before.counted if before is not None else 0
             new = total - already
             times = "once" if new == 1 else f"{new} times"
             message = f"Alerts repeated {times} (deduplicated"

@@ -4,11 +4,13 @@ replicas."""
 
 from __future__ import annotations
 
+from app.ingest.repeat_summary import summarize_repeats
 from app.notify.sender import make_sender
 from app.worker import Worker
 from tests.helpers import WEBHOOK
 from tests.paging import Paging, checkout_alert, open_incident
 from tests.response.helpers import timeline
+from tests.sqlcount import counting
 
 
 async def _repeat(paging: Paging, times: int) -> None:
@@ -74,3 +76,44 @@ async def test_repeats_just_before_resolution_are_still_told(paging: Paging) -> 
     assert [e["message"] for e in await _repeats(paging, number)] == [
         "Alerts repeated once (deduplicated)"
     ], "the resolution is on the timeline, not counted as a repeat"
+
+
+#: Statements of a pass of summaries, whatever the number of incidents: begin,
+#: the counts, what was told, the counts moved (new ones; known ones), the
+#: events, commit. It was one statement per incident to summarize more.
+SUMMARY_STATEMENTS = 7
+
+
+async def test_many_incidents_are_summarized_in_a_few_statements(paging: Paging) -> None:
+    fingerprints = [f"5a11000000000{n:03d}" for n in range(6)]
+    numbers = [await open_incident(paging, checkout_alert(fp)) for fp in fingerprints]
+    assert len(set(numbers)) == 6
+    runtime = paging.app.state.runtime
+
+    async def summarize() -> list[str]:
+        with counting(runtime.engine) as seen:
+            written = await summarize_repeats(runtime.sessions, paging.clock.now())
+        assert written == 6, "every incident's repeats told"
+        return seen
+
+    for n, fp in enumerate(fingerprints):
+        for _ in range(n + 1):
+            resp = await paging.api.post(WEBHOOK, json=checkout_alert(fp))
+            assert resp.json()["repeats"] == 1
+    first = await summarize()
+    assert len(first) <= SUMMARY_STATEMENTS, "\n".join(first)
+    for n, number in enumerate(numbers):
+        times = "once" if n == 0 else f"{n + 1} times"
+        [event] = await _repeats(paging, number)
+        assert event["message"] == f"Alerts repeated {times} (deduplicated)"
+
+    paging.clock.advance(minutes=10)
+    for fp in fingerprints:
+        await paging.api.post(WEBHOOK, json=checkout_alert(fp))
+    second = await summarize()
+    assert len(second) <= SUMMARY_STATEMENTS, "\n".join(second)
+    for n, number in enumerate(numbers):
+        last = (await _repeats(paging, number))[-1]
+        total = n + 2
+        assert last["message"] == f"Alerts repeated once (deduplicated; {total} repeats in all)"
+    assert await summarize_repeats(runtime.sessions, paging.clock.now()) == 0, "told once"
