@@ -44,6 +44,7 @@ from app.response import endpoints as incident_response
 from app.response import handoff_endpoints as handoffs
 from app.response import role_endpoints as incident_roles
 from app.review import endpoints as review
+from app.rules import RulesError
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 from app.sources import endpoints as sources
@@ -153,7 +154,7 @@ class EngineProcess:
     async def start(self) -> None:
         self._reloads = _install_sighup(self.runtime)  # and when a web worker announces one:
         if not self.runtime.settings.is_sqlite:
-            self.listener = WakeListener(self.runtime.engine, self.worker.wake, self._reloads)
+            self.listener = WakeListener(self.runtime.engine, self.worker.wake, self._announced)
         await _warn_unknown_policies(self.runtime)
         if self.listener is not None:
             self.listener.start()
@@ -163,6 +164,15 @@ class EngineProcess:
         # otherwise pause the engine ~140 ms every so often, a page's among them.
         gc.freeze()
         log.info("escalation engine running (%s)", self.worker.owner)
+
+    def _announced(self) -> None:
+        """A web worker put the rules file in force (reloaded, or started and
+        read it): reload it here too, unless it says what is in force here."""
+        with contextlib.suppress(RulesError):  # the reload says why, below
+            if self.runtime.rules.read() == self.runtime.rules.current:
+                return
+        if self._reloads is not None:
+            self._reloads()
 
     async def stop(self) -> None:
         gc.unfreeze()
@@ -212,7 +222,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.runtime = runtime
         app.state.worker = worker
         reloads = _install_sighup(runtime)
-        await _warn_unknown_policies(runtime)
+        if notify is None:  # else the engine's process says it, once
+            await _warn_unknown_policies(runtime)
         if settings.engine_enabled:
             worker.start()
         # What exists by now lives as long as the process (modules, routes, models,

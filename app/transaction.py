@@ -56,9 +56,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.runtime import Runtime
+from app.wakeups import WAKE
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class UnitOfWork:
     runtime: Runtime
     _hooks: list[Callable[[], None]] = field(default_factory=list)
     _discarded: bool = False
+    _wakes: bool = False  # wake() was called
+    _notified: bool = False  # the engine elsewhere was notified inside the transaction
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once the transaction has committed (never if it rolls
@@ -80,11 +84,15 @@ class UnitOfWork:
 
     def wake(self) -> None:
         """After the commit, wake the worker (work may be due now) and the
-        console's live pages (what people see changed)."""
+        console's live pages (what people see changed). An engine in another
+        process is notified by the transaction itself, just before it commits
+        (PostgreSQL delivers a NOTIFY on commit): no round trip after it."""
+        self._wakes = True
         self.after_commit(self._wake_all)
 
     def _wake_all(self) -> None:
-        self.runtime.wake()
+        if not self._notified:
+            self.runtime.wake()
         self.runtime.changes.publish()
 
     def discard(self) -> None:
@@ -112,6 +120,9 @@ async def unit_of_work(runtime: Runtime) -> AsyncIterator[UnitOfWork]:
             yield uow
             if uow._discarded:
                 await transaction.rollback()
+            elif uow._wakes and runtime.settings.engine_notify and not runtime.settings.is_sqlite:
+                await session.execute(text(WAKE))
+                uow._notified = True
     if not uow._discarded:
         uow._committed()
 

@@ -4,9 +4,11 @@ On PostgreSQL ``klaxon serve`` runs the engine (app/worker.py) in a process of
 its own (``klaxon engine``), so that a page's thirty-odd round trips never wait
 behind the web workers' requests on one event loop, and the web workers never
 pause for the engine's passes (issue 13). The web workers then wake it through
-the database: after a commit that made work due (``uow.wake()``,
-app/transaction.py) :class:`WakeSender` sends ``NOTIFY klaxon_wake``, and the
-engine's :class:`WakeListener` turns each notification into ``worker.wake()``.
+the database: a unit of work that made work due (``uow.wake()``,
+app/transaction.py) sends ``NOTIFY klaxon_wake`` just before it commits, which
+PostgreSQL delivers with the commit (and never for a rollback); the engine's
+:class:`WakeListener` turns each notification into ``worker.wake()``.
+:class:`WakeSender` sends one for a wake-up asked for outside a transaction.
 Rules reloaded in a web worker (SIGHUP, ``POST /-/reload``, a worker restarted
 by SIGHUP) are announced the same way, on ``klaxon_reload``, and the engine
 reloads the file too: it routes incidents to policies and reminds by severity.
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 #: The channels of PostgreSQL's LISTEN/NOTIFY: work is due; the rules were reloaded.
 CHANNEL = "klaxon_wake"
 RELOAD_CHANNEL = "klaxon_reload"
+#: The statement that wakes engines: a transaction that runs it wakes them as it
+#: commits (app/transaction.py), and not at all if it rolls back.
+WAKE = f"NOTIFY {CHANNEL}"
 #: Seconds between attempts to listen again after the connection was lost.
 RELISTEN_SECONDS = 1.0
 

@@ -16,10 +16,11 @@ import yaml
 from app.clock import ManualClock
 from app.main import EngineProcess
 from app.rules import load_rules
-from app.wakeups import WakeSender
+from app.wakeups import WAKE, WakeSender
 from tests.conftest import RULES
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import ALICE, checkout_alert, open_incident, paging_settings, serve_paging
+from tests.sqlcount import counting
 
 pytestmark = pytest.mark.postgresql_only("LISTEN/NOTIFY is PostgreSQL's; SQLite has one process")
 
@@ -76,10 +77,14 @@ async def test_a_web_worker_wakes_the_engine_process_and_the_page_goes_out(
         sender = web.app.state.runtime.wake
         assert isinstance(sender, WakeSender)
         assert not web.app.state.runtime.settings.engine_enabled, "the web worker runs no engine"
-        await open_incident(web, checkout_alert())
+        with counting(web.app.state.runtime.engine) as seen:
+            await open_incident(web, checkout_alert())
         await _until(lambda: bool(web.texts_to(ALICE)), "the first page")
-        assert sender.sent >= 1
         assert len(web.texts_to(ALICE)) == 1
+        # Sent by the webhook's transaction itself, delivered with its commit:
+        # no round trip after it, and none for a transaction rolled back.
+        assert seen[-2:] == [WAKE, "COMMIT"], seen[-3:]
+        assert sender.sent == 0
 
 
 async def test_without_the_notification_the_engine_waits_for_its_poll(

@@ -43,7 +43,7 @@ async def _post(app: FastAPI, client: httpx.AsyncClient, payload: dict[str, Any]
 #: statement, shared with the repeats that arrive meanwhile.
 REPEAT = {"sqlite": 3, "postgresql": 1}
 NEW_ALERT = {"sqlite": 13, "postgresql": 11}
-NEW_INCIDENT = {"sqlite": 16, "postgresql": 14}
+NEW_INCIDENT = {"sqlite": 15, "postgresql": 13}
 #: A delivery resolving three of its four alerts: on PostgreSQL one statement
 #: resolves them all (app/ingest/resolutions.py), on SQLite one each.
 RESOLVE_THREE = {"sqlite": 10, "postgresql": 8}

@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.clock import ManualClock
 from app.main import create_app
+from app.models import steps_table
 from app.ratelimit import IngestLimiter
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN, make_settings
@@ -130,7 +132,7 @@ async def test_down_long_after_recovery_is_a_new_outage_of_the_same_alert(
 
 
 async def test_a_check_flapping_down_up_down_stays_one_incident(
-    client: httpx.AsyncClient, clock: ManualClock
+    client: httpx.AsyncClient, clock: ManualClock, app: FastAPI
 ) -> None:
     for _ in range(3):
         await post(client, check(status="down"))
@@ -145,6 +147,14 @@ async def test_a_check_flapping_down_up_down_stays_one_incident(
     assert only["firing_count"] == 1
     detail = (await client.get(f"/api/v1/incidents/{only['number']}")).json()
     assert [e["kind"] for e in detail["timeline"]].count("reopened") == 3
+    # Each reopening pages afresh: its first step in a round of its own.
+    async with app.state.runtime.sessions() as session:
+        firsts = await session.execute(
+            select(steps_table.c.round)
+            .where(steps_table.c.incident_number == only["number"], steps_table.c.step_index == 0)
+            .order_by(steps_table.c.round)
+        )
+        assert list(firsts.scalars()) == [0, 1, 2, 3]
 
 
 async def test_a_flap_within_one_clock_tick_reopens_the_same_incident(
