@@ -1,4 +1,5 @@
-"""create_app(): the lifespan builds the runtime; routers; error handlers in one place."""
+"""create_app(): the lifespan builds the runtime (as the engine's process does,
+app/engine_process.py); routers; error handlers in one place."""
 
 from __future__ import annotations
 
@@ -19,24 +20,19 @@ from app import console, ops, tokens
 from app.api_errors import document_error_responses
 from app.apply import endpoints as apply_document
 from app.automation import endpoints as automation
-from app.automation.send import action_handler, webhook_handler
 from app.body_limit import BodySizeLimit
-from app.chat import cards as chat_cards
 from app.chat import endpoints as chat
 from app.chat import mattermost_endpoints as chat_mattermost
-from app.chat.mattermost import mattermost_handler
-from app.chat.slack import slack_handler
 from app.clock import Clock
 from app.db import is_unavailable, refused_value
 from app.deadline import RequestDeadline
+from app.engine_process import install_sighup, runtime_and_worker, warn_unknown_policies
 from app.errors import KlaxonError, RateLimited
 from app.escalation import endpoints as escalation
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
 from app.maintenance import endpoints as maintenance
 from app.metrics import forget_this_process
-from app.notify.outbound import Handler
-from app.notify.sender import make_sender
 from app.oncall import endpoints as oncall
 from app.replies import endpoints as replies
 from app.response import change_endpoints as change_events
@@ -44,161 +40,17 @@ from app.response import endpoints as incident_response
 from app.response import handoff_endpoints as handoffs
 from app.response import role_endpoints as incident_roles
 from app.review import endpoints as review
-from app.rules import RulesError
-from app.runtime import Runtime
 from app.settings import Settings, get_settings
 from app.sources import endpoints as sources
 from app.sources import pagerduty_endpoint as pagerduty
 from app.statuspage import endpoints as statuspage_publishing
 from app.statuspage import page_endpoints as statuspage
 from app.statuspage import subscribe_endpoints as status_subscriptions
-from app.statuspage.deliver import status_webhook_handler
 from app.statuspage.fast import CachedStatusPages
 from app.statuspage.host import StatusHostOnly
-from app.wakeups import WakeListener, WakeSender
-from app.worker import Worker
+from app.wakeups import WakeSender
 
 log = logging.getLogger(__name__)
-
-
-async def _reload_logged(runtime: Runtime) -> None:
-    try:
-        await ops.reload_checked(runtime)
-    except KlaxonError:
-        pass  # logged; the old rules stay
-    except Exception:
-        log.exception("rules reload failed, keeping the old rules")
-
-
-class _Reloads:
-    """Rules reloads as tasks (the check asks the database), called for by
-    SIGHUP or, in the engine process, by a web worker's announcement; the
-    tasks under way, for the process to finish at shutdown."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.pending: set[asyncio.Task[None]] = set()
-
-    def __call__(self) -> None:
-        task = asyncio.create_task(_reload_logged(self.runtime), name="klaxon-rules-reload")
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-
-    async def aclose(self) -> None:
-        for task in list(self.pending):
-            task.cancel()
-        await asyncio.gather(*self.pending, return_exceptions=True)
-
-
-def _install_sighup(runtime: Runtime) -> _Reloads:
-    """Reload on SIGHUP."""
-    reloads = _Reloads(runtime)
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reloads)
-    return reloads
-
-
-async def _warn_unknown_policies(runtime: Runtime) -> None:
-    """At start, routes naming a policy that does not exist are logged, not refused:
-    a pager that does not start pages nobody, while the engine pages such
-    incidents through ``default`` and says so on their timelines."""
-    try:
-        problems = await ops.unknown_route_policies(runtime, runtime.rules.current)
-    except Exception as exc:
-        log.warning("escalation policies not checked at start: %s", type(exc).__name__)
-        return
-    if problems:
-        log.error(
-            "the rules name escalation policies that do not exist; their incidents page"
-            " through 'default' (if it exists) until they do:\n%s",
-            "\n".join(problems),
-        )
-
-
-def outbound_handlers(runtime: Runtime) -> dict[str, Handler]:
-    """The senders of outgoing chat posts, webhooks and actions, by kind
-    (app/notify/outbound.py): one line each, for what the settings enable."""
-    handlers: dict[str, Handler] = {}
-    if runtime.settings.slack_bot_token:
-        handlers["slack"] = slack_handler(runtime.sessions, runtime.settings)
-    handlers["action"] = action_handler(runtime.settings)  # app/automation, unsigned: refused
-    handlers["webhook"] = webhook_handler(runtime.settings)
-    handlers["status_webhook"] = status_webhook_handler(runtime)  # app/statuspage/deliver.py
-    if runtime.settings.mattermost_cards_enabled:
-        handlers["mattermost"] = mattermost_handler(runtime.sessions, runtime.settings)
-    return handlers
-
-
-def _runtime_and_worker(settings: Settings, clock: Clock | None) -> tuple[Runtime, Worker]:
-    """The runtime and its durable timers (app/worker.py), as a web worker and
-    the engine process both build them; the runtime wakes the worker by a
-    callable only, so that nothing low imports it."""
-    runtime = Runtime.create(settings, clock)
-    chat_cards.install(runtime.sessions, settings)  # cards follow every timeline change
-    worker = Worker(runtime, make_sender(settings), outbound=outbound_handlers(runtime))
-    runtime.wake = worker.wake
-    return runtime, worker
-
-
-class EngineProcess:
-    """The escalation engine alone, serving no HTTP: what ``klaxon engine``
-    runs, and ``klaxon serve`` beside its web workers on PostgreSQL. Web
-    workers wake it and announce reloaded rules by NOTIFY (app/wakeups.py); it
-    looks for due work every ``engine_poll_seconds`` all the same."""
-
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
-        self.runtime, self.worker = _runtime_and_worker(settings, clock)
-        self.listener: WakeListener | None = None
-        self._reloads: _Reloads | None = None
-
-    async def start(self) -> None:
-        self._reloads = _install_sighup(self.runtime)  # and when a web worker announces one:
-        if not self.runtime.settings.is_sqlite:
-            self.listener = WakeListener(self.runtime.engine, self.worker.wake, self._announced)
-        await _warn_unknown_policies(self.runtime)
-        if self.listener is not None:
-            self.listener.start()
-        self.worker.start()
-        # As in a web worker (create_app): what exists by now lives as long as
-        # the process, kept out of the collector's full passes, which would
-        # otherwise pause the engine ~140 ms every so often, a page's among them.
-        gc.freeze()
-        log.info("escalation engine running (%s)", self.worker.owner)
-
-    def _announced(self) -> None:
-        """A web worker put the rules file in force (reloaded, or started and
-        read it): reload it here too, unless it says what is in force here."""
-        with contextlib.suppress(RulesError):  # the reload says why, below
-            if self.runtime.rules.read() == self.runtime.rules.current:
-                return
-        if self._reloads is not None:
-            self._reloads()
-
-    async def stop(self) -> None:
-        gc.unfreeze()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-        if self._reloads is not None:
-            await self._reloads.aclose()
-        if self.listener is not None:
-            await self.listener.aclose()
-        await self.worker.stop()
-        await self.runtime.aclose()
-        forget_this_process()
-
-
-async def run_engine(settings: Settings) -> None:
-    """An :class:`EngineProcess` until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    engine = EngineProcess(settings)
-    try:
-        await engine.start()
-        await stop.wait()
-    finally:
-        await engine.stop()
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -209,9 +61,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime, worker = _runtime_and_worker(settings, clock)
+        runtime, worker = runtime_and_worker(settings, clock)
         # An engine in another process (``klaxon engine``) is woken through the
-        # database after each commit that made work due (app/wakeups.py).
+        # database by the commits that make work due (app/transaction.py, app/wakeups.py).
         notify = WakeSender(runtime.engine) if settings.engine_notify else None
         if notify is not None:
             runtime.wake = notify
@@ -221,9 +73,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             notify.reload()
         app.state.runtime = runtime
         app.state.worker = worker
-        reloads = _install_sighup(runtime)
+        reloads = install_sighup(runtime)
         if notify is None:  # else the engine's process says it, once
-            await _warn_unknown_policies(runtime)
+            await warn_unknown_policies(runtime)
         if settings.engine_enabled:
             worker.start()
         # What exists by now lives as long as the process (modules, routes, models,

@@ -347,7 +347,7 @@ def engine() -> None:
     KLAXON_ENGINE_ENABLED=false, or as more engines beside them."""
     import uvloop
 
-    from app.main import run_engine
+    from app.engine_process import run_engine
 
     settings = get_settings()
     logging.basicConfig(

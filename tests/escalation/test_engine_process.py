@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from app.clock import ManualClock
-from app.main import EngineProcess
+from app.engine_process import EngineProcess
 from app.rules import load_rules
 from app.wakeups import WAKE, WakeSender
 from tests.conftest import RULES

@@ -83,7 +83,7 @@ class ProcessSampler:
     _started: float = 0.0
     _elapsed: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
-    _engines: set[int] = field(default_factory=set)
+    engines_seen: set[int] = field(default_factory=set)  # the engine's pids, as it stopped
     _thread: threading.Thread | None = None
 
     def workers(self) -> list[int]:
@@ -117,7 +117,7 @@ class ProcessSampler:
         if self._thread is not None:
             self._thread.join()
         self._elapsed = time.monotonic() - self._started
-        self._engines = set(self.engines())
+        self.engines_seen = set(self.engines())
         for pid in self._all():
             self._cpu_end[pid] = cpu_seconds(pid) or 0.0
 
@@ -128,7 +128,7 @@ class ProcessSampler:
         per_process: dict[str, list[dict[str, Any]]] = {"workers": [], "engine": []}
         for pid, values in sorted(self.samples.items()):
             cpu = self._cpu_end.get(pid, 0.0) - self._cpu_start.get(pid, 0.0)
-            per_process["engine" if pid in self._engines else "workers"].append(
+            per_process["engine" if pid in self.engines_seen else "workers"].append(
                 {
                     "pid": pid,
                     "rss_start_mb": round(values[0] / mb, 1),

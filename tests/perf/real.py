@@ -332,10 +332,18 @@ def soak_run(
             )
         finally:
             sampler.stop()
-    per_worker = [growth(values, 5.0, warmup) for _, values in sorted(sampler.samples.items())]
+    engines = sampler.engines_seen  # recorded as the sampler stopped
+    per_process = {
+        kind: [
+            {"process": kind, **growth(values, 5.0, warmup)}
+            for pid, values in sorted(sampler.samples.items())
+            if (pid in engines) == (kind == "engine")
+        ]
+        for kind in ("web", "engine")
+    }
     return {
         "seconds": seconds,
         "rate": rate,
         **{k: v for k, v in result.summary().items() if k in ("webhooks_per_s", "errors")},
-        "workers": per_worker,
+        "workers": per_process["web"] + per_process["engine"],
     }

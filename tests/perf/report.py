@@ -18,7 +18,7 @@ COLUMNS = (
     ("errors", 7),
     ("x ceiling", 9),
     ("RSS MB", 16),
-    ("CPU srv/gen", 11),
+    ("CPU srv+eng/gen", 16),
 )
 
 
@@ -42,6 +42,9 @@ def row(label: str, figures: dict[str, Any], ceiling: dict[str, Any] | None) -> 
     if ceiling and ceiling.get("webhooks_per_s"):
         ratio = f"{figures['webhooks_per_s'] / ceiling['webhooks_per_s']:.2f}"
     cpu = f"{server.get('cpu', 0):.2f}/{figures.get('generator_cpu', 0):.2f}" if server else "-"
+    engine = sum(e.get("cpu") or 0.0 for e in server.get("engine", [])) if server else 0.0
+    if engine:  # the engine's own process (klaxon serve on PostgreSQL), apart
+        cpu = f"{server.get('cpu', 0):.2f}+{engine:.2f}/{figures.get('generator_cpu', 0):.2f}"
     cells = (
         label,
         _cell(figures.get("webhooks_per_s")),
@@ -99,7 +102,8 @@ def table(figures: dict[str, Any]) -> str:
     if soak:
         for w in soak["workers"]:
             lines.append(
-                f"soak: {soak['seconds']:.0f} s at {soak['rate']:.0f} webhooks/s"
+                f"soak ({w.get('process', 'web')}): {soak['seconds']:.0f} s at"
+                f" {soak['rate']:.0f} webhooks/s"
                 f" ({soak['webhooks_per_s']:.0f}/s answered, {soak['errors']} errors): RSS"
                 f" {w['rss_warm_mb']:.0f} MB after the first minute, {w['rss_end_mb']:.0f} MB at"
                 f" the end ({w['growth_pct']:+.1f} %), peak {w['rss_peak_mb']:.0f} MB"
