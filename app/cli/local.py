@@ -280,6 +280,7 @@ def _engine_process() -> Iterator[None]:
     SIGTERM (the engine finishes the work in hand) when the server stops. The
     child also gets SIGTERM if this process dies without stopping it."""
     stopping = threading.Event()
+    lock = threading.Lock()  # no restart once stopping is set
     child: list[subprocess.Popen[bytes]] = []
 
     def start() -> subprocess.Popen[bytes]:
@@ -298,7 +299,10 @@ def _engine_process() -> Iterator[None]:
             )
             if stopping.wait(ENGINE_RESTART_SECONDS):
                 return
-            child[0] = start()
+            with lock:
+                if stopping.is_set():
+                    return
+                child[0] = start()
 
     child.append(start())
     watcher = threading.Thread(target=watch, name="klaxon-engine-watch", daemon=True)
@@ -306,8 +310,9 @@ def _engine_process() -> Iterator[None]:
     try:
         yield
     finally:
-        stopping.set()
-        proc = child[0]
+        with lock:
+            stopping.set()
+        proc = child[0]  # the last one: none is started after this
         proc.terminate()
         try:
             proc.wait(STOP_SECONDS)

@@ -7,7 +7,7 @@ minutes, so a page that goes out at once was woken by the notification."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from app.engine_process import EngineProcess
 from app.rules import load_rules
 from app.wakeups import WAKE, WakeSender
 from tests.conftest import RULES
+from tests.escalation.helpers import until
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import ALICE, checkout_alert, open_incident, paging_settings, serve_paging
 from tests.sqlcount import counting
@@ -26,20 +27,6 @@ pytestmark = pytest.mark.postgresql_only("LISTEN/NOTIFY is PostgreSQL's; SQLite 
 
 #: Far longer than any wait below: only a notification wakes the engine in time.
 POLL = 600.0
-
-
-async def _until(check: Callable[[], Awaitable[bool]] | Callable[[], bool], what: str) -> None:
-    """Wait for an event (a page at the fake, rules in force), at most 20 s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 20
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -79,7 +66,7 @@ async def test_a_web_worker_wakes_the_engine_process_and_the_page_goes_out(
         assert not web.app.state.runtime.settings.engine_enabled, "the web worker runs no engine"
         with counting(web.app.state.runtime.engine) as seen:
             await open_incident(web, checkout_alert())
-        await _until(lambda: bool(web.texts_to(ALICE)), "the first page")
+        await until(lambda: bool(web.texts_to(ALICE)), "the first page")
         assert len(web.texts_to(ALICE)) == 1
         # Sent by the webhook's transaction itself, delivered with its commit:
         # no round trip after it, and none for a transaction rolled back.
@@ -97,7 +84,7 @@ async def test_without_the_notification_the_engine_waits_for_its_poll(
         await asyncio.sleep(1.0)  # ample for a woken engine (above), nothing to wait out
         assert web.texts_to(ALICE) == []
         engine.worker.wake()  # what the notification does
-        await _until(lambda: bool(web.texts_to(ALICE)), "the first page once woken")
+        await until(lambda: bool(web.texts_to(ALICE)), "the first page once woken")
 
 
 async def test_rules_reloaded_by_a_web_worker_are_reloaded_by_the_engine(
@@ -110,5 +97,5 @@ async def test_rules_reloaded_by_a_web_worker_are_reloaded_by_the_engine(
         assert load_rules(rules_file) != before
         resp = await web.api.post("/-/reload")
         assert resp.status_code == 200, resp.text
-        await _until(lambda: engine.runtime.rules.current != before, "the engine's reload")
+        await until(lambda: engine.runtime.rules.current != before, "the engine's reload")
         assert engine.runtime.rules.current == web.app.state.runtime.rules.current

@@ -6,35 +6,22 @@ so a page that goes out at once was woken. An engine that dies is started again
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, RULES
+from tests.escalation.helpers import until
 from tests.fakes.twilio_server import FakeTwilio
 from tests.paging import ACCOUNT_SID, AUTH_TOKEN, KLAXON_NUMBER, ONCALL, checkout_alert
 from tests.perf.measure import children, is_engine
 from tests.services.klaxon import CLEAN_EXIT, KlaxonProcess
 
 pytestmark = pytest.mark.postgresql_only("the engine's own process is PostgreSQL's (NOTIFY)")
-
-
-async def _until(check: Any, what: str, timeout: float = 60.0) -> Any:
-    """Wait for an event (a page, a process), at most ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 def _engines(pid: int) -> list[int]:
@@ -54,11 +41,23 @@ def _alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] != "Z"
 
 
+def _serve(name: str, db: str, tmp_path: Path, **env: str) -> KlaxonProcess:
+    """``klaxon serve`` on ``db`` with the tests' rules (not launched yet)."""
+    settings = {
+        "KLAXON_DATABASE_URL": db,
+        "KLAXON_ADMIN_TOKEN": ADMIN_TOKEN,
+        "KLAXON_CONFIG": str(RULES),
+        **env,
+    }
+    klaxon = str(Path(sys.executable).parent / "klaxon")
+    return KlaxonProcess(name, settings, tmp_path, command=[klaxon, "serve"])
+
+
 async def _page_for(api: httpx.AsyncClient, fake: FakeTwilio, fingerprint: str) -> None:
     resp = await api.post("/api/v1/webhooks/alertmanager", json=checkout_alert(fingerprint))
     assert resp.status_code == 200, resp.text
     number = resp.json()["incidents"][0]
-    await _until(
+    await until(
         lambda: [m for m in fake.messages if f"#{number}" in str(m["body"])],
         f"the page of incident #{number}",
     )
@@ -68,24 +67,22 @@ async def test_serve_pages_through_its_engine_process_and_restarts_it(
     db: str, tmp_path: Path
 ) -> None:
     async with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, phone_number=KLAXON_NUMBER) as fake:
-        env = {
-            "KLAXON_DATABASE_URL": db,
-            "KLAXON_ADMIN_TOKEN": ADMIN_TOKEN,
-            "KLAXON_CONFIG": str(RULES),
-            "KLAXON_LOG_LEVEL": "info",
-            "KLAXON_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "KLAXON_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "KLAXON_TWILIO_FROM": KLAXON_NUMBER,
-            "KLAXON_TWILIO_API_URL": fake.api_url,
-            "KLAXON_ENGINE_POLL_SECONDS": "600",
-        }
-        klaxon = str(Path(sys.executable).parent / "klaxon")
-        server = KlaxonProcess("klaxon-serve", env, tmp_path, command=[klaxon, "serve"])
+        server = _serve(
+            "klaxon-serve",
+            db,
+            tmp_path,
+            KLAXON_LOG_LEVEL="info",
+            KLAXON_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            KLAXON_TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+            KLAXON_TWILIO_FROM=KLAXON_NUMBER,
+            KLAXON_TWILIO_API_URL=fake.api_url,
+            KLAXON_ENGINE_POLL_SECONDS="600",
+        )
         server.launch()
         engine = 0
         try:
             await server.wait_ready(timeout=120)
-            engine = (await _until(lambda: _engines(server.pid), "the engine process"))[0]
+            engine = (await until(lambda: _engines(server.pid), "the engine process"))[0]
             headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
             async with httpx.AsyncClient(base_url=server.url, headers=headers) as api:
                 applied = await api.post("/api/v1/oncall-config", json=ONCALL)
@@ -94,7 +91,7 @@ async def test_serve_pages_through_its_engine_process_and_restarts_it(
 
                 os.kill(engine, signal.SIGKILL)
                 engine = (
-                    await _until(
+                    await until(
                         lambda: [p for p in _engines(server.pid) if p != engine],
                         "the engine started again",
                     )
@@ -109,18 +106,12 @@ async def test_serve_pages_through_its_engine_process_and_restarts_it(
 
 
 async def test_an_engine_whose_serve_was_killed_stops(db: str, tmp_path: Path) -> None:
-    env = {
-        "KLAXON_DATABASE_URL": db,
-        "KLAXON_ADMIN_TOKEN": ADMIN_TOKEN,
-        "KLAXON_CONFIG": str(RULES),
-    }
-    klaxon = str(Path(sys.executable).parent / "klaxon")
-    server = KlaxonProcess("klaxon-killed", env, tmp_path, command=[klaxon, "serve"])
+    server = _serve("klaxon-killed", db, tmp_path)
     server.launch()
     try:
         await server.wait_ready(timeout=120)
-        engine = (await _until(lambda: _engines(server.pid), "the engine process"))[0]
+        engine = (await until(lambda: _engines(server.pid), "the engine process"))[0]
         server.kill()  # SIGKILL: no shutdown runs in klaxon serve
-        await _until(lambda: not _alive(engine), "the orphaned engine to stop", timeout=30)
+        await until(lambda: not _alive(engine), "the orphaned engine to stop", timeout=30)
     finally:
         server.stop()
