@@ -22,8 +22,9 @@ from prometheus_client import (
     multiprocess,
 )
 
-#: Where the workers of one server keep their values (prometheus-client's name).
-MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Where the workers of one server keep their values (prometheus-client's name),
+# defined where ``klaxon serve`` reads it without importing prometheus-client.
+from app.settings import MULTIPROC_DIR_ENV
 
 ALERTS_RECEIVED = Counter(
     "klaxon_alerts_received_total", "Alerts received, by source and status", ["source", "status"]

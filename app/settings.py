@@ -20,6 +20,12 @@ class StartupRefused(ValueError):
     """Settings Klaxon can read but must not serve with; the message names the setting."""
 
 
+#: Where the processes of one server keep their metrics (app/metrics.py). It is
+#: read when prometheus-client is imported, so ``klaxon serve`` sets it before
+#: then: it lives here, where reading it imports nothing of prometheus-client.
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KLAXON_", extra="ignore")
 

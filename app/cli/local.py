@@ -125,7 +125,9 @@ def _shared_metrics_dir() -> Iterator[None]:
     """A fresh directory where the workers keep their metrics (app.metrics), named
     in the environment before they start, removed when the server stops: values
     left from an earlier run would be counted again."""
-    from app.metrics import MULTIPROC_DIR_ENV
+    # Not from app.metrics: importing prometheus-client before this is set
+    # would leave this process (a single web worker) out of the directory.
+    from app.settings import MULTIPROC_DIR_ENV
 
     path = tempfile.mkdtemp(prefix="klaxon-metrics-")
     os.environ[MULTIPROC_DIR_ENV] = path
@@ -283,10 +285,13 @@ def _engine_process() -> Iterator[None]:
     lock = threading.Lock()  # no restart once stopping is set
     child: list[subprocess.Popen[bytes]] = []
 
+    # The environment as it is now, for every start: serve goes on to set its
+    # web workers' (no engine of their own), which is not the engine's.
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-c", "from app.cli import main; main()", "engine"],
-            env={**os.environ, PARENT_ENV: str(os.getpid())},
+            [sys.executable, "-c", "from app.cli import main; main()", "engine"], env=env
         )
 
     def watch() -> None:

@@ -1,11 +1,13 @@
 """``klaxon serve`` on PostgreSQL, as deployed (issue 13): its web worker runs no
 engine; the escalation engine runs in a child process (``klaxon engine``) that
-the web worker wakes by NOTIFY. The engine here polls only every ten minutes,
-so a page that goes out at once was woken. An engine that dies is started again
+the web worker wakes by NOTIFY, and whose metrics the web worker's scrape shows.
+The engine here polls only every ten minutes, so a page that goes out at once
+was woken. An engine that dies is started again
 (no engine, no pages), and one that outlives ``klaxon serve`` is not left behind."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -53,6 +55,24 @@ def _serve(name: str, db: str, tmp_path: Path, **env: str) -> KlaxonProcess:
     return KlaxonProcess(name, settings, tmp_path, command=[klaxon, "serve"])
 
 
+async def until_scraped(api: httpx.AsyncClient, wanted: dict[str, set[float]]) -> None:
+    """Wait until a scrape of ``/metrics`` shows each sample at one of its values."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while True:
+        text = (await api.get("/metrics")).text
+        seen = {
+            name: [
+                float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name)
+            ]
+            for name in wanted
+        }
+        if all(len(seen[n]) == 1 and seen[n][0] in values for n, values in wanted.items()):
+            return
+        assert loop.time() < deadline, f"scraped {seen}, wanted {wanted}"
+        await asyncio.sleep(0.1)
+
+
 async def _page_for(api: httpx.AsyncClient, fake: FakeTwilio, fingerprint: str) -> None:
     resp = await api.post("/api/v1/webhooks/alertmanager", json=checkout_alert(fingerprint))
     assert resp.status_code == 200, resp.text
@@ -77,6 +97,7 @@ async def test_serve_pages_through_its_engine_process_and_restarts_it(
             KLAXON_TWILIO_FROM=KLAXON_NUMBER,
             KLAXON_TWILIO_API_URL=fake.api_url,
             KLAXON_ENGINE_POLL_SECONDS="600",
+            TMPDIR=str(tmp_path),
         )
         server.launch()
         engine = 0
@@ -97,6 +118,14 @@ async def test_serve_pages_through_its_engine_process_and_restarts_it(
                     )
                 )[0]
                 await _page_for(api, fake, "5e7e000000000002")
+                # One scrape of the web worker shows its own counters and the
+                # engine's (one prometheus-client directory, issue 13.7): both
+                # webhooks, and the second page once its outcome is recorded
+                # (the first one's may not be: its engine was killed after
+                # Twilio took it, the window for a double page).
+                received = 'klaxon_alerts_received_total{source="alertmanager",status="firing"}'
+                sent = 'klaxon_notifications_total{channel="sms",outcome="sent"}'
+                await until_scraped(api, {received: {2.0}, sent: {1.0, 2.0}})
             assert "the escalation engine ended" in server.log_tail(200)
         finally:
             code = server.stop()
