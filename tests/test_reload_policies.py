@@ -94,10 +94,10 @@ async def test_start_logs_each_route_naming_an_unknown_policy(
     db: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(make_settings(db))
-    with caplog.at_level(logging.ERROR, logger="app.main"):
+    with caplog.at_level(logging.ERROR, logger="app.engine_process"):
         async with app.router.lifespan_context(app):
             pass
-    logged = [r.getMessage() for r in caplog.records if r.name == "app.main"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "app.engine_process"]
     assert len(logged) == 1
     # The fixture rules name three policies; the empty database has none.
     lines = logged[0].splitlines()
