@@ -86,15 +86,18 @@ class ProcessSampler:
     engines_seen: set[int] = field(default_factory=set)  # the engine's pids, as it stopped
     _thread: threading.Thread | None = None
 
-    def workers(self) -> list[int]:
-        """The processes that serve HTTP."""
-        return [c for c in children(self.pid) if not is_engine(c)] or [self.pid]
+    def _tree(self) -> tuple[list[int], list[int]]:
+        """The processes that serve HTTP, and the engine's: one walk of /proc."""
+        kids = children(self.pid)
+        engines = [c for c in kids if is_engine(c)]
+        return [c for c in kids if c not in engines] or [self.pid], engines
 
     def engines(self) -> list[int]:
-        return [c for c in children(self.pid) if is_engine(c)]
+        return self._tree()[1]
 
     def _all(self) -> list[int]:
-        return self.workers() + self.engines()
+        workers, engines = self._tree()
+        return workers + engines
 
     def start(self) -> None:
         self._started = time.monotonic()
