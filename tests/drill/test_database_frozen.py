@@ -4,7 +4,8 @@ A frozen server keeps every connection open and answers nothing: no error ever
 arrives, so only Klaxon's own clocks can end a request's wait (a hung host, a
 network that drops packets, a storage stall look the same). Two Klaxon
 processes with their default timeouts share a PostgreSQL of the drill's own,
-which is frozen for ``FREEZE_SECONDS``.
+which is frozen for ``FREEZE_SECONDS`` or for as long as the rounds of webhooks
+take, whichever is longer.
 
 The promise (README, "When things break"):
 
@@ -49,6 +50,10 @@ from tests.fakes.twilio_server import FakeTwilio
 from tests.services.klaxon import KlaxonProcess, SharedClock, klaxon_processes
 from tests.services.postgres import PrivatePostgres
 
+# At least this long; longer when the rounds below take longer. Their time is not
+# the promise (each webhook's bound is): on a quiet machine they take about 16 s,
+# on a busy CI machine they once took 20.2 s, and a fixed 20 s freeze then failed
+# the drill for a webhook that had kept its bound.
 FREEZE_SECONDS = 20
 BEFORE = 6  # groups that land before the freeze
 REPLICAS = 2
@@ -140,8 +145,8 @@ async def freeze_and_thaw(
             took = time.monotonic() - started
             assert (metrics.status_code, took < READYZ_BOUND) == (200, True), took
     frozen_for = time.monotonic() - frozen_at
-    assert frozen_for < FREEZE_SECONDS, "the webhooks took the whole freeze"
-    await asyncio.sleep(FREEZE_SECONDS - frozen_for)  # the freeze lasts as long as it lasts
+    await asyncio.sleep(max(0.0, FREEZE_SECONDS - frozen_for))
+    frozen_for = time.monotonic() - frozen_at
     await asyncio.to_thread(pg.thaw)
 
     async def all_ready() -> bool:
@@ -159,6 +164,6 @@ async def freeze_and_thaw(
     assert_no_page_sent_twice(fake, stored)
     assert all(replica.running for replica in replicas)
     print(
-        f"\nfreeze drill: frozen {FREEZE_SECONDS} s, {len(refused)} webhooks answered 503"
+        f"\nfreeze drill: frozen {frozen_for:.1f} s, {len(refused)} webhooks answered 503"
         f" within {WEBHOOK_BOUND:g} s and retried; {groups} incidents, each paged once"
     )
