@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import text
 
+from app import wakeups
 from app.clock import ManualClock
 from app.engine_process import EngineProcess
 from app.rules import load_rules
@@ -99,3 +101,34 @@ async def test_rules_reloaded_by_a_web_worker_are_reloaded_by_the_engine(
         assert resp.status_code == 200, resp.text
         await until(lambda: engine.runtime.rules.current != before, "the engine's reload")
         assert engine.runtime.rules.current == web.app.state.runtime.rules.current
+
+
+async def test_an_engine_whose_listening_connection_is_lost_listens_again(
+    db: str,
+    fake_twilio: FakeTwilio,
+    clock: ManualClock,
+    engine: EngineProcess,
+    rules_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL restarted, a proxy dropped the connection: the listener gets a
+    new connection and LISTENs again, and the next notification wakes the engine
+    as before (it would otherwise wait for its poll, ten minutes here)."""
+    # Long enough for the wait below to see it not listening (checked every 50 ms).
+    monkeypatch.setattr(wakeups, "RELISTEN_SECONDS", 0.5)
+    listener = engine.listener
+    assert listener is not None
+    async with engine.runtime.engine.connect() as conn:
+        dropped = await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND query LIKE 'LISTEN %'"
+            )
+        )
+        assert dropped.scalars().all() == [True], "one connection listens"
+    await until(lambda: not listener.listening.is_set(), "the listener to see its loss")
+    await asyncio.wait_for(listener.listening.wait(), 20)
+    async with serve_paging(db, fake_twilio, clock, config=rules_file, engine_notify=True) as web:
+        await open_incident(web, checkout_alert())
+        await until(lambda: bool(web.texts_to(ALICE)), "the first page, woken anew")
