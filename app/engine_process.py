@@ -5,7 +5,8 @@ its web workers on PostgreSQL, app/cli/local.py): the runtime, the worker and
 its outbound handlers, rules reloads, and the LISTEN that wakes it
 (app/wakeups.py), and nothing of the HTTP side, whose routes and models would
 cost it ~25 MB of memory for nothing. ``create_app`` (app/main.py) builds its
-runtime and worker with the same functions.
+runtime and worker with the same function, and starts and stops them with the
+same :class:`ProcessLifetime`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from app.rules import RulesError
 from app.runtime import Runtime
 from app.settings import Settings
 from app.statuspage.deliver import status_webhook_handler
-from app.wakeups import WakeListener
+from app.wakeups import WakeListener, WakeSender
 from app.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class _Reloads:
         await asyncio.gather(*self.pending, return_exceptions=True)
 
 
-def install_sighup(runtime: Runtime) -> _Reloads:
+def _install_sighup(runtime: Runtime) -> _Reloads:
     """Reload on SIGHUP."""
     reloads = _Reloads(runtime)
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -73,7 +74,7 @@ def install_sighup(runtime: Runtime) -> _Reloads:
     return reloads
 
 
-async def warn_unknown_policies(runtime: Runtime) -> None:
+async def _warn_unknown_policies(runtime: Runtime) -> None:
     """At start, routes naming a policy that does not exist are logged, not refused:
     a pager that does not start pages nobody, while the engine pages such
     incidents through ``default`` and says so on their timelines."""
@@ -115,6 +116,62 @@ def runtime_and_worker(settings: Settings, clock: Clock | None) -> tuple[Runtime
     return runtime, worker
 
 
+class ProcessLifetime:
+    """What a process that holds a runtime and its worker does as it starts and
+    as it stops, a web worker (``create_app``'s lifespan) and the engine's
+    process alike: rules reloads on SIGHUP, the check of the routes' policies,
+    the engine's loop where this process runs it, and the collector's freeze;
+    at stop the same undone, each part before what it calls (the listener
+    calls for reloads and wake-ups, a reload announces itself by the sender),
+    then the runtime's connections and this process's metrics."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        worker: Worker,
+        *,
+        listener: WakeListener | None = None,
+        sender: WakeSender | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.worker = worker
+        self.listener = listener  # wakes the worker, from another process's commits
+        self.sender = sender  # wakes an engine in another process
+        self.reloads: _Reloads | None = None
+
+    async def start(self, *, engine: bool, warn: bool) -> None:
+        """``engine``: this process runs the engine's loop; ``warn``: it logs the
+        routes that name a missing policy (once per server: the engine's process
+        where there is one)."""
+        self.reloads = _install_sighup(self.runtime)
+        if warn:
+            await _warn_unknown_policies(self.runtime)
+        if self.listener is not None:
+            self.listener.start()
+        if engine:
+            self.worker.start()
+        # What exists by now lives as long as the process (modules, routes,
+        # models, rules): kept out of the collector's full passes, which
+        # otherwise walk it all (~220,000 objects in a web worker, ~140 ms)
+        # every so often in the middle of a request (the console's p99 at
+        # 100,000 incidents, issue 15) or of a page. Thawed at stop.
+        gc.freeze()
+
+    async def stop(self) -> None:
+        gc.unfreeze()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        if self.listener is not None:
+            await self.listener.aclose()
+        if self.reloads is not None:
+            await self.reloads.aclose()
+        await self.worker.stop()
+        if self.sender is not None:
+            await self.sender.aclose()
+        await self.runtime.aclose()
+        forget_this_process()
+
+
 class EngineProcess:
     """The escalation engine alone, serving no HTTP: what ``klaxon engine``
     runs, and ``klaxon serve`` beside its web workers on PostgreSQL. Web
@@ -124,20 +181,12 @@ class EngineProcess:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.runtime, self.worker = runtime_and_worker(settings, clock)
         self.listener: WakeListener | None = None
-        self._reloads: _Reloads | None = None
+        if not settings.is_sqlite:
+            self.listener = WakeListener(self.runtime.engine, self.worker.wake, self._announced)
+        self.lifetime = ProcessLifetime(self.runtime, self.worker, listener=self.listener)
 
     async def start(self) -> None:
-        self._reloads = install_sighup(self.runtime)  # and when a web worker announces one:
-        if not self.runtime.settings.is_sqlite:
-            self.listener = WakeListener(self.runtime.engine, self.worker.wake, self._announced)
-        await warn_unknown_policies(self.runtime)
-        if self.listener is not None:
-            self.listener.start()
-        self.worker.start()
-        # As in a web worker (create_app): what exists by now lives as long as
-        # the process, kept out of the collector's full passes, which would
-        # otherwise pause the engine ~140 ms every so often, a page's among them.
-        gc.freeze()
+        await self.lifetime.start(engine=True, warn=True)
         log.info("escalation engine running (%s)", self.worker.owner)
 
     def _announced(self) -> None:
@@ -146,20 +195,11 @@ class EngineProcess:
         with contextlib.suppress(RulesError):  # the reload says why, below
             if self.runtime.rules.read() == self.runtime.rules.current:
                 return
-        if self._reloads is not None:
-            self._reloads()
+        if self.lifetime.reloads is not None:
+            self.lifetime.reloads()
 
     async def stop(self) -> None:
-        gc.unfreeze()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-        if self._reloads is not None:
-            await self._reloads.aclose()
-        if self.listener is not None:
-            await self.listener.aclose()
-        await self.worker.stop()
-        await self.runtime.aclose()
-        forget_this_process()
+        await self.lifetime.stop()
 
 
 async def run_engine(settings: Settings) -> None:

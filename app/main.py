@@ -3,11 +3,7 @@ app/engine_process.py); routers; error handlers in one place."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import logging
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,13 +22,12 @@ from app.chat import mattermost_endpoints as chat_mattermost
 from app.clock import Clock
 from app.db import is_unavailable, refused_value
 from app.deadline import RequestDeadline
-from app.engine_process import install_sighup, runtime_and_worker, warn_unknown_policies
+from app.engine_process import ProcessLifetime, runtime_and_worker
 from app.errors import KlaxonError, RateLimited
 from app.escalation import endpoints as escalation
 from app.heartbeats import endpoints as heartbeats
 from app.incidents import endpoints as incidents
 from app.maintenance import endpoints as maintenance
-from app.metrics import forget_this_process
 from app.oncall import endpoints as oncall
 from app.replies import endpoints as replies
 from app.response import change_endpoints as change_events
@@ -73,28 +68,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             notify.reload()
         app.state.runtime = runtime
         app.state.worker = worker
-        reloads = install_sighup(runtime)
-        if notify is None:  # else the engine's process says it, once
-            await warn_unknown_policies(runtime)
-        if settings.engine_enabled:
-            worker.start()
-        # What exists by now lives as long as the process (modules, routes, models,
-        # rules): kept out of the collector's full passes, which otherwise walk it
-        # all (~220,000 objects, ~140 ms) every so often in the middle of a request,
-        # the console's p99 at 100,000 incidents (issue 15). Thawed at shutdown.
-        gc.freeze()
+        lifetime = ProcessLifetime(runtime, worker, sender=notify)
+        # Where the engine runs apart, its process says it, once.
+        await lifetime.start(engine=settings.engine_enabled, warn=notify is None)
         try:
             yield
         finally:
-            gc.unfreeze()
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            await reloads.aclose()
-            await worker.stop()
-            if notify is not None:
-                await notify.aclose()
-            await runtime.aclose()
-            forget_this_process()
+            await lifetime.stop()
 
     docs = settings.docs_enabled  # off: /docs, /redoc and /openapi.json are 404s
     app = FastAPI(

@@ -333,17 +333,13 @@ def soak_run(
         finally:
             sampler.stop()
     engines = sampler.engines_seen  # recorded as the sampler stopped
-    per_process = {
-        kind: [
-            {"process": kind, **growth(values, 5.0, warmup)}
-            for pid, values in sorted(sampler.samples.items())
-            if (pid in engines) == (kind == "engine")
-        ]
-        for kind in ("web", "engine")
-    }
+    per_process = [
+        {"process": "engine" if pid in engines else "web", **growth(values, 5.0, warmup)}
+        for pid, values in sorted(sampler.samples.items())
+    ]
     return {
         "seconds": seconds,
         "rate": rate,
         **{k: v for k, v in result.summary().items() if k in ("webhooks_per_s", "errors")},
-        "workers": per_process["web"] + per_process["engine"],
+        "workers": sorted(per_process, key=lambda w: w["process"] == "engine"),  # web first
     }

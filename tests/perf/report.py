@@ -41,10 +41,12 @@ def row(label: str, figures: dict[str, Any], ceiling: dict[str, Any] | None) -> 
     ratio = None
     if ceiling and ceiling.get("webhooks_per_s"):
         ratio = f"{figures['webhooks_per_s'] / ceiling['webhooks_per_s']:.2f}"
-    cpu = f"{server.get('cpu', 0):.2f}/{figures.get('generator_cpu', 0):.2f}" if server else "-"
-    engine = sum(e.get("cpu") or 0.0 for e in server.get("engine", [])) if server else 0.0
-    if engine:  # the engine's own process (klaxon serve on PostgreSQL), apart
-        cpu = f"{server.get('cpu', 0):.2f}+{engine:.2f}/{figures.get('generator_cpu', 0):.2f}"
+    cpu = "-"
+    if server:
+        # The engine's own process (klaxon serve on PostgreSQL), apart: "+eng".
+        engine = sum(e.get("cpu") or 0.0 for e in server.get("engine", []))
+        apart = f"+{engine:.2f}" if engine else ""
+        cpu = f"{server.get('cpu', 0):.2f}{apart}/{figures.get('generator_cpu', 0):.2f}"
     cells = (
         label,
         _cell(figures.get("webhooks_per_s")),
